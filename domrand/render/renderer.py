@@ -1,0 +1,235 @@
+"""`Renderer`: SceneBatch -> RenderOutput (rgb, depth, instance ids, optional normals).
+
+Example:
+    >>> import torch
+    >>> from domrand.render import Renderer, RenderConfig
+    >>> from domrand.render.demo import demo_scene
+    >>> scene = demo_scene(4, size=64, rng=torch.Generator().manual_seed(0))
+    >>> out = Renderer(RenderConfig()).render(scene)
+    >>> tuple(out.rgb.shape), tuple(out.depth.shape), out.instance.dtype
+    ((4, 64, 64, 3), (4, 64, 64), torch.int32)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor
+
+from domrand.render import frontend as fe
+from domrand.render import raster_torch, shade_torch
+from domrand.scene import Camera, SceneBatch
+
+BACKENDS = ("auto", "torch", "numba")
+
+
+@dataclass(frozen=True)
+class RenderConfig:
+    """How to render.
+
+    Attributes:
+        shadows: cast shadows from each scene's shadow light (see `Lights.shadow`).
+        shadow_map_size: shadow map edge, pixels (covers `SceneBatch.shadow_region`).
+        cull_back_faces: skip back faces of single-sided meshes.
+        supersample: render RGB at this factor and box-filter it down (anti-aliasing); depth and
+            instance ids stay exact at the output pixel centres.
+        max_batch: scenes rendered at once; bounds memory, never changes a pixel.
+        backend: "numba" (compiled CPU kernel), "torch" (any device; the CUDA path), or "auto"
+            (numba on CPU tensors, torch otherwise).
+        normals: also return world-space normals.
+        fragments_per_scene: torch back end on CUDA: initial fragment buffer per scene, as a
+            multiple of H * W; it grows (and the batch is redone) if a batch needs more.
+        validate: check the scene's shapes and ranges first (reads values back from the device).
+    """
+
+    shadows: bool = True
+    shadow_map_size: int = 256
+    cull_back_faces: bool = True
+    supersample: int = 1
+    max_batch: int = 64
+    backend: str = "auto"
+    normals: bool = False
+    fragments_per_scene: float = 12.0
+    validate: bool = True
+
+    def __post_init__(self) -> None:
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
+        if not (isinstance(self.supersample, int) and 1 <= self.supersample <= 4):
+            raise ValueError(f"supersample must be an int in [1, 4], got {self.supersample!r}")
+        if not (isinstance(self.max_batch, int) and self.max_batch >= 1):
+            raise ValueError(f"max_batch must be an int >= 1, got {self.max_batch!r}")
+        if not (isinstance(self.shadow_map_size, int) and 16 <= self.shadow_map_size <= 4096):
+            raise ValueError(f"shadow_map_size must be an int in [16, 4096], got {self.shadow_map_size!r}")
+        if not self.fragments_per_scene > 0:
+            raise ValueError(f"fragments_per_scene must be > 0, got {self.fragments_per_scene}")
+
+
+@dataclass(frozen=True, eq=False)
+class RenderOutput:
+    """What a render returns; all tensors on the scene's device.
+
+    Attributes:
+        rgb: (B, H, W, 3) float32 linear colour in [0, 1].
+        depth: (B, H, W) float32 metres along the camera's optical axis, 0 where nothing is hit.
+        instance: (B, H, W) int32 instance slot, -1 for background.
+        normals: (B, H, W, 3) float32 world normals (zeros on background), or None.
+    """
+
+    rgb: Tensor
+    depth: Tensor
+    instance: Tensor
+    normals: Tensor | None = None
+
+    def to(self, device: torch.device | str) -> RenderOutput:
+        n = None if self.normals is None else self.normals.to(device)
+        return RenderOutput(self.rgb.to(device), self.depth.to(device), self.instance.to(device), n)
+
+
+def _cat(outs: list[RenderOutput]) -> RenderOutput:
+    if len(outs) == 1:
+        return outs[0]
+    normals = None if outs[0].normals is None else torch.cat([o.normals for o in outs])
+    return RenderOutput(
+        torch.cat([o.rgb for o in outs]),
+        torch.cat([o.depth for o in outs]),
+        torch.cat([o.instance for o in outs]),
+        normals,
+    )
+
+
+def supersampled(scene: SceneBatch, factor: int) -> SceneBatch:
+    """The same scene at `factor` times the resolution (pixel centres kept in OpenCV convention)."""
+    k = scene.camera.intrinsics.clone()
+    k[:, 0, 0] *= factor
+    k[:, 1, 1] *= factor
+    k[:, 0, 2] = k[:, 0, 2] * factor + 0.5 * (factor - 1)
+    k[:, 1, 2] = k[:, 1, 2] * factor + 0.5 * (factor - 1)
+    h, w = scene.image_size
+    return scene.replace(camera=Camera(k, scene.camera.cam_to_world), image_size=(h * factor, w * factor))
+
+
+class Renderer:
+    """Renders `SceneBatch`es; holds only configuration and a fragment-buffer estimate."""
+
+    def __init__(self, config: RenderConfig | None = None) -> None:
+        self.config = config or RenderConfig()
+        self._fragments_per_pixel = self.config.fragments_per_scene
+        self._raster_capacity_mode = False  # CPU tensors size the buffer exactly unless this is set
+
+    def backend_for(self, device: torch.device) -> str:
+        """Which back end renders tensors on `device`."""
+        if self.config.backend == "auto":
+            return "numba" if device.type == "cpu" else "torch"
+        if self.config.backend == "numba" and device.type != "cpu":
+            raise ValueError(f"backend 'numba' renders CPU tensors only, got scene on {device}")
+        return self.config.backend
+
+    def render(self, scene: SceneBatch) -> RenderOutput:
+        """Render every scene of `scene`, `max_batch` at a time.
+
+        On CUDA the whole call queues its work without reading anything back, then checks once, at
+        the end, that no fragment buffer overflowed; if one did, the buffer grows and the call redoes
+        the batch (rare: the estimate is kept for later calls).
+        """
+        if self.config.validate:
+            scene.validate()
+        cfg = self.config
+        while True:
+            self._overflow: list[Tensor] = []
+            self._needed: list[Tensor] = []
+            parts = range(0, scene.batch_size, cfg.max_batch)
+            out = _cat([self._render_part(scene.slice(i, min(i + cfg.max_batch, scene.batch_size))) for i in parts])
+            if not self._overflow or not bool(torch.stack(self._overflow).any()):
+                return out
+            self._fragments_per_pixel = 1.25 * float(torch.stack(self._needed).max())
+
+    def _render_part(self, scene: SceneBatch) -> RenderOutput:
+        ss = self.config.supersample
+        if ss == 1:
+            return self._render_once(scene, shade=True)
+        hi = self._render_once(supersampled(scene, ss), shade=True)
+        rgb = F.avg_pool2d(hi.rgb.permute(0, 3, 1, 2), ss).permute(0, 2, 3, 1).contiguous()
+        labels = self._render_once(scene, shade=False)  # exact at the output pixel centres
+        return RenderOutput(rgb, labels.depth, labels.instance, labels.normals)
+
+    def _render_once(self, scene: SceneBatch, shade: bool) -> RenderOutput:
+        pos, nrm = fe.world_geometry(scene)
+        if self.backend_for(scene.device) == "numba":
+            return self._numba(scene, pos, nrm, shade)
+        return self._torch(scene, pos, nrm, shade)
+
+    def _raster(self, tris: fe.Triangles, size: tuple[int, int]) -> raster_torch.Fragments:
+        if tris.screen.device.type == "cpu" and not self._raster_capacity_mode:
+            return raster_torch.rasterize(tris, size)
+        pixels = size[0] * size[1] * tris.valid.shape[0]
+        frags = raster_torch.rasterize(tris, size, capacity=int(self._fragments_per_pixel * pixels))
+        self._overflow.append(frags.overflow)
+        self._needed.append(frags.needed.to(torch.float32) / pixels)
+        return frags
+
+    def _torch(self, scene: SceneBatch, pos: Tensor, nrm: Tensor, shade: bool) -> RenderOutput:
+        cfg = self.config
+        cam_tris = fe.triangles(scene, pos, fe.camera_view(scene), cfg.cull_back_faces)
+        light, has_shadow = fe.shadow_light(scene)
+        has_shadow = has_shadow & cfg.shadows & shade
+        lview = fe.light_view(scene, light, cfg.shadow_map_size)
+        frags = self._raster(cam_tris, scene.image_size)
+        surf = shade_torch.resolve(frags.tri, cam_tris, scene, pos, nrm)
+        b, (h, w) = scene.batch_size, scene.image_size
+        depth = torch.where(surf.hit, frags.depth.reshape(b, -1), torch.zeros((), device=pos.device)).reshape(b, h, w)
+        instance = torch.where(surf.hit, surf.slot, -1).to(torch.int32).reshape(b, h, w)
+        normals = None
+        if self.config.normals:
+            normals = torch.where(surf.hit[..., None], surf.normal, 0.0).reshape(b, h, w, 3)
+        if not shade:
+            return RenderOutput(torch.zeros(b, h, w, 3, device=pos.device), depth, instance, normals)
+        vis = torch.ones(surf.hit.shape, device=pos.device)
+        if cfg.shadows:
+            l_tris = fe.triangles(scene, pos, lview, cull_back=False, shadow_pass=True)
+            smap = self._raster(l_tris, lview.size).depth
+            lpos = scene.lights.position[torch.arange(b, device=pos.device), light]
+            directional = (scene.lights.kind[torch.arange(b, device=pos.device), light] == 0)[:, None, None]
+            ldir = torch.where(directional, lpos[:, None, :], lpos[:, None, :] - surf.position)
+            ldir = ldir / ldir.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+            vis = shade_torch.shadow_visibility(smap, lview, surf.position, (surf.normal * ldir).sum(-1))
+        rgb = shade_torch.shade(scene, surf, vis, light, has_shadow).reshape(b, h, w, 3)
+        return RenderOutput(rgb, depth, instance, normals)
+
+    def _numba(self, scene: SceneBatch, pos: Tensor, nrm: Tensor, shade: bool) -> RenderOutput:
+        import numpy as np
+
+        from domrand.render import cpu_kernels
+
+        cfg = self.config
+        b, (h, w) = scene.batch_size, scene.image_size
+        rgb = torch.zeros(b, h, w, 3)
+        depth = torch.zeros(b, h, w)
+        instance = torch.empty(b, h, w, dtype=torch.int32)
+        normals = torch.zeros(b, h, w, 3) if cfg.normals else torch.zeros(1, 1, 1, 3)
+        light, has_shadow = fe.shadow_light(scene)
+        has_shadow = has_shadow & cfg.shadows & shade
+        lview = fe.light_view(scene, light, cfg.shadow_map_size)
+        cam = fe.camera_view(scene)
+        inst, lights, bank = scene.instances, scene.lights, scene.meshes
+        n = lambda t: t.contiguous().numpy()  # noqa: E731
+        cpu_kernels.render_batch(
+            n(pos), n(nrm), n(inst.mesh), n(bank.faces), n(bank.num_faces), n(bank.uvs), n(bank.double_sided),
+            n(inst.visible), n(inst.cast_shadow), n(cam.world_to_view), n(cam.proj), np.float32(cam.near),
+            n(lview.world_to_view), n(lview.proj), n(lview.ortho), np.float32(lview.near), n(has_shadow), n(light),
+            cfg.shadow_map_size, cfg.cull_back_faces,
+            n(inst.texture), n(inst.color), n(inst.uv_scale), n(inst.specular), n(inst.shininess), n(scene.textures),
+            n(lights.kind), n(lights.position), n(lights.color), n(lights.intensity), n(lights.enabled),
+            n(lights.ambient), n(scene.camera.cam_to_world[:, :3, 3]), n(scene.background_color),
+            n(scene.background_texture), rgb.numpy(), depth.numpy(), instance.numpy(), normals.numpy(),
+            cfg.normals, shade,
+        )  # fmt: skip
+        return RenderOutput(rgb, depth, instance, normals if cfg.normals else None)
+
+
+def with_config(renderer: Renderer, **changes) -> Renderer:
+    """A new renderer whose config differs from `renderer`'s by `changes`."""
+    return Renderer(dataclasses.replace(renderer.config, **changes))

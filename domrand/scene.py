@@ -1,0 +1,240 @@
+"""`SceneBatch`: B scenes as tensors, the single source of truth the renderer and labels read.
+
+Meshes live once in a `MeshBank`; each scene has K instance slots (which mesh, pose, scale,
+material, texture, visible or not), up to L lights, one OpenCV camera and a background.
+Conventions: world z up, metres; camera axes OpenCV (x right, y down, z forward).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, fields
+from typing import TypeVar
+
+import torch
+from torch import Tensor
+
+from domrand.generators.meshes import Mesh
+
+T = TypeVar("T")
+
+DIRECTIONAL, POINT = 0, 1
+
+
+def _map_tensors(obj: T, fn) -> T:
+    """A copy of dataclass `obj` with `fn` applied to every tensor field (nested dataclasses too)."""
+    changes = {}
+    for f in fields(obj):  # type: ignore[arg-type]
+        v = getattr(obj, f.name)
+        if isinstance(v, Tensor):
+            changes[f.name] = fn(v)
+        elif dataclasses.is_dataclass(v):
+            changes[f.name] = _map_tensors(v, fn)
+    return dataclasses.replace(obj, **changes)  # type: ignore[type-var]
+
+
+@dataclass(frozen=True, eq=False)
+class MeshBank:
+    """Meshes stored once, padded to a common vertex and face count.
+
+    Attributes:
+        vertices: (M, V, 3) float32 object-frame positions, metres (padding is zero).
+        normals: (M, V, 3) float32 unit normals.
+        uvs: (M, V, 2) float32 texture coordinates.
+        faces: (M, F, 3) int64 indices; rows at or past `num_faces[m]` are padding.
+        num_faces: (M,) int64 real faces per mesh.
+        double_sided: (M,) bool; single-sided meshes have their back faces culled.
+        names: M mesh names.
+    """
+
+    vertices: Tensor
+    normals: Tensor
+    uvs: Tensor
+    faces: Tensor
+    num_faces: Tensor
+    double_sided: Tensor
+    names: tuple[str, ...]
+
+    @staticmethod
+    def from_meshes(meshes: list[Mesh], double_sided: list[bool] | None = None) -> MeshBank:
+        """Pack `meshes` into a bank.
+
+        Example:
+            >>> from domrand.generators.meshes import primitives
+            >>> bank = MeshBank.from_meshes([primitives.cube(), primitives.sphere()])
+            >>> tuple(bank.faces.shape)
+            (2, 992, 3)
+        """
+        if not meshes:
+            raise ValueError("a MeshBank needs at least one mesh")
+        m = len(meshes)
+        v_max = max(x.vertices.shape[0] for x in meshes)
+        f_max = max(x.faces.shape[0] for x in meshes)
+        verts, norms, uvs = torch.zeros(m, v_max, 3), torch.zeros(m, v_max, 3), torch.zeros(m, v_max, 2)
+        faces = torch.zeros(m, f_max, 3, dtype=torch.int64)
+        for i, x in enumerate(meshes):
+            if not bool(torch.isfinite(x.vertices).all()):
+                raise ValueError(f"mesh {i} ({x.name!r}) has non-finite vertices")
+            nv, nf = x.vertices.shape[0], x.faces.shape[0]
+            if nf == 0:
+                raise ValueError(f"mesh {i} ({x.name!r}) has no faces")
+            if int(x.faces.min()) < 0 or int(x.faces.max()) >= nv:
+                raise ValueError(f"mesh {i} ({x.name!r}) has face indices outside [0, {nv})")
+            verts[i, :nv], norms[i, :nv], uvs[i, :nv] = x.vertices, x.normals, x.uvs
+            faces[i, :nf] = x.faces
+        ds = torch.tensor(double_sided if double_sided is not None else [False] * m, dtype=torch.bool)
+        if ds.shape != (m,):
+            raise ValueError(f"double_sided needs {m} entries, got {tuple(ds.shape)}")
+        nfaces = torch.tensor([x.faces.shape[0] for x in meshes], dtype=torch.int64)
+        return MeshBank(verts, norms, uvs, faces, nfaces, ds, tuple(x.name for x in meshes))
+
+    def to(self, device: torch.device | str) -> MeshBank:
+        return _map_tensors(self, lambda t: t.to(device))
+
+
+@dataclass(frozen=True, eq=False)
+class Instances:
+    """K object slots per scene.
+
+    Attributes:
+        mesh: (B, K) int64 index into the `MeshBank`.
+        pose: (B, K, 4, 4) float32 object-to-world (rigid), metres.
+        scale: (B, K, 3) float32 per-axis scale applied in the object frame before `pose`.
+        texture: (B, K) int64 index into `SceneBatch.textures`, -1 for a flat colour.
+        color: (B, K, 3) float32 albedo (multiplies the texture), in [0, 1].
+        uv_scale: (B, K) float32 texture repeats per UV unit.
+        specular: (B, K) float32 Blinn-Phong specular strength, >= 0.
+        shininess: (B, K) float32 Blinn-Phong exponent, > 0.
+        visible: (B, K) bool; invisible slots are not drawn and cast no shadow.
+        cast_shadow: (B, K) bool; e.g. a floor need not cast.
+    """
+
+    mesh: Tensor
+    pose: Tensor
+    scale: Tensor
+    texture: Tensor
+    color: Tensor
+    uv_scale: Tensor
+    specular: Tensor
+    shininess: Tensor
+    visible: Tensor
+    cast_shadow: Tensor
+
+    @staticmethod
+    def create(mesh: Tensor, pose: Tensor, **kw: Tensor) -> Instances:
+        """Instances with defaults for every field not given: unit scale, white, no texture, visible."""
+        b, k = mesh.shape
+        defaults = {
+            "scale": torch.ones(b, k, 3),
+            "texture": torch.full((b, k), -1, dtype=torch.int64),
+            "color": torch.ones(b, k, 3),
+            "uv_scale": torch.ones(b, k),
+            "specular": torch.zeros(b, k),
+            "shininess": torch.full((b, k), 32.0),
+            "visible": torch.ones(b, k, dtype=torch.bool),
+            "cast_shadow": torch.ones(b, k, dtype=torch.bool),
+        }
+        unknown = set(kw) - set(defaults)
+        if unknown:
+            raise TypeError(f"unknown Instances fields: {sorted(unknown)}")
+        return Instances(mesh=mesh.to(torch.int64), pose=pose.to(torch.float32), **{**defaults, **kw})
+
+
+@dataclass(frozen=True, eq=False)
+class Lights:
+    """Up to L lights per scene plus ambient light.
+
+    Attributes:
+        kind: (B, L) int64, `DIRECTIONAL` (0) or `POINT` (1).
+        position: (B, L, 3) float32: a point light's position (metres), or the unit direction
+            from the scene towards a directional light.
+        color: (B, L, 3) float32 light colour in [0, 1].
+        intensity: (B, L) float32 multiplier, >= 0.
+        enabled: (B, L) bool.
+        ambient: (B, 3) float32 ambient light.
+        shadow: (B, L) bool; the renderer casts shadows from the first enabled light with this set.
+    """
+
+    kind: Tensor
+    position: Tensor
+    color: Tensor
+    intensity: Tensor
+    enabled: Tensor
+    ambient: Tensor
+    shadow: Tensor
+
+
+@dataclass(frozen=True, eq=False)
+class Camera:
+    """A pinhole camera per scene, OpenCV conventions.
+
+    Attributes:
+        intrinsics: (B, 3, 3) float32 K; pixel centres at integer coordinates.
+        cam_to_world: (B, 4, 4) float32 rigid transform, axes x right, y down, z forward.
+    """
+
+    intrinsics: Tensor
+    cam_to_world: Tensor
+
+
+@dataclass(frozen=True, eq=False)
+class SceneBatch:
+    """B scenes as tensors: meshes, instances, lights, camera, textures, background.
+
+    Attributes:
+        meshes: the shared `MeshBank`.
+        instances: K slots per scene.
+        lights: L lights per scene.
+        camera: one camera per scene.
+        textures: (N, S, S, 3) uint8 texture bank shared by the batch.
+        background_color: (B, 3) float32 colour where no surface is hit.
+        background_texture: (B,) int64 texture index drawn across the image, -1 for the colour.
+        image_size: (H, W) pixels.
+        shadow_region: (cx, cy, cz, radius), metres: the sphere a light's shadow map covers.
+        near: near clipping distance, metres; geometry crossing it is clipped, not dropped.
+    """
+
+    meshes: MeshBank
+    instances: Instances
+    lights: Lights
+    camera: Camera
+    textures: Tensor
+    background_color: Tensor
+    background_texture: Tensor
+    image_size: tuple[int, int]
+    shadow_region: tuple[float, float, float, float] = (0.0, 0.0, 0.0, 1.0)
+    near: float = 0.01
+
+    @property
+    def batch_size(self) -> int:
+        return int(self.instances.mesh.shape[0])
+
+    @property
+    def device(self) -> torch.device:
+        return self.instances.pose.device
+
+    def replace(self, **changes) -> SceneBatch:
+        """A copy with some fields replaced (the scene is immutable)."""
+        return dataclasses.replace(self, **changes)
+
+    def to(self, device: torch.device | str) -> SceneBatch:
+        """A copy on `device`."""
+        return _map_tensors(self, lambda t: t.to(device))
+
+    def slice(self, start: int, stop: int) -> SceneBatch:
+        """Scenes [start, stop) as a batch; the mesh bank and texture bank are shared, not copied."""
+        per_scene = lambda t: t[start:stop]  # noqa: E731
+        return dataclasses.replace(
+            self,
+            instances=_map_tensors(self.instances, per_scene),
+            lights=_map_tensors(self.lights, per_scene),
+            camera=_map_tensors(self.camera, per_scene),
+            background_color=self.background_color[start:stop],
+            background_texture=self.background_texture[start:stop],
+        )
+
+    def validate(self) -> None:
+        """Raise ValueError naming the first field with a wrong shape, dtype or value."""
+        from domrand.scene_checks import check_scene
+
+        check_scene(self)
