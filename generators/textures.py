@@ -116,9 +116,8 @@ def stripes(c0: Tensor, c1: Tensor, count: Tensor, angle: Tensor, duty: Tensor, 
 def _hash(seed: Tensor, ix: Tensor, iy: Tensor) -> Tensor:
     """Integer hash of (seed, ix, iy) -> float32 in [0, 1); 32-bit arithmetic kept inside int64."""
     h = ((seed & _MASK) * 0x27D4EB2D + (ix & _MASK) * 0x165667B1 + (iy & _MASK) * 0x61C88647) & _MASK
-    for _ in range(3):
-        h = ((h ^ (h >> 15)) * 0x2C1B3C6D) & _MASK
-        h = ((h ^ (h >> 12)) * 0x297A2D39) & _MASK
+    h = ((h ^ (h >> 15)) * 0x2C1B3C6D) & _MASK
+    h = ((h ^ (h >> 12)) * 0x297A2D39) & _MASK
     h = h ^ (h >> 15)
     return (h & 0xFFFFFF).to(torch.float32) / float(1 << 24)
 
@@ -139,19 +138,29 @@ def value_noise(seed: Tensor, cells: Tensor, size: int, octaves: int = 4, persis
     if bool((cells < 1).any()):
         raise ValueError(f"cells must be >= 1, got min {int(cells.min())}")
     u, v = _grid(size, seed.device)
-    total = torch.zeros(seed.shape[0], size, size, device=seed.device)
+    b = seed.shape[0]
+    total = torch.zeros(b, size, size, device=seed.device)
     amp, norm = 1.0, 0.0
     for o in range(octaves):
-        n = (cells * (2**o))[:, None, None]
-        x, y = u * n, v * n
+        n = cells * (2**o)  # (B,) lattice cells across the texture
+        n_max = int(n.max())
+        # Hash each lattice point once, then interpolate texels from their four corners (gathers).
+        idx = torch.arange(n_max, device=seed.device)
+        s = (seed * 1013 + o)[:, None, None]
+        lattice = _hash(s, idx[None, None, :], idx[None, :, None]).reshape(b, n_max * n_max)
+        nn = n[:, None, None]
+        x, y = u * nn, v * nn
         x0, y0 = x.floor(), y.floor()
         fx, fy = x - x0, y - y0
         fx, fy = fx * fx * (3 - 2 * fx), fy * fy * (3 - 2 * fy)  # smoothstep
-        ix0, iy0 = x0.to(torch.int64) % n, y0.to(torch.int64) % n
-        ix1, iy1 = (ix0 + 1) % n, (iy0 + 1) % n
-        s = (seed * 1013 + o)[:, None, None]
-        top = _hash(s, ix0, iy0) * (1 - fx) + _hash(s, ix1, iy0) * fx
-        bot = _hash(s, ix0, iy1) * (1 - fx) + _hash(s, ix1, iy1) * fx
+        ix0, iy0 = x0.to(torch.int64) % nn, y0.to(torch.int64) % nn
+        ix1, iy1 = (ix0 + 1) % nn, (iy0 + 1) % nn
+
+        def at(iy: Tensor, ix: Tensor) -> Tensor:
+            return torch.gather(lattice, 1, (iy * n_max + ix).reshape(b, -1)).reshape(b, size, size)  # noqa: B023
+
+        top = at(iy0, ix0) * (1 - fx) + at(iy0, ix1) * fx
+        bot = at(iy1, ix0) * (1 - fx) + at(iy1, ix1) * fx
         total = total + amp * (top * (1 - fy) + bot * fy)
         norm += amp
         amp *= persistence
@@ -239,4 +248,4 @@ def load_image_folder(folder: str, max_side: int = 256) -> Tensor:
 
 def to_uint8(textures: Tensor) -> Tensor:
     """(B, S, S, 3) float [0, 1] -> uint8, rounding to nearest."""
-    return (textures.clamp(0, 1) * 255 + 0.5).to(torch.uint8)
+    return (textures * 255).add_(0.5).clamp_(0, 255).to(torch.uint8)

@@ -1,0 +1,300 @@
+"""Dataset configuration: presets and YAML files -> validated frozen dataclasses.
+
+A YAML file may start from a preset (`preset: tabletop`) and override any key; every unknown key or
+bad value is one ValueError naming its dotted path, raised before any work starts.
+
+Example:
+    >>> cfg = load_config(preset="tabletop", overrides={"image_size": 64, "textures": {"pool_size": 100}})
+    >>> cfg.image_size, cfg.textures.pool_size, cfg.camera.fov_deg
+    (64, 100, 45.0)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import types
+import typing
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Any, Union
+
+import yaml
+
+from domrand.dist import Dist, dist_from_json
+from domrand.randomizers import (
+    CameraJitter,
+    DepthNoise,
+    ImageNoise,
+    LightRandomizer,
+    MaterialRandomizer,
+    RestingObject,
+    TabletopPlacement,
+    TextureRandomizer,
+    TopDownCamera,
+)
+from domrand.world import TableWorld
+
+TASKS = ("localization", "grasping")
+PRESETS = ("tabletop", "grasping")
+
+
+@dataclass(frozen=True)
+class RenderSettings:
+    """Renderer settings a dataset records (see `RenderConfig`)."""
+
+    shadows: bool = True
+    shadow_map_size: int = 256
+    supersample: int = 1
+    max_batch: int = 64
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.shadow_map_size, int) and 16 <= self.shadow_map_size <= 4096):
+            raise ValueError(f"render.shadow_map_size must be an int in [16, 4096], got {self.shadow_map_size!r}")
+        if not (isinstance(self.supersample, int) and 1 <= self.supersample <= 4):
+            raise ValueError(f"render.supersample must be an int in [1, 4], got {self.supersample!r}")
+        if not (isinstance(self.max_batch, int) and self.max_batch >= 1):
+            raise ValueError(f"render.max_batch must be a positive int, got {self.max_batch!r}")
+
+
+@dataclass(frozen=True)
+class DatasetConfig:
+    """Everything that determines a dataset's images and labels (with the seed).
+
+    Attributes:
+        task: "localization" (tabletop) or "grasping" (top-down depth).
+        image_size: square image edge, pixels.
+        chunk_size: images per chunk: the unit of seeding and writing (a memory knob it is not).
+        render: renderer settings.
+        world: table, floor, target and distractor meshes.
+        camera, lighting, textures, materials, placement, noise, depth_noise: randomizers; None
+            means switched off (the world's nominal value is used).
+    """
+
+    task: str = "localization"
+    image_size: int = 128
+    chunk_size: int = 64
+    render: RenderSettings = field(default_factory=RenderSettings)
+    world: TableWorld = field(default_factory=TableWorld)
+    camera: CameraJitter | TopDownCamera | None = field(default_factory=CameraJitter)
+    lighting: LightRandomizer | None = field(default_factory=LightRandomizer)
+    textures: TextureRandomizer | None = field(default_factory=TextureRandomizer)
+    materials: MaterialRandomizer | None = field(default_factory=MaterialRandomizer)
+    placement: TabletopPlacement | RestingObject | None = field(default_factory=TabletopPlacement)
+    noise: ImageNoise | None = field(default_factory=ImageNoise)
+    depth_noise: DepthNoise | None = None
+
+    def __post_init__(self) -> None:
+        if self.task not in TASKS:
+            raise ValueError(f"task must be one of {TASKS}, got {self.task!r}")
+        if not (isinstance(self.image_size, int) and 8 <= self.image_size <= 2048):
+            raise ValueError(f"image_size must be an int in [8, 2048] pixels, got {self.image_size!r}")
+        if not (isinstance(self.chunk_size, int) and 1 <= self.chunk_size <= 100_000):
+            raise ValueError(f"chunk_size must be an int in [1, 100000], got {self.chunk_size!r}")
+        for name in ("textures", "materials"):
+            r = getattr(self, name)
+            if r is not None and r.slots != self.world.slots:
+                raise ValueError(f"{name}.slots ({r.slots}) must equal the world's slots ({self.world.slots})")
+        p = self.placement
+        if p is not None and p.world != self.world:
+            raise ValueError("placement.world must be the dataset's world")
+
+    def to_json(self) -> dict[str, Any]:
+        """Every setting, as JSON values (what `manifest.json` records)."""
+        return to_json(self)
+
+
+def to_json(obj: Any) -> Any:
+    """Dataclasses, distributions and tuples -> plain JSON values."""
+    if isinstance(obj, Dist):
+        return obj.to_json()
+    if dataclasses.is_dataclass(obj):
+        return {f.name: to_json(getattr(obj, f.name)) for f in dataclasses.fields(obj)}
+    if isinstance(obj, (list, tuple)):
+        return [to_json(x) for x in obj]
+    return obj
+
+
+def _type_name(tp: Any) -> str:
+    return getattr(tp, "__name__", str(tp))
+
+
+def build(cls: type, data: Any, path: str) -> Any:
+    """Construct dataclass `cls` from mapping `data`, converting and checking every field by its type."""
+    if not isinstance(data, dict):
+        raise ValueError(f"{path or 'config'} must be a mapping of settings, got {type(data).__name__}: {data!r}")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls) if f.init]
+    unknown = sorted(set(data) - set(names))
+    if unknown:
+        where = f"{path}." if path else ""
+        raise ValueError(f"unknown key {where}{unknown[0]!s}; expected one of {names}")
+    kwargs = {k: convert(v, hints[k], f"{path}.{k}" if path else k) for k, v in data.items()}
+    try:
+        return cls(**kwargs)
+    except ValueError as e:
+        msg = str(e)
+        raise ValueError(msg if path == "" or msg.startswith(path.split(".")[0]) else f"{path}: {msg}") from None
+
+
+def convert(value: Any, tp: Any, path: str) -> Any:
+    """Convert a YAML value to type `tp`, raising ValueError that names `path`."""
+    origin = typing.get_origin(tp)
+    if origin in (Union, types.UnionType):
+        options = [a for a in typing.get_args(tp) if a is not type(None)]
+        if value is None:
+            if type(None) in typing.get_args(tp):
+                return None
+            raise ValueError(f"{path} must not be null")
+        errors = []
+        for opt in options:
+            try:
+                return convert(value, opt, path)
+            except ValueError as e:
+                errors.append(str(e))
+        raise ValueError(errors[0] if len(errors) == 1 else f"{path}: {errors[-1]}")
+    if tp is Dist or (isinstance(tp, type) and issubclass(tp, Dist)):
+        try:
+            return dist_from_json(value)
+        except ValueError as e:
+            raise ValueError(f"{path}: {e}") from None
+    if origin is tuple:
+        args = typing.get_args(tp)
+        if not isinstance(value, (list, tuple)):
+            raise ValueError(f"{path} must be a list, got {value!r}")
+        if len(args) == 2 and args[1] is Ellipsis:
+            return tuple(convert(v, args[0], f"{path}[{i}]") for i, v in enumerate(value))
+        if len(value) != len(args):
+            raise ValueError(f"{path} must have {len(args)} entries, got {len(value)}: {value!r}")
+        return tuple(convert(v, a, f"{path}[{i}]") for i, (v, a) in enumerate(zip(value, args)))
+    if dataclasses.is_dataclass(tp):
+        return build(tp, value, path)
+    if tp is bool:
+        if not isinstance(value, bool):
+            raise ValueError(f"{path} must be true or false, got {value!r}")
+        return value
+    if tp is int:
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise ValueError(f"{path} must be an integer, got {value!r}")
+        return value
+    if tp is float:
+        if isinstance(value, bool) or not isinstance(value, (int, float)):
+            raise ValueError(f"{path} must be a number, got {value!r}")
+        return float(value)
+    if tp is str:
+        if not isinstance(value, str):
+            raise ValueError(f"{path} must be a string, got {value!r}")
+        return value
+    raise ValueError(f"{path}: unsupported setting type {_type_name(tp)}")
+
+
+def _merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in over.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def preset_data(name: str) -> dict[str, Any]:
+    """The raw settings of a built-in preset."""
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}; built-in presets: {list(PRESETS)}")
+    text = resources.files("domrand.presets").joinpath(f"{name}.yaml").read_text()
+    return yaml.safe_load(text)
+
+
+def read_yaml(path: str | Path) -> dict[str, Any]:
+    """A YAML mapping from `path`, or one ValueError naming the file."""
+    p = Path(path)
+    if not p.is_file():
+        raise ValueError(f"config file {str(p)!r} does not exist")
+    try:
+        data = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as e:
+        raise ValueError(f"config file {str(p)!r} is not valid YAML: {e}") from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ValueError(f"config file {str(p)!r} must hold a mapping of settings, got {type(data).__name__}")
+    return data
+
+
+SECTIONS = {
+    "camera": {"localization": CameraJitter, "grasping": TopDownCamera},
+    "lighting": {"*": LightRandomizer},
+    "textures": {"*": TextureRandomizer},
+    "materials": {"*": MaterialRandomizer},
+    "placement": {"localization": TabletopPlacement, "grasping": RestingObject},
+    "noise": {"*": ImageNoise},
+    "depth_noise": {"*": DepthNoise},
+}
+
+
+def from_data(data: dict[str, Any]) -> DatasetConfig:
+    """A `DatasetConfig` from raw settings (a preset merged with overrides)."""
+    data = dict(data)
+    data.pop("preset", None)
+    allowed = [f.name for f in dataclasses.fields(DatasetConfig)]
+    unknown = sorted(set(data) - set(allowed))
+    if unknown:
+        raise ValueError(f"unknown key {unknown[0]}; expected one of {allowed + ['preset']}")
+    task = convert(data.get("task", "localization"), str, "task")
+    if task not in TASKS:
+        raise ValueError(f"task must be one of {TASKS}, got {task!r}")
+    world = build(TableWorld, data.get("world", {}), "world")
+    kwargs: dict[str, Any] = {"task": task, "world": world}
+    for key in ("image_size", "chunk_size"):
+        if key in data:
+            kwargs[key] = convert(data[key], int, key)
+    kwargs["render"] = build(RenderSettings, data.get("render", {}), "render")
+    for name, classes in SECTIONS.items():
+        section = data.get(name)
+        cls = classes.get(task, classes.get("*"))
+        if section is None or cls is None:
+            kwargs[name] = None
+            continue
+        section = dict(section) if isinstance(section, dict) else section
+        if isinstance(section, dict):
+            enabled = section.pop("enabled", True)
+            if not isinstance(enabled, bool):
+                raise ValueError(f"{name}.enabled must be true or false, got {enabled!r}")
+            if not enabled:
+                kwargs[name] = None
+                continue
+            if name in ("textures", "materials"):
+                section.setdefault("slots", world.slots)
+        kwargs[name] = _placement(cls, section, world) if name == "placement" else build(cls, section, name)
+    return DatasetConfig(**kwargs)
+
+
+def _placement(cls: type, section: Any, world: TableWorld) -> Any:
+    if not isinstance(section, dict):
+        raise ValueError(f"placement must be a mapping of settings, got {section!r}")
+    if "world" in section:
+        raise ValueError("placement.world is set by the top-level `world` section")
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls) if f.init and f.name != "world"]
+    unknown = sorted(set(section) - set(names))
+    if unknown:
+        raise ValueError(f"unknown key placement.{unknown[0]}; expected one of {names}")
+    kwargs = {k: convert(v, hints[k], f"placement.{k}") for k, v in section.items()}
+    try:
+        return cls(world=world, **kwargs)
+    except ValueError as e:
+        raise ValueError(str(e) if str(e).startswith("placement") else f"placement: {e}") from None
+
+
+def load_config(
+    preset: str | None = None, path: str | Path | None = None, overrides: dict[str, Any] | None = None
+) -> DatasetConfig:
+    """The dataset configuration from a preset, a YAML file (which may name its own `preset`), and overrides.
+
+    With neither `preset` nor `path`, the `tabletop` preset.
+    """
+    user = read_yaml(path) if path is not None else {}
+    base_name = preset or user.get("preset") or "tabletop"
+    if not isinstance(base_name, str):
+        raise ValueError(f"preset must be a name, got {base_name!r}")
+    data = _merge(preset_data(base_name), user)
+    data = _merge(data, overrides or {})
+    return from_data(data)

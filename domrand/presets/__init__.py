@@ -1,0 +1,1 @@
+"""Built-in presets as data: `tabletop.yaml` (localization) and `grasping.yaml` (top-down grasping)."""

@@ -1,0 +1,144 @@
+"""Camera randomizers: a look-at camera jittered around its nominal pose, and the top-down grasping camera."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor
+
+from domrand.dist import Dist, Uniform
+from domrand.generators import cameras
+from domrand.params import Params
+from domrand.randomizers.base import Randomizer, check_n
+from domrand.scene import Camera, SceneBatch
+
+
+@dataclass(frozen=True, eq=False)
+class CameraParams(Params):
+    """What `CameraJitter` drew, per scene."""
+
+    eye_offset: Tensor  # (B, 3) metres, world frame
+    target_offset: Tensor  # (B, 3) metres
+    roll: Tensor  # (B,) radians
+    fov_offset: Tensor  # (B,) radians
+
+
+def _vec3(name: str, v: tuple[float, ...]) -> None:
+    if len(v) != 3 or not all(isinstance(x, (int, float)) and math.isfinite(x) for x in v):
+        raise ValueError(f"{name} must be three finite numbers (metres), got {v!r}")
+
+
+@dataclass(frozen=True)
+class CameraJitter(Randomizer[CameraParams]):
+    """Perturbs a roughly known look-at camera.
+
+    Randomizes:
+        eye: nominal `eye` + `eye_jitter` per axis (default +-0.05 m); look-at point: `look_at` +
+        `target_jitter` per axis (+-0.03 m); roll about the optical axis: `roll_deg` (+-3 deg);
+        vertical field of view: `fov_deg` + `fov_jitter_deg` (+-3 deg).
+
+    Example:
+        >>> import torch
+        >>> from domrand.world import TableWorld
+        >>> r = CameraJitter()
+        >>> p = r.sample(4, rng=torch.Generator().manual_seed(0))
+        >>> s = r.apply(TableWorld().base_scene(4, (64, 64)), p)
+        >>> tuple(s.camera.cam_to_world.shape)
+        (4, 4, 4)
+    """
+
+    eye: tuple[float, float, float] = (0.0, -0.70, 0.60)
+    look_at: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    fov_deg: float = 45.0
+    eye_jitter: Dist = Uniform(-0.05, 0.05)
+    target_jitter: Dist = Uniform(-0.03, 0.03)
+    roll_deg: Dist = Uniform(-3.0, 3.0)
+    fov_jitter_deg: Dist = Uniform(-3.0, 3.0)
+    params_type = CameraParams
+
+    def __post_init__(self) -> None:
+        _vec3("camera.eye", self.eye)
+        _vec3("camera.look_at", self.look_at)
+        lo, hi = self.fov_jitter_deg.bounds()
+        if not (0 < self.fov_deg + lo and self.fov_deg + hi < 180):
+            raise ValueError(
+                f"camera.fov_deg plus fov_jitter_deg must stay in (0, 180), got {self.fov_deg} + [{lo}, {hi}]"
+            )
+        if math.dist(self.eye, self.look_at) < 1e-6:
+            raise ValueError("camera.eye and camera.look_at must differ")
+
+    def sample(self, n: int, *, rng: torch.Generator) -> CameraParams:
+        check_n(n)
+        return CameraParams(
+            self.eye_jitter.sample((n, 3), rng=rng),
+            self.target_jitter.sample((n, 3), rng=rng),
+            torch.deg2rad(self.roll_deg.sample((n,), rng=rng)),
+            torch.deg2rad(self.fov_jitter_deg.sample((n,), rng=rng)),
+        )
+
+    def apply(self, scene: SceneBatch, p: CameraParams) -> SceneBatch:
+        k, t = cameras.perturbed_look_at(
+            torch.tensor(self.eye),
+            torch.tensor(self.look_at),
+            math.radians(self.fov_deg),
+            p.eye_offset,
+            p.target_offset,
+            p.roll,
+            p.fov_offset,
+            scene.image_size,
+        )
+        return scene.replace(camera=Camera(k, t))
+
+
+@dataclass(frozen=True, eq=False)
+class TopDownParams(Params):
+    """What `TopDownCamera` drew, per scene."""
+
+    offset: Tensor  # (B, 3) metres
+    tilt: Tensor  # (B, 2) radians about world x and y
+    fov_offset: Tensor  # (B,) radians
+
+
+@dataclass(frozen=True)
+class TopDownCamera(Randomizer[TopDownParams]):
+    """The grasping task's depth camera above the table, looking straight down.
+
+    Randomizes:
+        position: (0, 0, `height`) + `position_jitter` per axis (+-0.03 m); tilt about x and y:
+        `tilt_deg` (+-3 deg); vertical field of view: `fov_deg` + `fov_jitter_deg` (45 +-3 deg).
+    """
+
+    height: float = 0.70
+    fov_deg: float = 45.0
+    position_jitter: Dist = Uniform(-0.03, 0.03)
+    tilt_deg: Dist = Uniform(-3.0, 3.0)
+    fov_jitter_deg: Dist = Uniform(-3.0, 3.0)
+    params_type = TopDownParams
+
+    def __post_init__(self) -> None:
+        if not self.height > 0:
+            raise ValueError(f"camera.height must be > 0 metres, got {self.height}")
+        lo, hi = self.fov_jitter_deg.bounds()
+        if not (0 < self.fov_deg + lo and self.fov_deg + hi < 180):
+            raise ValueError(
+                f"camera.fov_deg plus fov_jitter_deg must stay in (0, 180), got {self.fov_deg} + [{lo}, {hi}]"
+            )
+        lo, hi = self.tilt_deg.bounds()
+        if not (-60 < lo and hi < 60):
+            raise ValueError(f"camera.tilt_deg must stay within +-60 degrees, got [{lo}, {hi}]")
+
+    def sample(self, n: int, *, rng: torch.Generator) -> TopDownParams:
+        check_n(n)
+        return TopDownParams(
+            self.position_jitter.sample((n, 3), rng=rng),
+            torch.deg2rad(self.tilt_deg.sample((n, 2), rng=rng)),
+            torch.deg2rad(self.fov_jitter_deg.sample((n,), rng=rng)),
+        )
+
+    def apply(self, scene: SceneBatch, p: TopDownParams) -> SceneBatch:
+        k, t = cameras.top_down(
+            self.height, math.radians(self.fov_deg), scene.image_size, p.offset, p.tilt, p.fov_offset
+        )
+        return scene.replace(camera=Camera(k, t))

@@ -1,0 +1,154 @@
+"""Procedurally generated random objects, in the spirit of Tobin et al. 2018: unions of random convex
+pieces, superquadrics and random extrusions. The same seed gives the same mesh.
+
+Every object is closed, centred on its bounding box, scaled to a largest extent of 1 m (scale it with
+`Mesh.scaled_to`), and carries its convex pieces for physics.
+
+Example:
+    >>> from domrand.generators.meshes import procedural
+    >>> m = procedural.random_object(seed=3)
+    >>> round(float(m.extents.max()), 4), m.name in procedural.FAMILIES
+    (1.0, True)
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from .builders import extrusion, grid_surface
+from .hull import convex_hull
+from .mesh import Mesh, flat_mesh, merge
+
+
+def _u(rng: torch.Generator, lo: float, hi: float, shape: tuple[int, ...] = ()) -> torch.Tensor:
+    return lo + (hi - lo) * torch.rand(shape, generator=rng, dtype=torch.float64)
+
+
+def convex_piece(rng: torch.Generator, size: torch.Tensor, points: int = 12) -> Mesh:
+    """A random convex polytope: the hull of `points` random points in a box of `size` (3,) metres."""
+    if points < 4:
+        raise ValueError(f"a convex piece needs >= 4 points, got {points}")
+    for _ in range(8):
+        pts = (torch.rand(points, 3, generator=rng, dtype=torch.float64) - 0.5) * size.double()
+        try:
+            verts, faces = convex_hull(pts)
+        except ValueError:
+            continue  # coplanar draw: try again (rare)
+        return flat_mesh(verts, faces, "convex_piece", parts=(verts,))
+    raise ValueError("could not draw a non-degenerate convex piece")
+
+
+def _random_rotation(rng: torch.Generator) -> torch.Tensor:
+    """(3, 3) float64 rotation, uniform on SO(3) (from a random unit quaternion)."""
+    q = torch.randn(4, generator=rng, dtype=torch.float64)
+    w, x, y, z = (q / q.norm()).tolist()
+    return torch.tensor(
+        [
+            [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+            [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+            [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+        ],
+        dtype=torch.float64,
+    )
+
+
+def convex_union(rng: torch.Generator, pieces: int | None = None) -> Mesh:
+    """A union of 1 to 15 random convex pieces, each attached at a point of an earlier one.
+
+    Args:
+        rng: the only source of randomness.
+        pieces: number of pieces (default: uniform in [1, 15]).
+    """
+    n = int(torch.randint(1, 16, (1,), generator=rng)) if pieces is None else pieces
+    if not 1 <= n <= 15:
+        raise ValueError(f"pieces must be in [1, 15], got {n}")
+    parts: list[Mesh] = []
+    centres: list[torch.Tensor] = []
+    for i in range(n):
+        size = _u(rng, 0.15, 0.6, (3,))
+        piece = convex_piece(rng, size, points=int(torch.randint(6, 16, (1,), generator=rng)))
+        rot = _random_rotation(rng)
+        if i == 0:
+            centre = torch.zeros(3, dtype=torch.float64)
+        else:
+            host = int(torch.randint(0, i, (1,), generator=rng))
+            anchor = (
+                parts[host].vertices[int(torch.randint(0, parts[host].vertices.shape[0], (1,), generator=rng))].double()
+            )
+            centre = anchor + (anchor - centres[host]) * _u(rng, 0.0, 0.3)
+        v = piece.vertices.double() @ rot.T + centre
+        moved = flat_mesh(
+            v,
+            torch.arange(v.shape[0]).reshape(-1, 3),
+            "convex_piece",
+            parts=(piece.parts[0].double() @ rot.T + centre,),
+        )
+        parts.append(moved)
+        centres.append(centre)
+    return _normalised(merge(parts, "convex_union"))
+
+
+def _spow(x: torch.Tensor, e: float) -> torch.Tensor:
+    return x.sign() * x.abs().pow(e)
+
+
+def superquadric(rng: torch.Generator, rings: int = 12, segments: int = 20) -> Mesh:
+    """A random superquadric: semi-axes in [0.3, 1], shape exponents in [0.3, 2.5] (boxy to pinched)."""
+    a, b, c = _u(rng, 0.3, 1.0, (3,)).tolist()
+    e1, e2 = _u(rng, 0.3, 2.5, (2,)).tolist()
+    eta = torch.linspace(-math.pi / 2, math.pi / 2, rings + 1, dtype=torch.float64).flip(0)[:, None]
+    omega = torch.linspace(-math.pi, math.pi, segments + 1, dtype=torch.float64)[None, :]
+    cos_eta = eta.cos()
+    cos_eta[0], cos_eta[-1] = 0.0, 0.0  # exact poles, so the first and last rows collapse to a point
+    ce, se, co, so = _spow(cos_eta, e1), _spow(eta.sin(), e1), _spow(omega.cos(), e2), _spow(omega.sin(), e2)
+    p = torch.stack([a * ce * co, b * ce * so, (c * se).expand_as(ce * co)], -1)
+    # Normals of the implicit surface: gradient of (|x/a|^(2/e2) + |y/b|^(2/e2))^(e2/e1) + |z/c|^(2/e1).
+    n = torch.stack(
+        [_spow(cos_eta, 2 - e1) * _spow(omega.cos(), 2 - e2) / a, _spow(cos_eta, 2 - e1) * _spow(omega.sin(), 2 - e2) / b,
+         (_spow(eta.sin(), 2 - e1) / c).expand_as(co * ce)], -1,
+    )  # fmt: skip
+    n[0], n[-1] = torch.tensor([0.0, 0.0, 1.0]), torch.tensor([0.0, 0.0, -1.0])
+    n = n / n.norm(dim=-1, keepdim=True).clamp_min(1e-12)
+    p[:, -1], n[:, -1] = p[:, 0], n[:, 0]
+    verts, _ = convex_hull(p.reshape(-1, 3))
+    return _normalised(grid_surface(p.float(), n.float(), "superquadric", parts=(verts,)))
+
+
+def random_extrusion(rng: torch.Generator) -> Mesh:
+    """A random star-shaped polygon (5 to 14 corners, radii 0.3 to 1) extruded to a random height."""
+    k = int(torch.randint(5, 15, (1,), generator=rng))
+    angles = torch.sort(torch.rand(k, generator=rng, dtype=torch.float64) * 2 * math.pi).values
+    gaps = torch.diff(torch.cat([angles, angles[:1] + 2 * math.pi]))
+    if float(gaps.max()) > math.pi * 0.9:  # keep the centre inside: spread the corners evenly instead
+        angles = torch.arange(k, dtype=torch.float64) * (2 * math.pi / k) + _u(rng, 0, 2 * math.pi / k)
+    radii = _u(rng, 0.3, 1.0, (k,))
+    poly = torch.stack([radii * angles.cos(), radii * angles.sin()], -1)
+    return _normalised(extrusion(poly.float(), float(_u(rng, 0.2, 1.2)), "random_extrusion"))
+
+
+def _normalised(mesh: Mesh) -> Mesh:
+    return mesh.centered().scaled_to(1.0)
+
+
+FAMILIES = {"convex_union": convex_union, "superquadric": superquadric, "random_extrusion": random_extrusion}
+
+
+def random_object(seed: int, family: str | None = None) -> Mesh:
+    """The procedural object for `seed`: family chosen by the seed unless given.
+
+    Args:
+        seed: non-negative int; the same seed always gives the same mesh.
+        family: one of `FAMILIES`, or None for a seeded choice (half convex unions, a quarter each of
+            the other two).
+    """
+    if not (isinstance(seed, int) and seed >= 0):
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    rng = torch.Generator().manual_seed(seed)
+    if family is None:
+        r = float(torch.rand((), generator=rng))
+        family = "convex_union" if r < 0.5 else ("superquadric" if r < 0.75 else "random_extrusion")
+    if family not in FAMILIES:
+        raise ValueError(f"unknown procedural family {family!r}; known: {sorted(FAMILIES)}")
+    return FAMILIES[family](rng)
