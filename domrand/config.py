@@ -237,7 +237,7 @@ def from_data(data: dict[str, Any]) -> DatasetConfig:
     allowed = [f.name for f in dataclasses.fields(DatasetConfig)]
     unknown = sorted(set(data) - set(allowed))
     if unknown:
-        raise ValueError(f"unknown key {unknown[0]}; expected one of {allowed + ['preset']}")
+        raise ValueError(f"unknown key {unknown[0]}; expected one of {[*allowed, 'preset']}")
     task = convert(data.get("task", "localization"), str, "task")
     if task not in TASKS:
         raise ValueError(f"task must be one of {TASKS}, got {task!r}")

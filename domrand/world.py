@@ -74,7 +74,7 @@ class TableWorld:
 
     def __post_init__(self) -> None:
         if self.target not in TARGETS and self.target != "procedural":
-            raise ValueError(f"world.target must be one of {sorted(TARGETS) + ['procedural']}, got {self.target!r}")
+            raise ValueError(f"world.target must be one of {[*sorted(TARGETS), 'procedural']}, got {self.target!r}")
         if len(self.table_size) != 3 or any(not s > 0 for s in self.table_size):
             raise ValueError(f"world.table_size must be three positive lengths in metres, got {self.table_size}")
         if not self.floor_z < -self.table_size[2]:

@@ -35,7 +35,7 @@ def world_vertices(scene, slot):
 
 
 def test_target_and_distractors_rest_on_the_table(tabletop):
-    _, params, scene = tabletop
+    _, _params, scene = tabletop
     for v in world_vertices(scene, TARGET):
         assert abs(float(v[:, 2].min())) < 1e-6
     vis = scene.instances.visible
@@ -46,7 +46,7 @@ def test_target_and_distractors_rest_on_the_table(tabletop):
 
 
 def test_footprints_do_not_overlap(tabletop):
-    pipe, params, scene = tabletop
+    pipe, _params, scene = tabletop
     placement = pipe.config.placement
     vis = scene.instances.visible
     radii = footprint_radii(scene.meshes)[scene.instances.mesh] * scene.instances.scale[..., 0]
@@ -67,7 +67,7 @@ def test_footprints_do_not_overlap(tabletop):
 
 
 def test_targets_and_distractors_stay_in_their_regions(tabletop):
-    pipe, params, scene = tabletop
+    _pipe, params, _scene = tabletop
     pl = params["placement"]
     assert (pl.target_xy[:, 0].abs() <= 0.30).all() and (pl.target_xy[:, 1].abs() <= 0.20).all()
     assert (pl.count >= 0).all() and (pl.count <= 10).all() and len(pl.count.unique()) > 5
@@ -94,7 +94,7 @@ def test_cameras_stay_inside_their_ranges(tabletop):
 
 
 def test_target_centre_is_never_covered(tabletop):
-    pipe, params, scene = tabletop
+    pipe, _params, scene = tabletop
     out = pipe.renderer.render(scene)
     k, c2w = scene.camera.intrinsics, scene.camera.cam_to_world
     centre = scene.instances.pose[:, TARGET, :3, 3]
