@@ -147,6 +147,66 @@ class Renderer:
                 return out
             self._fragments_per_pixel = 1.25 * float(torch.stack(self._needed).max())
 
+    def silhouette_areas(self, scene: SceneBatch, slots: Tensor | None = None) -> Tensor:
+        """(B, K) int64: pixels each visible slot covers when drawn alone (no occluders), in the image.
+
+        With a render's instance ids this gives each object's visible fraction.
+
+        Args:
+            scene: the batch.
+            slots: (K,) bool, which slots to measure (default all); the others read 0.
+        """
+        if self.config.validate:
+            scene.validate()
+        pos, _ = fe.world_geometry(scene)
+        b, k = scene.instances.mesh.shape
+        h, w = scene.image_size
+        if slots is not None:
+            inst = scene.instances
+            scene = scene.replace(
+                instances=type(inst)(**{**inst.__dict__, "visible": inst.visible & slots.to(inst.visible.device)[None]})
+            )
+        if self.backend_for(scene.device) == "numba":
+            import numpy as np
+
+            from domrand.render.cpu_silhouettes import silhouette_areas
+
+            out = torch.zeros(b, k, dtype=torch.int64)
+            cam = fe.camera_view(scene)
+            n = lambda t: t.contiguous().numpy()  # noqa: E731
+            bank = scene.meshes
+            silhouette_areas(
+                n(pos), n(scene.instances.mesh), n(bank.faces), n(bank.num_faces), n(bank.double_sided), n(scene.instances.visible),
+                n(cam.world_to_view), n(cam.proj), np.float32(cam.near), self.config.cull_back_faces, h, w, out.numpy(),
+            )  # fmt: skip
+            return out
+        # Torch: draw every (scene, slot) pair as its own scene with only that slot visible.
+        one_hot = (
+            torch.eye(k, dtype=torch.bool, device=scene.device)[None].expand(b, k, k)
+            & scene.instances.visible[:, None, :]
+        )
+        rep = lambda t: t.repeat_interleave(k, 0)  # noqa: E731
+        inst = scene.instances
+        inst = type(inst)(
+            **{f: (one_hot.reshape(b * k, k) if f == "visible" else rep(v)) for f, v in inst.__dict__.items()}
+        )
+        lights = type(scene.lights)(**{f: rep(v) for f, v in scene.lights.__dict__.items()})
+        cam = Camera(rep(scene.camera.intrinsics), rep(scene.camera.cam_to_world))
+        big = scene.replace(
+            instances=inst,
+            lights=lights,
+            camera=cam,
+            background_color=rep(scene.background_color),
+            background_texture=rep(scene.background_texture),
+        )
+        ids = torch.cat(
+            [
+                self._render_once(big.slice(i, min(i + self.config.max_batch, b * k)), shade=False).instance
+                for i in range(0, b * k, self.config.max_batch)
+            ]
+        )
+        return (ids.reshape(b, k, h * w) >= 0).sum(-1)
+
     def _render_part(self, scene: SceneBatch) -> RenderOutput:
         ss = self.config.supersample
         if ss == 1:

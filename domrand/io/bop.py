@@ -1,0 +1,139 @@
+"""BOP (bop.felk.cvut.cz) format: one BOP scene per chunk, millimetres, per the BOP toolkit's conventions.
+
+    DIR/bop/camera.json                          the nominal camera (per-image cameras are in scene_camera.json)
+    DIR/bop/models/obj_000001.ply, models_info.json   object models in millimetres
+    DIR/bop/train_pbr/000007/rgb/000000.png      images of chunk 7
+    DIR/bop/train_pbr/000007/depth/000000.png    uint16 depth; depth_mm = value * depth_scale (0.1)
+    DIR/bop/train_pbr/000007/mask_visib/000000_000001.png  visible mask of GT 1 of image 0 (255 = object)
+    DIR/bop/train_pbr/000007/scene_gt.json       cam_R_m2c (row-major 3x3), cam_t_m2c (mm), obj_id
+    DIR/bop/train_pbr/000007/scene_camera.json   cam_K, depth_scale, cam_R_w2c, cam_t_w2c (mm)
+    DIR/bop/train_pbr/000007/scene_gt_info.json  bbox_obj, bbox_visib ([x, y, w, h]), px_count_*, visib_fract
+
+Object ids: obj_id = mesh bank index - 1 (the first object mesh, the target, is obj_id 1). BOP models
+have a fixed size, so ground truth covers the objects drawn at their model's size (the targets);
+randomly scaled distractors are clutter here (their pixels are not in any target's mask).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from domrand.io.files import TMP_SUFFIX, DatasetWriteError, describe, dumps, write_bytes, write_json
+from domrand.io.images import encode_png
+from domrand.io.native import Chunk
+
+DEPTH_SCALE = 0.1  # BOP PBR convention: depth PNG value * 0.1 = millimetres
+FIRST_OBJECT_MESH = 2  # bank indices 0 and 1 are the table and the floor
+
+
+def _xywh(box: list[float] | None) -> list[int]:
+    if box is None:
+        return [-1, -1, -1, -1]
+    x0, y0, x1, y1 = (int(math.floor(box[0])), int(math.floor(box[1])), int(math.ceil(box[2])), int(math.ceil(box[3])))
+    return [x0, y0, x1 - x0, y1 - y0]
+
+
+class BopWriter:
+    """Writes each chunk as a BOP scene folder, renamed into place whole."""
+
+    name = "bop"
+
+    def __init__(self, root: Path, manifest: dict[str, Any]) -> None:
+        self.root = root
+        self.mesh_ids = {name: i for i, name in enumerate(manifest["meshes"])}
+
+    def write_chunk(self, chunk: Chunk) -> None:
+        final = self.root / "bop" / "train_pbr" / f"{chunk.index:06d}"
+        tmp = final.with_name(final.name + TMP_SUFFIX)
+        shutil.rmtree(tmp, ignore_errors=True)
+        labels = chunk.labels
+        gt, cams, info = {}, {}, {}
+        for i, rec in enumerate(chunk.records):
+            write_bytes(tmp / "rgb" / f"{i:06d}.png", encode_png(chunk.rgb[i]))
+            d = np.clip(np.round(chunk.depth[i] * 1000.0 / DEPTH_SCALE), 0, 65535).astype(np.uint16)
+            write_bytes(tmp / "depth" / f"{i:06d}.png", encode_png(d))
+            c = rec["camera"]
+            w2c = np.linalg.inv(np.asarray(c["cam_to_world"], dtype=np.float64))
+            cams[str(i)] = {
+                "cam_K": [c["fx"], 0.0, c["cx"], 0.0, c["fy"], c["cy"], 0.0, 0.0, 1.0], "depth_scale": DEPTH_SCALE,
+                "cam_R_w2c": w2c[:3, :3].reshape(-1).tolist(), "cam_t_w2c": (w2c[:3, 3] * 1000.0).tolist(),
+            }  # fmt: skip
+            gt[str(i)], info[str(i)] = [], []
+            for j, obj in enumerate(o for o in rec["objects"] if o["scale"] == [1.0, 1.0, 1.0]):
+                pose = np.asarray(obj["pose_camera"], dtype=np.float64)
+                m = int(labels.mesh[i, obj["id"]]) if labels is not None else self.mesh_ids[obj["class"]]
+                gt[str(i)].append(
+                    {
+                        "cam_R_m2c": pose[:3, :3].reshape(-1).tolist(),
+                        "cam_t_m2c": (pose[:3, 3] * 1000.0).tolist(),
+                        "obj_id": m - FIRST_OBJECT_MESH + 1,
+                    }
+                )
+                info[str(i)].append(
+                    {
+                        "bbox_obj": _xywh(obj["amodal_bbox"]), "bbox_visib": _xywh(obj["bbox"]), "px_count_all": int(labels.silhouette[i, obj["id"]]) if labels is not None else -1,
+                        "px_count_valid": obj["pixels"], "px_count_visib": obj["pixels"], "visib_fract": obj["visible_fraction"],
+                    }
+                )  # fmt: skip
+                mask = np.where(chunk.instance[i] == obj["id"], 255, 0).astype(np.uint8)
+                write_bytes(tmp / "mask_visib" / f"{i:06d}_{j:06d}.png", encode_png(mask))
+        write_bytes(tmp / "scene_gt.json", dumps(gt).encode())
+        write_bytes(tmp / "scene_camera.json", dumps(cams).encode())
+        write_bytes(tmp / "scene_gt_info.json", dumps(info).encode())
+        try:
+            if final.exists():
+                shutil.rmtree(final)
+            os.replace(tmp, final)
+        except OSError as e:
+            raise DatasetWriteError(describe(e, final)) from None
+
+    def finalize(self, num_chunks: int) -> None:
+        pass
+
+
+def write_dataset_files(root: Path, bank: Any, target_meshes: tuple[int, int], camera: dict[str, Any]) -> None:
+    """The scene-independent BOP files: models of the target meshes and the nominal camera."""
+    write_models(root / "bop" / "models", bank, range(*target_meshes))
+    write_json(root / "bop" / "camera.json", camera, pretty=True)
+
+
+def write_models(folder: Path, bank: Any, meshes: range) -> None:
+    """PLY models (millimetres) and models_info.json of the banked meshes `meshes`."""
+    info = {}
+    for m in meshes:
+        nf = int(bank.num_faces[m])
+        faces = bank.faces[m, :nf].numpy()
+        used = np.unique(faces)
+        remap = np.full(bank.vertices.shape[1], -1, dtype=np.int64)
+        remap[used] = np.arange(used.size)
+        v = bank.vertices[m, used].double().numpy() * 1000.0
+        n = bank.normals[m, used].double().numpy()
+        f = remap[faces]
+        obj_id = m - FIRST_OBJECT_MESH + 1
+        header = f"ply\nformat ascii 1.0\ncomment domrand mesh {bank.names[m]}, millimetres\nelement vertex {len(v)}\nproperty float x\nproperty float y\nproperty float z\nproperty float nx\nproperty float ny\nproperty float nz\nelement face {len(f)}\nproperty list uchar int vertex_indices\nend_header\n"
+        body = "".join(
+            f"{a:.6f} {b:.6f} {c:.6f} {d:.6f} {e:.6f} {g:.6f}\n" for (a, b, c), (d, e, g) in zip(v.tolist(), n.tolist())
+        )
+        body += "".join(f"3 {a} {b} {c}\n" for a, b, c in f.tolist())
+        write_bytes(folder / f"obj_{obj_id:06d}.ply", (header + body).encode())
+        lo, hi = v.min(0), v.max(0)
+        diameter = (
+            float(np.max(np.linalg.norm(v[:, None, :] - v[None, :, :], axis=-1)))
+            if len(v) <= 2000
+            else float(np.linalg.norm(hi - lo))
+        )
+        info[str(obj_id)] = {
+            "diameter": diameter, "min_x": lo[0], "min_y": lo[1], "min_z": lo[2],
+            "size_x": hi[0] - lo[0], "size_y": hi[1] - lo[1], "size_z": hi[2] - lo[2], "name": bank.names[m],
+        }  # fmt: skip
+    write_json(
+        folder / "models_info.json",
+        {k: {kk: (float(vv) if not isinstance(vv, str) else vv) for kk, vv in d.items()} for k, d in info.items()},
+        pretty=True,
+    )

@@ -1,0 +1,95 @@
+"""The labelled-folder format of the localization task (`labels.jsonl` + PNG images), writer and reader.
+
+DIR/labels.jsonl        one JSON object a line: {"image": "rgb/000012.png", "target_position": [x, y, z], ...}
+DIR/rgb/000012.png      RGB
+DIR/depth/000012.png    uint16 depth in millimetres (0: no surface)
+DIR/mask/000012.png     uint8 instance mask: slot + 1 (0: background)
+DIR/labels/000000.jsonl the per-chunk pieces that labels.jsonl is assembled from
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from domrand.io.files import atomic_stream, dumps, write_bytes
+from domrand.io.images import encode_png
+from domrand.io.native import Chunk
+
+
+def depth_mm(depth: np.ndarray) -> np.ndarray:
+    """(H, W) float metres -> uint16 millimetres (rounded; clipped to 65.535 m)."""
+    return np.clip(np.round(depth * 1000.0), 0, 65535).astype(np.uint16)
+
+
+class JsonlWriter:
+    """Writes PNG images and per-chunk label lines; `finalize` assembles `labels.jsonl` in order."""
+
+    name = "jsonl"
+
+    def __init__(self, root: Path, manifest: dict[str, Any]) -> None:
+        self.root = root
+
+    def write_chunk(self, chunk: Chunk) -> None:
+        lines = []
+        for i, rec in enumerate(chunk.records):
+            idx = chunk.first + i
+            write_bytes(self.root / "rgb" / f"{idx:06d}.png", encode_png(chunk.rgb[i]))
+            write_bytes(self.root / "depth" / f"{idx:06d}.png", encode_png(depth_mm(chunk.depth[i])))
+            write_bytes(self.root / "mask" / f"{idx:06d}.png", encode_png((chunk.instance[i] + 1).astype(np.uint8)))
+            line = {
+                "image": f"rgb/{idx:06d}.png", "depth": f"depth/{idx:06d}.png", "depth_unit_m": 0.001,
+                "mask": f"mask/{idx:06d}.png", "target": rec["target_name"], **rec,
+            }  # fmt: skip
+            lines.append(dumps(line))
+        write_bytes(self.root / "labels" / f"{chunk.index:06d}.jsonl", ("\n".join(lines) + "\n").encode())
+
+    def finalize(self, num_chunks: int) -> None:
+        concatenate([self.root / "labels" / f"{k:06d}.jsonl" for k in range(num_chunks)], self.root / "labels.jsonl")
+
+
+def concatenate(parts: list[Path], dest: Path) -> None:
+    """Stream `parts` into `dest` atomically (constant memory)."""
+    with atomic_stream(dest) as out:
+        for p in parts:
+            with open(p, "rb") as f:
+                while block := f.read(1 << 20):
+                    out.write(block)
+
+
+def read_labels_folder(root: str | Path) -> list[dict[str, Any]]:
+    """Records of a labelled folder, each with "image" resolved to an absolute path.
+
+    Accepts the minimal interchange records ({"image", "target_position"}); unknown keys are kept.
+
+    Raises:
+        ValueError: no labels.jsonl, a bad line (named by number), or a missing image file.
+    """
+    root = Path(root)
+    path = root / "labels.jsonl"
+    if not path.is_file():
+        raise ValueError(f"{str(root)!r} is not a labelled folder: {str(path)!r} does not exist")
+    out = []
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                rec = json.loads(line)
+            except json.JSONDecodeError as e:
+                raise ValueError(f"{str(path)!r} line {n} is not valid JSON: {e.msg}") from None
+            if not isinstance(rec, dict) or "image" not in rec or "target_position" not in rec:
+                raise ValueError(f"{str(path)!r} line {n} needs keys 'image' and 'target_position'")
+            pos = rec["target_position"]
+            if not (isinstance(pos, list) and len(pos) == 3 and all(isinstance(v, (int, float)) for v in pos)):
+                raise ValueError(f"{str(path)!r} line {n}: target_position must be three numbers, got {pos!r}")
+            img = (root / rec["image"]).resolve()
+            if not img.is_file():
+                raise ValueError(f"{str(path)!r} line {n}: image {rec['image']!r} does not exist")
+            out.append({**rec, "image": str(img)})
+    if not out:
+        raise ValueError(f"{str(path)!r} holds no records")
+    return out

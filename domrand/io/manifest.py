@@ -1,0 +1,106 @@
+"""`manifest.json`: what made a dataset (seed, chunk size, full config, versions), written once at the start
+and marked complete at the end; a resumed run must match it exactly."""
+
+from __future__ import annotations
+
+import json
+import platform
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+import domrand
+from domrand.config import DatasetConfig
+from domrand.io.files import write_json
+
+FORMAT_VERSION = 1
+# Keys a resumed run must reproduce exactly.
+IDENTITY = (
+    "format_version",
+    "root_seed",
+    "num_images",
+    "chunk_size",
+    "formats",
+    "backend",
+    "device",
+    "config",
+    "versions",
+)
+
+
+def versions() -> dict[str, str]:
+    import numba
+
+    return {
+        "domrand": domrand.__version__,
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "numba": numba.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def build(
+    config: DatasetConfig, seed: int, num_images: int, formats: tuple[str, ...], backend: str, device: str
+) -> dict[str, Any]:
+    world = config.world
+    bank = world.mesh_bank()
+    c = config.chunk_size
+    return {
+        "format_version": FORMAT_VERSION,
+        "generator": "domrand generate",
+        "root_seed": seed,
+        "num_images": num_images,
+        "chunk_size": c,
+        "num_chunks": (num_images + c - 1) // c,
+        "formats": list(formats),
+        "backend": backend,
+        "device": device,
+        "image_size": [config.image_size, config.image_size],
+        "config": config.to_json(),
+        "versions": versions(),
+        "slots": world.slot_names(),
+        "meshes": list(bank.names),
+        "target_meshes": list(world.target_mesh_ids),
+        "classes": sorted(set(bank.names[2:])),
+        "arrays": {
+            "rgb": "uint8 (H, W, 3)",
+            "depth": "float32 (H, W) metres along the optical axis, 0 where no surface",
+            "instance": "int16 (H, W) slot index, -1 background; slots are listed in 'slots'",
+        },
+        "complete": False,
+    }
+
+
+def read(root: Path) -> dict[str, Any]:
+    path = root / "manifest.json"
+    try:
+        return json.loads(path.read_text())
+    except (OSError, json.JSONDecodeError) as e:
+        raise ValueError(f"cannot read {str(path)!r}: {e}") from None
+
+
+def write(root: Path, manifest: dict[str, Any]) -> None:
+    write_json(root / "manifest.json", manifest, pretty=True)
+
+
+def check_resumable(old: dict[str, Any], new: dict[str, Any]) -> None:
+    """Raise ValueError naming the first setting that differs from the dataset being resumed."""
+    for key in IDENTITY:
+        if old.get(key) != new.get(key):
+            if key == "config":
+                diff = _first_difference(old.get(key), new.get(key), "config")
+                raise ValueError(f"cannot resume: {diff} differs from the dataset's manifest")
+            raise ValueError(
+                f"cannot resume: {key} is {new.get(key)!r} but the dataset was started with {old.get(key)!r}"
+            )
+
+
+def _first_difference(a: Any, b: Any, path: str) -> str:
+    if isinstance(a, dict) and isinstance(b, dict):
+        for k in sorted(set(a) | set(b)):
+            if a.get(k) != b.get(k):
+                return _first_difference(a.get(k), b.get(k), f"{path}.{k}")
+    return f"{path} ({b!r} vs {a!r} in the manifest)"

@@ -1,0 +1,197 @@
+"""Labels: a pure function of a `SceneBatch` and its rendered `Frame`.
+
+Per image: the camera (OpenCV intrinsics, camera-to-world), and per object (the target and every
+visible distractor): id (its slot, the value in the instance mask), class, pose in world and camera
+frames, tight 2D box from the mask, visible fraction, the 8 projected corners of its 3D box and its
+projected centre, and the target's position and quaternion.
+
+Example:
+    >>> import torch
+    >>> from domrand.config import load_config
+    >>> from domrand.pipeline import Pipeline
+    >>> pipe = Pipeline(load_config(overrides={"image_size": 32}))
+    >>> frame = pipe.render(pipe.sample(2, rng=torch.Generator().manual_seed(0)))
+    >>> labels = compute(frame, pipe.renderer)
+    >>> rec = labels.record(0)
+    >>> sorted(rec)[:4], rec["objects"][0]["role"]
+    (['camera', 'objects', 'target_name', 'target_position'], 'target')
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from domrand.generators.transforms import matrix_to_quaternion
+from domrand.pipeline import Frame
+from domrand.render import Renderer
+from domrand.render.frontend import invert_rigid
+from domrand.world import TARGET, mesh_half_extents, used_vertices
+
+#: Corners of the unit box in the order the 8 keypoints use (x, y, z in {-1, +1}), then the centre.
+BOX_CORNERS = torch.tensor(
+    [[x, y, z] for x in (-1.0, 1.0) for y in (-1.0, 1.0) for z in (-1.0, 1.0)] + [[0.0, 0.0, 0.0]]
+)
+
+
+@dataclass(frozen=True, eq=False)
+class Labels:
+    """Labels of a batch of B images with K slots (objects are slots TARGET and up).
+
+    Attributes:
+        intrinsics: (B, 3, 3); cam_to_world: (B, 4, 4) OpenCV axes; size: (H, W).
+        present: (B, K) bool, the object is in the scene (target and placed distractors).
+        mesh: (B, K) int64 bank index; names: mesh names by bank index.
+        pose_world, pose_camera: (B, K, 4, 4) object-to-world and object-to-camera, metres.
+        extents: (B, K, 3) size of the object's 3D box, metres.
+        pixels: (B, K) int64 visible pixels; silhouette: (B, K) pixels without occluders.
+        bbox: (B, K, 4) float x0, y0, x1, y1 in pixel-edge coordinates (x1, y1 exclusive), -1 if unseen.
+        keypoints: (B, K, 9, 3) u, v (pixels, OpenCV) and camera depth z (metres) of the 8 box
+            corners (see `BOX_CORNERS`) and the centre.
+        scale: (B, K, 3) per-axis scale applied to the banked mesh.
+        amodal_bbox: (B, K, 4) box of the whole projected object (occluded parts too), clipped to
+            the image, pixel-edge coordinates; -1 where it is out of view.
+    """
+
+    intrinsics: Tensor
+    cam_to_world: Tensor
+    size: tuple[int, int]
+    present: Tensor
+    mesh: Tensor
+    names: tuple[str, ...]
+    pose_world: Tensor
+    pose_camera: Tensor
+    extents: Tensor
+    pixels: Tensor
+    silhouette: Tensor
+    bbox: Tensor
+    keypoints: Tensor
+    amodal_bbox: Tensor
+    scale: Tensor
+
+    @property
+    def target_position(self) -> Tensor:
+        """(B, 3) the target's bounding-box centre, world frame, metres."""
+        return self.pose_world[:, TARGET, :3, 3]
+
+    @property
+    def target_quaternion(self) -> Tensor:
+        """(B, 4) the target's orientation, (w, x, y, z), world frame."""
+        return matrix_to_quaternion(self.pose_world[:, TARGET, :3, :3])
+
+    def camera_json(self, i: int) -> dict[str, Any]:
+        """Camera i in the interchange format of the localization task."""
+        k = self.intrinsics[i]
+        return {
+            "fx": float(k[0, 0]), "fy": float(k[1, 1]), "cx": float(k[0, 2]), "cy": float(k[1, 2]),
+            "width": self.size[1], "height": self.size[0], "cam_to_world": self.cam_to_world[i].tolist(),
+        }  # fmt: skip
+
+    def objects_json(self, i: int) -> list[dict[str, Any]]:
+        """Every present object of image i."""
+        out = []
+        quat_w = matrix_to_quaternion(self.pose_world[i, :, :3, :3])
+        quat_c = matrix_to_quaternion(self.pose_camera[i, :, :3, :3])
+        for k in torch.nonzero(self.present[i]).flatten().tolist():
+            pix, sil = int(self.pixels[i, k]), int(self.silhouette[i, k])
+            out.append(
+                {
+                    "id": k,
+                    "class": self.names[int(self.mesh[i, k])],
+                    "role": "target" if k == TARGET else "distractor",
+                    "position": self.pose_world[i, k, :3, 3].tolist(),
+                    "quaternion": quat_w[k].tolist(),
+                    "pose_world": self.pose_world[i, k].tolist(),
+                    "position_camera": self.pose_camera[i, k, :3, 3].tolist(),
+                    "quaternion_camera": quat_c[k].tolist(),
+                    "pose_camera": self.pose_camera[i, k].tolist(),
+                    "extents": self.extents[i, k].tolist(),
+                    "scale": self.scale[i, k].tolist(),
+                    "bbox": self.bbox[i, k].tolist() if pix else None,
+                    "amodal_bbox": self.amodal_bbox[i, k].tolist() if float(self.amodal_bbox[i, k, 0]) >= 0 else None,
+                    "pixels": pix,
+                    "visible_fraction": pix / sil if sil else 0.0,
+                    "keypoints": self.keypoints[i, k].tolist(),
+                }
+            )
+        return out
+
+    def record(self, i: int) -> dict[str, Any]:
+        """The JSON record of image i (without file paths and parameters, which writers add)."""
+        return {
+            "target_position": self.target_position[i].tolist(),
+            "target_quaternion": self.target_quaternion[i].tolist(),
+            "target_name": self.names[int(self.mesh[i, TARGET])],
+            "camera": self.camera_json(i),
+            "objects": self.objects_json(i),
+        }
+
+
+def boxes_from_mask(instance: Tensor, k: int) -> tuple[Tensor, Tensor]:
+    """Tight boxes and pixel counts of slots 0..k-1 in instance masks (B, H, W).
+
+    Returns:
+        bbox (B, K, 4) float x0, y0, x1, y1 (x1, y1 exclusive; -1 where absent) and pixels (B, K).
+    """
+    b, h, w = instance.shape
+    onehot = instance[:, None] == torch.arange(k, dtype=instance.dtype)[None, :, None, None]  # (B, K, H, W)
+    pixels = onehot.reshape(b, k, -1).sum(-1)
+    cols, rows = onehot.any(2), onehot.any(3)  # (B, K, W), (B, K, H)
+    xs, ys = torch.arange(w), torch.arange(h)
+    x0 = torch.where(cols, xs, w).amin(-1)
+    x1 = torch.where(cols, xs, -1).amax(-1) + 1
+    y0 = torch.where(rows, ys, h).amin(-1)
+    y1 = torch.where(rows, ys, -1).amax(-1) + 1
+    bbox = torch.stack([x0, y0, x1, y1], -1).to(torch.float32)
+    return torch.where((pixels > 0)[..., None], bbox, torch.full_like(bbox, -1.0)), pixels
+
+
+def compute(frame: Frame, renderer: Renderer) -> Labels:
+    """Labels of a rendered batch (CPU tensors)."""
+    scene = frame.scene
+    inst = scene.instances
+    b, k = inst.mesh.shape
+    objects = torch.arange(k) >= TARGET
+    present = inst.visible & objects[None]
+    world_to_cam = invert_rigid(scene.camera.cam_to_world)
+    pose_cam = world_to_cam[:, None] @ inst.pose
+    half = mesh_half_extents(scene.meshes)[inst.mesh] * inst.scale  # (B, K, 3)
+    corners = BOX_CORNERS[None, None] * half[:, :, None, :]  # (B, K, 9, 3) object frame
+    cam_pts = corners @ pose_cam[..., :3, :3].transpose(-1, -2) + pose_cam[..., None, :3, 3]
+    kmat = scene.camera.intrinsics[:, None, None]
+    z = cam_pts[..., 2]
+    safe = torch.where(z.abs() < 1e-9, torch.full_like(z, 1e-9), z)
+    u = kmat[..., 0, 0] * cam_pts[..., 0] / safe + kmat[..., 0, 2]
+    v = kmat[..., 1, 1] * cam_pts[..., 1] / safe + kmat[..., 1, 2]
+    bbox, pixels = boxes_from_mask(frame.instance, k)
+    silhouette = renderer.silhouette_areas(scene, slots=objects)
+    amodal = _amodal_boxes(scene, pose_cam)
+    return Labels(
+        intrinsics=scene.camera.intrinsics, cam_to_world=scene.camera.cam_to_world, size=scene.image_size, present=present,
+        mesh=inst.mesh, names=scene.meshes.names, pose_world=inst.pose, pose_camera=pose_cam, extents=2 * half,
+        pixels=pixels, silhouette=silhouette, bbox=bbox, keypoints=torch.stack([u, v, z], -1), amodal_bbox=amodal, scale=inst.scale,
+    )  # fmt: skip
+
+
+def _amodal_boxes(scene, pose_cam: Tensor) -> Tensor:
+    """(B, K, 4) image-clipped bounds of every slot's projected vertices in front of the camera."""
+    bank, inst = scene.meshes, scene.instances
+    h, w = scene.image_size
+    verts = bank.vertices[inst.mesh] * inst.scale[:, :, None, :]  # (B, K, V, 3)
+    cam = verts @ pose_cam[..., :3, :3].transpose(-1, -2) + pose_cam[..., None, :3, 3]
+    used = used_vertices(bank)[inst.mesh] & (cam[..., 2] > 1e-6)
+    kmat = scene.camera.intrinsics[:, None, None]
+    z = cam[..., 2].clamp_min(1e-6)
+    u = kmat[..., 0, 0] * cam[..., 0] / z + kmat[..., 0, 2]
+    v = kmat[..., 1, 1] * cam[..., 1] / z + kmat[..., 1, 2]
+    inf = torch.tensor(float("inf"))
+    x0 = torch.where(used, u, inf).amin(-1) + 0.5
+    x1 = torch.where(used, u, -inf).amax(-1) + 0.5
+    y0 = torch.where(used, v, inf).amin(-1) + 0.5
+    y1 = torch.where(used, v, -inf).amax(-1) + 0.5
+    box = torch.stack([x0.clamp(0, w), y0.clamp(0, h), x1.clamp(0, w), y1.clamp(0, h)], -1)
+    seen = used.any(-1) & (box[..., 2] > box[..., 0]) & (box[..., 3] > box[..., 1])
+    return torch.where(seen[..., None], box, torch.full_like(box, -1.0))

@@ -1,0 +1,91 @@
+"""Unoccluded silhouette areas per instance slot (for visible fractions), compiled CPU kernel.
+
+Coverage uses the same front end, edge functions and fill rule as the renderer, so every pixel of a
+slot's visible mask lies in its silhouette."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from domrand.render.cpu_kernels import F32, _owns, front_scene
+
+
+@njit(cache=True)
+def _cover(screen, valid, stamp, mark):
+    """Mark every pixel centre covered by a valid triangle with `mark`; return how many were new."""
+    h, w = stamp.shape
+    big = F32(4 * max(h, w))
+    count = 0
+    for t in range(screen.shape[0]):
+        if not valid[t]:
+            continue
+        x0, y0, x1, y1, x2, y2 = (
+            screen[t, 0, 0],
+            screen[t, 0, 1],
+            screen[t, 1, 0],
+            screen[t, 1, 1],
+            screen[t, 2, 0],
+            screen[t, 2, 1],
+        )
+        xmin = max(math.ceil(min(max(min(x0, x1, x2), -big), big)), 0)
+        xmax = min(math.floor(min(max(max(x0, x1, x2), -big), big)), w - 1)
+        ymin = max(math.ceil(min(max(min(y0, y1, y2), -big), big)), 0)
+        ymax = min(math.floor(min(max(max(y0, y1, y2), -big), big)), h - 1)
+        dx12, dy12, dx20, dy20, dx01, dy01 = x2 - x1, y2 - y1, x0 - x2, y0 - y2, x1 - x0, y1 - y0
+        for py in range(ymin, ymax + 1):
+            fy = F32(py)
+            a0, a1, a2 = dx12 * (fy - y1), dx20 * (fy - y2), dx01 * (fy - y0)
+            for px in range(xmin, xmax + 1):
+                if stamp[py, px] == mark:
+                    continue
+                fx = F32(px)
+                w0 = a0 - dy12 * (fx - x1)
+                w1 = a1 - dy20 * (fx - x2)
+                w2 = a2 - dy01 * (fx - x0)
+                if _owns(w0, dx12, dy12) and _owns(w1, dx20, dy20) and _owns(w2, dx01, dy01):
+                    stamp[py, px] = mark
+                    count += 1
+    return count
+
+
+@njit(cache=True, parallel=True)
+def silhouette_areas(
+    world_pos, inst_mesh, faces, num_faces, double_sided, visible, cam_w2v, cam_proj, near, cull_back, h, w, out
+):
+    """out (B, K) int64: pixels each visible slot would cover with nothing in front of it."""
+    b_n, k_n, v_n = world_pos.shape[0], world_pos.shape[1], world_pos.shape[2]
+    t2 = 2 * k_n * faces.shape[1]
+    for b in prange(b_n):
+        view_pos = np.empty((k_n, v_n, 3), dtype=np.float32)
+        screen = np.empty((t2, 3, 4), dtype=np.float32)
+        weights = np.empty((t2, 3, 3), dtype=np.float32)
+        valid = np.empty(t2, dtype=np.bool_)
+        stamp = np.full((h, w), -1, dtype=np.int32)
+        keep = np.zeros(k_n, dtype=np.bool_)
+        for k in range(k_n):
+            out[b, k] = 0
+            if not visible[b, k]:
+                continue
+            keep[:] = False
+            keep[k] = True
+            front_scene(
+                world_pos[b],
+                inst_mesh[b],
+                faces,
+                num_faces,
+                double_sided,
+                keep,
+                cam_w2v[b],
+                cam_proj[b],
+                False,
+                near,
+                cull_back,
+                view_pos,
+                screen,
+                weights,
+                valid,
+            )
+            out[b, k] = _cover(screen, valid, stamp, k)
