@@ -153,7 +153,7 @@ def compute(frame: Frame, renderer: Renderer) -> Labels:
     """Labels of a rendered batch (CPU tensors)."""
     scene = frame.scene
     inst = scene.instances
-    b, k = inst.mesh.shape
+    _b, k = inst.mesh.shape
     objects = torch.arange(k) >= TARGET
     present = inst.visible & objects[None]
     world_to_cam = invert_rigid(scene.camera.cam_to_world)

@@ -63,7 +63,7 @@ def draw(rgb: np.ndarray, mask: np.ndarray | None, rec: dict[str, Any], scale: i
             m = mask == obj["id"]
             img[m] = 0.55 * img[m] + 0.45 * PALETTE[obj["id"] % len(PALETTE)]
     img = cv2.resize(img.clip(0, 255).astype(np.uint8), (w * scale, h * scale), interpolation=cv2.INTER_NEAREST)
-    to_px = lambda p: (int(round((p[0] + 0.5) * scale - 0.5)), int(round((p[1] + 0.5) * scale - 0.5)))  # noqa: E731
+    to_px = lambda p: (round((p[0] + 0.5) * scale - 0.5), round((p[1] + 0.5) * scale - 0.5))  # noqa: E731
     cam = rec.get("camera")
     for obj in rec.get("objects", []):
         col = tuple(int(c) for c in PALETTE[obj["id"] % len(PALETTE)])

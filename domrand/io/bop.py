@@ -35,7 +35,7 @@ FIRST_OBJECT_MESH = 2  # bank indices 0 and 1 are the table and the floor
 def _xywh(box: list[float] | None) -> list[int]:
     if box is None:
         return [-1, -1, -1, -1]
-    x0, y0, x1, y1 = (int(math.floor(box[0])), int(math.floor(box[1])), int(math.ceil(box[2])), int(math.ceil(box[3])))
+    x0, y0, x1, y1 = (math.floor(box[0]), math.floor(box[1]), math.ceil(box[2]), math.ceil(box[3]))
     return [x0, y0, x1 - x0, y1 - y0]
 
 

@@ -20,7 +20,7 @@ def runs(mask: np.ndarray) -> list[int]:
     change = np.flatnonzero(flat[1:] != flat[:-1]) + 1
     bounds = np.concatenate([[0], change, [flat.size]])
     lengths = np.diff(bounds).tolist()
-    return ([0] + lengths) if flat[0] else lengths
+    return ([0, *lengths]) if flat[0] else lengths
 
 
 def counts_string(counts: list[int]) -> str:

@@ -70,7 +70,7 @@ def test_a_non_empty_folder_is_refused_without_resume_or_overwrite(tmp_path):
 def test_resume_with_another_config_is_refused_naming_the_setting(tmp_path):
     run(tmp_path / "ds", num=8, formats=("native",))
     cfg = load_config(overrides={**SMALL, "textures": {"pool_size": 5}})
-    with pytest.raises(ValueError, match="config.textures.pool_size"):
+    with pytest.raises(ValueError, match=r"config\.textures\.pool_size"):
         generate(cfg, GenerateOptions(out=tmp_path / "ds", num=8, formats=("native",), resume=True, quiet=True))
     with pytest.raises(ValueError, match="root_seed"):
         run(tmp_path / "ds", num=8, formats=("native",), resume=True, seed=3)

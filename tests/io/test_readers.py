@@ -143,10 +143,10 @@ def test_preview_and_info_run(dataset, tmp_path, capsys):
 
 
 def test_labelled_folder_errors_name_the_problem(tmp_path):
-    with pytest.raises(ValueError, match="labels.jsonl"):
+    with pytest.raises(ValueError, match=r"labels\.jsonl"):
         read_labels_folder(tmp_path)
     (tmp_path / "labels.jsonl").write_text('{"image": "a.png", "target_position": [0, 0, 0]}\n{"image": 3\n')
-    with pytest.raises(ValueError, match="line 1: image 'a.png' does not exist"):
+    with pytest.raises(ValueError, match=r"line 1: image 'a\.png' does not exist"):
         read_labels_folder(tmp_path)
     (tmp_path / "a.png").write_bytes(b"")
     with pytest.raises(ValueError, match="line 2 is not valid JSON"):
