@@ -173,6 +173,9 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
     b.add_argument("--size", type=int, default=128, help="image size (generate benchmark)")
     b.add_argument("--ray", action="store_true", help="also measure the Ray backend (generate benchmark)")
+    b.add_argument(
+        "--memory", action="store_true", help="also measure peak memory of 10k and 100k-image runs (generate benchmark)"
+    )
     b.set_defaults(func=cmd_bench)
 
     gl = sub.add_parser("gallery", help="contact sheets of the tabletop preset or of procedural objects")

@@ -44,17 +44,18 @@ class RenderSettings:
     """Renderer settings a dataset records (see `RenderConfig`)."""
 
     shadows: bool = True
-    shadow_map_size: int = 256
+    shadow_map_size: int | None = None
     supersample: int = 1
-    max_batch: int = 64
 
     def __post_init__(self) -> None:
-        if not (isinstance(self.shadow_map_size, int) and 16 <= self.shadow_map_size <= 4096):
-            raise ValueError(f"render.shadow_map_size must be an int in [16, 4096], got {self.shadow_map_size!r}")
+        if self.shadow_map_size is not None and not (
+            isinstance(self.shadow_map_size, int) and 16 <= self.shadow_map_size <= 4096
+        ):
+            raise ValueError(
+                f"render.shadow_map_size must be null (twice the image side, 128 to 256) or an int in [16, 4096], got {self.shadow_map_size!r}"
+            )
         if not (isinstance(self.supersample, int) and 1 <= self.supersample <= 4):
             raise ValueError(f"render.supersample must be an int in [1, 4], got {self.supersample!r}")
-        if not (isinstance(self.max_batch, int) and self.max_batch >= 1):
-            raise ValueError(f"render.max_batch must be a positive int, got {self.max_batch!r}")
 
 
 @dataclass(frozen=True)

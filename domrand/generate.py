@@ -28,7 +28,7 @@ import torch
 from domrand.config import DatasetConfig
 from domrand.io import manifest as mf
 from domrand.io.files import DatasetWriteError, remove_temporaries, write_json
-from domrand.io.native import Chunk
+from domrand.io.native import Chunk, params_arrays
 from domrand.io.writers import WRITERS, make_writers
 from domrand.labels import compute
 from domrand.pipeline import Pipeline
@@ -123,7 +123,7 @@ class ChunkRunner:
         device: str,
     ) -> None:
         self.config, self.root, self.seed, self.num, self.batch_size = config, root, seed, num, batch_size
-        self.pipeline = Pipeline(config, device=device)
+        self.pipeline = Pipeline(config, device=device, max_batch=batch_size)
         self.writers = make_writers(manifest["formats"], root, manifest)
 
     def render(self, k: int) -> Chunk:
@@ -131,29 +131,25 @@ class ChunkRunner:
         c = self.config.chunk_size
         n = chunk_count(self.num, c, k)
         params = self.pipeline.sample(n, rng=chunk_rng(self.seed, k))
-        rgb, depth, inst, records, labels_parts = [], [], [], [], []
+        rgb, depth, inst, label_parts = [], [], [], []
         for s in range(0, n, self.batch_size):
             idx = torch.arange(s, min(n, s + self.batch_size))
-            sub = {name: p.select(idx) for name, p in params.items()}
-            frame = self.pipeline.render(sub)
+            frame = self.pipeline.render({name: p.select(idx) for name, p in params.items()})
             labels = compute(frame, self.pipeline.renderer)
             rgb.append((frame.rgb * 255 + 0.5).clamp(0, 255).to(torch.uint8).numpy())
             depth.append(frame.depth.numpy().astype(np.float32))
             inst.append(frame.instance.numpy().astype(np.int16))
-            labels_parts.append(labels)
-            for j in range(len(idx)):
-                i = s + j
-                rec = {"index": k * c + i, "chunk": k, "index_in_chunk": i, **labels.record(j)}
-                rec["params"] = {name: p.row_json(j) for name, p in sub.items()}
-                records.append(rec)
+            label_parts.append(labels.arrays())
+        arrays = {f"label.{name}": np.concatenate([part[name] for part in label_parts]) for name in label_parts[0]}
+        arrays.update(params_arrays(params))
         return Chunk(
             k,
             k * c,
             np.concatenate(rgb),
             np.concatenate(depth),
             np.concatenate(inst),
-            records,
-            _cat_labels(labels_parts),
+            arrays,
+            self.pipeline.config.world.mesh_bank().names,
         )
 
     def run(self, k: int) -> int:
@@ -163,19 +159,6 @@ class ChunkRunner:
             w.write_chunk(chunk)
         write_json(done_marker(self.root, k), {"chunk": k, "first": chunk.first, "count": chunk.count})
         return chunk.count
-
-
-def _cat_labels(parts: list[Any]) -> Any:
-    if len(parts) == 1:
-        return parts[0]
-    import dataclasses
-
-    first = parts[0]
-    merged = {}
-    for f in dataclasses.fields(first):
-        v = getattr(first, f.name)
-        merged[f.name] = torch.cat([getattr(p, f.name) for p in parts]) if isinstance(v, torch.Tensor) else v
-    return type(first)(**merged)
 
 
 def prepare(config: DatasetConfig, opts: GenerateOptions) -> tuple[dict[str, Any], list[int], int]:

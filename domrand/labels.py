@@ -13,8 +13,8 @@ Example:
     >>> frame = pipe.render(pipe.sample(2, rng=torch.Generator().manual_seed(0)))
     >>> labels = compute(frame, pipe.renderer)
     >>> rec = labels.record(0)
-    >>> sorted(rec)[:4], rec["objects"][0]["role"]
-    (['camera', 'objects', 'target_name', 'target_position'], 'target')
+    >>> sorted(rec), rec["objects"][0]["role"]
+    (['camera', 'objects', 'target_name', 'target_position', 'target_quaternion'], 'target')
 """
 
 from __future__ import annotations
@@ -22,10 +22,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
 import torch
 from torch import Tensor
 
-from domrand.generators.transforms import matrix_to_quaternion
+from domrand.generators.transforms import matrix_to_quaternion, quaternion_to_matrix
 from domrand.pipeline import Frame
 from domrand.render import Renderer
 from domrand.render.frontend import invert_rigid
@@ -72,62 +73,71 @@ class Labels:
     amodal_bbox: Tensor
     scale: Tensor
 
-    @property
-    def target_position(self) -> Tensor:
-        """(B, 3) the target's bounding-box centre, world frame, metres."""
-        return self.pose_world[:, TARGET, :3, 3]
-
-    @property
-    def target_quaternion(self) -> Tensor:
-        """(B, 4) the target's orientation, (w, x, y, z), world frame."""
-        return matrix_to_quaternion(self.pose_world[:, TARGET, :3, :3])
-
-    def camera_json(self, i: int) -> dict[str, Any]:
-        """Camera i in the interchange format of the localization task."""
-        k = self.intrinsics[i]
-        return {
-            "fx": float(k[0, 0]), "fy": float(k[1, 1]), "cx": float(k[0, 2]), "cy": float(k[1, 2]),
-            "width": self.size[1], "height": self.size[0], "cam_to_world": self.cam_to_world[i].tolist(),
+    def arrays(self) -> dict[str, np.ndarray]:
+        """Every label as a batch-first numpy array (what the native format stores; see `record_from`)."""
+        quat_w = matrix_to_quaternion(self.pose_world[..., :3, :3])
+        quat_c = matrix_to_quaternion(self.pose_camera[..., :3, :3])
+        out = {
+            "intrinsics": self.intrinsics, "cam_to_world": self.cam_to_world, "present": self.present, "mesh": self.mesh,
+            "position": self.pose_world[..., :3, 3], "quaternion": quat_w, "position_camera": self.pose_camera[..., :3, 3],
+            "quaternion_camera": quat_c, "extents": self.extents, "scale": self.scale, "pixels": self.pixels,
+            "silhouette": self.silhouette, "bbox": self.bbox, "amodal_bbox": self.amodal_bbox, "keypoints": self.keypoints,
         }  # fmt: skip
-
-    def objects_json(self, i: int) -> list[dict[str, Any]]:
-        """Every present object of image i."""
-        out = []
-        quat_w = matrix_to_quaternion(self.pose_world[i, :, :3, :3])
-        quat_c = matrix_to_quaternion(self.pose_camera[i, :, :3, :3])
-        for k in torch.nonzero(self.present[i]).flatten().tolist():
-            pix, sil = int(self.pixels[i, k]), int(self.silhouette[i, k])
-            out.append(
-                {
-                    "id": k,
-                    "class": self.names[int(self.mesh[i, k])],
-                    "role": "target" if k == TARGET else "distractor",
-                    "position": self.pose_world[i, k, :3, 3].tolist(),
-                    "quaternion": quat_w[k].tolist(),
-                    "pose_world": self.pose_world[i, k].tolist(),
-                    "position_camera": self.pose_camera[i, k, :3, 3].tolist(),
-                    "quaternion_camera": quat_c[k].tolist(),
-                    "pose_camera": self.pose_camera[i, k].tolist(),
-                    "extents": self.extents[i, k].tolist(),
-                    "scale": self.scale[i, k].tolist(),
-                    "bbox": self.bbox[i, k].tolist() if pix else None,
-                    "amodal_bbox": self.amodal_bbox[i, k].tolist() if float(self.amodal_bbox[i, k, 0]) >= 0 else None,
-                    "pixels": pix,
-                    "visible_fraction": pix / sil if sil else 0.0,
-                    "keypoints": self.keypoints[i, k].tolist(),
-                }
-            )
-        return out
+        return {k: v.detach().cpu().numpy() for k, v in out.items()}
 
     def record(self, i: int) -> dict[str, Any]:
-        """The JSON record of image i (without file paths and parameters, which writers add)."""
-        return {
-            "target_position": self.target_position[i].tolist(),
-            "target_quaternion": self.target_quaternion[i].tolist(),
-            "target_name": self.names[int(self.mesh[i, TARGET])],
-            "camera": self.camera_json(i),
-            "objects": self.objects_json(i),
-        }
+        """The JSON record of image i (writers add file paths, indices and parameters)."""
+        return record_from(self.arrays(), i, self.names, self.size)
+
+
+def record_from(
+    a: dict[str, np.ndarray], i: int, names: tuple[str, ...] | list[str], size: tuple[int, int]
+) -> dict[str, Any]:
+    """The JSON record of row i of label arrays `a` (from `Labels.arrays`).
+
+    Keys: target_position (world, metres), target_quaternion (w, x, y, z), target_name, camera (fx, fy,
+    cx, cy, width, height, cam_to_world) and objects: per object id (its slot and mask value), class,
+    role, position / quaternion in world and camera frames, extents and scale, bbox and amodal_bbox
+    (x0, y0, x1, y1, pixel edges), pixels, visible_fraction, keypoints (8 box corners then the centre,
+    each u, v, depth)."""
+    k = a["intrinsics"][i]
+    objects = []
+    for s in np.flatnonzero(a["present"][i]).tolist():
+        pix, sil = int(a["pixels"][i, s]), int(a["silhouette"][i, s])
+        amodal = a["amodal_bbox"][i, s].tolist()
+        objects.append(
+            {
+                "id": s, "class": names[int(a["mesh"][i, s])], "role": "target" if s == TARGET else "distractor",
+                "position": a["position"][i, s].tolist(), "quaternion": a["quaternion"][i, s].tolist(),
+                "position_camera": a["position_camera"][i, s].tolist(), "quaternion_camera": a["quaternion_camera"][i, s].tolist(),
+                "extents": a["extents"][i, s].tolist(), "scale": a["scale"][i, s].tolist(),
+                "bbox": a["bbox"][i, s].tolist() if pix else None, "amodal_bbox": amodal if amodal[0] >= 0 else None,
+                "pixels": pix, "visible_fraction": pix / sil if sil else 0.0, "keypoints": a["keypoints"][i, s].tolist(),
+            }
+        )  # fmt: skip
+    return {
+        "target_position": a["position"][i, TARGET].tolist(),
+        "target_quaternion": a["quaternion"][i, TARGET].tolist(),
+        "target_name": names[int(a["mesh"][i, TARGET])],
+        "camera": {
+            "fx": float(k[0, 0]),
+            "fy": float(k[1, 1]),
+            "cx": float(k[0, 2]),
+            "cy": float(k[1, 2]),
+            "width": int(size[1]),
+            "height": int(size[0]),
+            "cam_to_world": a["cam_to_world"][i].tolist(),
+        },  # fmt: skip
+        "objects": objects,
+    }
+
+
+def pose_matrix(position: list[float], quaternion: list[float]) -> np.ndarray:
+    """(4, 4) float64 pose from a position and a (w, x, y, z) quaternion (as in the records)."""
+    out = np.eye(4)
+    out[:3, :3] = quaternion_to_matrix(torch.tensor(quaternion, dtype=torch.float64)).numpy()
+    out[:3, 3] = position
+    return out
 
 
 def boxes_from_mask(instance: Tensor, k: int) -> tuple[Tensor, Tensor]:
@@ -137,15 +147,28 @@ def boxes_from_mask(instance: Tensor, k: int) -> tuple[Tensor, Tensor]:
         bbox (B, K, 4) float x0, y0, x1, y1 (x1, y1 exclusive; -1 where absent) and pixels (B, K).
     """
     b, h, w = instance.shape
-    onehot = instance[:, None] == torch.arange(k, dtype=instance.dtype)[None, :, None, None]  # (B, K, H, W)
-    pixels = onehot.reshape(b, k, -1).sum(-1)
-    cols, rows = onehot.any(2), onehot.any(3)  # (B, K, W), (B, K, H)
-    xs, ys = torch.arange(w), torch.arange(h)
-    x0 = torch.where(cols, xs, w).amin(-1)
-    x1 = torch.where(cols, xs, -1).amax(-1) + 1
-    y0 = torch.where(rows, ys, h).amin(-1)
-    y1 = torch.where(rows, ys, -1).amax(-1) + 1
-    bbox = torch.stack([x0, y0, x1, y1], -1).to(torch.float32)
+    if instance.device.type == "cpu":  # one compiled pass per mask
+        from domrand.render.cpu_silhouettes import mask_stats
+
+        bbox_c, pixels_c = torch.empty(b, k, 4, dtype=torch.float32), torch.empty(b, k, dtype=torch.int64)
+        mask_stats(instance.to(torch.int32).contiguous().numpy(), k, bbox_c.numpy(), pixels_c.numpy())
+        return bbox_c, pixels_c
+    ids = instance.reshape(b, h * w).to(torch.int64)
+    keep = ids >= 0
+    key = (torch.arange(b)[:, None] * k + ids.clamp(min=0)).reshape(-1)  # (B * P,) scene-slot bin
+    pixels = torch.bincount(key[keep.reshape(-1)], minlength=b * k).reshape(b, k)
+    ys, xs = torch.meshgrid(torch.arange(h), torch.arange(w), indexing="ij")
+    xs, ys = xs.reshape(-1).expand(b, -1).reshape(-1), ys.reshape(-1).expand(b, -1).reshape(-1)
+    big = h + w + 1
+
+    def reduce(v: Tensor, op: str, init: int) -> Tensor:
+        out = torch.full((b * k,), init, dtype=torch.int64)
+        return out.scatter_reduce_(0, key, torch.where(keep.reshape(-1), v, torch.full_like(v, init)), op).reshape(b, k)
+
+    bbox = torch.stack(
+        [reduce(xs, "amin", big), reduce(ys, "amin", big), reduce(xs, "amax", -1) + 1, reduce(ys, "amax", -1) + 1], -1
+    )
+    bbox = bbox.to(torch.float32)
     return torch.where((pixels > 0)[..., None], bbox, torch.full_like(bbox, -1.0)), pixels
 
 

@@ -46,7 +46,9 @@ class Frame:
 class Pipeline:
     """A dataset configuration turned into batches of rendered frames."""
 
-    def __init__(self, config: DatasetConfig, device: str | torch.device = "cpu", backend: str = "auto") -> None:
+    def __init__(
+        self, config: DatasetConfig, device: str | torch.device = "cpu", backend: str = "auto", max_batch: int = 64
+    ) -> None:
         self.config = config
         self.device = torch.device(device)
         c = config
@@ -63,7 +65,7 @@ class Pipeline:
                 shadows=rs.shadows,
                 shadow_map_size=rs.shadow_map_size,
                 supersample=rs.supersample,
-                max_batch=rs.max_batch,
+                max_batch=max_batch,
                 backend=backend,
             )
         )

@@ -12,6 +12,7 @@ import numpy as np
 from domrand.io.images import encode_png, read_image, read_png_any
 from domrand.io.jsonl import read_labels_folder
 from domrand.io.native import NativeDataset
+from domrand.labels import pose_matrix
 
 BOX_EDGES = [(a, b) for a in range(8) for b in range(a + 1, 8) if bin(a ^ b).count("1") == 1]
 PALETTE = np.array(
@@ -84,7 +85,7 @@ def draw(rgb: np.ndarray, mask: np.ndarray | None, rec: dict[str, Any], scale: i
             for p in kp[:8]:
                 cv2.circle(img, to_px(p), 2, col, -1)
         if cam and target:
-            pose = np.asarray(obj["pose_camera"])
+            pose = pose_matrix(obj["position_camera"], obj["quaternion_camera"])
             length = 0.6 * max(obj["extents"])
             axes = _project(cam, pose[:3, 3] + length * pose[:3, :3].T)
             origin = _project(cam, pose[None, :3, 3])[0]

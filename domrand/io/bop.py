@@ -27,6 +27,7 @@ import numpy as np
 from domrand.io.files import TMP_SUFFIX, DatasetWriteError, describe, dumps, write_bytes, write_json
 from domrand.io.images import encode_png
 from domrand.io.native import Chunk
+from domrand.labels import pose_matrix
 
 DEPTH_SCALE = 0.1  # BOP PBR convention: depth PNG value * 0.1 = millimetres
 FIRST_OBJECT_MESH = 2  # bank indices 0 and 1 are the table and the floor
@@ -46,15 +47,14 @@ class BopWriter:
 
     def __init__(self, root: Path, manifest: dict[str, Any]) -> None:
         self.root = root
-        self.mesh_ids = {name: i for i, name in enumerate(manifest["meshes"])}
 
     def write_chunk(self, chunk: Chunk) -> None:
         final = self.root / "bop" / "train_pbr" / f"{chunk.index:06d}"
         tmp = final.with_name(final.name + TMP_SUFFIX)
         shutil.rmtree(tmp, ignore_errors=True)
-        labels = chunk.labels
+        a = chunk.label_arrays()
         gt, cams, info = {}, {}, {}
-        for i, rec in enumerate(chunk.records):
+        for i, rec in enumerate(chunk.records()):
             write_bytes(tmp / "rgb" / f"{i:06d}.png", encode_png(chunk.rgb[i]))
             d = np.clip(np.round(chunk.depth[i] * 1000.0 / DEPTH_SCALE), 0, 65535).astype(np.uint16)
             write_bytes(tmp / "depth" / f"{i:06d}.png", encode_png(d))
@@ -66,8 +66,8 @@ class BopWriter:
             }  # fmt: skip
             gt[str(i)], info[str(i)] = [], []
             for j, obj in enumerate(o for o in rec["objects"] if o["scale"] == [1.0, 1.0, 1.0]):
-                pose = np.asarray(obj["pose_camera"], dtype=np.float64)
-                m = int(labels.mesh[i, obj["id"]]) if labels is not None else self.mesh_ids[obj["class"]]
+                pose = pose_matrix(obj["position_camera"], obj["quaternion_camera"])
+                m = int(a["mesh"][i, obj["id"]])
                 gt[str(i)].append(
                     {
                         "cam_R_m2c": pose[:3, :3].reshape(-1).tolist(),
@@ -77,7 +77,7 @@ class BopWriter:
                 )
                 info[str(i)].append(
                     {
-                        "bbox_obj": _xywh(obj["amodal_bbox"]), "bbox_visib": _xywh(obj["bbox"]), "px_count_all": int(labels.silhouette[i, obj["id"]]) if labels is not None else -1,
+                        "bbox_obj": _xywh(obj["amodal_bbox"]), "bbox_visib": _xywh(obj["bbox"]), "px_count_all": int(a["silhouette"][i, obj["id"]]),
                         "px_count_valid": obj["pixels"], "px_count_visib": obj["pixels"], "visib_fract": obj["visible_fraction"],
                     }
                 )  # fmt: skip

@@ -42,7 +42,7 @@ class CocoWriter:
     def write_chunk(self, chunk: Chunk) -> None:
         images, anns = [], []
         h, w = chunk.rgb.shape[1:3]
-        for i, rec in enumerate(chunk.records):
+        for i, rec in enumerate(chunk.records()):
             idx = chunk.first + i
             name = f"rgb/{idx:06d}.png"
             path = self.root / name
@@ -63,7 +63,8 @@ class CocoWriter:
                         "bbox": [x0, y0, x1 - x0, y1 - y0], "area": obj["pixels"], "iscrowd": 0,
                         "segmentation": rle.encode(chunk.instance[i] == obj["id"]), "keypoints": kps,
                         "num_keypoints": sum(1 for j in range(2, len(kps), 3) if kps[j] == 2),
-                        "role": obj["role"], "visible_fraction": obj["visible_fraction"], "pose_camera": obj["pose_camera"],
+                        "role": obj["role"], "visible_fraction": obj["visible_fraction"],
+                        "position_camera": obj["position_camera"], "quaternion_camera": obj["quaternion_camera"],
                     }
                 )  # fmt: skip
         body = dumps(images)[1:-1] + "\n" + dumps(anns)[1:-1] + "\n"

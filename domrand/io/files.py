@@ -43,13 +43,15 @@ def inside(root: Path, relative: str | Path) -> Path:
     return root / rel
 
 
-def write_bytes(path: Path, data: bytes | memoryview) -> None:
-    """Write `data` to `path` atomically (temporary name, flush, rename)."""
+def write_bytes(path: Path, data: bytes | memoryview | list) -> None:
+    """Write `data` (or a list of buffers, one after another) to `path` atomically (temporary name,
+    flush, fsync, rename)."""
     tmp = path.with_name(path.name + TMP_SUFFIX)
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
         with open(tmp, "wb") as f:
-            f.write(data)
+            for part in data if isinstance(data, list) else [data]:
+                f.write(part)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)

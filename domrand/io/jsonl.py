@@ -35,7 +35,7 @@ class JsonlWriter:
 
     def write_chunk(self, chunk: Chunk) -> None:
         lines = []
-        for i, rec in enumerate(chunk.records):
+        for i, rec in enumerate(chunk.records()):
             idx = chunk.first + i
             write_bytes(self.root / "rgb" / f"{idx:06d}.png", encode_png(chunk.rgb[i]))
             write_bytes(self.root / "depth" / f"{idx:06d}.png", encode_png(depth_mm(chunk.depth[i])))

@@ -24,16 +24,36 @@ from domrand.io.files import dumps, write_bytes
 ARRAYS = ("rgb", "depth", "instance")
 
 
+def params_arrays(params: dict[str, Any]) -> dict[str, np.ndarray]:
+    """{"params.<randomizer>.<field>": array} of a dict of `Params` batches."""
+    return {
+        f"params.{name}.{field}": t.detach().cpu().numpy()
+        for name, p in params.items()
+        for field, t in p.tensors().items()
+    }
+
+
+def params_row(arrays: dict[str, np.ndarray], i: int) -> dict[str, dict[str, Any]]:
+    """Row i of the params arrays as {randomizer: {field: value}} (what `Params.from_rows` reads)."""
+    out: dict[str, dict[str, Any]] = {}
+    for key, a in arrays.items():
+        if key.startswith("params."):
+            _, name, field = key.split(".", 2)
+            out.setdefault(name, {})[field] = a[i].tolist()
+    return out
+
+
 @dataclass
 class Chunk:
-    """One chunk's images and records, ready for the writers.
+    """One chunk's images, labels and parameters, ready for the writers.
 
     Attributes:
         index: chunk number k. first: global index of its first image.
         rgb: (n, H, W, 3) uint8. depth: (n, H, W) float32 metres (0: no surface).
         instance: (n, H, W) int16 slot per pixel, -1 for background.
-        records: per image, the label record plus "index", "chunk", "index_in_chunk" and "params".
-        labels: the `Labels` of the chunk (tensors), for writers that need more than the records.
+        arrays: batch-first label arrays ("label.<name>", see `Labels.arrays`) and randomizer
+            parameters ("params.<randomizer>.<field>").
+        names: mesh names by bank index (classes).
     """
 
     index: int
@@ -41,16 +61,38 @@ class Chunk:
     rgb: np.ndarray
     depth: np.ndarray
     instance: np.ndarray
-    records: list[dict[str, Any]]
-    labels: Any = None
+    arrays: dict[str, np.ndarray]
+    names: tuple[str, ...]
+    _records: list[dict[str, Any]] | None = None
 
     @property
     def count(self) -> int:
         return int(self.rgb.shape[0])
 
+    def label_arrays(self) -> dict[str, np.ndarray]:
+        return {k[6:]: v for k, v in self.arrays.items() if k.startswith("label.")}
+
+    def records(self) -> list[dict[str, Any]]:
+        """Per image: the label record plus "index", "chunk", "index_in_chunk" and "params" (built once)."""
+        if self._records is None:
+            from domrand.labels import record_from
+
+            a, size = self.label_arrays(), self.rgb.shape[1:3]
+            self._records = [
+                {
+                    "index": self.first + i,
+                    "chunk": self.index,
+                    "index_in_chunk": i,
+                    **record_from(a, i, self.names, size),
+                    "params": params_row(self.arrays, i),
+                }
+                for i in range(self.count)
+            ]
+        return self._records
+
 
 class NativeWriter:
-    """Writes each chunk as a raw shard and its index (see module docstring)."""
+    """Writes each chunk as one raw shard (images, labels, parameters) and its index."""
 
     name = "native"
 
@@ -62,23 +104,28 @@ class NativeWriter:
         return d / f"{k:06d}.bin", d / f"{k:06d}.json"
 
     def write_chunk(self, chunk: Chunk) -> None:
-        arrays = {"rgb": chunk.rgb, "depth": chunk.depth, "instance": chunk.instance}
+        arrays = {
+            "rgb": chunk.rgb,
+            "depth": chunk.depth,
+            "instance": chunk.instance,
+            **dict(sorted(chunk.arrays.items())),
+        }
         offset, meta, blobs = 0, {}, []
-        for name in ARRAYS:
-            a = np.ascontiguousarray(arrays[name])
-            meta[name] = {"offset": offset, "shape": list(a.shape), "dtype": str(a.dtype)}
+        for name, arr in arrays.items():
+            a = np.ascontiguousarray(arr)
+            if a.dtype == np.bool_:
+                a = a.astype(np.uint8)
+                meta[name] = {"offset": offset, "shape": list(a.shape), "dtype": "bool"}
+            else:
+                meta[name] = {"offset": offset, "shape": list(a.shape), "dtype": str(a.dtype)}
             blobs.append(a.reshape(-1).view(np.uint8))
             offset += a.nbytes
         bin_path, json_path = self.paths(chunk.index)
-        write_bytes(bin_path, np.concatenate(blobs).data)
-        index = {
-            "chunk": chunk.index,
-            "first": chunk.first,
-            "count": chunk.count,
-            "arrays": meta,
-            "records": chunk.records,
-        }
-        write_bytes(json_path, dumps(index).encode())
+        write_bytes(bin_path, [b.data for b in blobs])
+        write_bytes(
+            json_path,
+            dumps({"chunk": chunk.index, "first": chunk.first, "count": chunk.count, "arrays": meta}).encode(),
+        )
 
     def finalize(self, num_chunks: int) -> None:
         pass
@@ -148,18 +195,36 @@ class NativeDataset(torch.utils.data.Dataset):
         return self._chunks[j], i - int(self._starts[j])
 
     def array(self, i: int, name: str) -> np.ndarray:
-        """Array `name` of item i as a read-only view into the shard."""
+        """Array `name` of item i (an image, "label.<name>" or "params.<randomizer>.<field>") as a
+        read-only view into the shard."""
         k, pos = self.locate(i)
         index, data = self._chunk(k)
+        if name not in index["arrays"]:
+            raise KeyError(f"no array {name!r}; the shard has {sorted(index['arrays'])}")
         meta = index["arrays"][name]
         shape = meta["shape"]
-        per = int(np.prod(shape[1:])) * np.dtype(meta["dtype"]).itemsize
+        dtype = np.dtype(np.uint8 if meta["dtype"] == "bool" else meta["dtype"])
+        per = int(np.prod(shape[1:])) * dtype.itemsize
         start = meta["offset"] + pos * per
-        return data[start : start + per].view(meta["dtype"]).reshape(shape[1:])
+        out = data[start : start + per].view(dtype).reshape(shape[1:])
+        return out.astype(bool) if meta["dtype"] == "bool" else out
+
+    def names(self, i: int) -> list[str]:
+        """Names of every array stored for item i."""
+        return sorted(self._chunk(self.locate(i)[0])[0]["arrays"])
 
     def label(self, i: int) -> dict[str, Any]:
-        k, pos = self.locate(i)
-        return self._chunk(k)[0]["records"][pos]
+        """The JSON-style record of item i (as in labels.jsonl), rebuilt from the stored arrays."""
+        from domrand.labels import record_from
+
+        keys = self.names(i)
+        labels = {k[6:]: self.array(i, k)[None] for k in keys if k.startswith("label.")}
+        params = {k: self.array(i, k)[None] for k in keys if k.startswith("params.")}
+        size = (int(self.manifest["image_size"][0]), int(self.manifest["image_size"][1]))
+        c = int(self.manifest["chunk_size"])
+        j = i % len(self)
+        rec = record_from(labels, 0, self.manifest["meshes"], size)
+        return {"index": j, "chunk": j // c, "index_in_chunk": j % c, **rec, "params": params_row(params, 0)}
 
     def __getitem__(self, i: int) -> dict[str, Any]:
         item: dict[str, Any] = {name: torch.from_numpy(np.array(self.array(i, name))) for name in self.fields}

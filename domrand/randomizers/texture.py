@@ -169,8 +169,8 @@ class TextureRandomizer(Randomizer[TextureParams]):
         )
 
     def generate(self, spec: TextureSpec) -> Tensor:
-        """(N, size, size, 3) uint8 pixels of textures `spec`."""
-        return generate(spec, self.size, self.images())
+        """(N, size, size, 3) uint8 pixels of textures `spec` (the compiled kernel; see `generate`)."""
+        return synthesize(spec, self.size, self.images())
 
     def pool(self) -> Tensor:
         """(pool_size, size, size, 3) uint8, exactly `pool_size` distinct textures (cached)."""
@@ -228,8 +228,28 @@ def _empty_spec(n: int) -> TextureSpec:
     )  # fmt: skip
 
 
+def synthesize(spec: TextureSpec, size: int, images: Tensor) -> Tensor:
+    """Pixels (N, size, size, 3) uint8 of N texture rows, by the compiled kernel (`texture_kernel`)."""
+    from domrand.randomizers.texture_kernel import synthesize as kernel
+
+    n = spec.kind.shape[0]
+    out = torch.empty(n, size, size, 3, dtype=torch.uint8)
+    if n == 0:
+        return out
+    if bool((spec.kind == KINDS.index("image")).any()) and images.shape[0] == 0:
+        raise ValueError("an 'image' texture needs textures.image_folder")
+    a = lambda t: t.contiguous().numpy()  # noqa: E731
+    imgs = images if images.shape[0] else torch.zeros(1, 1, 1, 3, dtype=torch.uint8)
+    kernel(
+        a(spec.kind), a(spec.color0), a(spec.color1), a(spec.color2), a(spec.angle), a(spec.cells), a(spec.duty),
+        a(spec.seed), a(spec.centre), a(spec.radius), a(spec.image), a(spec.crop), a(spec.tint), a(imgs), size, out.numpy(),
+    )  # fmt: skip
+    return out
+
+
 def generate(spec: TextureSpec, size: int, images: Tensor) -> Tensor:
-    """Pixels (N, size, size, 3) uint8 of N texture rows, each by its kind (see `KINDS`)."""
+    """Pixels (N, size, size, 3) uint8 of N texture rows, each by its kind (see `KINDS`), through the torch
+    generators of `domrand.generators.textures`: the reference the compiled kernel is tested against."""
     n = spec.kind.shape[0]
     out = torch.zeros(n, size, size, 3)
     for kind_id, name in enumerate(KINDS):

@@ -89,3 +89,31 @@ def silhouette_areas(
                 valid,
             )
             out[b, k] = _cover(screen, valid, stamp, k)
+
+
+@njit(cache=True, parallel=True)
+def mask_stats(instance, k, bbox, pixels):
+    """Per slot of each mask (B, H, W): pixel count (B, K) and tight box x0, y0, x1, y1 (B, K, 4),
+    x1 and y1 exclusive, -1 where the slot has no pixel."""
+    b_n, h, w = instance.shape
+    for b in prange(b_n):
+        x0 = np.full(k, w, dtype=np.int64)
+        y0 = np.full(k, h, dtype=np.int64)
+        x1 = np.full(k, -1, dtype=np.int64)
+        y1 = np.full(k, -1, dtype=np.int64)
+        cnt = np.zeros(k, dtype=np.int64)
+        for y in range(h):
+            for x in range(w):
+                s = instance[b, y, x]
+                if 0 <= s < k:
+                    cnt[s] += 1
+                    x0[s] = min(x0[s], x)
+                    x1[s] = max(x1[s], x)
+                    y0[s] = min(y0[s], y)
+                    y1[s] = max(y1[s], y)
+        for s in range(k):
+            pixels[b, s] = cnt[s]
+            if cnt[s] > 0:
+                bbox[b, s, 0], bbox[b, s, 1], bbox[b, s, 2], bbox[b, s, 3] = x0[s], y0[s], x1[s] + 1, y1[s] + 1
+            else:
+                bbox[b, s, 0], bbox[b, s, 1], bbox[b, s, 2], bbox[b, s, 3] = -1, -1, -1, -1

@@ -32,7 +32,8 @@ class RenderConfig:
 
     Attributes:
         shadows: cast shadows from each scene's shadow light (see `Lights.shadow`).
-        shadow_map_size: shadow map edge, pixels (covers `SceneBatch.shadow_region`).
+        shadow_map_size: shadow map edge, pixels (covers `SceneBatch.shadow_region`); None: twice the
+            image's side, clamped to [128, 256].
         cull_back_faces: skip back faces of single-sided meshes.
         supersample: render RGB at this factor and box-filter it down (anti-aliasing); depth and
             instance ids stay exact at the output pixel centres.
@@ -46,7 +47,7 @@ class RenderConfig:
     """
 
     shadows: bool = True
-    shadow_map_size: int = 256
+    shadow_map_size: int | None = None
     cull_back_faces: bool = True
     supersample: int = 1
     max_batch: int = 64
@@ -62,8 +63,10 @@ class RenderConfig:
             raise ValueError(f"supersample must be an int in [1, 4], got {self.supersample!r}")
         if not (isinstance(self.max_batch, int) and self.max_batch >= 1):
             raise ValueError(f"max_batch must be an int >= 1, got {self.max_batch!r}")
-        if not (isinstance(self.shadow_map_size, int) and 16 <= self.shadow_map_size <= 4096):
-            raise ValueError(f"shadow_map_size must be an int in [16, 4096], got {self.shadow_map_size!r}")
+        if self.shadow_map_size is not None and not (
+            isinstance(self.shadow_map_size, int) and 16 <= self.shadow_map_size <= 4096
+        ):
+            raise ValueError(f"shadow_map_size must be null or an int in [16, 4096], got {self.shadow_map_size!r}")
         if not self.fragments_per_scene > 0:
             raise ValueError(f"fragments_per_scene must be > 0, got {self.fragments_per_scene}")
 
@@ -119,6 +122,12 @@ class Renderer:
         self.config = config or RenderConfig()
         self._fragments_per_pixel = self.config.fragments_per_scene
         self._raster_capacity_mode = False  # CPU tensors size the buffer exactly unless this is set
+
+    def shadow_size(self, image_size: tuple[int, int]) -> int:
+        """Shadow map edge for images of `image_size`."""
+        if self.config.shadow_map_size is not None:
+            return self.config.shadow_map_size
+        return min(max(2 * max(image_size), 128), 256)
 
     def backend_for(self, device: torch.device) -> str:
         """Which back end renders tensors on `device`."""
@@ -236,7 +245,7 @@ class Renderer:
         cam_tris = fe.triangles(scene, pos, fe.camera_view(scene), cfg.cull_back_faces)
         light, has_shadow = fe.shadow_light(scene)
         has_shadow = has_shadow & cfg.shadows & shade
-        lview = fe.light_view(scene, light, cfg.shadow_map_size)
+        lview = fe.light_view(scene, light, self.shadow_size(scene.image_size))
         frags = self._raster(cam_tris, scene.image_size)
         surf = shade_torch.resolve(frags.tri, cam_tris, scene, pos, nrm)
         b, (h, w) = scene.batch_size, scene.image_size
@@ -272,7 +281,7 @@ class Renderer:
         normals = torch.zeros(b, h, w, 3) if cfg.normals else torch.zeros(1, 1, 1, 3)
         light, has_shadow = fe.shadow_light(scene)
         has_shadow = has_shadow & cfg.shadows & shade
-        lview = fe.light_view(scene, light, cfg.shadow_map_size)
+        lview = fe.light_view(scene, light, self.shadow_size(scene.image_size))
         cam = fe.camera_view(scene)
         inst, lights, bank = scene.instances, scene.lights, scene.meshes
         n = lambda t: t.contiguous().numpy()  # noqa: E731
@@ -280,7 +289,7 @@ class Renderer:
             n(pos), n(nrm), n(inst.mesh), n(bank.faces), n(bank.num_faces), n(bank.uvs), n(bank.double_sided),
             n(inst.visible), n(inst.cast_shadow), n(cam.world_to_view), n(cam.proj), np.float32(cam.near),
             n(lview.world_to_view), n(lview.proj), n(lview.ortho), np.float32(lview.near), n(has_shadow), n(light),
-            cfg.shadow_map_size, cfg.cull_back_faces,
+            self.shadow_size(scene.image_size), cfg.cull_back_faces,
             n(inst.texture), n(inst.color), n(inst.uv_scale), n(inst.specular), n(inst.shininess), n(scene.textures),
             n(lights.kind), n(lights.position), n(lights.color), n(lights.intensity), n(lights.enabled),
             n(lights.ambient), n(scene.camera.cam_to_world[:, :3, 3]), n(scene.background_color),

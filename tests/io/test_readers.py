@@ -13,6 +13,7 @@ from domrand.config import load_config
 from domrand.generate import GenerateOptions, generate
 from domrand.io import NativeDataset, read_labels_folder
 from domrand.io.images import read_image, read_png_any
+from domrand.labels import pose_matrix
 from domrand.world import TARGET
 
 pycocotools = pytest.importorskip("pycocotools")
@@ -54,7 +55,7 @@ def test_pose_projects_onto_the_keypoint_and_inside_the_box(dataset):
     for i in range(len(ds)):
         rec = ds.label(i)
         for obj in rec["objects"]:
-            uv = project(obj["pose_world"], rec["camera"])
+            uv = project(pose_matrix(obj["position"], obj["quaternion"]), rec["camera"])
             assert np.allclose(uv, obj["keypoints"][8][:2], atol=1e-3)  # the centre keypoint
             if obj["role"] == "target":
                 assert np.allclose(obj["position"], rec["target_position"], atol=1e-6)
@@ -122,7 +123,7 @@ def test_bop_follows_the_toolkit_conventions(dataset):
     rec = ds.label(8)  # chunk 1, image 0
     target = next(o for o in rec["objects"] if o["role"] == "target")
     g = gt["0"][0]
-    pose = np.asarray(target["pose_camera"])
+    pose = pose_matrix(target["position_camera"], target["quaternion_camera"])
     assert np.allclose(np.asarray(g["cam_t_m2c"]), pose[:3, 3] * 1000.0, atol=1e-3)  # millimetres
     assert np.allclose(np.asarray(g["cam_R_m2c"]).reshape(3, 3), pose[:3, :3], atol=1e-6)
     assert g["obj_id"] == 1

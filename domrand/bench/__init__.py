@@ -1,0 +1,1 @@
+"""Benchmarks that anyone can rerun: `domrand bench render` and `domrand bench generate`."""

@@ -1,0 +1,142 @@
+"""`domrand bench generate`: end-to-end images/s to disk (native format) beside render-only images/s.
+
+render-only: the generate pipeline up to rendered, post-processed images (sampling, scene building,
+texture synthesis, rendering, image noise), no labels and no writing. end-to-end: `domrand generate`
+itself (labels, native shards, fsync, manifest) into a temporary folder. Both run the same seeds and
+chunks, interleaved, three times; figures are medians and the write cost is 1 - end-to-end/render-only.
+
+`--memory` also runs `domrand generate` for 10,000 and 100,000 images at 64 x 64 in child processes and
+reports each one's peak resident memory.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from domrand.config import load_config
+from domrand.generate import GenerateOptions, generate
+from domrand.pipeline import Pipeline
+from domrand.rng import chunk_rng
+
+
+def render_only_rate(cfg, n: int, seed: int = 0) -> float:
+    pipe = Pipeline(cfg)
+    c = cfg.chunk_size
+    pipe.render(pipe.sample(min(c, n), rng=chunk_rng(seed, 0)))  # warm up
+    t0 = time.perf_counter()
+    for k in range((n + c - 1) // c):
+        pipe.render(pipe.sample(min(c, n - k * c), rng=chunk_rng(seed, k)))
+    return n / (time.perf_counter() - t0)
+
+
+def generate_rate(cfg, n: int, workers: int, backend: str = "local", seed: int = 0) -> float:
+    out = Path(tempfile.mkdtemp(prefix="domrand_bench_"))
+    try:
+        t0 = time.perf_counter()
+        generate(cfg, GenerateOptions(out=out / "ds", num=n, seed=seed, workers=workers, quiet=True, backend=backend))
+        return n / (time.perf_counter() - t0)
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def peak_rss_mb(num: int, size: int) -> float:
+    """Peak resident memory (MB) of a child `domrand generate` of `num` images at size x size."""
+    out = Path(tempfile.mkdtemp(prefix="domrand_mem_"))
+    try:
+        cmd = [
+            sys.executable,
+            "-m",
+            "domrand.cli",
+            "generate",
+            "--num",
+            str(num),
+            "--size",
+            str(size),
+            "--out",
+            str(out / "ds"),
+            "--quiet",
+        ]
+        proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        _, status, usage = os.wait4(proc.pid, 0)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        if proc.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed with {proc.returncode}")
+        return usage.ru_maxrss / 1024  # kilobytes on Linux
+    finally:
+        shutil.rmtree(out, ignore_errors=True)
+
+
+def main(args: argparse.Namespace) -> int:
+    import logging
+
+    logging.getLogger("domrand.generate").setLevel(logging.WARNING)
+    cfg = load_config(overrides={"image_size": args.size})
+    n = args.images or 1024
+    rows: list[dict[str, Any]] = []
+    render, e2e, e2e2, ray = [], [], [], []
+    for _ in range(3):
+        render.append(render_only_rate(cfg, n))
+        e2e.append(generate_rate(cfg, n, workers=1))
+        e2e2.append(generate_rate(cfg, n, workers=2))
+        if args.ray:
+            ray.append(generate_rate(cfg, n, workers=2, backend="ray"))
+    r, g1, g2 = statistics.median(render), statistics.median(e2e), statistics.median(e2e2)
+    rows.append({"measure": "render_only", "size": args.size, "images": n, "images_per_s": round(r, 1)})
+    rows.append(
+        {
+            "measure": "generate_native",
+            "workers": 1,
+            "size": args.size,
+            "images": n,
+            "images_per_s": round(g1, 1),
+            "write_cost": round(1 - g1 / r, 3),
+        }
+    )
+    rows.append(
+        {
+            "measure": "generate_native",
+            "workers": 2,
+            "size": args.size,
+            "images": n,
+            "images_per_s": round(g2, 1),
+            "write_cost": round(1 - g2 / r, 3),
+        }
+    )
+    if ray:
+        rr = statistics.median(ray)
+        rows.append(
+            {
+                "measure": "generate_native_ray",
+                "workers": 2,
+                "size": args.size,
+                "images": n,
+                "images_per_s": round(rr, 1),
+                "ray_vs_local": round(rr / g2, 3),
+            }
+        )
+    if getattr(args, "memory", False):
+        small, big = peak_rss_mb(10_000, 64), peak_rss_mb(100_000, 64)
+        rows.append(
+            {
+                "measure": "peak_rss_mb",
+                "size": 64,
+                "images_10k": round(small, 1),
+                "images_100k": round(big, 1),
+                "ratio": round(big / small, 3),
+            }
+        )
+    for row in rows:
+        print(json.dumps(row), flush=True)
+    if args.json_out:
+        Path(args.json_out).write_text(json.dumps(rows, indent=2) + "\n")
+    return 0
