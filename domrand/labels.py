@@ -127,7 +127,7 @@ def record_from(
             "width": int(size[1]),
             "height": int(size[0]),
             "cam_to_world": a["cam_to_world"][i].tolist(),
-        },  # fmt: skip
+        },
         "objects": objects,
     }
 

@@ -138,5 +138,6 @@ def main(args: argparse.Namespace) -> int:
     for row in rows:
         print(json.dumps(row), flush=True)
     if args.json_out:
+        Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json_out).write_text(json.dumps(rows, indent=2) + "\n")
     return 0

@@ -27,7 +27,7 @@ def _scene(p, rng, distractors: int, textures: int):
     bodies.append(p.createMultiBody(0, -1, box([0.025] * 3), [0, 0, 0.025]))
     meshes = bench_distractors()
     half_z = []
-    for i in range(distractors):
+    for _ in range(distractors):
         m = meshes[int(rng.integers(len(meshes)))]
         s = rng.uniform(0.02, 0.10) / float(m.extents.max())
         v = (m.vertices.double().numpy() * s).tolist()

@@ -104,5 +104,6 @@ def main(args: argparse.Namespace) -> int:
     rows = run(sizes, args.images, args.peer, args.procs, args.device)
     print(table(rows))
     if args.json_out:
+        Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json_out).write_text(json.dumps(rows, indent=2) + "\n")
     return 0

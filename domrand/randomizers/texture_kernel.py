@@ -85,8 +85,8 @@ def synthesize(kind, c0, c1, c2, angle, cells, duty, seed, centre, radius, image
                 ru = (u - half) * ca + (v - half) * sa
                 if k == IMAGE:  # nearest texel of a square crop, tinted
                     side = crop[t, 2] * short
-                    sx = min(max(int(math.floor(crop[t, 0] * short + u * side)), 0), iw - 1)
-                    sy = min(max(int(math.floor(crop[t, 1] * short + v * side)), 0), ih - 1)
+                    sx = min(max(math.floor(crop[t, 0] * short + u * side), 0), iw - 1)
+                    sy = min(max(math.floor(crop[t, 1] * short + v * side), 0), ih - 1)
                     idx = min(max(image[t], 0), n_img - 1)
                     for c in range(3):
                         out[t, i, j, c] = _u8(
