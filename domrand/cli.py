@@ -50,7 +50,7 @@ def cmd_generate(args: argparse.Namespace) -> int:
     cfg = _config(args)
     formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
     opts = GenerateOptions(
-        out=Path(args.out), num=args.num, seed=args.seed, formats=formats, workers=args.workers, batch_size=args.batch_size,
+        out=args.out, num=args.num, seed=args.seed, formats=formats, workers=args.workers, batch_size=args.batch_size,
         device=args.device, resume=args.resume, overwrite=args.overwrite, quiet=args.quiet, backend=args.backend, address=args.address,
     )  # fmt: skip
     s = generate(cfg, opts)

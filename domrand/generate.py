@@ -6,7 +6,7 @@ backend decide only who renders which chunk and how much at once, so they never 
 
 Example:
     >>> from domrand.config import load_config
-    >>> opts = GenerateOptions(out=Path("/tmp/ds"), num=8, overwrite=True, quiet=True)  # doctest: +SKIP
+    >>> opts = GenerateOptions(out="/tmp/ds", num=8, overwrite=True, quiet=True)  # doctest: +SKIP
     >>> generate(load_config(), opts)  # doctest: +SKIP
 """
 
@@ -14,12 +14,10 @@ from __future__ import annotations
 
 import logging
 import os
-import shutil
 import sys
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -27,8 +25,9 @@ import torch
 
 from domrand.config import DatasetConfig
 from domrand.io import manifest as mf
-from domrand.io.files import DatasetWriteError, remove_temporaries, write_json
+from domrand.io.files import dumps
 from domrand.io.native import Chunk, params_arrays
+from domrand.io.store import open_store
 from domrand.io.writers import WRITERS, make_writers
 from domrand.labels import compute
 from domrand.pipeline import Pipeline
@@ -43,14 +42,15 @@ class GenerateOptions:
     """How to run (none of these change the output's bytes, except `device`, `num`, `seed`, `formats`).
 
     Attributes:
-        out: dataset folder. num: images. seed: root seed.
+        out: dataset folder, or an fsspec URL (s3://bucket/prefix) that every worker can reach.
+        num: images. seed: root seed.
         formats: any of "native", "jsonl", "coco", "bop".
         workers: local processes. batch_size: images rendered at once (a memory knob).
         device: "cpu" or "cuda". resume / overwrite: what to do with a non-empty `out`.
         quiet: log lines instead of a progress bar. backend: "local" or "ray"; address: Ray cluster.
     """
 
-    out: Path
+    out: str
     num: int
     seed: int = 0
     formats: tuple[str, ...] = ("native",)
@@ -65,6 +65,7 @@ class GenerateOptions:
     ray_options: dict[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "out", str(self.out))
         if not (isinstance(self.num, int) and self.num >= 1):
             raise ValueError(f"--num must be a positive number of images, got {self.num!r}")
         if not (isinstance(self.seed, int) and 0 <= self.seed < 2**63):
@@ -90,7 +91,7 @@ class GenerateOptions:
 class Summary:
     """What a run did."""
 
-    out: Path
+    out: str
     images: int
     chunks_written: int
     chunks_skipped: int
@@ -105,8 +106,8 @@ def chunk_count(num: int, chunk_size: int, k: int) -> int:
     return min(chunk_size, num - k * chunk_size)
 
 
-def done_marker(root: Path, k: int) -> Path:
-    return root / "chunks" / f"{k:06d}.json"
+def done_marker(k: int) -> str:
+    return f"chunks/{k:06d}.json"
 
 
 class ChunkRunner:
@@ -115,16 +116,17 @@ class ChunkRunner:
     def __init__(
         self,
         config: DatasetConfig,
-        root: Path,
+        out: str,
         manifest: dict[str, Any],
         seed: int,
         num: int,
         batch_size: int,
         device: str,
     ) -> None:
-        self.config, self.root, self.seed, self.num, self.batch_size = config, root, seed, num, batch_size
+        self.config, self.seed, self.num, self.batch_size = config, seed, num, batch_size
+        self.store = open_store(out)
         self.pipeline = Pipeline(config, device=device, max_batch=batch_size)
-        self.writers = make_writers(manifest["formats"], root, manifest)
+        self.writers = make_writers(manifest["formats"], self.store, manifest)
 
     def render(self, k: int) -> Chunk:
         """Chunk k's images, labels and parameters (pure: depends on seed, k and the config only)."""
@@ -157,53 +159,48 @@ class ChunkRunner:
         chunk = self.render(k)
         for w in self.writers:
             w.write_chunk(chunk)
-        write_json(done_marker(self.root, k), {"chunk": k, "first": chunk.first, "count": chunk.count})
+        self.store.write(done_marker(k), dumps({"chunk": k, "first": chunk.first, "count": chunk.count}).encode())
         return chunk.count
 
 
 def prepare(config: DatasetConfig, opts: GenerateOptions) -> tuple[dict[str, Any], list[int], int]:
     """Check the output folder, write or check the manifest; returns (manifest, chunks to do, chunks done)."""
-    root = opts.out
+    store = open_store(opts.out)
     backend = "numba" if opts.device == "cpu" else "torch"
     new = mf.build(config, opts.seed, opts.num, opts.formats, backend, opts.device)
-    if root.exists() and not root.is_dir():
-        raise ValueError(f"output path {str(root)!r} exists and is not a folder")
-    existing = root.is_dir() and any(root.iterdir())
+    store.make_root()
+    existing = bool(store.list(""))
+    is_dataset = store.exists("manifest.json")
     if existing and not (opts.resume or opts.overwrite):
         raise ValueError(
-            f"output folder {str(root)!r} is not empty: pass --resume to continue it or --overwrite to replace it"
+            f"output folder {opts.out!r} is not empty: pass --resume to continue it or --overwrite to replace it"
         )
     if existing and opts.overwrite:
-        if not (root / "manifest.json").is_file():
-            raise ValueError(f"refusing to --overwrite {str(root)!r}: it is not a domrand dataset (no manifest.json)")
-        for child in root.iterdir():
-            shutil.rmtree(child) if child.is_dir() else child.unlink()
+        if not is_dataset:
+            raise ValueError(f"refusing to --overwrite {opts.out!r}: it is not a domrand dataset (no manifest.json)")
+        store.clear()
     if existing and opts.resume:
-        if not (root / "manifest.json").is_file():
-            raise ValueError(f"cannot --resume {str(root)!r}: it is not a domrand dataset (no manifest.json)")
-        old = mf.read(root)
+        if not is_dataset:
+            raise ValueError(f"cannot --resume {opts.out!r}: it is not a domrand dataset (no manifest.json)")
+        old = mf.read(store)
         mf.check_resumable(old, new)
-        remove_temporaries(root)
+        store.remove_temporaries()
         manifest = old
     else:
-        try:
-            root.mkdir(parents=True, exist_ok=True)
-        except OSError as e:
-            from domrand.io.files import describe
-
-            raise DatasetWriteError(describe(e, root)) from None
         manifest = new
-        mf.write(root, {**manifest, "complete": False})
-    todo = [k for k in range(manifest["num_chunks"]) if not done_marker(root, k).is_file()]
+        mf.write(store, {**manifest, "complete": False})
+    done = set(store.list("chunks"))
+    todo = [k for k in range(manifest["num_chunks"]) if done_marker(k).split("/")[1] not in done]
     return manifest, todo, manifest["num_chunks"] - len(todo)
 
 
-def finalize(config: DatasetConfig, root: Path, manifest: dict[str, Any]) -> None:
+def finalize(config: DatasetConfig, out: str, manifest: dict[str, Any]) -> None:
     """Assemble the formats' dataset-wide files, then mark the manifest complete."""
     from domrand.io.bop import write_dataset_files
 
+    store = open_store(out)
     n = manifest["num_chunks"]
-    for w in make_writers(manifest["formats"], root, manifest):
+    for w in make_writers(manifest["formats"], store, manifest):
         w.finalize(n)
     if "bop" in manifest["formats"]:
         size = config.image_size
@@ -221,8 +218,8 @@ def finalize(config: DatasetConfig, root: Path, manifest: dict[str, Any]) -> Non
             "height": size,
             "depth_scale": 0.1,
         }
-        write_dataset_files(root, config.world.mesh_bank(), tuple(manifest["target_meshes"]), cam)
-    mf.write(root, {**manifest, "complete": True})
+        write_dataset_files(store, config.world.mesh_bank(), tuple(manifest["target_meshes"]), cam)
+    mf.write(store, {**manifest, "complete": True})
 
 
 class Progress:
@@ -304,8 +301,11 @@ def run_local(args: tuple, todo: list[int], workers: int, on_done: Callable[[int
 
 def generate(config: DatasetConfig, opts: GenerateOptions, runner: Callable[..., None] | None = None) -> Summary:
     """Generate (or continue) a dataset; see the module docstring."""
+    if opts.backend == "ray":
+        from domrand.scale.ray_backend import _import_ray
+
+        _import_ray()  # fail before touching the output folder
     manifest, todo, skipped = prepare(config, opts)
-    root = opts.out
     progress = Progress(
         opts.num,
         sum(chunk_count(opts.num, config.chunk_size, k) for k in range(manifest["num_chunks"]) if k not in set(todo)),
@@ -313,7 +313,7 @@ def generate(config: DatasetConfig, opts: GenerateOptions, runner: Callable[...,
     )
     t0 = time.perf_counter()
     written = 0
-    args = (config, root, manifest, opts.seed, opts.num, opts.batch_size, opts.device)
+    args = (config, opts.out, manifest, opts.seed, opts.num, opts.batch_size, opts.device)
     try:
 
         def on_done(n: int) -> None:
@@ -329,9 +329,13 @@ def generate(config: DatasetConfig, opts: GenerateOptions, runner: Callable[...,
             (runner or run_local)(args, todo, opts.workers, on_done)
     finally:
         progress.close()
-    finalize(config, root, manifest)
+    finalize(config, opts.out, manifest)
     return Summary(
-        root, sum(chunk_count(opts.num, config.chunk_size, k) for k in todo), written, skipped, time.perf_counter() - t0
+        opts.out,
+        sum(chunk_count(opts.num, config.chunk_size, k) for k in todo),
+        written,
+        skipped,
+        time.perf_counter() - t0,
     )
 
 

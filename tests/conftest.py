@@ -5,6 +5,7 @@ import pytest
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "io"))
 
 
 @pytest.fixture(params=["numba", "torch"])

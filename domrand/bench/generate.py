@@ -40,10 +40,13 @@ def render_only_rate(cfg, n: int, seed: int = 0) -> float:
 
 
 def generate_rate(cfg, n: int, workers: int, backend: str = "local", seed: int = 0) -> float:
+    """Images/s of a whole `generate` run (for Ray: including starting and stopping a local cluster)."""
     out = Path(tempfile.mkdtemp(prefix="domrand_bench_"))
     try:
         t0 = time.perf_counter()
-        generate(cfg, GenerateOptions(out=out / "ds", num=n, seed=seed, workers=workers, quiet=True, backend=backend))
+        generate(
+            cfg, GenerateOptions(out=str(out / "ds"), num=n, seed=seed, workers=workers, quiet=True, backend=backend)
+        )
         return n / (time.perf_counter() - t0)
     finally:
         shutil.rmtree(out, ignore_errors=True)

@@ -16,15 +16,13 @@ randomly scaled distractors are clutter here (their pixels are not in any target
 
 from __future__ import annotations
 
+import json
 import math
-import os
-import shutil
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from domrand.io.files import TMP_SUFFIX, DatasetWriteError, describe, dumps, write_bytes, write_json
+from domrand.io.files import TMP_SUFFIX, dumps
 from domrand.io.images import encode_png
 from domrand.io.native import Chunk
 from domrand.labels import pose_matrix
@@ -45,19 +43,20 @@ class BopWriter:
 
     name = "bop"
 
-    def __init__(self, root: Path, manifest: dict[str, Any]) -> None:
-        self.root = root
+    def __init__(self, store: Any, manifest: dict[str, Any]) -> None:
+        self.store = store
 
     def write_chunk(self, chunk: Chunk) -> None:
-        final = self.root / "bop" / "train_pbr" / f"{chunk.index:06d}"
-        tmp = final.with_name(final.name + TMP_SUFFIX)
-        shutil.rmtree(tmp, ignore_errors=True)
+        final = f"bop/train_pbr/{chunk.index:06d}"
+        tmp = final + TMP_SUFFIX
+        self.store.remove(tmp)
+        w = lambda rel, data: self.store.write(f"{tmp}/{rel}", data)  # noqa: E731
         a = chunk.label_arrays()
         gt, cams, info = {}, {}, {}
         for i, rec in enumerate(chunk.records()):
-            write_bytes(tmp / "rgb" / f"{i:06d}.png", encode_png(chunk.rgb[i]))
+            w(f"rgb/{i:06d}.png", encode_png(chunk.rgb[i]))
             d = np.clip(np.round(chunk.depth[i] * 1000.0 / DEPTH_SCALE), 0, 65535).astype(np.uint16)
-            write_bytes(tmp / "depth" / f"{i:06d}.png", encode_png(d))
+            w(f"depth/{i:06d}.png", encode_png(d))
             c = rec["camera"]
             w2c = np.linalg.inv(np.asarray(c["cam_to_world"], dtype=np.float64))
             cams[str(i)] = {
@@ -82,28 +81,23 @@ class BopWriter:
                     }
                 )  # fmt: skip
                 mask = np.where(chunk.instance[i] == obj["id"], 255, 0).astype(np.uint8)
-                write_bytes(tmp / "mask_visib" / f"{i:06d}_{j:06d}.png", encode_png(mask))
-        write_bytes(tmp / "scene_gt.json", dumps(gt).encode())
-        write_bytes(tmp / "scene_camera.json", dumps(cams).encode())
-        write_bytes(tmp / "scene_gt_info.json", dumps(info).encode())
-        try:
-            if final.exists():
-                shutil.rmtree(final)
-            os.replace(tmp, final)
-        except OSError as e:
-            raise DatasetWriteError(describe(e, final)) from None
+                w(f"mask_visib/{i:06d}_{j:06d}.png", encode_png(mask))
+        w("scene_gt.json", dumps(gt).encode())
+        w("scene_camera.json", dumps(cams).encode())
+        w("scene_gt_info.json", dumps(info).encode())
+        self.store.replace_folder(tmp, final)
 
     def finalize(self, num_chunks: int) -> None:
         pass
 
 
-def write_dataset_files(root: Path, bank: Any, target_meshes: tuple[int, int], camera: dict[str, Any]) -> None:
+def write_dataset_files(store: Any, bank: Any, target_meshes: tuple[int, int], camera: dict[str, Any]) -> None:
     """The scene-independent BOP files: models of the target meshes and the nominal camera."""
-    write_models(root / "bop" / "models", bank, range(*target_meshes))
-    write_json(root / "bop" / "camera.json", camera, pretty=True)
+    write_models(store, "bop/models", bank, range(*target_meshes))
+    store.write("bop/camera.json", (json.dumps(camera, sort_keys=True, indent=2) + "\n").encode())
 
 
-def write_models(folder: Path, bank: Any, meshes: range) -> None:
+def write_models(store: Any, folder: str, bank: Any, meshes: range) -> None:
     """PLY models (millimetres) and models_info.json of the banked meshes `meshes`."""
     info = {}
     for m in meshes:
@@ -121,7 +115,7 @@ def write_models(folder: Path, bank: Any, meshes: range) -> None:
             f"{a:.6f} {b:.6f} {c:.6f} {d:.6f} {e:.6f} {g:.6f}\n" for (a, b, c), (d, e, g) in zip(v.tolist(), n.tolist())
         )
         body += "".join(f"3 {a} {b} {c}\n" for a, b, c in f.tolist())
-        write_bytes(folder / f"obj_{obj_id:06d}.ply", (header + body).encode())
+        store.write(f"{folder}/obj_{obj_id:06d}.ply", (header + body).encode())
         lo, hi = v.min(0), v.max(0)
         diameter = (
             float(np.max(np.linalg.norm(v[:, None, :] - v[None, :, :], axis=-1)))
@@ -132,8 +126,5 @@ def write_models(folder: Path, bank: Any, meshes: range) -> None:
             "diameter": diameter, "min_x": lo[0], "min_y": lo[1], "min_z": lo[2],
             "size_x": hi[0] - lo[0], "size_y": hi[1] - lo[1], "size_z": hi[2] - lo[2], "name": bank.names[m],
         }  # fmt: skip
-    write_json(
-        folder / "models_info.json",
-        {k: {kk: (float(vv) if not isinstance(vv, str) else vv) for kk, vv in d.items()} for k, d in info.items()},
-        pretty=True,
-    )
+    clean = {k: {kk: (float(vv) if not isinstance(vv, str) else vv) for kk, vv in d.items()} for k, d in info.items()}
+    store.write(f"{folder}/models_info.json", (json.dumps(clean, sort_keys=True, indent=2) + "\n").encode())

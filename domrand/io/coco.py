@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from domrand.io import rle
-from domrand.io.files import atomic_stream, dumps, write_bytes
+from domrand.io.files import dumps
 from domrand.io.images import encode_png
 from domrand.io.native import Chunk
 
@@ -33,8 +33,8 @@ class CocoWriter:
 
     name = "coco"
 
-    def __init__(self, root: Path, manifest: dict[str, Any]) -> None:
-        self.root = root
+    def __init__(self, store: Any, manifest: dict[str, Any]) -> None:
+        self.store = store
         self.classes = list(manifest["classes"])
         self.category = {name: i + 1 for i, name in enumerate(self.classes)}
         self.slots = len(manifest["slots"])
@@ -45,9 +45,8 @@ class CocoWriter:
         for i, rec in enumerate(chunk.records()):
             idx = chunk.first + i
             name = f"rgb/{idx:06d}.png"
-            path = self.root / name
-            if not path.exists():  # the jsonl writer may have written it already
-                write_bytes(path, encode_png(chunk.rgb[i]))
+            if not self.store.exists(name):  # the jsonl writer may have written it already
+                self.store.write(name, encode_png(chunk.rgb[i]))
             images.append({"id": idx, "file_name": name, "width": int(w), "height": int(h)})
             for obj in rec["objects"]:
                 if obj["pixels"] == 0:
@@ -68,14 +67,13 @@ class CocoWriter:
                     }
                 )  # fmt: skip
         body = dumps(images)[1:-1] + "\n" + dumps(anns)[1:-1] + "\n"
-        write_bytes(self.root / "coco" / "parts" / f"{chunk.index:06d}.json", body.encode())
+        self.store.write(f"coco/parts/{chunk.index:06d}.json", body.encode())
 
     def finalize(self, num_chunks: int) -> None:
         """Stream the parts into annotations.json: images of every part, then annotations (constant memory)."""
-        parts = [self.root / "coco" / "parts" / f"{k:06d}.json" for k in range(num_chunks)]
+        parts = [f"coco/parts/{k:06d}.json" for k in range(num_chunks)]
         info = {"description": "domrand synthetic dataset", "keypoints": KEYPOINT_NAMES}
-        out = self.root / "coco" / "annotations.json"
-        with atomic_stream(out) as f:
+        with self.store.stream("coco/annotations.json") as f:
             f.write(
                 ('{"info":' + dumps(info) + ',"categories":' + dumps(categories(self.classes)) + ',"images":[').encode()
             )
@@ -83,7 +81,7 @@ class CocoWriter:
                 f.write(opener)
                 first = True
                 for p in parts:
-                    with open(p, "rb") as part:
+                    with self.store.open(p) as part:
                         body = part.readline() if section == 0 else (part.readline(), part.readline())[1]
                     body = body.rstrip(b"\n")
                     if body:

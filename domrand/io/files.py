@@ -1,20 +1,14 @@
-"""Atomic, contained file writes for dataset writers.
+"""Shared pieces of dataset writing: the error type, its messages, path containment, deterministic JSON.
 
-Every file is written under a temporary name in its final folder, flushed, then renamed into place,
-so a reader (or a resumed run) sees a whole file or none. Paths are checked to stay inside the dataset
-folder. Operating-system failures (full disk, read-only or unwritable folder) become one
-`DatasetWriteError` naming the path.
+The writes themselves live in `domrand.io.store` (local folders and fsspec URLs).
 """
 
 from __future__ import annotations
 
-import contextlib
 import errno
 import json
-import os
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import Any
 
 TMP_SUFFIX = ".tmp-domrand"
 
@@ -43,64 +37,6 @@ def inside(root: Path, relative: str | Path) -> Path:
     return root / rel
 
 
-def write_bytes(path: Path, data: bytes | memoryview | list) -> None:
-    """Write `data` (or a list of buffers, one after another) to `path` atomically (temporary name,
-    flush, fsync, rename)."""
-    tmp = path.with_name(path.name + TMP_SUFFIX)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as f:
-            for part in data if isinstance(data, list) else [data]:
-                f.write(part)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as e:
-        try:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            pass
-        raise DatasetWriteError(describe(e, path)) from None
-
-
-@contextlib.contextmanager
-def atomic_stream(path: Path) -> Iterator[BinaryIO]:
-    """A binary file handle whose content appears at `path` only when the block finishes."""
-    tmp = path.with_name(path.name + TMP_SUFFIX)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(tmp, "wb") as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as e:
-        tmp.unlink(missing_ok=True)
-        raise DatasetWriteError(describe(e, path)) from None
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def dumps(obj: Any) -> str:
     """Deterministic compact JSON (sorted keys), so equal content gives equal bytes."""
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
-
-
-def write_json(path: Path, obj: Any, pretty: bool = False) -> None:
-    text = json.dumps(obj, sort_keys=True, indent=2, allow_nan=False) + "\n" if pretty else dumps(obj)
-    write_bytes(path, text.encode())
-
-
-def remove_temporaries(root: Path) -> int:
-    """Delete leftover temporary files (from a killed run) under `root`; returns how many."""
-    n = 0
-    for p in root.rglob(f"*{TMP_SUFFIX}"):
-        if p.is_dir():
-            import shutil
-
-            shutil.rmtree(p, ignore_errors=True)
-        else:
-            p.unlink(missing_ok=True)
-        n += 1
-    return n

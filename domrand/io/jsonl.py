@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from domrand.io.files import atomic_stream, dumps, write_bytes
+from domrand.io.files import dumps
 from domrand.io.images import encode_png
 from domrand.io.native import Chunk
 
@@ -30,34 +30,30 @@ class JsonlWriter:
 
     name = "jsonl"
 
-    def __init__(self, root: Path, manifest: dict[str, Any]) -> None:
-        self.root = root
+    def __init__(self, store: Any, manifest: dict[str, Any]) -> None:
+        self.store = store
 
     def write_chunk(self, chunk: Chunk) -> None:
         lines = []
         for i, rec in enumerate(chunk.records()):
             idx = chunk.first + i
-            write_bytes(self.root / "rgb" / f"{idx:06d}.png", encode_png(chunk.rgb[i]))
-            write_bytes(self.root / "depth" / f"{idx:06d}.png", encode_png(depth_mm(chunk.depth[i])))
-            write_bytes(self.root / "mask" / f"{idx:06d}.png", encode_png((chunk.instance[i] + 1).astype(np.uint8)))
+            self.store.write(f"rgb/{idx:06d}.png", encode_png(chunk.rgb[i]))
+            self.store.write(f"depth/{idx:06d}.png", encode_png(depth_mm(chunk.depth[i])))
+            self.store.write(f"mask/{idx:06d}.png", encode_png((chunk.instance[i] + 1).astype(np.uint8)))
             line = {
                 "image": f"rgb/{idx:06d}.png", "depth": f"depth/{idx:06d}.png", "depth_unit_m": 0.001,
                 "mask": f"mask/{idx:06d}.png", "target": rec["target_name"], **rec,
             }  # fmt: skip
             lines.append(dumps(line))
-        write_bytes(self.root / "labels" / f"{chunk.index:06d}.jsonl", ("\n".join(lines) + "\n").encode())
+        self.store.write(f"labels/{chunk.index:06d}.jsonl", ("\n".join(lines) + "\n").encode())
 
     def finalize(self, num_chunks: int) -> None:
-        concatenate([self.root / "labels" / f"{k:06d}.jsonl" for k in range(num_chunks)], self.root / "labels.jsonl")
-
-
-def concatenate(parts: list[Path], dest: Path) -> None:
-    """Stream `parts` into `dest` atomically (constant memory)."""
-    with atomic_stream(dest) as out:
-        for p in parts:
-            with open(p, "rb") as f:
-                while block := f.read(1 << 20):
-                    out.write(block)
+        """Stream the per-chunk pieces into labels.jsonl, in chunk order (constant memory)."""
+        with self.store.stream("labels.jsonl") as out:
+            for k in range(num_chunks):
+                with self.store.open(f"labels/{k:06d}.jsonl") as f:
+                    while block := f.read(1 << 20):
+                        out.write(block)
 
 
 def read_labels_folder(root: str | Path) -> list[dict[str, Any]]:

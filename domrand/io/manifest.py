@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import platform
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -13,7 +12,6 @@ import torch
 
 import domrand
 from domrand.config import DatasetConfig
-from domrand.io.files import write_json
 
 FORMAT_VERSION = 1
 # Keys a resumed run must reproduce exactly.
@@ -74,16 +72,15 @@ def build(
     }
 
 
-def read(root: Path) -> dict[str, Any]:
-    path = root / "manifest.json"
+def read(store: Any) -> dict[str, Any]:
     try:
-        return json.loads(path.read_text())
+        return json.loads(store.read("manifest.json"))
     except (OSError, json.JSONDecodeError) as e:
-        raise ValueError(f"cannot read {str(path)!r}: {e}") from None
+        raise ValueError(f"cannot read the manifest of {store.url!r}: {e}") from None
 
 
-def write(root: Path, manifest: dict[str, Any]) -> None:
-    write_json(root / "manifest.json", manifest, pretty=True)
+def write(store: Any, manifest: dict[str, Any]) -> None:
+    store.write("manifest.json", (json.dumps(manifest, sort_keys=True, indent=2, allow_nan=False) + "\n").encode())
 
 
 def check_resumable(old: dict[str, Any], new: dict[str, Any]) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from domrand.io.files import dumps, write_bytes
+from domrand.io.files import dumps
 
 ARRAYS = ("rgb", "depth", "instance")
 
@@ -96,12 +96,8 @@ class NativeWriter:
 
     name = "native"
 
-    def __init__(self, root: Path, manifest: dict[str, Any]) -> None:
-        self.root = root
-
-    def paths(self, k: int) -> tuple[Path, Path]:
-        d = self.root / "native"
-        return d / f"{k:06d}.bin", d / f"{k:06d}.json"
+    def __init__(self, store: Any, manifest: dict[str, Any]) -> None:
+        self.store = store
 
     def write_chunk(self, chunk: Chunk) -> None:
         arrays = {
@@ -120,12 +116,9 @@ class NativeWriter:
                 meta[name] = {"offset": offset, "shape": list(a.shape), "dtype": str(a.dtype)}
             blobs.append(a.reshape(-1).view(np.uint8))
             offset += a.nbytes
-        bin_path, json_path = self.paths(chunk.index)
-        write_bytes(bin_path, [b.data for b in blobs])
-        write_bytes(
-            json_path,
-            dumps({"chunk": chunk.index, "first": chunk.first, "count": chunk.count, "arrays": meta}).encode(),
-        )
+        self.store.write(f"native/{chunk.index:06d}.bin", [b.data for b in blobs])
+        index = {"chunk": chunk.index, "first": chunk.first, "count": chunk.count, "arrays": meta}
+        self.store.write(f"native/{chunk.index:06d}.json", dumps(index).encode())
 
     def finalize(self, num_chunks: int) -> None:
         pass

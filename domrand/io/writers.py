@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any, Protocol
 
 from domrand.io.bop import BopWriter
@@ -24,7 +23,7 @@ class Writer(Protocol):
 WRITERS: dict[str, type] = {"native": NativeWriter, "jsonl": JsonlWriter, "coco": CocoWriter, "bop": BopWriter}
 
 
-def make_writers(formats: list[str] | tuple[str, ...], root: Path, manifest: dict[str, Any]) -> list[Writer]:
+def make_writers(formats: list[str] | tuple[str, ...], store: Any, manifest: dict[str, Any]) -> list[Writer]:
     # jsonl before coco: both need rgb/*.png, and coco reuses what jsonl wrote.
     order = sorted(formats, key=list(WRITERS).index)
-    return [WRITERS[f](root, manifest) for f in order]
+    return [WRITERS[f](store, manifest) for f in order]

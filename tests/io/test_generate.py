@@ -17,7 +17,7 @@ import pytest
 from domrand.cli import main
 from domrand.config import load_config
 from domrand.generate import GenerateOptions, generate
-from domrand.io import files
+from domrand.io import files, store
 
 SMALL = {"image_size": 32, "chunk_size": 8}
 ALL_FORMATS = ("native", "jsonl", "coco", "bop")
@@ -77,7 +77,7 @@ def test_resume_with_another_config_is_refused_naming_the_setting(tmp_path):
 
 
 def test_full_disk_is_one_clear_error_and_finished_chunks_stay_intact(tmp_path, monkeypatch, capsys):
-    real = files.os.fsync
+    real = store.os.fsync
     calls = {"n": 0}
 
     def failing_fsync(fd):
@@ -86,7 +86,7 @@ def test_full_disk_is_one_clear_error_and_finished_chunks_stay_intact(tmp_path, 
             raise OSError(errno.ENOSPC, "No space left on device")
         return real(fd)
 
-    monkeypatch.setattr(files.os, "fsync", failing_fsync)
+    monkeypatch.setattr(store.os, "fsync", failing_fsync)
     out = tmp_path / "ds"
     code = main(
         [
@@ -110,7 +110,7 @@ def test_full_disk_is_one_clear_error_and_finished_chunks_stay_intact(tmp_path, 
     done = sorted(p.name for p in (out / "chunks").glob("*.json"))
     assert done, "the chunk finished before the failure must be kept"
     assert not list(out.rglob(f"*{files.TMP_SUFFIX}"))
-    monkeypatch.setattr(files.os, "fsync", real)
+    monkeypatch.setattr(store.os, "fsync", real)
     assert (
         main(
             [

@@ -1,0 +1,228 @@
+"""Where a dataset is written: a local folder, or any fsspec URL (s3://, gs://, file://, ...).
+
+Every write is atomic from a reader's point of view: local files and fsspec files are written under a
+temporary name and moved into place (on object stores a single PUT is atomic already). Paths are
+relative to the dataset root and may not leave it. Operating-system failures become one
+`DatasetWriteError` naming the path.
+
+Example:
+    >>> import tempfile
+    >>> s = open_store(tempfile.mkdtemp())
+    >>> s.write("a/b.json", b"{}"); s.exists("a/b.json"), s.read("a/b.json")
+    (True, b'{}')
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from domrand.io.files import TMP_SUFFIX, DatasetWriteError, describe, inside
+
+
+class LocalStore:
+    """A dataset folder on this machine's file system (or a shared one)."""
+
+    def __init__(self, root: str | Path) -> None:
+        self.root = Path(root)
+        self.url = str(self.root)
+
+    def path(self, rel: str) -> Path:
+        return inside(self.root, rel)
+
+    def write(self, rel: str, data: bytes | memoryview | list) -> None:
+        """Write `data` (or a list of buffers, one after another) atomically: temporary name, flush,
+        fsync, rename."""
+        path = self.path(rel)
+        tmp = path.with_name(path.name + TMP_SUFFIX)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(tmp, "wb") as f:
+                for part in data if isinstance(data, list) else [data]:
+                    f.write(part)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except OSError as e:
+            with contextlib.suppress(OSError):
+                tmp.unlink(missing_ok=True)
+            raise DatasetWriteError(describe(e, path)) from None
+
+    @contextlib.contextmanager
+    def stream(self, rel: str) -> Iterator[BinaryIO]:
+        """A binary file handle whose content appears at `rel` only when the block finishes."""
+        path = self.path(rel)
+        tmp = path.with_name(path.name + TMP_SUFFIX)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(tmp, "wb") as f:
+                yield f
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, path)
+        except OSError as e:
+            tmp.unlink(missing_ok=True)
+            raise DatasetWriteError(describe(e, path)) from None
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+
+    def read(self, rel: str) -> bytes:
+        return self.path(rel).read_bytes()
+
+    def open(self, rel: str) -> BinaryIO:
+        return open(self.path(rel), "rb")
+
+    def exists(self, rel: str) -> bool:
+        return self.path(rel).exists()
+
+    def list(self, rel: str) -> list[str]:
+        """Names in folder `rel` (empty if it does not exist)."""
+        p = self.path(rel) if rel else self.root
+        return sorted(x.name for x in p.iterdir()) if p.is_dir() else []
+
+    def replace_folder(self, tmp_rel: str, final_rel: str) -> None:
+        """Move folder `tmp_rel` to `final_rel`, replacing what is there."""
+        final = self.path(final_rel)
+        try:
+            if final.exists():
+                shutil.rmtree(final)
+            os.replace(self.path(tmp_rel), final)
+        except OSError as e:
+            raise DatasetWriteError(describe(e, final)) from None
+
+    def remove(self, rel: str) -> None:
+        p = self.path(rel)
+        if p.is_dir():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+
+    def clear(self) -> None:
+        """Delete everything in the root (the caller checked it is a dataset)."""
+        for child in self.root.iterdir():
+            shutil.rmtree(child) if child.is_dir() else child.unlink()
+
+    def make_root(self) -> None:
+        if self.root.exists() and not self.root.is_dir():
+            raise ValueError(f"output path {str(self.root)!r} exists and is not a folder")
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise DatasetWriteError(describe(e, self.root)) from None
+
+    def remove_temporaries(self) -> int:
+        n = 0
+        for p in list(self.root.rglob(f"*{TMP_SUFFIX}")):
+            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+            n += 1
+        return n
+
+    def local_path(self) -> Path | None:
+        return self.root
+
+
+class FsspecStore(LocalStore):
+    """A dataset at an fsspec URL (needs `fsspec` and the protocol's package, e.g. s3fs)."""
+
+    def __init__(self, url: str) -> None:
+        try:
+            import fsspec
+        except ImportError:
+            raise ValueError(
+                f"writing to {url!r} needs fsspec: pip install 'domrand[ray]' (and the filesystem's package, e.g. s3fs)"
+            ) from None
+        self.fs, path = fsspec.core.url_to_fs(url)
+        self.url = url
+        self.base = path.rstrip("/")
+
+    def _p(self, rel: str) -> str:
+        inside(Path("/"), rel)  # the same containment check as local paths
+        return f"{self.base}/{rel}" if rel else self.base
+
+    def _fail(self, e: OSError, rel: str) -> DatasetWriteError:
+        return DatasetWriteError(describe(e, Path(self._p(rel))))
+
+    def write(self, rel: str, data: bytes | memoryview | list) -> None:
+        p = self._p(rel)
+        tmp = p + TMP_SUFFIX
+        try:
+            self.fs.makedirs(p.rsplit("/", 1)[0], exist_ok=True)
+            with self.fs.open(tmp, "wb") as f:
+                for part in data if isinstance(data, list) else [data]:
+                    f.write(part)
+            self.fs.mv(tmp, p)
+        except OSError as e:
+            with contextlib.suppress(OSError, FileNotFoundError):
+                self.fs.rm(tmp)
+            raise self._fail(e, rel) from None
+
+    @contextlib.contextmanager
+    def stream(self, rel: str) -> Iterator[BinaryIO]:
+        p = self._p(rel)
+        tmp = p + TMP_SUFFIX
+        try:
+            self.fs.makedirs(p.rsplit("/", 1)[0], exist_ok=True)
+            with self.fs.open(tmp, "wb") as f:
+                yield f
+            self.fs.mv(tmp, p)
+        except OSError as e:
+            raise self._fail(e, rel) from None
+
+    def read(self, rel: str) -> bytes:
+        return self.fs.cat_file(self._p(rel))
+
+    def open(self, rel: str) -> Any:
+        return self.fs.open(self._p(rel), "rb")
+
+    def exists(self, rel: str) -> bool:
+        return bool(self.fs.exists(self._p(rel)))
+
+    def list(self, rel: str) -> list[str]:
+        p = self._p(rel)
+        if not self.fs.isdir(p):
+            return []
+        return sorted(x.rstrip("/").rsplit("/", 1)[-1] for x in self.fs.ls(p, detail=False))
+
+    def replace_folder(self, tmp_rel: str, final_rel: str) -> None:
+        final = self._p(final_rel)
+        try:
+            if self.fs.exists(final):
+                self.fs.rm(final, recursive=True)
+            self.fs.mv(self._p(tmp_rel), final, recursive=True)
+        except OSError as e:
+            raise self._fail(e, final_rel) from None
+
+    def remove(self, rel: str) -> None:
+        with contextlib.suppress(FileNotFoundError):
+            self.fs.rm(self._p(rel), recursive=True)
+
+    def clear(self) -> None:
+        for name in self.list(""):
+            self.remove(name)
+
+    def make_root(self) -> None:
+        try:
+            self.fs.makedirs(self.base, exist_ok=True)
+        except OSError as e:
+            raise self._fail(e, "") from None
+
+    def remove_temporaries(self) -> int:
+        found = [p for p in self.fs.find(self.base, withdirs=True) if p.rstrip("/").endswith(TMP_SUFFIX)]
+        for p in found:
+            with contextlib.suppress(FileNotFoundError):
+                self.fs.rm(p, recursive=True)
+        return len(found)
+
+    def local_path(self) -> Path | None:
+        return None
+
+
+def open_store(out: str | Path) -> LocalStore:
+    """A `LocalStore` for a plain path, an `FsspecStore` for a URL with a protocol (`proto://...`)."""
+    s = str(out)
+    return FsspecStore(s) if "://" in s else LocalStore(s)

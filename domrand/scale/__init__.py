@@ -1,0 +1,1 @@
+"""Scaling out `domrand generate`: the Ray backend (`pip install 'domrand[ray]'`)."""
