@@ -92,11 +92,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
 
 
 def cmd_gallery(args: argparse.Namespace) -> int:
-    from domrand.gallery import objects_sheet, tabletop_sheet
+    from domrand import gallery
 
-    out = (tabletop_sheet if args.what == "tabletop" else objects_sheet)(
-        Path(args.out), count=args.count, seed=args.seed
-    )
+    make = {"tabletop": gallery.tabletop_sheet, "objects": gallery.objects_sheet, "mujoco": gallery.mujoco_sheet}[
+        args.what
+    ]
+    out = make(Path(args.out), count=args.count, seed=args.seed)
     print(f"wrote {out}")
     return 0
 
@@ -178,8 +179,10 @@ def parser() -> argparse.ArgumentParser:
     )
     b.set_defaults(func=cmd_bench)
 
-    gl = sub.add_parser("gallery", help="contact sheets of the tabletop preset or of procedural objects")
-    gl.add_argument("what", choices=["tabletop", "objects"])
+    gl = sub.add_parser(
+        "gallery", help="contact sheets: the tabletop preset, procedural objects, randomized MuJoCo scenes"
+    )
+    gl.add_argument("what", choices=["tabletop", "objects", "mujoco"])
     gl.add_argument("--out", required=True)
     gl.add_argument("--count", type=int, default=64)
     gl.add_argument("--seed", type=int, default=0)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -74,4 +75,37 @@ def objects_sheet(out: Path, count: int = 64, seed: int = 0, size: int = 128) ->
     )
     rgb = Renderer(RenderConfig(supersample=2, shadow_map_size=512)).render(scene).rgb
     out.write_bytes(encode_png(grid((rgb * 255 + 0.5).clamp(0, 255).to(torch.uint8).numpy())))
+    return out
+
+
+def mujoco_sheet(out: Path, count: int = 8, seed: int = 0, size: int = 160) -> Path:
+    """`count` randomizations of Gymnasium's Ant and dm_control's walker, rendered by MuJoCo itself."""
+    import os
+
+    os.environ.setdefault("MUJOCO_GL", "egl")
+    import gymnasium
+    import mujoco
+
+    from domrand.sims.mujoco import MujocoRandomizer
+
+    def frames(model: Any, camera: int) -> list[np.ndarray]:
+        r = MujocoRandomizer(model, seed=seed)
+        renderer = mujoco.Renderer(model, size, size)
+        r.attach_renderer(renderer)
+        data = mujoco.MjData(model)
+        out_frames = []
+        for _ in range(count // 2):
+            r.randomize()
+            mujoco.mj_forward(model, data)
+            renderer.update_scene(data, camera=camera)
+            out_frames.append(renderer.render().copy())
+        renderer.close()
+        return out_frames
+
+    ant = gymnasium.make("Ant-v5").unwrapped.model
+    from dm_control.suite import walker
+
+    xml, assets = walker.get_model_and_assets()
+    tiles = frames(ant, -1) + frames(mujoco.MjModel.from_xml_string(xml, assets), 0)
+    out.write_bytes(encode_png(grid(np.stack(tiles), columns=count // 2)))
     return out

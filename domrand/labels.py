@@ -190,7 +190,7 @@ def compute(frame: Frame, renderer: Renderer) -> Labels:
     u = kmat[..., 0, 0] * cam_pts[..., 0] / safe + kmat[..., 0, 2]
     v = kmat[..., 1, 1] * cam_pts[..., 1] / safe + kmat[..., 1, 2]
     bbox, pixels = boxes_from_mask(frame.instance, k)
-    silhouette = renderer.silhouette_areas(scene, slots=objects)
+    silhouette = frame.silhouette if frame.silhouette is not None else renderer.silhouette_areas(scene, slots=objects)
     amodal = _amodal_boxes(scene, pose_cam)
     return Labels(
         intrinsics=scene.camera.intrinsics, cam_to_world=scene.camera.cam_to_world, size=scene.image_size, present=present,

@@ -22,6 +22,7 @@ from domrand.params import Params
 from domrand.randomizers import Compose
 from domrand.render import RenderConfig, Renderer
 from domrand.scene import SceneBatch
+from domrand.world import TARGET
 
 
 @dataclass(frozen=True, eq=False)
@@ -34,6 +35,7 @@ class Frame:
         instance: (B, H, W) int32 slot per pixel, -1 for background.
         clean_depth: (B, H, W) float32 depth before depth noise (labels use it).
         scene: the `SceneBatch` (on the CPU).
+        silhouette: (B, K) int64 unoccluded silhouette areas of the object slots (target and up).
     """
 
     rgb: Tensor
@@ -41,6 +43,7 @@ class Frame:
     instance: Tensor
     clean_depth: Tensor
     scene: SceneBatch
+    silhouette: Tensor | None = None
 
 
 class Pipeline:
@@ -83,8 +86,9 @@ class Pipeline:
     def render(self, params: dict[str, Params]) -> Frame:
         """Render and post-process the images that `params` describe."""
         scene = self.scene(params)
-        out = self.renderer.render(scene.to(self.device)).to("cpu")
+        objects = torch.arange(scene.instances.mesh.shape[1]) >= TARGET
+        out = self.renderer.render(scene.to(self.device), silhouettes=objects.to(self.device)).to("cpu")
         images = self.compose.apply_images(
             {"rgb": out.rgb, "depth": out.depth}, params, {"noise": "rgb", "depth_noise": "depth"}
         )
-        return Frame(images["rgb"], images["depth"], out.instance, out.depth, scene)
+        return Frame(images["rgb"], images["depth"], out.instance, out.depth, scene, out.silhouette)

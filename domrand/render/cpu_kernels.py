@@ -219,6 +219,45 @@ def raster_scene(screen, valid, zbuf, tbuf):
                     tbuf[py, px] = t
 
 
+@njit(cache=True)
+def cover_range(screen, valid, start, end, stamp, mark):
+    """Mark every pixel centre covered by a valid triangle in [start, end) with `mark`; return how many
+    were new (the same edge functions and fill rule as `raster_scene`)."""
+    h, w = stamp.shape
+    big = F32(4 * max(h, w))
+    count = 0
+    for t in range(start, end):
+        if not valid[t]:
+            continue
+        x0, y0, x1, y1, x2, y2 = (
+            screen[t, 0, 0],
+            screen[t, 0, 1],
+            screen[t, 1, 0],
+            screen[t, 1, 1],
+            screen[t, 2, 0],
+            screen[t, 2, 1],
+        )
+        xmin = max(math.ceil(min(max(min(x0, x1, x2), -big), big)), 0)
+        xmax = min(math.floor(min(max(max(x0, x1, x2), -big), big)), w - 1)
+        ymin = max(math.ceil(min(max(min(y0, y1, y2), -big), big)), 0)
+        ymax = min(math.floor(min(max(max(y0, y1, y2), -big), big)), h - 1)
+        dx12, dy12, dx20, dy20, dx01, dy01 = x2 - x1, y2 - y1, x0 - x2, y0 - y2, x1 - x0, y1 - y0
+        for py in range(ymin, ymax + 1):
+            fy = F32(py)
+            a0, a1, a2 = dx12 * (fy - y1), dx20 * (fy - y2), dx01 * (fy - y0)
+            for px in range(xmin, xmax + 1):
+                if stamp[py, px] == mark:
+                    continue
+                fx = F32(px)
+                w0 = a0 - dy12 * (fx - x1)
+                w1 = a1 - dy20 * (fx - x2)
+                w2 = a2 - dy01 * (fx - x0)
+                if _owns(w0, dx12, dy12) and _owns(w1, dx20, dy20) and _owns(w2, dx01, dy01):
+                    stamp[py, px] = mark
+                    count += 1
+    return count
+
+
 @njit(cache=True, inline="always")
 def _tex(textures, idx, u, v):
     """Bilinear, repeat-addressed lookup of texture `idx` at (u, v) -> (r, g, b) in [0, 1]."""
@@ -282,9 +321,10 @@ def render_batch(
     cam_w2v, cam_proj, near, l_w2v, l_proj, l_ortho, l_near, has_shadow, shadow_light, smap_size, cull_back,
     inst_tex, inst_color, inst_uv_scale, inst_spec, inst_shin, textures,
     l_kind, l_pos, l_color, l_intensity, l_enabled, ambient, eye, bg_color, bg_tex,
-    rgb, depth, inst_out, normals_out, want_normals, shade_on,
+    rgb, depth, inst_out, normals_out, want_normals, shade_on, sil_slots, sil_out,
 ):  # fmt: skip
-    """Render B scenes into rgb (B,H,W,3), depth (B,H,W), inst_out (B,H,W) and optionally normals_out."""
+    """Render B scenes into rgb (B,H,W,3), depth (B,H,W), inst_out (B,H,W), optionally normals_out, and the
+    unoccluded silhouette area of every slot in `sil_slots` (K,) into sil_out (B, K)."""
     b_n, h, w = depth.shape
     k_n, v_n = world_pos.shape[1], world_pos.shape[2]
     t2 = 2 * k_n * faces.shape[1]
@@ -335,6 +375,11 @@ def render_batch(
         zbuf = np.full((h, w), INF, dtype=np.float32)
         tbuf = np.full((h, w), -1, dtype=np.int32)
         raster_scene(screen, valid, zbuf, tbuf)
+        if sil_slots.any():  # the camera's triangles of each slot are contiguous: 2 * F per slot
+            stamp = np.full((h, w), -1, dtype=np.int32)
+            f2 = 2 * faces.shape[1]
+            for k in range(k_n):
+                sil_out[b, k] = cover_range(screen, valid, k * f2, (k + 1) * f2, stamp, k) if sil_slots[k] else 0
         _shade_scene(
             b, zbuf, tbuf, screen, weights, world_pos, world_nrm, inst_mesh, faces, uvs, double_sided, inst_tex,
             inst_color, inst_uv_scale, inst_spec, inst_shin, textures, l_kind, l_pos, l_color, l_intensity,

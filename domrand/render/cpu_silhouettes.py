@@ -5,50 +5,10 @@ slot's visible mask lies in its silhouette."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import njit, prange
 
-from domrand.render.cpu_kernels import F32, _owns, front_scene
-
-
-@njit(cache=True)
-def _cover(screen, valid, stamp, mark):
-    """Mark every pixel centre covered by a valid triangle with `mark`; return how many were new."""
-    h, w = stamp.shape
-    big = F32(4 * max(h, w))
-    count = 0
-    for t in range(screen.shape[0]):
-        if not valid[t]:
-            continue
-        x0, y0, x1, y1, x2, y2 = (
-            screen[t, 0, 0],
-            screen[t, 0, 1],
-            screen[t, 1, 0],
-            screen[t, 1, 1],
-            screen[t, 2, 0],
-            screen[t, 2, 1],
-        )
-        xmin = max(math.ceil(min(max(min(x0, x1, x2), -big), big)), 0)
-        xmax = min(math.floor(min(max(max(x0, x1, x2), -big), big)), w - 1)
-        ymin = max(math.ceil(min(max(min(y0, y1, y2), -big), big)), 0)
-        ymax = min(math.floor(min(max(max(y0, y1, y2), -big), big)), h - 1)
-        dx12, dy12, dx20, dy20, dx01, dy01 = x2 - x1, y2 - y1, x0 - x2, y0 - y2, x1 - x0, y1 - y0
-        for py in range(ymin, ymax + 1):
-            fy = F32(py)
-            a0, a1, a2 = dx12 * (fy - y1), dx20 * (fy - y2), dx01 * (fy - y0)
-            for px in range(xmin, xmax + 1):
-                if stamp[py, px] == mark:
-                    continue
-                fx = F32(px)
-                w0 = a0 - dy12 * (fx - x1)
-                w1 = a1 - dy20 * (fx - x2)
-                w2 = a2 - dy01 * (fx - x0)
-                if _owns(w0, dx12, dy12) and _owns(w1, dx20, dy20) and _owns(w2, dx01, dy01):
-                    stamp[py, px] = mark
-                    count += 1
-    return count
+from domrand.render.cpu_kernels import cover_range, front_scene
 
 
 @njit(cache=True, parallel=True)
@@ -88,7 +48,7 @@ def silhouette_areas(
                 weights,
                 valid,
             )
-            out[b, k] = _cover(screen, valid, stamp, k)
+            out[b, k] = cover_range(screen, valid, 0, t2, stamp, k)
 
 
 @njit(cache=True, parallel=True)

@@ -80,27 +80,37 @@ class RenderOutput:
         depth: (B, H, W) float32 metres along the camera's optical axis, 0 where nothing is hit.
         instance: (B, H, W) int32 instance slot, -1 for background.
         normals: (B, H, W, 3) float32 world normals (zeros on background), or None.
+        silhouette: (B, K) int64 pixels each asked-for slot covers with nothing in front of it (see
+            `Renderer.render`'s `silhouettes`), or None.
     """
 
     rgb: Tensor
     depth: Tensor
     instance: Tensor
     normals: Tensor | None = None
+    silhouette: Tensor | None = None
 
     def to(self, device: torch.device | str) -> RenderOutput:
-        n = None if self.normals is None else self.normals.to(device)
-        return RenderOutput(self.rgb.to(device), self.depth.to(device), self.instance.to(device), n)
+        opt = lambda t: None if t is None else t.to(device)  # noqa: E731
+        return RenderOutput(
+            self.rgb.to(device),
+            self.depth.to(device),
+            self.instance.to(device),
+            opt(self.normals),
+            opt(self.silhouette),
+        )
 
 
 def _cat(outs: list[RenderOutput]) -> RenderOutput:
     if len(outs) == 1:
         return outs[0]
-    normals = None if outs[0].normals is None else torch.cat([o.normals for o in outs])
+    opt = lambda name: None if getattr(outs[0], name) is None else torch.cat([getattr(o, name) for o in outs])  # noqa: E731
     return RenderOutput(
         torch.cat([o.rgb for o in outs]),
         torch.cat([o.depth for o in outs]),
         torch.cat([o.instance for o in outs]),
-        normals,
+        opt("normals"),
+        opt("silhouette"),
     )
 
 
@@ -137,8 +147,13 @@ class Renderer:
             raise ValueError(f"backend 'numba' renders CPU tensors only, got scene on {device}")
         return self.config.backend
 
-    def render(self, scene: SceneBatch) -> RenderOutput:
+    def render(self, scene: SceneBatch, silhouettes: Tensor | None = None) -> RenderOutput:
         """Render every scene of `scene`, `max_batch` at a time.
+
+        Args:
+            scene: the batch.
+            silhouettes: optional (K,) bool, the slots whose unoccluded silhouette areas to count too
+                (`RenderOutput.silhouette`; the CPU kernel gets them almost for free).
 
         On CUDA the whole call queues its work without reading anything back, then checks once, at
         the end, that no fragment buffer overflowed; if one did, the buffer grows and the call redoes
@@ -151,7 +166,12 @@ class Renderer:
             self._overflow: list[Tensor] = []
             self._needed: list[Tensor] = []
             parts = range(0, scene.batch_size, cfg.max_batch)
-            out = _cat([self._render_part(scene.slice(i, min(i + cfg.max_batch, scene.batch_size))) for i in parts])
+            out = _cat(
+                [
+                    self._render_part(scene.slice(i, min(i + cfg.max_batch, scene.batch_size)), silhouettes)
+                    for i in parts
+                ]
+            )
             if not self._overflow or not bool(torch.stack(self._overflow).any()):
                 return out
             self._fragments_per_pixel = 1.25 * float(torch.stack(self._needed).max())
@@ -216,20 +236,25 @@ class Renderer:
         )
         return (ids.reshape(b, k, h * w) >= 0).sum(-1)
 
-    def _render_part(self, scene: SceneBatch) -> RenderOutput:
+    def _render_part(self, scene: SceneBatch, silhouettes: Tensor | None = None) -> RenderOutput:
         ss = self.config.supersample
         if ss == 1:
-            return self._render_once(scene, shade=True)
+            return self._render_once(scene, shade=True, silhouettes=silhouettes)
         hi = self._render_once(supersampled(scene, ss), shade=True)
         rgb = F.avg_pool2d(hi.rgb.permute(0, 3, 1, 2), ss).permute(0, 2, 3, 1).contiguous()
-        labels = self._render_once(scene, shade=False)  # exact at the output pixel centres
-        return RenderOutput(rgb, labels.depth, labels.instance, labels.normals)
+        labels = self._render_once(scene, shade=False, silhouettes=silhouettes)  # exact at the output pixel centres
+        return RenderOutput(rgb, labels.depth, labels.instance, labels.normals, labels.silhouette)
 
-    def _render_once(self, scene: SceneBatch, shade: bool) -> RenderOutput:
+    def _render_once(self, scene: SceneBatch, shade: bool, silhouettes: Tensor | None = None) -> RenderOutput:
         pos, nrm = fe.world_geometry(scene)
         if self.backend_for(scene.device) == "numba":
-            return self._numba(scene, pos, nrm, shade)
-        return self._torch(scene, pos, nrm, shade)
+            return self._numba(scene, pos, nrm, shade, silhouettes)
+        out = self._torch(scene, pos, nrm, shade)
+        if silhouettes is None:
+            return out
+        return RenderOutput(
+            out.rgb, out.depth, out.instance, out.normals, self.silhouette_areas(scene, slots=silhouettes)
+        )
 
     def _raster(self, tris: fe.Triangles, size: tuple[int, int]) -> raster_torch.Fragments:
         if tris.screen.device.type == "cpu" and not self._raster_capacity_mode:
@@ -268,7 +293,9 @@ class Renderer:
         rgb = shade_torch.shade(scene, surf, vis, light, has_shadow).reshape(b, h, w, 3)
         return RenderOutput(rgb, depth, instance, normals)
 
-    def _numba(self, scene: SceneBatch, pos: Tensor, nrm: Tensor, shade: bool) -> RenderOutput:
+    def _numba(
+        self, scene: SceneBatch, pos: Tensor, nrm: Tensor, shade: bool, silhouettes: Tensor | None = None
+    ) -> RenderOutput:
         import numpy as np
 
         from domrand.render import cpu_kernels
@@ -279,6 +306,9 @@ class Renderer:
         depth = torch.zeros(b, h, w)
         instance = torch.empty(b, h, w, dtype=torch.int32)
         normals = torch.zeros(b, h, w, 3) if cfg.normals else torch.zeros(1, 1, 1, 3)
+        k = scene.instances.mesh.shape[1]
+        sil_slots = torch.zeros(k, dtype=torch.bool) if silhouettes is None else silhouettes.to("cpu", torch.bool)
+        sil = torch.zeros(b, k, dtype=torch.int64)
         light, has_shadow = fe.shadow_light(scene)
         has_shadow = has_shadow & cfg.shadows & shade
         lview = fe.light_view(scene, light, self.shadow_size(scene.image_size))
@@ -294,9 +324,11 @@ class Renderer:
             n(lights.kind), n(lights.position), n(lights.color), n(lights.intensity), n(lights.enabled),
             n(lights.ambient), n(scene.camera.cam_to_world[:, :3, 3]), n(scene.background_color),
             n(scene.background_texture), rgb.numpy(), depth.numpy(), instance.numpy(), normals.numpy(),
-            cfg.normals, shade,
+            cfg.normals, shade, n(sil_slots), sil.numpy(),
         )  # fmt: skip
-        return RenderOutput(rgb, depth, instance, normals if cfg.normals else None)
+        return RenderOutput(
+            rgb, depth, instance, normals if cfg.normals else None, None if silhouettes is None else sil
+        )
 
 
 def with_config(renderer: Renderer, **changes) -> Renderer:

@@ -134,3 +134,15 @@ def test_cuda_matches_cpu(device):
     gpu = Renderer(RenderConfig(backend="torch")).render(s.to(device)).to("cpu")
     assert (cpu.instance != gpu.instance).float().mean() < 1e-3
     assert (cpu.rgb - gpu.rgb).abs().mean() < 1e-3
+
+
+@pytest.mark.parametrize("backend", ["numba", "torch"])
+def test_silhouettes_from_render_equal_the_separate_pass_and_bound_the_visible_pixels(backend):
+    s = demo_scene(4, size=48, rng=torch.Generator().manual_seed(7))
+    r = Renderer(RenderConfig(backend=backend))
+    slots = torch.arange(s.instances.mesh.shape[1]) >= 2
+    out = r.render(s, silhouettes=slots)
+    assert torch.equal(out.silhouette, r.silhouette_areas(s, slots=slots))
+    visible = torch.stack([(out.instance == k).reshape(4, -1).sum(-1) for k in range(slots.numel())], 1)
+    assert (visible[:, slots] <= out.silhouette[:, slots]).all() and (out.silhouette[:, ~slots] == 0).all()
+    assert (out.silhouette[:, 2] > 0).all()
