@@ -187,6 +187,9 @@ def parser() -> argparse.ArgumentParser:
     gl.add_argument("--count", type=int, default=64)
     gl.add_argument("--seed", type=int, default=0)
     gl.set_defaults(func=cmd_gallery)
+    from domrand.cli_train import add_train_commands
+
+    add_train_commands(sub)
     return ap
 
 

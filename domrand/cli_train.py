@@ -1,0 +1,124 @@
+"""`domrand train|evaluate|predict` subcommands (the trainers' command line)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from typing import Any
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    if args.task == "pose":
+        from domrand.train.pose_trainer import PoseTrainConfig, train_pose
+
+        cfg = PoseTrainConfig(
+            steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, image_size=args.size
+        )
+        online = None
+        if args.online:
+            from domrand.config import load_config
+
+            online = load_config(
+                preset="tabletop",
+                path=args.config,
+                overrides={"image_size": args.size, "world": {"target": args.target}},
+            )
+        elif args.data is None:
+            raise ValueError("give --data DIR or --online")
+        s = train_pose(
+            args.data, args.out, target=args.target, config=cfg, online=online, resume=args.resume, quiet=args.quiet
+        )
+        print(
+            f"trained {s['steps']} steps in {s['seconds']:.0f} s; best validation mean error {100 * s['best_val_mean_error_m']:.2f} cm; checkpoints in {s['run']}"
+        )
+        return 0
+    from domrand.train.grasp_trainer import main_train
+
+    return main_train(args)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    if args.task == "pose":
+        from domrand.eval.pose import evaluate_pose
+
+        out: dict[str, Any] = evaluate_pose(args.checkpoint, args.data, args.report)
+    else:
+        from domrand.eval.grasp import main_evaluate
+
+        out = main_evaluate(args)
+    print(json.dumps(out, indent=2))
+    return 0
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from domrand.eval.pose import predict_pose
+
+    for path, (x, y, z) in zip(args.images, predict_pose(args.checkpoint, args.images)):
+        print(f"{path} {x:.4f} {y:.4f} {z:.4f}")
+    return 0
+
+
+def cmd_label(args: argparse.Namespace) -> int:
+    from domrand.grasp.dataset import GraspDataConfig, generate
+
+    if (args.objects is None) == (args.procedural is None):
+        raise ValueError("domrand label grasps needs exactly one of --objects DIR or --procedural N")
+    cfg = GraspDataConfig(
+        objects=args.objects or "procedural", num_objects=args.procedural or 1, scenes=args.scenes, candidates=args.candidates,
+        scale_to=args.scale_to, seed=args.seed,
+    )  # fmt: skip
+    s = generate(cfg, args.out, workers=args.workers, quiet=args.quiet)
+    print(
+        f"labelled {s['candidates']} grasps in {s['scenes']} scenes ({100 * s['success_rate']:.0f}% succeeded) in {args.out}"
+    )
+    return 0
+
+
+def add_train_commands(sub: Any) -> None:
+    lab = sub.add_parser("label", help="label grasps in physics (objects dropped, rendered, candidates executed)")
+    lab.add_argument("what", choices=["grasps"])
+    lab.add_argument("--objects", help="folder of mesh files (.obj, .stl, .ply, .urdf)")
+    lab.add_argument("--procedural", type=int, help="this many procedural training objects (seeds 0 to N-1)")
+    lab.add_argument("--scenes", type=int, default=1000)
+    lab.add_argument("--candidates", type=int, default=24, help="grasps executed per scene")
+    lab.add_argument("--scale-to", type=float, default=0.08)
+    lab.add_argument("--seed", type=int, default=0)
+    lab.add_argument("--workers", type=int, default=2)
+    lab.add_argument("--out", required=True)
+    lab.add_argument("--quiet", action="store_true")
+    lab.set_defaults(func=cmd_label)
+
+    t = sub.add_parser("train", help="train a pose or grasp model from scratch")
+    t.add_argument("task", choices=["pose", "grasp"])
+    t.add_argument("--data", help="native dataset folder (pose) or grasp dataset folder (grasp)")
+    t.add_argument("--online", action="store_true", help="pose: render training batches on the fly (no disk)")
+    t.add_argument("--config", help="pose --online: dataset YAML (default: the tabletop preset)")
+    t.add_argument("--target", default="cube", help="pose: target object (default cube)")
+    t.add_argument("--out", required=True, help="run folder (checkpoints, log)")
+    t.add_argument("--steps", type=int, default=3000)
+    t.add_argument("--batch-size", type=int, default=64)
+    t.add_argument("--lr", type=float, default=1e-3)
+    t.add_argument("--size", type=int, default=64, help="model input size, pixels (default 64)")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--resume", action="store_true", help="continue from RUN/last.pt")
+    t.add_argument("--quiet", action="store_true")
+    t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser("evaluate", help="evaluate a checkpoint")
+    e.add_argument("task", choices=["pose", "grasp"])
+    e.add_argument("--checkpoint", required=True)
+    e.add_argument("--data", help="pose: native dataset or labelled folder (labels.jsonl)")
+    e.add_argument("--objects", help="grasp: folder of meshes (.obj, .stl, .ply, .urdf)")
+    e.add_argument("--procedural", type=int, help="grasp: this many procedural test objects")
+    e.add_argument("--trials", type=int, default=5, help="grasp: drops per object")
+    e.add_argument("--scale-to", type=float, default=0.08, help="grasp: largest extent of each object, metres")
+    e.add_argument("--seed", type=int, default=0, help="grasp: trial seed")
+    e.add_argument("--workers", type=int, default=2, help="grasp: simulation processes")
+    e.add_argument("--report", help="write the report to this JSON file")
+    e.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("predict", help="predict with a checkpoint")
+    p.add_argument("task", choices=["pose"])
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("images", nargs="+")
+    p.set_defaults(func=cmd_predict)

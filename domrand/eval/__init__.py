@@ -1,0 +1,1 @@
+"""Evaluation: `domrand evaluate pose` and `domrand evaluate grasp` metrics and reports."""

@@ -1,0 +1,64 @@
+"""`domrand evaluate pose` and `domrand predict pose`.
+
+Metric (../shared/tasks/localization.md): Euclidean distance between predicted and true target centre,
+metres, in 3D; reported as mean, median, 95th percentile and the shares under 1.5 cm and 3 cm.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor
+
+from domrand.io.images import read_image
+from domrand.train.pose_data import load_any, resize, to_input
+from domrand.train.pose_trainer import errors, load_model
+
+
+def metrics(err: Tensor | np.ndarray) -> dict[str, float | int]:
+    """The task's report from per-image errors (metres)."""
+    e = np.asarray(err, dtype=np.float64)
+    if e.size == 0:
+        raise ValueError("no images to evaluate")
+    return {
+        "n": int(e.size),
+        "mean_error_m": float(e.mean()),
+        "median_error_m": float(np.median(e)),
+        "p95_error_m": float(np.percentile(e, 95)),
+        "frac_under_0.015": float((e < 0.015).mean()),
+        "frac_under_0.03": float((e < 0.03).mean()),
+    }
+
+
+def evaluate_pose(checkpoint: str, data: str, report: str | None = None) -> dict[str, Any]:
+    """Evaluate a pose checkpoint on a native dataset or a labelled folder; optionally write a JSON report."""
+    model, meta = load_model(checkpoint)
+    images, positions, info = load_any(data, model.config.image_size)
+    if isinstance(info, list):
+        names = {r.get("target") for r in info if r.get("target")}
+        if names and names != {meta["target"]}:
+            raise ValueError(
+                f"labelled folder {data!r} is for target(s) {sorted(names)} but the checkpoint is for {meta['target']!r}"
+            )
+    out: dict[str, Any] = {
+        **metrics(errors(model, images, positions)),
+        "target": meta["target"],
+        "checkpoint": str(checkpoint),
+        "data": str(data),
+    }
+    if report:
+        Path(report).parent.mkdir(parents=True, exist_ok=True)
+        Path(report).write_text(json.dumps(out, indent=2) + "\n")
+    return out
+
+
+def predict_pose(checkpoint: str, images: list[str]) -> list[list[float]]:
+    """One position (x, y, z metres, world frame) per image file."""
+    model, _ = load_model(checkpoint)
+    batch = np.stack([resize(read_image(p)[None], model.config.image_size)[0] for p in images])
+    with torch.no_grad():
+        return model(to_input(torch.from_numpy(batch))).tolist()

@@ -1,0 +1,1 @@
+"""The grasping task: objects, the PyBullet grasp simulator, candidate grasps, labels, the ranker model."""

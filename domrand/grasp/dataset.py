@@ -1,0 +1,219 @@
+"""Grasp labels: objects dropped in physics, seen by domrand's renderer, candidate grasps executed.
+
+Per scene: an object (procedural seed, or a mesh file) is dropped from a random pose and rests; its depth
+image is rendered with a perturbed top-down camera and depth noise; candidates come from the depth image
+(`candidates.sample`, plus both baselines' grasps) and each is executed from the rested state. A chunk of
+scenes is written atomically to `chunks/00000k.npz`:
+
+    crops (N, 2, 32, 32) float16   the ranker's input per candidate (see `candidates.crops`)
+    grasp (N, 5) float32           x, y, z, yaw, width
+    success (N,) bool              the physics outcome
+    scene (N,) int64               scene index; depth (S, 128, 128) float16 and object (S,) per scene
+
+`manifest.json` records the configuration and object list; reruns finish only missing chunks.
+
+    domrand label grasps --procedural 1000 --scenes 1200 --out data/grasps_1k
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import multiprocessing as mp
+import os
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+from domrand.grasp import candidates as cand
+from domrand.grasp.objects import GraspObject, from_procedural, load_folder
+from domrand.rng import derive_seed
+
+TEST_SEED_OFFSET = 1_000_000  # procedural test objects use seeds from here; training seeds stay below
+
+
+@dataclass(frozen=True)
+class GraspDataConfig:
+    """What to label.
+
+    Attributes:
+        objects: "procedural", or a folder of mesh files.
+        num_objects: procedural: seeds [first_seed, first_seed + num_objects).
+        first_seed: first procedural seed (training objects stay below TEST_SEED_OFFSET).
+        scenes: drops to label. candidates: grasps executed per scene (the sampler's and both baselines').
+        scale_to: largest extent of every object, metres. seed: scenes, drops, cameras and candidates.
+        chunk: scenes per file.
+    """
+
+    objects: str = "procedural"
+    num_objects: int = 1000
+    first_seed: int = 0
+    scenes: int = 1000
+    candidates: int = 24
+    scale_to: float = 0.08
+    seed: int = 0
+    chunk: int = 25
+
+    def __post_init__(self) -> None:
+        for name in ("num_objects", "scenes", "candidates", "chunk"):
+            if not getattr(self, name) >= 1:
+                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not self.scale_to > 0:
+            raise ValueError(f"scale_to must be > 0 metres, got {self.scale_to}")
+        if self.objects == "procedural" and self.first_seed + self.num_objects > TEST_SEED_OFFSET:
+            raise ValueError(f"training procedural seeds must stay below {TEST_SEED_OFFSET}")
+
+
+class ObjectPool:
+    """The objects of a configuration (procedural objects are made on demand)."""
+
+    def __init__(self, cfg: GraspDataConfig) -> None:
+        self.cfg = cfg
+        self.files: list[GraspObject] = []
+        self.skipped: list[dict[str, str]] = []
+        if cfg.objects != "procedural":
+            self.files, self.skipped = load_folder(cfg.objects, cfg.scale_to)
+            if not self.files:
+                raise ValueError(f"no usable meshes in {cfg.objects!r}: {self.skipped}")
+
+    def __len__(self) -> int:
+        return self.cfg.num_objects if self.cfg.objects == "procedural" else len(self.files)
+
+    def get(self, i: int) -> GraspObject:
+        return (
+            from_procedural(self.cfg.first_seed + i, self.cfg.scale_to)
+            if self.cfg.objects == "procedural"
+            else self.files[i]
+        )
+
+    def names(self) -> list[str]:
+        return (
+            [f"procedural_{self.cfg.first_seed + i}" for i in range(len(self))]
+            if self.cfg.objects == "procedural"
+            else [o.name for o in self.files]
+        )
+
+
+def label_scene(sim: Any, pool: ObjectPool, cfg: GraspDataConfig, s: int) -> dict[str, np.ndarray] | None:
+    """Drop, render, sample and execute the candidates of scene s (deterministic in cfg.seed and s)."""
+    rng = np.random.default_rng(derive_seed(cfg.seed, s, 0))
+    index = int(rng.integers(len(pool)))
+    obj = pool.get(index)
+    sim.load(obj)
+    pos, orn = sim.drop(derive_seed(cfg.seed, s, 1) & 0xFFFFFFFF)
+    depth, k, c2w = cand_view(obj, pos, orn, torch.Generator().manual_seed(derive_seed(cfg.seed, s, 2)))
+    points = cand.world_points(depth, k, c2w)
+    grasps = cand.sample(points, rng)
+    if len(grasps) > cfg.candidates - 2:
+        grasps = [grasps[i] for i in sorted(rng.choice(len(grasps), cfg.candidates - 2, replace=False))]
+    grasps += [g for g in (cand.centroid_grasp(points), cand.random_grasp(points, rng)) if g is not None]
+    if not grasps:
+        return None
+    success = np.array([sim.grasp(g).success for g in grasps])
+    return {
+        "crops": cand.crops(points, grasps).numpy().astype(np.float16),
+        "grasp": np.array([[g.x, g.y, g.z, g.yaw, g.width] for g in grasps], dtype=np.float32),
+        "success": success,
+        "depth": depth.astype(np.float16),
+        "object": np.int64(index),
+    }
+
+
+def cand_view(
+    obj: GraspObject, pos: np.ndarray, orn: np.ndarray, rng: torch.Generator | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    from domrand.grasp.views import depth_view
+
+    return depth_view(obj, pos, orn, rng)
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _init(cfg: GraspDataConfig) -> None:
+    from domrand.grasp.sim import GraspSim
+
+    torch.set_num_threads(1)
+    _WORKER.update(cfg=cfg, pool=ObjectPool(cfg), sim=GraspSim())
+
+
+def _chunk(args: tuple[str, int]) -> int:
+    out, k = args
+    cfg, pool, sim = _WORKER["cfg"], _WORKER["pool"], _WORKER["sim"]
+    scenes = range(k * cfg.chunk, min(cfg.scenes, (k + 1) * cfg.chunk))
+    rows = [(s, label_scene(sim, pool, cfg, s)) for s in scenes]
+    rows = [(s, r) for s, r in rows if r is not None]
+    arrays = {
+        "crops": np.concatenate([r["crops"] for _, r in rows]),
+        "grasp": np.concatenate([r["grasp"] for _, r in rows]),
+        "success": np.concatenate([r["success"] for _, r in rows]),
+        "scene": np.concatenate([np.full(len(r["success"]), s) for s, r in rows]),
+        "depth": np.stack([r["depth"] for _, r in rows]),
+        "depth_scene": np.array([s for s, _ in rows]),
+        "object": np.array([r["object"] for _, r in rows]),
+    }
+    buf = io.BytesIO()
+    np.savez(buf, **arrays)
+    path = Path(out) / "chunks" / f"{k:06d}.npz"
+    tmp = path.with_name(path.name + ".tmp-domrand")
+    tmp.write_bytes(buf.getvalue())
+    os.replace(tmp, path)
+    return len(scenes)
+
+
+def generate(cfg: GraspDataConfig, out: str | Path, workers: int = 2, quiet: bool = False) -> dict[str, Any]:
+    """Label `cfg.scenes` scenes into `out` (resuming: chunks already there are kept)."""
+    root = Path(out)
+    (root / "chunks").mkdir(parents=True, exist_ok=True)
+    manifest = {"kind": "grasp labels", "config": asdict(cfg), "objects": ObjectPool(cfg).names()}
+    mpath = root / "manifest.json"
+    if mpath.is_file() and json.loads(mpath.read_text())["config"] != manifest["config"]:
+        raise ValueError(f"{str(root)!r} holds grasp labels of another configuration; choose another folder")
+    mpath.write_text(json.dumps(manifest, indent=2))
+    n_chunks = (cfg.scenes + cfg.chunk - 1) // cfg.chunk
+    todo = [k for k in range(n_chunks) if not (root / "chunks" / f"{k:06d}.npz").is_file()]
+    bar = None
+    if not quiet:
+        from tqdm import tqdm
+
+        bar = tqdm(
+            total=cfg.scenes,
+            initial=cfg.scenes - sum(min(cfg.chunk, cfg.scenes - k * cfg.chunk) for k in todo),
+            unit="scene",
+        )
+    if workers <= 1:
+        _init(cfg)
+        results = (_chunk((str(root), k)) for k in todo)
+        for n in results:
+            bar is not None and bar.update(n)
+    else:
+        with mp.get_context("spawn").Pool(workers, initializer=_init, initargs=(cfg,)) as pool:
+            for n in pool.imap_unordered(_chunk, [(str(root), k) for k in todo]):
+                bar is not None and bar.update(n)
+    if bar is not None:
+        bar.close()
+    return load_summary(root)
+
+
+def load(root: str | Path) -> dict[str, np.ndarray]:
+    """All chunks of a grasp-label folder concatenated (crops as float32)."""
+    root = Path(root)
+    files = sorted((root / "chunks").glob("*.npz"))
+    if not files:
+        raise ValueError(f"{str(root)!r} holds no grasp labels (chunks/*.npz)")
+    parts = [dict(np.load(f)) for f in files]
+    out = {k: np.concatenate([p[k] for p in parts]) for k in ("crops", "grasp", "success", "scene")}
+    out["crops"] = out["crops"].astype(np.float32)
+    return out
+
+
+def load_summary(root: Path) -> dict[str, Any]:
+    d = load(root)
+    return {
+        "candidates": len(d["success"]),
+        "success_rate": float(d["success"].mean()),
+        "scenes": len(np.unique(d["scene"])),
+    }

@@ -1,0 +1,98 @@
+"""Pose training and evaluation data: images and target positions from a native dataset or a labelled folder."""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch import Tensor
+
+from domrand.io.images import read_image
+from domrand.io.jsonl import read_labels_folder
+from domrand.world import TARGET
+
+
+def resize(images: np.ndarray, size: int) -> np.ndarray:
+    """(N, H, W, 3) uint8 -> (N, size, size, 3) uint8 (area interpolation when shrinking)."""
+    if images.shape[1] == size and images.shape[2] == size:
+        return images
+    interp = cv2.INTER_AREA if images.shape[1] > size else cv2.INTER_LINEAR
+    return np.stack([cv2.resize(im, (size, size), interpolation=interp) for im in images])
+
+
+def _array(index: dict, data: np.ndarray, name: str) -> np.ndarray:
+    """Array `name` of a shard (its index and memory-mapped bytes)."""
+    meta = index["arrays"][name]
+    dtype = np.dtype(np.uint8 if meta["dtype"] == "bool" else meta["dtype"])
+    n = int(np.prod(meta["shape"])) * dtype.itemsize
+    return data[meta["offset"] : meta["offset"] + n].view(dtype).reshape(meta["shape"])
+
+
+def load_native(root: str | Path, size: int, limit: int | None = None, with_uv: bool = False) -> tuple:
+    """All images (N, size, size, 3) uint8 and target positions (N, 3) float32 of a native dataset, read
+    shard by shard straight from the raw arrays, and the manifest; with `with_uv`, also the target
+    centre's image position (N, 2) in [-1, 1] (pixel-edge convention), after the manifest."""
+    root = Path(root)
+    mpath = root / "manifest.json"
+    if not mpath.is_file():
+        raise ValueError(
+            f"{str(root)!r} is neither a domrand dataset (no manifest.json) nor a labelled folder (no labels.jsonl)"
+        )
+    manifest = json.loads(mpath.read_text())
+    if "native" not in manifest.get("formats", []):
+        raise ValueError(
+            f"dataset {str(root)!r} has no native shards (formats: {manifest.get('formats')}); read its labels.jsonl instead"
+        )
+    images, positions, uvs = [], [], []
+    count = 0
+    for index_path in sorted((root / "native").glob("*.json")):
+        index = json.loads(index_path.read_text())
+        data = np.memmap(index_path.with_suffix(".bin"), dtype=np.uint8, mode="r")
+
+        arr = functools.partial(_array, index, data)
+        images.append(resize(np.array(arr("rgb")), size))
+        positions.append(np.array(arr("label.position")[:, TARGET], dtype=np.float32))
+        if with_uv:
+            h, w = index["arrays"]["rgb"]["shape"][1:3]
+            kp = np.array(arr("label.keypoints")[:, TARGET, 8, :2], dtype=np.float32)
+            uvs.append(np.stack([(kp[:, 0] + 0.5) / w * 2 - 1, (kp[:, 1] + 0.5) / h * 2 - 1], -1))
+        count += len(images[-1])
+        if limit is not None and count >= limit:
+            break
+    if not images:
+        raise ValueError(f"dataset {str(root)!r} holds no finished chunks")
+    img, pos = np.concatenate(images), np.concatenate(positions)
+    uv = np.concatenate(uvs) if with_uv else None
+    if limit is not None:
+        img, pos = img[:limit], pos[:limit]
+        uv = None if uv is None else uv[:limit]
+    if with_uv:
+        return torch.from_numpy(img), torch.from_numpy(pos), manifest, torch.from_numpy(uv)
+    return torch.from_numpy(img), torch.from_numpy(pos), manifest
+
+
+def load_folder(root: str | Path, size: int) -> tuple[Tensor, Tensor, list[dict]]:
+    """Images (resized) and target positions of a labelled folder (`labels.jsonl`), with the records."""
+    recs = read_labels_folder(root)
+    images = np.stack([resize(read_image(r["image"])[None], size)[0] for r in recs])
+    positions = np.asarray([r["target_position"] for r in recs], dtype=np.float32)
+    return torch.from_numpy(images), torch.from_numpy(positions), recs
+
+
+def load_any(root: str | Path, size: int) -> tuple[Tensor, Tensor, dict | list]:
+    """A native dataset if `root` has one, else a labelled folder."""
+    root = Path(root)
+    if not root.exists():
+        raise ValueError(f"data folder {str(root)!r} does not exist")
+    if (root / "manifest.json").is_file() and (root / "native").is_dir():
+        return load_native(root, size)
+    return load_folder(root, size)
+
+
+def to_input(batch: Tensor) -> Tensor:
+    """(B, S, S, 3) uint8 -> (B, 3, S, S) float32 in [0, 1]."""
+    return batch.permute(0, 3, 1, 2).to(torch.float32).div_(255.0)

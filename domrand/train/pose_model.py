@@ -1,0 +1,149 @@
+"""`PoseNet`: a compact CNN that maps one RGB image to the target's 3D position on the table.
+
+A small ResNet keeps a quarter of the input resolution and predicts a heatmap of where the target's
+centre is in the image. Its soft-argmax (a 2D point) is back-projected through the nominal camera onto
+the plane where the target's centre rests, which gives a position in metres; an MLP on features pooled
+over the whole image (table edges and the like, which tell how the real camera differs from the nominal
+one) adds a correction, zero at initialisation. Training supervises the heatmap with the target's
+projected centre (a label every synthetic image has) and the position with the paper's L2 loss.
+
+Example:
+    >>> import torch
+    >>> net = PoseNet(PoseNetConfig(image_size=64))
+    >>> position, heatmap = net.forward_train(torch.zeros(2, 3, 64, 64))
+    >>> tuple(position.shape), tuple(heatmap.shape)
+    ((2, 3), (2, 16, 16))
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+
+@dataclass(frozen=True)
+class PoseNetConfig:
+    """Architecture and output scaling (stored in every checkpoint).
+
+    Attributes:
+        image_size: square input, pixels (a multiple of 16).
+        widths: channels of the stem, the two stride-4 stages and the two context stages.
+        hidden: MLP width.
+        position_mean, position_scale: the position head predicts (position - mean) / scale, metres.
+        camera_eye, camera_look_at, camera_fov_deg: the nominal camera the training images perturb.
+        target_height: height of the target's centre above the table, metres.
+    """
+
+    image_size: int = 64
+    widths: tuple[int, int, int, int, int] = (24, 32, 64, 64, 128)
+    hidden: int = 256
+    position_mean: tuple[float, float, float] = (0.0, 0.0, 0.025)
+    position_scale: tuple[float, float, float] = (0.3, 0.2, 0.05)
+    camera_eye: tuple[float, float, float] = (0.0, -0.70, 0.60)
+    camera_look_at: tuple[float, float, float] = (0.0, 0.0, 0.0)
+    camera_fov_deg: float = 45.0
+    target_height: float = 0.025
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.image_size, int) and self.image_size >= 32 and self.image_size % 16 == 0):
+            raise ValueError(f"image_size must be a multiple of 16, >= 32, got {self.image_size!r}")
+        if len(self.widths) != 5 or any(w < 1 for w in self.widths):
+            raise ValueError(f"widths must be five positive channel counts, got {self.widths}")
+        if any(s <= 0 for s in self.position_scale):
+            raise ValueError(f"position_scale must be positive, got {self.position_scale}")
+
+    def to_json(self) -> dict:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+
+    @staticmethod
+    def from_json(d: dict) -> PoseNetConfig:
+        return PoseNetConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+
+
+class BasicBlock(nn.Module):
+    def __init__(self, cin: int, cout: int, stride: int) -> None:
+        super().__init__()
+        self.conv1 = nn.Conv2d(cin, cout, 3, stride, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(cout)
+        self.conv2 = nn.Conv2d(cout, cout, 3, 1, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(cout)
+        self.skip = (
+            None
+            if stride == 1 and cin == cout
+            else nn.Sequential(nn.Conv2d(cin, cout, 1, stride, bias=False), nn.BatchNorm2d(cout))
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        y = F.relu(self.bn1(self.conv1(x)))
+        y = self.bn2(self.conv2(y))
+        return F.relu(y + (x if self.skip is None else self.skip(x)))
+
+
+def soft_argmax(logits: Tensor) -> Tensor:
+    """(B, H, W) logits -> (B, 2) expected (x, y) in [-1, 1] (pixel-edge convention) under their softmax."""
+    b, h, w = logits.shape
+    p = F.softmax(logits.reshape(b, -1), -1).reshape(b, h, w)
+    xs = (torch.arange(w, device=logits.device) + 0.5) / w * 2 - 1
+    ys = (torch.arange(h, device=logits.device) + 0.5) / h * 2 - 1
+    return torch.stack([(p.sum(1) * xs).sum(-1), (p.sum(2) * ys).sum(-1)], -1)
+
+
+class PoseNet(nn.Module):
+    """RGB (B, 3, S, S) in [0, 1] -> target position (B, 3), metres, world frame."""
+
+    def __init__(self, config: PoseNetConfig) -> None:
+        super().__init__()
+        self.config = config
+        w = config.widths
+        self.stem = nn.Sequential(nn.Conv2d(3, w[0], 3, 2, 1, bias=False), nn.BatchNorm2d(w[0]), nn.ReLU())
+        self.fine = nn.Sequential(
+            BasicBlock(w[0], w[1], 1), BasicBlock(w[1], w[2], 2), BasicBlock(w[2], w[2], 1)
+        )  # stride 4
+        self.heat = nn.Sequential(nn.Conv2d(w[2], w[2], 3, 1, 1), nn.ReLU(), nn.Conv2d(w[2], 1, 1))
+        self.context = nn.Sequential(BasicBlock(w[2], w[3], 2), BasicBlock(w[3], w[4], 2))  # stride 16, pooled
+        self.head = nn.Sequential(
+            nn.Linear(2 + w[4], config.hidden),
+            nn.ReLU(),
+            nn.Linear(config.hidden, config.hidden),
+            nn.ReLU(),
+            nn.Linear(config.hidden, 3),
+        )
+        nn.init.zeros_(self.head[-1].weight)
+        nn.init.zeros_(self.head[-1].bias)
+        self.register_buffer("mean", torch.tensor(config.position_mean))
+        self.register_buffer("scale", torch.tensor(config.position_scale))
+        from domrand.generators.transforms import intrinsics_from_fov, look_at
+
+        s = config.image_size
+        k = intrinsics_from_fov(torch.tensor([math.radians(config.camera_fov_deg)]), s, s)[0]
+        c2w = look_at(torch.tensor([config.camera_eye]), torch.tensor([config.camera_look_at]))[0]
+        self.register_buffer("k", k)
+        self.register_buffer("c2w", c2w)
+
+    def back_project(self, uv: Tensor) -> Tensor:
+        """(B, 2) image points in [-1, 1] -> (B, 3) points at `target_height` seen by the nominal camera."""
+        s = self.config.image_size
+        u, v = (uv[:, 0] + 1) / 2 * s - 0.5, (uv[:, 1] + 1) / 2 * s - 0.5
+        ray = (
+            torch.stack([(u - self.k[0, 2]) / self.k[0, 0], (v - self.k[1, 2]) / self.k[1, 1], torch.ones_like(u)], -1)
+            @ self.c2w[:3, :3].T
+        )
+        eye = self.c2w[:3, 3]
+        t = (self.config.target_height - eye[2]) / ray[:, 2].clamp(max=-1e-3)  # rays that miss the table stay finite
+        return eye + t[:, None] * ray
+
+    def forward_train(self, images: Tensor) -> tuple[Tensor, Tensor]:
+        """(B, 3) normalised position ((position - mean) / scale) and (B, S/4, S/4) heatmap logits."""
+        f = self.fine(self.stem((images - 0.5) / 0.25))
+        heat = self.heat(f)[:, 0]
+        uv = soft_argmax(heat)
+        nominal = (self.back_project(uv) - self.mean) / self.scale
+        ctx = self.context(f).mean((2, 3))
+        return nominal + self.head(torch.cat([uv, ctx], 1)), heat
+
+    def forward(self, images: Tensor) -> Tensor:
+        return self.forward_train(images)[0] * self.scale + self.mean

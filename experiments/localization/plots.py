@@ -1,0 +1,106 @@
+"""Plots and the README table of the localization experiments, from results/*.json."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+
+HERE = Path(__file__).resolve().parent
+RESULTS, PLOTS = HERE / "results", HERE / "plots"
+SETS = {
+    "test_distractors": "randomized test, distractors",
+    "gap_distractors": "reality gap, distractors",
+    "test_objects": "randomized test, object only",
+    "gap_objects": "reality gap, object only",
+}
+
+
+def cm(row: dict, key: str) -> float:
+    return 100 * row[key]["mean_error_m"]
+
+
+def curve(name: str, xkey: str, xlabel: str, title: str) -> None:
+    path = RESULTS / f"{name}.json"
+    if not path.is_file():
+        return
+    rows = json.loads(path.read_text())
+    fig, ax = plt.subplots(figsize=(6, 4))
+    xs = list(range(len(rows)))
+    for key, label in SETS.items():
+        ax.plot(
+            xs, [cm(r, key) for r in rows], marker="o", label=label, linestyle="-" if key.startswith("gap") else "--"
+        )
+    ax.set_xticks(xs, [str(r[xkey]) for r in rows])
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel("mean position error (cm)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    PLOTS.mkdir(exist_ok=True)
+    fig.savefig(PLOTS / f"{name}.png", dpi=120)
+    plt.close(fig)
+
+
+def table2_markdown() -> str:
+    path = RESULTS / "table2.json"
+    if not path.is_file():
+        return "(not run yet)"
+    rows = json.loads(path.read_text())
+    paper = {
+        "full method": "1.3 / 1.8 / 2.4",
+        "no noise": "1.4 / 1.8 / 2.5",
+        "no camera randomization": "2.4 / 3.1 / 3.0",
+        "no distractors": "1.5 / 7.2 / 11.2",
+    }
+    lines = [
+        "| training | randomized test: object / distractors / occluded (cm) | reality gap: object / distractors / occluded (cm) | paper, real images (cm) |",
+        "| --- | --- | --- | --- |",
+    ]
+    for r in rows:
+        sim = " / ".join(f"{cm(r, k):.1f}" for k in ("test_objects", "test_distractors", "test_occluded"))
+        gap = " / ".join(f"{cm(r, k):.1f}" for k in ("gap_objects", "gap_distractors", "gap_occluded"))
+        lines.append(f"| {r['variant']} | {sim} | {gap} | {paper.get(r['variant'], '-')} |")
+    return "\n".join(lines)
+
+
+def series_markdown(name: str, xkey: str, xlabel: str) -> str:
+    path = RESULTS / f"{name}.json"
+    if not path.is_file():
+        return "(not run yet)"
+    rows = json.loads(path.read_text())
+    lines = [
+        f"| {xlabel} | randomized test, distractors (cm) | reality gap, distractors (cm) | reality gap, object only (cm) |",
+        "| --- | --- | --- | --- |",
+    ]
+    for r in rows:
+        lines.append(
+            f"| {r[xkey]} | {cm(r, 'test_distractors'):.1f} | {cm(r, 'gap_distractors'):.1f} | {cm(r, 'gap_objects'):.1f} |"
+        )
+    return "\n".join(lines)
+
+
+def main() -> None:
+    curve("datasize", "train_images", "training images", "Error against the number of training images")
+    curve("textures", "unique_textures", "unique textures (10k images)", "Error against the number of unique textures")
+    readme = HERE / "README.md"
+    if readme.is_file():
+        text = readme.read_text()
+        for marker, body in (
+            ("TABLE2", table2_markdown()),
+            ("DATASIZE", series_markdown("datasize", "train_images", "training images")),
+            ("TEXTURES", series_markdown("textures", "unique_textures", "unique textures")),
+        ):
+            start, end = f"<!-- {marker} -->", f"<!-- /{marker} -->"
+            if start in text and end in text:
+                text = text[: text.index(start) + len(start)] + "\n" + body + "\n" + text[text.index(end) :]
+        readme.write_text(text)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,144 @@
+"""The grasp simulator's judgement on hand-made cases, determinism, candidates, bad meshes, the report."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+pytest.importorskip("pybullet")
+
+from domrand.generators.meshes import export, primitives
+
+from domrand.eval.grasp import evaluate, wilson
+from domrand.grasp import candidates as cand
+from domrand.grasp.dataset import GraspDataConfig, ObjectPool, label_scene
+from domrand.grasp.objects import GraspObject, GraspObjectError, from_file, from_procedural, load_folder
+from domrand.grasp.ranker import GraspRanker
+from domrand.grasp.sim import MAX_OPENING, Grasp, GraspSim
+from domrand.train import checkpoint as ckpt
+
+
+def box(size) -> GraspObject:
+    m = primitives.box(size)
+    return GraspObject("box", m, tuple(m.parts))
+
+
+def rested_box(sim: GraspSim, size) -> tuple[np.ndarray, float, float]:
+    """Load a box, drop it, return its centre and the yaws of its narrow and wide horizontal sides."""
+    sim.load(box(size))
+    for seed in range(50):  # a drop that leaves the box on its largest face (its height is then size[2])
+        pos, orn = sim.drop(seed)
+        rot = np.asarray(sim.p.getMatrixFromQuaternion(orn)).reshape(3, 3)
+        if abs(rot[2, 2]) > 0.99:
+            break
+    yaw_x = math.atan2(rot[1, 0], rot[0, 0])  # the box's x axis in the table plane
+    narrow = yaw_x if size[0] < size[1] else yaw_x + math.pi / 2
+    return pos, narrow, narrow + math.pi / 2
+
+
+@pytest.fixture(scope="module")
+def sim():
+    s = GraspSim()
+    yield s
+    s.close()
+
+
+def test_box_grasped_across_its_narrow_side_succeeds(sim):
+    pos, narrow, _ = rested_box(sim, (0.04, 0.10, 0.06))
+    r = sim.grasp(Grasp(pos[0], pos[1], pos[2], narrow, 0.07))
+    assert r.success and all(r.touches) and r.lowest_z > 0.10
+
+
+def test_grasp_in_empty_air_fails(sim):
+    rested_box(sim, (0.04, 0.10, 0.06))
+    r = sim.grasp(Grasp(0.35, -0.3, 0.03, 0.0, MAX_OPENING))
+    assert not r.success and not any(r.touches)
+
+
+def test_grasp_wider_than_the_opening_fails(sim):
+    pos, _, wide = rested_box(sim, (0.04, 0.12, 0.06))  # 12 cm across: more than the 8.5 cm opening
+    r = sim.grasp(Grasp(pos[0], pos[1], pos[2], wide, MAX_OPENING))
+    assert not r.success
+
+
+def test_same_seed_same_drop_and_same_outcomes():
+    a, b = GraspSim(), GraspSim()
+    obj = from_procedural(11)
+    for s in (a, b):
+        s.load(obj)
+    pa, pb = a.drop(3), b.drop(3)
+    assert np.array_equal(pa[0], pb[0]) and np.array_equal(pa[1], pb[1])
+    g = Grasp(float(pa[0][0]), float(pa[0][1]), 0.03, 0.4, 0.07)
+    ra, rb = a.grasp(g), b.grasp(g)
+    assert ra == rb and a.grasp(g) == ra  # trials restore the rested state: repeatable
+    cfg = GraspDataConfig(num_objects=5, scenes=2, candidates=6, seed=4)
+    la, lb = label_scene(a, ObjectPool(cfg), cfg, 1), label_scene(b, ObjectPool(cfg), cfg, 1)
+    assert all(np.array_equal(la[k], lb[k]) for k in la)
+    a.close()
+    b.close()
+
+
+def test_centroid_baseline_closes_across_the_long_axis():
+    sim = GraspSim()
+    pos, narrow, _ = rested_box(sim, (0.03, 0.09, 0.04))
+    from domrand.grasp.views import depth_view
+
+    depth, k, c2w = depth_view(box((0.03, 0.09, 0.04)), *sim.object_pose(), rng=None)
+    points = cand.world_points(depth, k, c2w)
+    g = cand.centroid_grasp(points)
+    d = (g.yaw - narrow) % math.pi
+    assert min(d, math.pi - d) < math.radians(8)
+    assert abs(g.x - pos[0]) < 0.005 and abs(g.y - pos[1]) < 0.005 and 0.03 < g.width < 0.06
+    assert sim.grasp(g).success
+    crops = cand.crops(points, [g, *cand.sample(points, np.random.default_rng(0))[:3]])
+    assert crops.shape == (4, 2, cand.CROP_CELLS, cand.CROP_CELLS)
+    sim.close()
+
+
+def test_wilson_interval_matches_known_values():
+    lo, hi = wilson(8, 10)
+    assert lo == pytest.approx(0.4902, abs=1e-4) and hi == pytest.approx(0.9433, abs=1e-4)
+    assert wilson(0, 0) == (0.0, 1.0)
+
+
+def bad_meshes(folder):
+    export.write_obj(primitives.box((0.05, 0.03, 0.02)), folder / "good.obj")
+    (folder / "empty.obj").write_text("")
+    (folder / "nan.obj").write_text(
+        "v nan 0 0\nv 1 0 0\nv 0 1 0\nv 0 0 1\nv 1 1 1\nf 1 2 3\nf 1 3 4\nf 2 3 4\nf 1 2 4\n"
+    )
+    (folder / "flat.obj").write_text(
+        "v 0 0 0\nv 1 0 0\nv 0 1 0\nv 1 1 0\nv 2 2 0\nf 1 2 3\nf 2 4 3\nf 3 4 5\nf 1 3 5\n"
+    )
+    (folder / "broken.urdf").write_text(
+        '<robot name="x"><link name="a"><visual><geometry><mesh filename="nowhere.obj"/></geometry></visual></link></robot>'
+    )
+
+
+def test_bad_meshes_are_named_and_skipped_and_the_others_still_run(tmp_path):
+    bad_meshes(tmp_path)
+    objects, skipped = load_folder(tmp_path)
+    assert [o.name for o in objects] == ["good.obj"]
+    reasons = {s["file"]: s["reason"] for s in skipped}
+    assert set(reasons) == {"empty.obj", "nan.obj", "flat.obj", "broken.urdf"}
+    assert (
+        "empty" in reasons["empty.obj"] and "non-finite" in reasons["nan.obj"] and "degenerate" in reasons["flat.obj"]
+    )
+    assert "does not exist" in reasons["broken.urdf"]
+    with pytest.raises(GraspObjectError, match="does not exist"):
+        from_file(tmp_path / "missing.obj")
+    ckpt.save(tmp_path / "r.pt", "grasp", {"model": GraspRanker().state_dict(), "width": 32})
+    report = evaluate(str(tmp_path / "r.pt"), objects, trials=1, workers=1, skipped=skipped)
+    assert report["n_trials"] == 1 and [s["file"] for s in report["skipped"]] == sorted(reasons)
+    for key in ("success_rate", "ci95_low", "ci95_high"):
+        assert key in report and key in report["baselines"]["centroid"] and key in report["baselines"]["random"]
+
+
+def test_a_ranker_checkpoint_that_does_not_load_fails_before_any_simulation(tmp_path):
+    (tmp_path / "bad.pt").write_bytes(b"junk")
+    with pytest.raises(ValueError, match="not a readable domrand checkpoint"):
+        evaluate(str(tmp_path / "bad.pt"), [from_procedural(0)], trials=1, workers=1)
+    assert torch.is_tensor(GraspRanker()(torch.zeros(1, 2, 32, 32), torch.zeros(1)))

@@ -1,0 +1,170 @@
+"""The pose trainer on a tiny dataset, the evaluator's metrics, resume, the labelled-folder path, checkpoints."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+from domrand.cli import main
+from domrand.config import load_config
+from domrand.eval.pose import evaluate_pose, metrics, predict_pose
+from domrand.generate import GenerateOptions, generate
+from domrand.io.images import encode_png
+from domrand.train import checkpoint as ckpt
+from domrand.train.pose_data import load_native
+from domrand.train.pose_trainer import PoseTrainConfig, errors, load_model, train_pose
+
+TINY = PoseTrainConfig(steps=300, batch_size=32, lr=3e-3, image_size=32, eval_every=100, checkpoint_every=50, warmup=20)
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    """384 images at 32 px of the target alone on the table (a learnable tiny task)."""
+    root = tmp_path_factory.mktemp("pose")
+    cfg = load_config(
+        overrides={
+            "image_size": 32,
+            "chunk_size": 64,
+            "placement": {"distractor_count": 0},
+            "noise": {"enabled": False},
+        }
+    )
+    generate(cfg, GenerateOptions(out=str(root / "train"), num=384, seed=1, quiet=True))
+    generate(cfg, GenerateOptions(out=str(root / "test"), num=128, seed=2, quiet=True))
+    return root
+
+
+def test_training_lowers_the_loss_and_beats_predicting_the_table_centre(tiny):
+    s = train_pose(str(tiny / "train"), str(tiny / "run"), target="cube", config=TINY, quiet=True)
+    log = [json.loads(line) for line in (tiny / "run" / "log.jsonl").read_text().splitlines()]
+    assert log[-1]["loss"] < 0.8 * log[0]["loss"]
+    model, meta = load_model(tiny / "run" / "best.pt")
+    images, positions, _ = load_native(tiny / "test", 32)
+    err = float(errors(model, images, positions).mean())
+    centre = float((positions - torch.tensor([0.0, 0.0, 0.025])).norm(dim=-1).mean())
+    assert err < 0.6 * centre, f"model {err:.3f} m vs table centre {centre:.3f} m"
+    assert meta["target"] == "cube" and s["steps"] == TINY.steps
+
+
+def test_resume_after_interruption_ends_with_the_same_weights(tiny):
+    class Stop(Exception):
+        pass
+
+    def stop_at_200(entry):
+        if entry["step"] == 200:
+            raise Stop
+
+    with pytest.raises(Stop):
+        train_pose(str(tiny / "train"), str(tiny / "cut"), config=TINY, quiet=True, log=stop_at_200)
+    train_pose(str(tiny / "train"), str(tiny / "cut"), config=TINY, quiet=True, resume=True)
+    train_pose(str(tiny / "train"), str(tiny / "whole"), config=TINY, quiet=True)
+    a, b = ckpt.load(tiny / "cut" / "last.pt", "pose"), ckpt.load(tiny / "whole" / "last.pt", "pose")
+    assert a["step"] == b["step"] == TINY.steps
+    assert all(torch.equal(a["model"][k], b["model"][k]) for k in a["model"])
+
+
+def test_metrics_match_hand_computed_values():
+    m = metrics(np.array([0.01, 0.02, 0.04]))
+    assert m["n"] == 3
+    assert m["mean_error_m"] == pytest.approx(0.07 / 3)
+    assert m["median_error_m"] == pytest.approx(0.02)
+    assert m["p95_error_m"] == pytest.approx(0.02 + 0.9 * 0.02)  # linear interpolation at rank 1.9
+    assert m["frac_under_0.015"] == pytest.approx(1 / 3) and m["frac_under_0.03"] == pytest.approx(2 / 3)
+    with pytest.raises(ValueError, match="no images"):
+        metrics(np.array([]))
+
+
+def test_labelled_folder_gives_the_same_figures_as_the_native_dataset(tiny, tmp_path):
+    from domrand.io import NativeDataset
+
+    ds = NativeDataset(tiny / "test")
+    (tmp_path / "img").mkdir()
+    lines = []
+    for i in range(len(ds)):
+        big = np.kron(
+            np.array(ds.array(i, "rgb")), np.ones((2, 2, 1), dtype=np.uint8)
+        )  # stored at 64 px: the reader resizes
+        (tmp_path / "img" / f"{i}.png").write_bytes(encode_png(big))
+        lines.append(
+            json.dumps(
+                {
+                    "image": f"img/{i}.png",
+                    "target_position": ds.label(i)["target_position"],
+                    "target": "cube",
+                    "unknown_key": 1,
+                }
+            )
+        )
+    (tmp_path / "labels.jsonl").write_text("\n".join(lines) + "\n")
+    folder = evaluate_pose(str(tiny / "run" / "best.pt"), str(tmp_path))
+    native = evaluate_pose(str(tiny / "run" / "best.pt"), str(tiny / "test"))
+    assert folder["n"] == native["n"] == len(ds)
+    assert abs(folder["mean_error_m"] - native["mean_error_m"]) < 0.01
+    (tmp_path / "labels.jsonl").write_text(lines[0].replace('"cube"', '"cylinder"') + "\n")
+    with pytest.raises(ValueError, match="cylinder"):
+        evaluate_pose(str(tiny / "run" / "best.pt"), str(tmp_path))
+
+
+def test_cli_evaluate_writes_the_report_and_predict_prints_positions(tiny, tmp_path, capsys):
+    report = tmp_path / "r.json"
+    assert (
+        main(
+            [
+                "evaluate",
+                "pose",
+                "--checkpoint",
+                str(tiny / "run" / "best.pt"),
+                "--data",
+                str(tiny / "test"),
+                "--report",
+                str(report),
+            ]
+        )
+        == 0
+    )
+    r = json.loads(report.read_text())
+    assert set(r) >= {"n", "mean_error_m", "median_error_m", "p95_error_m", "frac_under_0.015", "frac_under_0.03"}
+    img = tmp_path / "x.png"
+    from domrand.io import NativeDataset
+
+    img.write_bytes(encode_png(np.array(NativeDataset(tiny / "test").array(0, "rgb"))))
+    capsys.readouterr()
+    assert main(["predict", "pose", "--checkpoint", str(tiny / "run" / "best.pt"), str(img)]) == 0
+    out = capsys.readouterr().out.split()
+    assert out[0] == str(img) and len(out) == 4
+    assert np.allclose(
+        [float(v) for v in out[1:]], predict_pose(str(tiny / "run" / "best.pt"), [str(img)])[0], atol=1e-4
+    )
+
+
+def test_bad_checkpoints_are_one_clear_error(tmp_path, tiny):
+    bad = tmp_path / "bad.pt"
+    bad.write_bytes(b"not a checkpoint")
+    with pytest.raises(ValueError, match="not a readable domrand checkpoint"):
+        load_model(bad)
+    with pytest.raises(ValueError, match="does not exist"):
+        load_model(tmp_path / "missing.pt")
+    ckpt.save(tmp_path / "grasp.pt", "grasp", {"model": {}})
+    with pytest.raises(ValueError, match="is a grasp checkpoint, not a pose one"):
+        load_model(tmp_path / "grasp.pt")
+    state = ckpt.load(tiny / "run" / "best.pt", "pose")
+    state["model"]["head.0.weight"] = torch.zeros(3, 3)
+    ckpt.save(
+        tmp_path / "shape.pt",
+        "pose",
+        {k: v for k, v in state.items() if k not in ("domrand_checkpoint", "format_version")},
+    )
+    with pytest.raises(ValueError, match="does not match the model"):
+        load_model(tmp_path / "shape.pt")
+    truncated = tmp_path / "cut.pt"
+    truncated.write_bytes((tiny / "run" / "best.pt").read_bytes()[:1000])
+    with pytest.raises(ValueError, match="not a readable"):
+        load_model(truncated)
+
+
+def test_dataset_of_another_target_is_refused(tiny, tmp_path):
+    with pytest.raises(ValueError, match="has target 'cube' but --target is 'cylinder'"):
+        train_pose(str(tiny / "train"), str(tmp_path / "r"), target="cylinder", config=TINY, quiet=True)
