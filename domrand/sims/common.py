@@ -3,7 +3,9 @@ at any size (the same texture kinds as the dataset randomizer)."""
 
 from __future__ import annotations
 
+import contextlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -12,6 +14,7 @@ import torch
 
 from domrand.dist import Dist
 from domrand.randomizers.texture import KINDS, TextureRandomizer, synthesize
+from domrand.rng import derive_seed
 
 DEFAULT_KINDS = ("flat", "linear_gradient", "radial_gradient", "checker", "stripes", "noise", "blend")
 
@@ -48,6 +51,44 @@ class SimParams:
 
     def dumps(self) -> str:
         return json.dumps(self.to_json(), sort_keys=True)
+
+
+class SimRandomizer:
+    """Base of the simulator adapters: a seeded stream of its own, `randomize` = `sample` then `apply`.
+
+    Subclasses save what they may touch when they attach, draw in `sample` (nothing else is random),
+    set the simulator in `apply` (pure: the same params give the same state) and undo it in `restore`.
+    """
+
+    rng: torch.Generator
+
+    def reseed(self, seed: int, *more: int) -> None:
+        """Restart the randomizer's stream from (seed, *more)."""
+        self.rng = torch.Generator().manual_seed(derive_seed(seed, *more))
+
+    def sample(self) -> SimParams:
+        raise NotImplementedError
+
+    def apply(self, params: SimParams) -> None:
+        raise NotImplementedError
+
+    def restore(self) -> None:
+        raise NotImplementedError
+
+    def randomize(self) -> SimParams:
+        """Draw parameters, apply them, and return them."""
+        params = self.sample()
+        self.apply(params)
+        return params
+
+    @contextlib.contextmanager
+    def applied(self, params: SimParams) -> Iterator[None]:
+        """Apply `params` for the duration of a `with` block, then restore (also on errors)."""
+        self.apply(params)
+        try:
+            yield
+        finally:
+            self.restore()
 
 
 def check_range(name: str, d: Dist, low: float | None = None, high: float | None = None) -> None:

@@ -24,10 +24,10 @@ import numpy as np
 import torch
 
 from domrand.dist import Dist, Uniform
-from domrand.rng import derive_seed
 from domrand.sims.common import (
     DEFAULT_KINDS,
     SimParams,
+    SimRandomizer,
     check_kinds,
     check_range,
     sample,
@@ -149,7 +149,7 @@ def _axis_angle_quat(v: np.ndarray) -> np.ndarray:
     return np.concatenate([np.cos(angle / 2), axis * np.sin(angle / 2)], -1)
 
 
-class MujocoRandomizer:
+class MujocoRandomizer(SimRandomizer):
     """Randomizes a live `mujoco.MjModel` (see `MujocoRandomization` for what and how much).
 
     Args:
@@ -177,10 +177,6 @@ class MujocoRandomizer:
                         self.saved[name] = np.array(value, copy=True)
         self._renderers: list[Any] = []
         self.reseed(seed)
-
-    def reseed(self, seed: int, *more: int) -> None:
-        """Restart the randomizer's stream from (seed, *more)."""
-        self.rng = torch.Generator().manual_seed(derive_seed(seed, *more))
 
     def attach_renderer(self, renderer: Any) -> None:
         """Keep `renderer` (a `mujoco.Renderer`, or anything with `con` and `opengl_context`) in step:
@@ -234,12 +230,6 @@ class MujocoRandomizer:
                 v[f"{name}_scale"] = sample(c.joint_scale, (int(m.nv),), g)
             v["gain_scale"] = sample(c.gain_scale, (int(m.nu),), g)
         return SimParams(v)
-
-    def randomize(self) -> SimParams:
-        """Draw parameters, apply them, and return them."""
-        params = self.sample()
-        self.apply(params)
-        return params
 
     # ---------------------------------------------------------------------------------- applying
     def apply(self, params: SimParams) -> None:

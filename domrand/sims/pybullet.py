@@ -35,6 +35,7 @@ from domrand.rng import derive_seed
 from domrand.sims.common import (
     DEFAULT_KINDS,
     SimParams,
+    SimRandomizer,
     check_kinds,
     check_range,
     sample,
@@ -127,7 +128,7 @@ class _Link:
     has_visual: bool
 
 
-class PyBulletRandomizer:
+class PyBulletRandomizer(SimRandomizer):
     """Randomizes bodies of a live PyBullet world (see `PyBulletRandomization`).
 
     Args:
@@ -161,10 +162,6 @@ class PyBulletRandomizer:
         self.last: SimParams | None = None
         self.reseed(seed)
         self._attach()
-
-    def reseed(self, seed: int, *more: int) -> None:
-        """Restart the randomizer's stream from (seed, *more)."""
-        self.rng = torch.Generator().manual_seed(derive_seed(seed, *more))
 
     # ---------------------------------------------------------------------------------- bodies
     def _world_bodies(self) -> list[int]:
@@ -243,12 +240,6 @@ class PyBulletRandomizer:
                 sample(c.camera_fov_jitter_deg, (1,), g),
             )
         return SimParams(v)
-
-    def randomize(self) -> SimParams:
-        """Draw parameters, apply them, and return them."""
-        params = self.sample()
-        self.apply(params)
-        return params
 
     # ---------------------------------------------------------------------------------- applying
     def apply(self, params: SimParams) -> None:

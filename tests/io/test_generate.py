@@ -215,3 +215,13 @@ def test_sigkill_halfway_then_resume_ends_byte_identical(tmp_path):
     fresh = tmp_path / "fresh"
     subprocess.run(_cli("generate", "--out", str(fresh), *common), check=True, capture_output=True)
     assert tree(killed) == tree(fresh)
+
+
+@pytest.mark.slow
+def test_memory_stays_flat_as_the_dataset_grows():
+    """A small form of the 10k-vs-100k benchmark (`domrand bench generate --memory`): ten times the images,
+    all formats but native off, peak resident memory within 10%."""
+    from domrand.bench.generate import peak_rss_mb
+
+    small, big = peak_rss_mb(320, 32), peak_rss_mb(3200, 32)
+    assert big <= 1.10 * small, f"peak RSS {small:.0f} MB for 320 images, {big:.0f} MB for 3,200"

@@ -186,3 +186,15 @@ def test_import_domrand_does_not_import_simulators():
 
     code = "import sys, domrand, domrand.generate, domrand.render; bad = [m for m in ('mujoco', 'pybullet', 'gymnasium') if m in sys.modules]; assert not bad, bad"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_applied_restores_even_when_the_block_raises():
+    model = MODELS["dm-cartpole"]()
+    before = arrays(model)
+    r = MujocoRandomizer(model, seed=0)
+    params = r.sample()
+    with pytest.raises(RuntimeError, match="inside"):
+        with r.applied(params):
+            assert not np.array_equal(arrays(model)["body_mass"], before["body_mass"])
+            raise RuntimeError("inside")
+    assert all(np.array_equal(before[k], v) for k, v in arrays(model).items())
