@@ -51,7 +51,7 @@ def train_grasp(data: str, out: str, cfg: GraspTrainConfig | None = None, quiet:
     run = Path(out)
     if run.exists() and any(run.iterdir()):
         raise ValueError(f"run folder {out!r} is not empty; choose another folder")
-    run.mkdir(parents=True)
+    run.mkdir(parents=True, exist_ok=True)
     d = load(data)
     scenes = np.unique(d["scene"])
     val_scenes = scenes[-max(1, int(len(scenes) * cfg.val_fraction)) :]

@@ -142,3 +142,17 @@ def test_a_ranker_checkpoint_that_does_not_load_fails_before_any_simulation(tmp_
     with pytest.raises(ValueError, match="not a readable domrand checkpoint"):
         evaluate(str(tmp_path / "bad.pt"), [from_procedural(0)], trials=1, workers=1)
     assert torch.is_tensor(GraspRanker()(torch.zeros(1, 2, 32, 32), torch.zeros(1)))
+
+
+def test_train_grasp_accepts_an_existing_empty_run_folder(tmp_path):
+    """Regression: a pre-made empty run folder made train_grasp crash with FileExistsError."""
+    from domrand.grasp.dataset import generate
+    from domrand.train.grasp_trainer import GraspTrainConfig, train_grasp
+
+    data = tmp_path / "labels"
+    generate(GraspDataConfig(objects="procedural", num_objects=1, scenes=2, seed=1), data, workers=1, quiet=True)
+    (tmp_path / "run").mkdir()
+    train_grasp(str(data), str(tmp_path / "run"), GraspTrainConfig(steps=2, batch_size=8, eval_every=1), quiet=True)
+    assert (tmp_path / "run" / "best.pt").is_file()
+    with pytest.raises(ValueError, match="not empty"):
+        train_grasp(str(data), str(tmp_path / "run"), GraspTrainConfig(steps=2), quiet=True)
