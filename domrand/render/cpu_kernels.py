@@ -139,6 +139,12 @@ def _clip_weights(vz, special, n_in, near, wr):
 
 
 @njit(cache=True, inline="always")
+def _corners(screen, t):
+    """Screen x, y (pixels) of triangle t's three corners."""
+    return screen[t, 0, 0], screen[t, 0, 1], screen[t, 1, 0], screen[t, 1, 1], screen[t, 2, 0], screen[t, 2, 1]
+
+
+@njit(cache=True, inline="always")
 def _emit(view_pos, k, i0, i1, i2, wr, sub, special, fx, fy, cx, cy, ortho, cull_back, ds, screen, weights, valid, s):
     """Project one sub-triangle, orient it to positive area, cull, and store it at slot s."""
     for j in range(3):
@@ -155,14 +161,7 @@ def _emit(view_pos, k, i0, i1, i2, wr, sub, special, fx, fy, cx, cy, ortho, cull
         screen[s, j, 1] = fy * (y * q) + cy
         screen[s, j, 2] = q
         screen[s, j, 3] = z if ortho else ONE
-    x0, y0, x1, y1, x2, y2 = (
-        screen[s, 0, 0],
-        screen[s, 0, 1],
-        screen[s, 1, 0],
-        screen[s, 1, 1],
-        screen[s, 2, 0],
-        screen[s, 2, 1],
-    )
+    x0, y0, x1, y1, x2, y2 = _corners(screen, s)
     area = (x1 - x0) * (y2 - y0) - (y1 - y0) * (x2 - x0)
     if area == 0 or not np.isfinite(area):
         return
@@ -185,14 +184,7 @@ def raster_scene(screen, valid, zbuf, tbuf):
     for t in range(screen.shape[0]):
         if not valid[t]:
             continue
-        x0, y0, x1, y1, x2, y2 = (
-            screen[t, 0, 0],
-            screen[t, 0, 1],
-            screen[t, 1, 0],
-            screen[t, 1, 1],
-            screen[t, 2, 0],
-            screen[t, 2, 1],
-        )
+        x0, y0, x1, y1, x2, y2 = _corners(screen, t)
         xmin = max((math.ceil(min(max(min(x0, x1, x2), -big), big))), 0)
         xmax = min((math.floor(min(max(max(x0, x1, x2), -big), big))), w - 1)
         ymin = max((math.ceil(min(max(min(y0, y1, y2), -big), big))), 0)
@@ -229,14 +221,7 @@ def cover_range(screen, valid, start, end, stamp, mark):
     for t in range(start, end):
         if not valid[t]:
             continue
-        x0, y0, x1, y1, x2, y2 = (
-            screen[t, 0, 0],
-            screen[t, 0, 1],
-            screen[t, 1, 0],
-            screen[t, 1, 1],
-            screen[t, 2, 0],
-            screen[t, 2, 1],
-        )
+        x0, y0, x1, y1, x2, y2 = _corners(screen, t)
         xmin = max(math.ceil(min(max(min(x0, x1, x2), -big), big)), 0)
         xmax = min(math.floor(min(max(max(x0, x1, x2), -big), big)), w - 1)
         ymin = max(math.ceil(min(max(min(y0, y1, y2), -big), big)), 0)
@@ -421,14 +406,7 @@ def _shade_scene(
             if not (shade_on or want_normals):
                 continue
             fx, fy = F32(px), F32(py)
-            x0, y0, x1, y1, x2, y2 = (
-                screen[s, 0, 0],
-                screen[s, 0, 1],
-                screen[s, 1, 0],
-                screen[s, 1, 1],
-                screen[s, 2, 0],
-                screen[s, 2, 1],
-            )
+            x0, y0, x1, y1, x2, y2 = _corners(screen, s)
             e0 = (x2 - x1) * (fy - y1) - (y2 - y1) * (fx - x1)
             e1 = (x0 - x2) * (fy - y2) - (y0 - y2) * (fx - x2)
             e2 = (x1 - x0) * (fy - y0) - (y1 - y0) * (fx - x0)

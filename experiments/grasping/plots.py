@@ -10,6 +10,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from domrand.bench.markdown import fill_markers
+
 HERE = Path(__file__).resolve().parent
 RESULTS, PLOTS = HERE / "results", HERE / "plots"
 
@@ -91,15 +93,8 @@ def realistic_table() -> str:
 
 
 def main() -> None:
-    readme = HERE / "README.md"
     count, real = count_plot(), realistic_table()
-    if readme.is_file():
-        text = readme.read_text()
-        for marker, body in (("COUNT", count), ("REALISTIC", real)):
-            start, end = f"<!-- {marker} -->", f"<!-- /{marker} -->"
-            if start in text and end in text:
-                text = text[: text.index(start) + len(start)] + "\n" + body + "\n" + text[text.index(end) :]
-        readme.write_text(text)
+    fill_markers(HERE / "README.md", {"COUNT": count, "REALISTIC": real})
 
 
 if __name__ == "__main__":

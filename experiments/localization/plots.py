@@ -10,6 +10,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 
+from domrand.bench.markdown import fill_markers
+
 HERE = Path(__file__).resolve().parent
 RESULTS, PLOTS = HERE / "results", HERE / "plots"
 SETS = {
@@ -88,18 +90,14 @@ def series_markdown(name: str, xkey: str, xlabel: str) -> str:
 def main() -> None:
     curve("datasize", "train_images", "training images", "Error against the number of training images")
     curve("textures", "unique_textures", "unique textures (10k images)", "Error against the number of unique textures")
-    readme = HERE / "README.md"
-    if readme.is_file():
-        text = readme.read_text()
-        for marker, body in (
-            ("TABLE2", table2_markdown()),
-            ("DATASIZE", series_markdown("datasize", "train_images", "training images")),
-            ("TEXTURES", series_markdown("textures", "unique_textures", "unique textures")),
-        ):
-            start, end = f"<!-- {marker} -->", f"<!-- /{marker} -->"
-            if start in text and end in text:
-                text = text[: text.index(start) + len(start)] + "\n" + body + "\n" + text[text.index(end) :]
-        readme.write_text(text)
+    fill_markers(
+        HERE / "README.md",
+        {
+            "TABLE2": table2_markdown(),
+            "DATASIZE": series_markdown("datasize", "train_images", "training images"),
+            "TEXTURES": series_markdown("textures", "unique_textures", "unique textures"),
+        },
+    )
 
 
 if __name__ == "__main__":
