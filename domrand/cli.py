@@ -165,6 +165,9 @@ def parser() -> argparse.ArgumentParser:
     b = sub.add_parser("bench", help="benchmarks: render or generate throughput")
     b.add_argument("what", choices=["render", "generate"])
     b.add_argument("--json", dest="json_out", help="write results to this JSON file")
+    b.add_argument(
+        "--readme", help="fill the table between <!-- BENCH_RENDER|GENERATE --> markers in this Markdown file"
+    )
     b.add_argument("--sizes", default="64,128,224", help="image sizes (render benchmark)")
     b.add_argument("--images", type=int, default=0, help="images per measurement (default: size-dependent)")
     b.add_argument(

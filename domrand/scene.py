@@ -63,7 +63,7 @@ class MeshBank:
             >>> from domrand.generators.meshes import primitives
             >>> bank = MeshBank.from_meshes([primitives.cube(), primitives.sphere()])
             >>> tuple(bank.faces.shape)
-            (2, 992, 3)
+            (2, 960, 3)
         """
         if not meshes:
             raise ValueError("a MeshBank needs at least one mesh")

@@ -28,6 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from domrand.bench.markdown import fill_markers
 from domrand.config import load_config
 from domrand.generate import GenerateOptions, generate
 from domrand.pipeline import Pipeline
@@ -171,7 +172,37 @@ def main(args: argparse.Namespace) -> int:
         )
     for row in rows:
         print(json.dumps(row), flush=True)
+    print(table(rows))
     if args.json_out:
         Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json_out).write_text(json.dumps(rows, indent=2) + "\n")
+    if getattr(args, "readme", None):
+        fill_markers(args.readme, {"BENCH_GENERATE": table(rows)})
     return 0
+
+
+def table(rows: list[dict[str, Any]]) -> str:
+    """A Markdown table of the rows `main` measures (rates as medians of three runs)."""
+    lines = ["| measure | images/s | against render only |", "| --- | --- | --- |"]
+    render = next((r["images_per_s"] for r in rows if r["measure"] == "render_only"), None)
+    for r in rows:
+        if r["measure"] == "render_only":
+            lines.append(
+                f"| render only, {r['size']} px (randomize + render, no labels, no writing) | {r['images_per_s']} | 1.00 |"
+            )
+        elif r["measure"].startswith("generate_native"):
+            how = "Ray, 2 workers" if r["measure"].endswith("ray") else f"local, {r['workers']} worker(s)"
+            rel = f"{r['images_per_s'] / render:.2f}" if render else "-"
+            lines.append(f"| `domrand generate` native, {how} | {r['images_per_s']} | {rel} |")
+    for r in rows:
+        if r["measure"] == "generate_native_ray":
+            lines.append(
+                f"\nRay: task round trip {r['ray_task_roundtrip_ms']} ms, cluster start {r['ray_cluster_startup_s']} s "
+                f"(outside the timed runs), {r['ray_vs_best_local']:.2f}x the best local rate."
+            )
+        if r["measure"] == "peak_rss_mb":
+            lines.append(
+                f"\nPeak memory of `domrand generate` at {r['size']} px: {r['images_10k']} MB for 10,000 images, "
+                f"{r['images_100k']} MB for 100,000 ({r['ratio']:.2f}x)."
+            )
+    return "\n".join(lines)

@@ -18,6 +18,7 @@ from typing import Any
 
 import torch
 
+from domrand.bench.markdown import fill_markers
 from domrand.render import RenderConfig, Renderer
 from domrand.render.demo import demo_scene
 
@@ -106,4 +107,6 @@ def main(args: argparse.Namespace) -> int:
     if args.json_out:
         Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json_out).write_text(json.dumps(rows, indent=2) + "\n")
+    if getattr(args, "readme", None):
+        fill_markers(args.readme, {"BENCH_RENDER": table(rows)})
     return 0

@@ -4,7 +4,7 @@ Example:
     >>> import numpy as np
     >>> m = np.zeros((3, 4), dtype=bool); m[1, 1:3] = True
     >>> encode(m)
-    {'size': [3, 4], 'counts': '4115'}
+    {'size': [3, 4], 'counts': '41202'}
 """
 
 from __future__ import annotations
