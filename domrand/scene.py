@@ -8,6 +8,7 @@ Conventions: world z up, metres; camera axes OpenCV (x right, y down, z forward)
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, fields
 from typing import TypeVar
 
@@ -90,6 +91,13 @@ class MeshBank:
 
     def to(self, device: torch.device | str) -> MeshBank:
         return _map_tensors(self, lambda t: t.to(device))
+
+    @functools.cached_property
+    def num_vertices(self) -> Tensor:
+        """(M,) int64: the vertex rows each mesh's faces reach (1 + the largest index they use)."""
+        rows = torch.arange(self.faces.shape[1], device=self.faces.device)
+        real = rows[None, :, None] < self.num_faces[:, None, None]
+        return (torch.where(real, self.faces, -1).amax((1, 2)) + 1).clamp_min(0)
 
 
 @dataclass(frozen=True, eq=False)

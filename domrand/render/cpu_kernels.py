@@ -23,6 +23,32 @@ BIAS_TEXELS = np.float32(1.5)  # keep in step with shade_torch.SHADOW_BIAS_TEXEL
 SLOPE_TEXELS = np.float32(3.0)  # keep in step with shade_torch.SHADOW_SLOPE_TEXELS
 
 
+@njit(cache=True, parallel=True)
+def world_geometry(vertices, normals, num_vertices, inst_mesh, scale, pose, pos_out, nrm_out):
+    """`frontend.world_geometry` for the vertices faces use (the rest of each padded row is left alone).
+
+    vertices, normals (M, V, 3) float32; num_vertices (M,) int64; inst_mesh (B, K); scale (B, K, 3);
+    pose (B, K, 4, 4); pos_out, nrm_out (B, K, V, 3) float32. Positions use the same float32 expressions
+    in the same order as the torch front end (bit-identical); normals agree to rounding.
+    """
+    b_n, k_n = inst_mesh.shape
+    for b in prange(b_n):
+        for k in range(k_n):
+            m = inst_mesh[b, k]
+            t = pose[b, k]
+            s0, s1, s2 = scale[b, k, 0], scale[b, k, 1], scale[b, k, 2]
+            for v in range(num_vertices[m]):
+                x, y, z = vertices[m, v, 0] * s0, vertices[m, v, 1] * s1, vertices[m, v, 2] * s2
+                nx, ny, nz = normals[m, v, 0] / s0, normals[m, v, 1] / s1, normals[m, v, 2] / s2
+                for i in range(3):
+                    pos_out[b, k, v, i] = x * t[i, 0] + y * t[i, 1] + z * t[i, 2] + t[i, 3]
+                rx = nx * t[0, 0] + ny * t[0, 1] + nz * t[0, 2]
+                ry = nx * t[1, 0] + ny * t[1, 1] + nz * t[1, 2]
+                rz = nx * t[2, 0] + ny * t[2, 1] + nz * t[2, 2]
+                nl = max(F32(math.sqrt(rx * rx + ry * ry + rz * rz)), F32(1e-12))
+                nrm_out[b, k, v, 0], nrm_out[b, k, v, 1], nrm_out[b, k, v, 2] = rx / nl, ry / nl, rz / nl
+
+
 @njit(cache=True, inline="always")
 def _owns(w, dx, dy):
     return w > 0 or (w == 0 and (dy < 0 or (dy == 0 and dx > 0)))
@@ -34,6 +60,7 @@ def front_scene(
     mesh_ids,
     faces,
     num_faces,
+    num_vertices,
     double_sided,
     keep,
     w2v,
@@ -50,14 +77,14 @@ def front_scene(
 
     Args:
         world_pos: (K, V, 3) float32 world vertex positions.
-        mesh_ids: (K,) int64; faces (M, F, 3) int64; num_faces (M,); double_sided (M,) bool.
+        mesh_ids: (K,) int64; faces (M, F, 3) int64; num_faces, num_vertices (M,); double_sided (M,) bool.
         keep: (K,) bool slots to draw.
         w2v: (4, 4) float32 world-to-view; proj (4,) float32 fx, fy, cx, cy; ortho bool; near float32.
         cull_back: drop back faces of single-sided meshes.
         view_pos: (K, V, 3) float32 scratch.
         screen, weights, valid: outputs (T2, 3, 4), (T2, 3, 3), (T2,) with T2 = 2 * K * F.
     """
-    k_n, v_n = world_pos.shape[0], world_pos.shape[1]
+    k_n = world_pos.shape[0]
     f_n = faces.shape[1]
     fx, fy, cx, cy = proj[0], proj[1], proj[2], proj[3]
     valid[:] = False
@@ -67,7 +94,7 @@ def front_scene(
         if not keep[k]:
             continue
         m = mesh_ids[k]
-        for i in range(v_n):
+        for i in range(num_vertices[m]):
             p0, p1, p2 = world_pos[k, i, 0], world_pos[k, i, 1], world_pos[k, i, 2]
             for r in range(3):
                 view_pos[k, i, r] = p0 * w2v[r, 0] + p1 * w2v[r, 1] + p2 * w2v[r, 2] + w2v[r, 3]
@@ -302,7 +329,7 @@ def _shadow(smap, w2v, proj, ortho, x_, y_, z_, ndl):
 
 @njit(cache=True, parallel=True)
 def render_batch(
-    world_pos, world_nrm, inst_mesh, faces, num_faces, uvs, double_sided, visible, cast_shadow,
+    world_pos, world_nrm, inst_mesh, faces, num_faces, num_vertices, uvs, double_sided, visible, cast_shadow,
     cam_w2v, cam_proj, near, l_w2v, l_proj, l_ortho, l_near, has_shadow, shadow_light, smap_size, cull_back,
     inst_tex, inst_color, inst_uv_scale, inst_spec, inst_shin, textures,
     l_kind, l_pos, l_color, l_intensity, l_enabled, ambient, eye, bg_color, bg_tex,
@@ -327,6 +354,7 @@ def render_batch(
                 inst_mesh[b],
                 faces,
                 num_faces,
+                num_vertices,
                 double_sided,
                 keep,
                 l_w2v[b],
@@ -345,6 +373,7 @@ def render_batch(
             inst_mesh[b],
             faces,
             num_faces,
+            num_vertices,
             double_sided,
             visible[b],
             cam_w2v[b],

@@ -13,7 +13,20 @@ from domrand.render.cpu_kernels import cover_range, front_scene
 
 @njit(cache=True, parallel=True)
 def silhouette_areas(
-    world_pos, inst_mesh, faces, num_faces, double_sided, visible, cam_w2v, cam_proj, near, cull_back, h, w, out
+    world_pos,
+    inst_mesh,
+    faces,
+    num_faces,
+    num_vertices,
+    double_sided,
+    visible,
+    cam_w2v,
+    cam_proj,
+    near,
+    cull_back,
+    h,
+    w,
+    out,
 ):
     """out (B, K) int64: pixels each visible slot would cover with nothing in front of it."""
     b_n, k_n, v_n = world_pos.shape[0], world_pos.shape[1], world_pos.shape[2]
@@ -36,6 +49,7 @@ def silhouette_areas(
                 inst_mesh[b],
                 faces,
                 num_faces,
+                num_vertices,
                 double_sided,
                 keep,
                 cam_w2v[b],

@@ -187,7 +187,6 @@ class Renderer:
         """
         if self.config.validate:
             scene.validate()
-        pos, _ = fe.world_geometry(scene)
         b, k = scene.instances.mesh.shape
         h, w = scene.image_size
         if slots is not None:
@@ -200,12 +199,13 @@ class Renderer:
 
             from domrand.render.cpu_silhouettes import silhouette_areas
 
+            pos, _ = _world_geometry_numba(scene)
             out = torch.zeros(b, k, dtype=torch.int64)
             cam = fe.camera_view(scene)
             n = lambda t: t.contiguous().numpy()  # noqa: E731
             bank = scene.meshes
             silhouette_areas(
-                n(pos), n(scene.instances.mesh), n(bank.faces), n(bank.num_faces), n(bank.double_sided), n(scene.instances.visible),
+                n(pos), n(scene.instances.mesh), n(bank.faces), n(bank.num_faces), n(bank.num_vertices), n(bank.double_sided), n(scene.instances.visible),
                 n(cam.world_to_view), n(cam.proj), np.float32(cam.near), self.config.cull_back_faces, h, w, out.numpy(),
             )  # fmt: skip
             return out
@@ -246,9 +246,9 @@ class Renderer:
         return RenderOutput(rgb, labels.depth, labels.instance, labels.normals, labels.silhouette)
 
     def _render_once(self, scene: SceneBatch, shade: bool, silhouettes: Tensor | None = None) -> RenderOutput:
-        pos, nrm = fe.world_geometry(scene)
         if self.backend_for(scene.device) == "numba":
-            return self._numba(scene, pos, nrm, shade, silhouettes)
+            return self._numba(scene, *_world_geometry_numba(scene), shade, silhouettes)
+        pos, nrm = fe.world_geometry(scene)
         out = self._torch(scene, pos, nrm, shade)
         if silhouettes is None:
             return out
@@ -316,7 +316,7 @@ class Renderer:
         inst, lights, bank = scene.instances, scene.lights, scene.meshes
         n = lambda t: t.contiguous().numpy()  # noqa: E731
         cpu_kernels.render_batch(
-            n(pos), n(nrm), n(inst.mesh), n(bank.faces), n(bank.num_faces), n(bank.uvs), n(bank.double_sided),
+            n(pos), n(nrm), n(inst.mesh), n(bank.faces), n(bank.num_faces), n(bank.num_vertices), n(bank.uvs), n(bank.double_sided),
             n(inst.visible), n(inst.cast_shadow), n(cam.world_to_view), n(cam.proj), np.float32(cam.near),
             n(lview.world_to_view), n(lview.proj), n(lview.ortho), np.float32(lview.near), n(has_shadow), n(light),
             self.shadow_size(scene.image_size), cfg.cull_back_faces,
@@ -329,6 +329,21 @@ class Renderer:
         return RenderOutput(
             rgb, depth, instance, normals if cfg.normals else None, None if silhouettes is None else sil
         )
+
+
+def _world_geometry_numba(scene: SceneBatch) -> tuple[Tensor, Tensor]:
+    """`frontend.world_geometry` by the compiled kernel: positions bit-identical, only used vertex rows."""
+    from domrand.render import cpu_kernels
+
+    bank, inst = scene.meshes, scene.instances
+    b, k = inst.mesh.shape
+    pos = torch.zeros(b, k, bank.vertices.shape[1], 3)
+    nrm = torch.zeros_like(pos)
+    n = lambda t: t.contiguous().numpy()  # noqa: E731
+    cpu_kernels.world_geometry(
+        n(bank.vertices), n(bank.normals), n(bank.num_vertices), n(inst.mesh), n(inst.scale), n(inst.pose), pos.numpy(), nrm.numpy()
+    )  # fmt: skip
+    return pos, nrm
 
 
 def with_config(renderer: Renderer, **changes) -> Renderer:

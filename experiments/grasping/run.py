@@ -77,6 +77,16 @@ def train(work: Path, name: str, data: Path, steps: int) -> Path:
 
 
 def evaluate(ckpt: Path, folder: Path | None, procedural: int | None, trials: int) -> dict:
+    """Evaluate a run's checkpoint once; the report is kept beside it and reused."""
+    cache = ckpt.parent / f"eval_{folder.name if folder else f'procedural{procedural}'}_{trials}trials.json"
+    if cache.is_file() and cache.stat().st_mtime > ckpt.stat().st_mtime:
+        return json.loads(cache.read_text())
+    report = _evaluate(ckpt, folder, procedural, trials)
+    cache.write_text(json.dumps(report))
+    return report
+
+
+def _evaluate(ckpt: Path, folder: Path | None, procedural: int | None, trials: int) -> dict:
     from domrand.eval.grasp import evaluate as run_eval
     from domrand.grasp.dataset import TEST_SEED_OFFSET
     from domrand.grasp.objects import from_procedural, load_folder

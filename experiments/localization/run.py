@@ -137,12 +137,15 @@ def train_and_eval(work: Path, name: str, data: Path, steps: int, images: int | 
     if not (run / "done.json").is_file():
         if images is not None:  # the first `images` images of the dataset, as their own folder view
             data = subset(work, data, images)
-        shutil.rmtree(run, ignore_errors=True)
+        resume = (run / "last.pt").is_file()  # an interrupted run continues from its last checkpoint
+        if not resume:
+            shutil.rmtree(run, ignore_errors=True)
         summary = train_pose(
             str(data),
             str(run),
             target="cube",
             config=PoseTrainConfig(steps=steps, image_size=size, eval_every=250, checkpoint_every=250),
+            resume=resume,
             quiet=True,
         )
         (run / "done.json").write_text(json.dumps(summary))

@@ -119,7 +119,7 @@ def test_driver_killed_then_resumed_with_ray_matches_local(local_reference, tmp_
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
-    subprocess.run(["ray", "stop", "--force"], capture_output=True, check=False)
+    subprocess.run([str(Path(sys.executable).with_name("ray")), "stop", "--force"], capture_output=True, check=False)
     done = len(list((out / "chunks").glob("*.json")))
     assert 3 <= done < 10
     subprocess.run(
