@@ -203,6 +203,29 @@ def _amodal_boxes(scene, pose_cam: Tensor) -> Tensor:
     """(B, K, 4) image-clipped bounds of every slot's projected vertices in front of the camera."""
     bank, inst = scene.meshes, scene.instances
     h, w = scene.image_size
+    if pose_cam.device.type == "cpu":  # one compiled pass over the vertices each mesh uses
+        from domrand.render.cpu_silhouettes import amodal_boxes
+
+        out = torch.empty(*inst.mesh.shape, 4, dtype=torch.float32)
+        amodal_boxes(
+            bank.vertices.contiguous().numpy(),
+            used_vertices(bank).numpy(),
+            bank.num_vertices.numpy(),
+            inst.mesh.contiguous().numpy(),
+            inst.scale.contiguous().numpy(),
+            pose_cam.contiguous().numpy(),
+            scene.camera.intrinsics.contiguous().numpy(),
+            h,
+            w,
+            out.numpy(),
+        )
+        return out
+    return _amodal_boxes_torch(scene, pose_cam)
+
+
+def _amodal_boxes_torch(scene, pose_cam: Tensor) -> Tensor:
+    bank, inst = scene.meshes, scene.instances
+    h, w = scene.image_size
     verts = bank.vertices[inst.mesh] * inst.scale[:, :, None, :]  # (B, K, V, 3)
     cam = verts @ pose_cam[..., :3, :3].transpose(-1, -2) + pose_cam[..., None, :3, 3]
     used = used_vertices(bank)[inst.mesh] & (cam[..., 2] > 1e-6)

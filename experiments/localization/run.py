@@ -33,6 +33,8 @@ SEEDS = {"train": 100, "test_objects": 200, "test_distractors": 201, "test_occlu
 
 def sh(*args: str) -> None:
     print("+", " ".join(args), flush=True)
+    if args[0] == "domrand":  # this interpreter's own domrand, whether or not its environment is on PATH
+        args = (sys.executable, "-m", "domrand.cli", *args[1:])
     subprocess.run(args, check=True)
 
 
