@@ -87,12 +87,34 @@ def series_markdown(name: str, xkey: str, xlabel: str) -> str:
     return "\n".join(lines)
 
 
+def headline_markdown() -> str:
+    path = RESULTS / "headline.json"
+    if not path.is_file():
+        return "(not run yet)"
+    r = json.loads(path.read_text())[0]
+    lines = [
+        f"`checkpoints/cube.pt` is run `{r['name']}` ({r['train_images']} images at {r['image_size']} px, "
+        f"{r['steps']} steps), chosen by its error on the randomized test set with distractors.",
+        "",
+        "| test set | n | mean (cm) | median (cm) | p95 (cm) | under 1.5 cm | under 3 cm |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for key in ("test_objects", "test_distractors", "test_occluded", "gap_objects", "gap_distractors", "gap_occluded"):
+        m = r[key]
+        lines.append(
+            f"| {key} | {m['n']} | {100 * m['mean_error_m']:.1f} | {100 * m['median_error_m']:.1f} | "
+            f"{100 * m['p95_error_m']:.1f} | {m['frac_under_0.015']:.0%} | {m['frac_under_0.03']:.0%} |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     curve("datasize", "train_images", "training images", "Error against the number of training images")
     curve("textures", "unique_textures", "unique textures (10k images)", "Error against the number of unique textures")
     fill_markers(
         HERE / "README.md",
         {
+            "HEADLINE": headline_markdown(),
             "TABLE2": table2_markdown(),
             "DATASIZE": series_markdown("datasize", "train_images", "training images"),
             "TEXTURES": series_markdown("textures", "unique_textures", "unique textures"),
