@@ -151,7 +151,7 @@ def main() -> None:
     ap.add_argument("--scenes", type=int, default=600, help="labelled scenes per training set")
     ap.add_argument("--steps", type=int, default=2000, help="ranker training steps")
     ap.add_argument("--trials", type=int, default=20, help="drops per held-out realistic object")
-    ap.add_argument("--counts", default="10,100", help="unique procedural object counts (1000 and up: hours)")
+    ap.add_argument("--counts", default="10,100,1000", help="unique procedural object counts")
     args = ap.parse_args()
     work = Path(args.work)
     t0 = time.time()
