@@ -38,8 +38,8 @@ def sh(*args: str) -> None:
     subprocess.run(args, check=True)
 
 
-def dataset(work: Path, name: str, num: int, seed: int, sets: list[str]) -> Path:
-    """Generate (once) a native dataset at SIZE px with `--set` overrides."""
+def dataset(work: Path, name: str, num: int, seed: int, sets: list[str], size: int = SIZE) -> Path:
+    """Generate (once) a native dataset at `size` px with `--set` overrides."""
     out = work / name
     if (out / "manifest.json").is_file() and json.loads((out / "manifest.json").read_text()).get("complete"):
         return out
@@ -49,7 +49,7 @@ def dataset(work: Path, name: str, num: int, seed: int, sets: list[str]) -> Path
         "--num",
         str(num),
         "--size",
-        str(SIZE),
+        str(size),
         "--out",
         str(out),
         "--seed",
@@ -262,25 +262,8 @@ def headline(work: Path, steps: int, size: int) -> None:
 
 
 def _headline_run(work: Path, steps: int, size: int) -> dict:
-    if size == SIZE:
-        return train_and_eval(
-            work, f"headline_{size}px_{steps}", dataset(work, "train_full_20k", 20000, SEEDS["train"], []), steps
-        )
-    data = work / f"train_full_20k_{size}px"
-    if not (data / "manifest.json").is_file():
-        sh(
-            "domrand",
-            "generate",
-            "--num",
-            "20000",
-            "--size",
-            str(size),
-            "--out",
-            str(data),
-            "--seed",
-            str(SEEDS["train"]),
-            "--quiet",
-        )
+    name = "train_full_20k" if size == SIZE else f"train_full_20k_{size}px"
+    data = dataset(work, name, 20000, SEEDS["train"], [], size)
     return train_and_eval(work, f"headline_{size}px_{steps}", data, steps, size=size)
 
 
