@@ -1,11 +1,13 @@
 """Grasp candidates from a top-down depth image, the two baselines, and the ranker's input crops.
 
 Everything works on the depth image and the camera (intrinsics, camera-to-world): pixels are lifted to
-world points, whose heights above the table (z = 0) form a height map; the object is where the height
-exceeds `OBJECT_MIN_HEIGHT`.
+world points, whose heights above the table (z = 0) form a height map, median-filtered (3 x 3) against
+depth noise; the object is where that height exceeds `OBJECT_MIN_HEIGHT`, without specks of fewer than
+`MIN_BLOB` pixels.
 
 - `sample`: pixels of the object x yaws; for each, the object's extent across the closing direction
-  (points within `BAND` of the line through the pixel) sets the grasp's centre and opening, its top sets z.
+  (points within `BAND` of the line through the pixel) sets the grasp's centre and opening (the extent
+  plus `MARGIN` a side, at most the gripper's opening), its top sets z.
 - `centroid_grasp` (baseline): the mask's centroid, fingers closing across its principal axis.
 - `random_grasp` (baseline): a random mask pixel, a random yaw, the widest opening.
 - `crops`: (N, 1, C, C) height patches around each candidate, rotated so the fingers close along x, in
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import math
 
+import cv2
 import numpy as np
 import torch
 import torch.nn.functional as F
@@ -24,8 +27,10 @@ from domrand.grasp.sim import FINGER, MAX_OPENING, Grasp
 
 OBJECT_MIN_HEIGHT = 0.006  # metres above the table that count as object
 BAND = 0.008  # half width of the strip across the closing direction that sets the opening, metres
-MARGIN = 0.012  # opening beyond the object's extent, metres
+MARGIN = 0.012  # opening beyond the object's extent, metres (less when the gripper opens no wider)
+MIN_MARGIN = 0.003  # the least opening beyond the extent that still makes a candidate, metres
 CROP_METRES, CROP_CELLS = 0.16, 32
+MIN_BLOB = 10  # connected object pixels below this count are noise
 
 
 def world_points(depth: np.ndarray, k: np.ndarray, cam_to_world: np.ndarray) -> np.ndarray:
@@ -37,10 +42,30 @@ def world_points(depth: np.ndarray, k: np.ndarray, cam_to_world: np.ndarray) -> 
     return cam @ cam_to_world[:3, :3].T + cam_to_world[:3, 3]
 
 
+def height_map(points: np.ndarray) -> np.ndarray:
+    """(H, W) float32 height above the table, metres: the points' z, 3 x 3 median-filtered (no reading: 0).
+
+    Depth noise of a few millimetres at the camera's 0.7 m puts single table pixels above
+    `OBJECT_MIN_HEIGHT`; the median removes them and keeps object edges where they are."""
+    z = np.nan_to_num(points[..., 2], nan=0.0).astype(np.float32)
+    return cv2.medianBlur(z, 3)
+
+
+def object_mask(points: np.ndarray) -> np.ndarray:
+    """(H, W) bool: pixels of the object (filtered height above `OBJECT_MIN_HEIGHT`, specks removed)."""
+    above = (height_map(points) > OBJECT_MIN_HEIGHT).astype(np.uint8)
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(above, connectivity=8)
+    keep = np.zeros(n, dtype=bool)
+    keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= MIN_BLOB
+    return keep[labels] & np.isfinite(points).all(-1)
+
+
 def object_points(points: np.ndarray) -> np.ndarray:
-    """(N, 3) world points of the object (height above the table)."""
-    p = points.reshape(-1, 3)
-    return p[np.isfinite(p).all(1) & (p[:, 2] > OBJECT_MIN_HEIGHT)]
+    """(N, 3) world points of the object: x, y as seen, z the filtered height above the table."""
+    mask = object_mask(points)
+    out = points[mask].copy()
+    out[:, 2] = height_map(points)[mask]
+    return out
 
 
 def grasp_through(pts: np.ndarray, x: float, y: float, yaw: float) -> Grasp | None:
@@ -54,9 +79,9 @@ def grasp_through(pts: np.ndarray, x: float, y: float, yaw: float) -> Grasp | No
         return None
     along = (strip[:, :2] - [x, y]) @ d
     lo, hi = float(along.min()), float(along.max())
-    width = hi - lo + 2 * MARGIN
-    if width > MAX_OPENING:
+    if hi - lo + 2 * MIN_MARGIN > MAX_OPENING:
         return None
+    width = min(hi - lo + 2 * MARGIN, MAX_OPENING)
     cx, cy = np.array([x, y]) + d * (lo + hi) / 2
     top = float(strip[:, 2].max())
     z = max(top - 0.03, FINGER[2] / 2 - 0.01)  # fingertips well below the top, or on the table
@@ -117,7 +142,7 @@ def crops(points: np.ndarray, grasps: list[Grasp]) -> torch.Tensor:
     h, w, _ = points.shape
     if not grasps:
         return torch.zeros(0, 2, CROP_CELLS, CROP_CELLS)
-    height = np.nan_to_num(points[..., 2], nan=0.0).astype(np.float32)
+    height = height_map(points) * object_mask(points)
     xy = np.nan_to_num(points[..., :2], nan=0.0)
     # The camera looks straight down (up to a few degrees), so world xy maps to pixels by an affine fit.
     valid = np.isfinite(points).all(-1)

@@ -51,15 +51,26 @@ def _cache_dir() -> Path:
     return Path(os.environ.get("DOMRAND_CACHE", Path.home() / ".cache" / "domrand")) / "decomposition"
 
 
-def _urdf_mesh(path: Path) -> Path:
+def _urdf_mesh(path: Path) -> tuple[Path, np.ndarray]:
+    """The first mesh a URDF names and its (3,) `scale` attribute (ones when absent)."""
     text = path.read_text(errors="replace")
-    names = re.findall(r'<mesh\s+filename="([^"]+)"', text)
-    if not names:
+    tags = re.findall(r"<mesh\b([^>]*)>", text)
+    names = [re.search(r'filename\s*=\s*"([^"]+)"', t) for t in tags]
+    found = [(t, m.group(1)) for t, m in zip(tags, names) if m]
+    if not found:
         raise GraspObjectError(f"{str(path)!r}: the URDF names no mesh file")
-    mesh = (path.parent / names[0].replace("package://", "")).resolve()
+    tag, name = found[0]
+    mesh = (path.parent / name.replace("package://", "")).resolve()
     if not mesh.is_file():
-        raise GraspObjectError(f"{str(path)!r}: its mesh {names[0]!r} does not exist")
-    return mesh
+        raise GraspObjectError(f"{str(path)!r}: its mesh {name!r} does not exist")
+    scale = re.search(r'scale\s*=\s*"([^"]*)"', tag)
+    try:
+        s = np.array([float(x) for x in scale.group(1).split()] if scale else [1.0, 1.0, 1.0])
+    except ValueError:
+        s = np.zeros(0)
+    if s.shape != (3,) or not (np.isfinite(s).all() and (s > 0).all()):
+        raise GraspObjectError(f"{str(path)!r}: bad mesh scale {scale.group(1) if scale else ''!r} (three numbers > 0)")
+    return mesh, s
 
 
 def _decompose(path: Path, vertices: np.ndarray, faces: np.ndarray) -> list[np.ndarray]:
@@ -113,7 +124,7 @@ def from_file(path: str | Path, scale_to: float = 0.08) -> GraspObject:
         raise GraspObjectError(f"{str(p)!r}: file does not exist")
     if p.suffix.lower() not in MESH_SUFFIXES:
         raise GraspObjectError(f"{str(p)!r}: not a mesh file ({', '.join(MESH_SUFFIXES)})")
-    mesh_path = _urdf_mesh(p) if p.suffix.lower() == ".urdf" else p
+    mesh_path, urdf_scale = _urdf_mesh(p) if p.suffix.lower() == ".urdf" else (p, np.ones(3))
     try:
         raw = trimesh.load(mesh_path, force="mesh", process=False)
     except Exception as e:  # trimesh raises many types for unreadable files
@@ -121,7 +132,7 @@ def from_file(path: str | Path, scale_to: float = 0.08) -> GraspObject:
     if not np.isfinite(np.asarray(getattr(raw, "vertices", np.zeros((0, 3))), dtype=np.float64)).all():
         raise GraspObjectError(f"{str(p)!r}: non-finite vertex coordinates")
     m = trimesh.Trimesh(raw.vertices, raw.faces, process=True) if len(getattr(raw, "faces", [])) else raw
-    v = np.asarray(getattr(m, "vertices", np.zeros((0, 3))), dtype=np.float64)
+    v = np.asarray(getattr(m, "vertices", np.zeros((0, 3))), dtype=np.float64) * urdf_scale
     f = np.asarray(getattr(m, "faces", np.zeros((0, 3))), dtype=np.int64)
     if len(v) < 4 or len(f) < 4:
         raise GraspObjectError(f"{str(p)!r}: empty mesh ({len(v)} vertices, {len(f)} faces)")
@@ -149,11 +160,21 @@ def from_file(path: str | Path, scale_to: float = 0.08) -> GraspObject:
 
 
 def load_folder(folder: str | Path, scale_to: float = 0.08) -> tuple[list[GraspObject], list[dict[str, str]]]:
-    """Every mesh file in `folder` (sorted); returns (objects, skipped) where skipped names each bad file."""
+    """Every mesh file in `folder` (sorted); returns (objects, skipped) where skipped names each bad file.
+
+    A mesh file that a URDF in the folder names is loaded through that URDF only (with its scale)."""
     root = Path(folder)
     if not root.is_dir():
         raise ValueError(f"object folder {str(root)!r} does not exist")
     files = sorted(q for q in root.iterdir() if q.suffix.lower() in MESH_SUFFIXES)
+    named = set()
+    for q in files:
+        if q.suffix.lower() == ".urdf":
+            try:
+                named.add(_urdf_mesh(q)[0])
+            except GraspObjectError:
+                pass  # reported when the URDF itself is loaded below
+    files = [q for q in files if q.resolve() not in named]
     if not files:
         raise ValueError(f"object folder {str(root)!r} holds no {', '.join(MESH_SUFFIXES)} files")
     objects, skipped = [], []

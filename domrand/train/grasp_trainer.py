@@ -34,7 +34,7 @@ class GraspTrainConfig:
     seed: int = 0
     val_fraction: float = 0.1
     eval_every: int = 250
-    width: int = 32
+    width: int = 16  # ranker channels (16: 0.18 s a step of 256 on 2 CPU cores; 32 was 3x slower, no better)
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "eval_every", "width"):
