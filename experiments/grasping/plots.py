@@ -17,7 +17,7 @@ RESULTS, PLOTS = HERE / "results", HERE / "plots"
 
 
 def pct(s: dict) -> str:
-    return f"{100 * s['success_rate']:.0f}% [{100 * s['ci95_low']:.0f}, {100 * s['ci95_high']:.0f}]"
+    return f"{100 * s['success_rate']:.1f}% [{100 * s['ci95_low']:.0f}, {100 * s['ci95_high']:.0f}]"
 
 
 def count_plot() -> str:
@@ -36,8 +36,8 @@ def count_plot() -> str:
             xs,
             [100 * v["success_rate"] for v in s],
             yerr=[
-                [100 * (v["success_rate"] - v["ci95_low"]) for v in s],
-                [100 * (v["ci95_high"] - v["success_rate"]) for v in s],
+                [max(0.0, 100 * (v["success_rate"] - v["ci95_low"])) for v in s],  # Wilson at 0 or n of n:
+                [max(0.0, 100 * (v["ci95_high"] - v["success_rate"])) for v in s],  # the bound rounds past the rate
             ],
             marker="o",
             capsize=3,
@@ -58,7 +58,7 @@ def count_plot() -> str:
     ax.set_xscale("log")
     ax.set_xlabel("unique procedural training objects")
     ax.set_ylabel("grasp success (%)")
-    ax.set_ylim(0, 100)
+    ax.set_ylim(0, 103)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     ax.set_title("Grasp success against the number of training objects")
@@ -92,9 +92,25 @@ def realistic_table() -> str:
     return "\n".join(lines)
 
 
+def scale_table() -> str:
+    path = RESULTS / "scale.json"
+    if not path.is_file():
+        return "(not run yet)"
+    lines = [
+        "| largest extent | ranker (`checkpoints/grasp.pt`) | centroid | random |",
+        "| --- | --- | --- | --- |",
+    ]
+    for r in json.loads(path.read_text()):
+        t = r["realistic_test"]
+        lines.append(
+            f"| {r['scale_to']:.2f} m | {pct(t)} | {pct(t['baselines']['centroid'])} | {pct(t['baselines']['random'])} |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
-    count, real = count_plot(), realistic_table()
-    fill_markers(HERE / "README.md", {"COUNT": count, "REALISTIC": real})
+    count, real, scale = count_plot(), realistic_table(), scale_table()
+    fill_markers(HERE / "README.md", {"COUNT": count, "REALISTIC": real, "SCALE": scale})
 
 
 if __name__ == "__main__":
