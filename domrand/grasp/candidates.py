@@ -51,9 +51,11 @@ def height_map(points: np.ndarray) -> np.ndarray:
     return cv2.medianBlur(z, 3)
 
 
-def object_mask(points: np.ndarray) -> np.ndarray:
-    """(H, W) bool: pixels of the object (filtered height above `OBJECT_MIN_HEIGHT`, specks removed)."""
-    above = (height_map(points) > OBJECT_MIN_HEIGHT).astype(np.uint8)
+def object_mask(points: np.ndarray, height: np.ndarray | None = None) -> np.ndarray:
+    """(H, W) bool: pixels of the object (filtered height above `OBJECT_MIN_HEIGHT`, specks removed);
+    `height` is `height_map(points)` when the caller already has it."""
+    height = height_map(points) if height is None else height
+    above = (height > OBJECT_MIN_HEIGHT).astype(np.uint8)
     n, labels, stats, _ = cv2.connectedComponentsWithStats(above, connectivity=8)
     keep = np.zeros(n, dtype=bool)
     keep[1:] = stats[1:, cv2.CC_STAT_AREA] >= MIN_BLOB
@@ -62,9 +64,10 @@ def object_mask(points: np.ndarray) -> np.ndarray:
 
 def object_points(points: np.ndarray) -> np.ndarray:
     """(N, 3) world points of the object: x, y as seen, z the filtered height above the table."""
-    mask = object_mask(points)
+    height = height_map(points)
+    mask = object_mask(points, height)
     out = points[mask].copy()
-    out[:, 2] = height_map(points)[mask]
+    out[:, 2] = height[mask]
     return out
 
 
@@ -142,7 +145,8 @@ def crops(points: np.ndarray, grasps: list[Grasp]) -> torch.Tensor:
     h, w, _ = points.shape
     if not grasps:
         return torch.zeros(0, 2, CROP_CELLS, CROP_CELLS)
-    height = height_map(points) * object_mask(points)
+    height = height_map(points)
+    height = height * object_mask(points, height)
     xy = np.nan_to_num(points[..., :2], nan=0.0)
     # The camera looks straight down (up to a few degrees), so world xy maps to pixels by an affine fit.
     valid = np.isfinite(points).all(-1)
