@@ -10,7 +10,7 @@ depth noise; the object is where that height exceeds `OBJECT_MIN_HEIGHT`, withou
   plus `MARGIN` a side, at most the gripper's opening), its top sets z.
 - `centroid_grasp` (baseline): the mask's centroid, fingers closing across its principal axis.
 - `random_grasp` (baseline): a random mask pixel, a random yaw, the widest opening.
-- `crops`: (N, 1, C, C) height patches around each candidate, rotated so the fingers close along x, in
+- `crops`: (N, 2, C, C) height patches (and object masks) around each candidate, rotated so the fingers close along x, in
   metres relative to the grasp height, for the ranker.
 """
 
