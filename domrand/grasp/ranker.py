@@ -30,7 +30,7 @@ def _block(cin: int, cout: int) -> nn.Sequential:
 class GraspRanker(nn.Module):
     """(B, 2, 32, 32) crops (height relative to the grasp, object mask) and (B,) openings -> (B,) logits."""
 
-    def __init__(self, width: int = 32) -> None:
+    def __init__(self, width: int = 16) -> None:
         super().__init__()
         self.width = width
         c = width

@@ -134,7 +134,7 @@ def train_grasp(data: str, out: str, cfg: GraspTrainConfig | None = None, quiet:
 
 def load_ranker(path: str | Path) -> tuple[GraspRanker, dict[str, Any]]:
     state = ckpt.load(path, "grasp")
-    model = GraspRanker(int(state.get("width", 32)))
+    model = GraspRanker(int(state.get("width", 32)))  # checkpoints from before the width was stored had 32
     ckpt.load_state(model, state["model"], path)
     model.eval()
     return model, {k: v for k, v in state.items() if k != "model"}

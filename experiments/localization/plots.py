@@ -108,6 +108,27 @@ def headline_markdown() -> str:
     return "\n".join(lines)
 
 
+def headline_runs_markdown() -> str:
+    """Every headline run so far (results/headline_runs.json): what a longer run, a larger input or more data gave."""
+    path = RESULTS / "headline_runs.json"
+    if not path.is_file():
+        return "(not run yet)"
+    lines = [
+        "| run | input (px) | training images | steps | randomized test: object / distractors (cm) "
+        "| reality gap: object / distractors / occluded, mean (cm) | reality gap: object / distractors, median (cm) |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in json.loads(path.read_text()):
+        med = [100 * r[k]["median_error_m"] for k in ("gap_objects", "gap_distractors")]
+        lines.append(
+            f"| `{r['name']}` | {r['image_size']} | {r['train_images']} | {r['steps']} | "
+            f"{cm(r, 'test_objects'):.1f} / {cm(r, 'test_distractors'):.1f} | "
+            f"{cm(r, 'gap_objects'):.1f} / {cm(r, 'gap_distractors'):.1f} / {cm(r, 'gap_occluded'):.1f} | "
+            f"{med[0]:.1f} / {med[1]:.1f} |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     curve("datasize", "train_images", "training images", "Error against the number of training images")
     curve("textures", "unique_textures", "unique textures (10k images)", "Error against the number of unique textures")
@@ -115,6 +136,7 @@ def main() -> None:
         HERE / "README.md",
         {
             "HEADLINE": headline_markdown(),
+            "HEADLINE_RUNS": headline_runs_markdown(),
             "TABLE2": table2_markdown(),
             "DATASIZE": series_markdown("datasize", "train_images", "training images"),
             "TEXTURES": series_markdown("textures", "unique_textures", "unique textures"),

@@ -77,12 +77,18 @@ OCCLUDED_POOL = [
 ]
 
 
-def occluded_test(work: Path, num: int = 500) -> Path:
+def _sized(name: str, size: int) -> str:
+    """Folder name of a randomized set rendered at `size` px (the ablations' 64 px sets keep their plain names)."""
+    return name if size == SIZE else f"{name}_{size}px"
+
+
+def occluded_test(work: Path, num: int = 500, size: int = SIZE) -> Path:
     """Randomized images whose target is 30 to 85% visible (its centre never covered), as a labelled folder."""
-    out = work / "test_occluded"
+    out = work / _sized("test_occluded", size)
     if (out / "labels.jsonl").is_file():
         return out
-    src = dataset(work, "test_occluded_pool_staged", 32000, SEEDS["test_occluded"], OCCLUDED_POOL)
+    pool = _sized("test_occluded_pool_staged", size)
+    src = dataset(work, pool, 32000, SEEDS["test_occluded"], OCCLUDED_POOL, size)
     from domrand.io import NativeDataset
     from domrand.io.images import encode_png
 
@@ -112,11 +118,15 @@ def occluded_test(work: Path, num: int = 500) -> Path:
     return out
 
 
-def test_sets(work: Path) -> dict[str, Path]:
+def test_sets(work: Path, size: int = SIZE) -> dict[str, Path]:
+    """The six test sets; the randomized ones rendered at the model's input size (same seeds, so same scenes),
+    the reality-gap ones at 128 px for every model (resized to its input by the evaluator)."""
     sets = {
-        "test_objects": dataset(work, "test_objects", 1000, SEEDS["test_objects"], ["placement.distractor_count=0"]),
-        "test_distractors": dataset(work, "test_distractors", 1000, SEEDS["test_distractors"], []),
-        "test_occluded": occluded_test(work),
+        "test_objects": dataset(
+            work, _sized("test_objects", size), 1000, SEEDS["test_objects"], ["placement.distractor_count=0"], size
+        ),
+        "test_distractors": dataset(work, _sized("test_distractors", size), 1000, SEEDS["test_distractors"], [], size),
+        "test_occluded": occluded_test(work, size=size),
     }
     for mode in ("objects", "distractors", "occluded"):
         out = work / f"gap_{mode}"
@@ -157,7 +167,7 @@ def train_and_eval(work: Path, name: str, data: Path, steps: int, images: int | 
             quiet=True,
         )
         (run / "done.json").write_text(json.dumps(summary))
-    sets = test_sets(work)
+    sets = test_sets(work, size)
     out = {"name": name, "train_images": images or _count(data), "steps": steps, "image_size": size}
     for key in TEST_SETS:
         out[key] = _evaluate_once(run, key, sets[key])
@@ -244,12 +254,17 @@ def table2(work: Path, steps: int) -> None:
     save("table2", rows)
 
 
-def headline(work: Path, steps: int, size: int) -> None:
-    """Train the longer headline run, then commit the model with the lowest error on the held-out randomized
-    set with distractors among it and every finished ablation point (selected without the reality-gap sets)."""
-    rows = []
+def headline(work: Path, steps: int, size: int, images: int = 20000) -> None:
+    """Train a longer headline run (its row joins `results/headline_runs.json`, which keeps every headline run
+    so far), then commit the model with the lowest error on the held-out randomized set with distractors among
+    the headline runs and every finished ablation point (selected without the reality-gap sets)."""
+    runs_path = RESULTS / "headline_runs.json"
+    runs = json.loads(runs_path.read_text()) if runs_path.is_file() else []
     if steps > 0:
-        rows.append({**_headline_run(work, steps, size), "source": "headline"})
+        row = {**_headline_run(work, steps, size, images), "source": "headline"}
+        runs = [r for r in runs if r["name"] != row["name"]] + [row]
+        save("headline_runs", runs)
+    rows = list(runs)
     for name in ("datasize", "textures", "table2"):
         path = RESULTS / f"{name}.json"
         if path.is_file():
@@ -261,10 +276,11 @@ def headline(work: Path, steps: int, size: int) -> None:
     save("headline", [best])
 
 
-def _headline_run(work: Path, steps: int, size: int) -> dict:
-    name = "train_full_20k" if size == SIZE else f"train_full_20k_{size}px"
-    data = dataset(work, name, 20000, SEEDS["train"], [], size)
-    return train_and_eval(work, f"headline_{size}px_{steps}", data, steps, size=size)
+def _headline_run(work: Path, steps: int, size: int, images: int) -> dict:
+    k = f"{images // 1000}k" if images % 1000 == 0 else str(images)
+    data = dataset(work, _sized(f"train_full_{k}", size), images, SEEDS["train"], [], size)
+    run = f"headline_{size}px_{steps}" if images == 20000 else f"headline_{size}px_{k}_{steps}"
+    return train_and_eval(work, run, data, steps, size=size)
 
 
 def main() -> None:
@@ -273,7 +289,8 @@ def main() -> None:
     ap.add_argument("--work", default="work/localization")
     ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--headline-steps", type=int, default=6000, help="0: only pick the best finished run")
-    ap.add_argument("--headline-size", type=int, default=SIZE)
+    ap.add_argument("--headline-size", type=int, default=SIZE, help="input size of the headline run, pixels")
+    ap.add_argument("--headline-images", type=int, default=20000, help="training images of the headline run")
     args = ap.parse_args()
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
@@ -285,7 +302,7 @@ def main() -> None:
     if args.experiment in ("table2", "all"):
         table2(work, args.steps)
     if args.experiment in ("headline", "all"):
-        headline(work, args.headline_steps, args.headline_size)
+        headline(work, args.headline_steps, args.headline_size, args.headline_images)
     from plots import main as plots
 
     plots()

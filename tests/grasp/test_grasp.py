@@ -149,7 +149,7 @@ def test_bad_meshes_are_named_and_skipped_and_the_others_still_run(tmp_path):
     assert "does not exist" in reasons["broken.urdf"]
     with pytest.raises(GraspObjectError, match="does not exist"):
         from_file(tmp_path / "missing.obj")
-    ckpt.save(tmp_path / "r.pt", "grasp", {"model": GraspRanker().state_dict(), "width": 32})
+    ckpt.save(tmp_path / "r.pt", "grasp", {"model": GraspRanker(32).state_dict(), "width": 32})
     report = evaluate(str(tmp_path / "r.pt"), objects, trials=1, workers=1, skipped=skipped)
     assert report["n_trials"] == 1 and [s["file"] for s in report["skipped"]] == sorted(reasons)
     for key in ("success_rate", "ci95_low", "ci95_high"):
