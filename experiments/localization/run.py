@@ -254,7 +254,7 @@ def table2(work: Path, steps: int) -> None:
     save("table2", rows)
 
 
-def headline(work: Path, steps: int, size: int, images: int = 20000) -> None:
+def headline(work: Path, steps: int, size: int, images: int) -> None:
     """Train a longer headline run (its row joins `results/headline_runs.json`, which keeps every headline run
     so far), then commit the model with the lowest error on the held-out randomized set with distractors among
     the headline runs and every finished ablation point (selected without the reality-gap sets)."""
@@ -279,6 +279,7 @@ def headline(work: Path, steps: int, size: int, images: int = 20000) -> None:
 def _headline_run(work: Path, steps: int, size: int, images: int) -> dict:
     k = f"{images // 1000}k" if images % 1000 == 0 else str(images)
     data = dataset(work, _sized(f"train_full_{k}", size), images, SEEDS["train"], [], size)
+    # 20k-image runs keep the names they had before --headline-images existed (their folders and results)
     run = f"headline_{size}px_{steps}" if images == 20000 else f"headline_{size}px_{k}_{steps}"
     return train_and_eval(work, run, data, steps, size=size)
 
