@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from domrand.grasp import candidates as cand
-from domrand.grasp.objects import GraspObject, from_procedural, load_folder
+from domrand.grasp.objects import SCALE_TO, GraspObject, from_procedural, load_folder
 from domrand.rng import derive_seed
 
 TEST_SEED_OFFSET = 1_000_000  # procedural test objects use seeds from here; training seeds stay below
@@ -53,7 +53,7 @@ class GraspDataConfig:
     first_seed: int = 0
     scenes: int = 1000
     candidates: int = 24
-    scale_to: float = 0.08
+    scale_to: float = SCALE_TO
     seed: int = 0
     chunk: int = 25
 

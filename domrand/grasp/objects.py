@@ -20,6 +20,7 @@ from domrand.generators.meshes import Mesh, flat_mesh, procedural
 from domrand.generators.meshes.hull import convex_hull
 
 MESH_SUFFIXES = (".obj", ".stl", ".ply", ".urdf")
+SCALE_TO = 0.08  # metres: the task's default largest extent of an object (`--scale-to`)
 
 
 class GraspObjectError(ValueError):
@@ -41,7 +42,7 @@ class GraspObject:
     parts: tuple[torch.Tensor, ...]
 
 
-def from_procedural(seed: int, scale_to: float = 0.08) -> GraspObject:
+def from_procedural(seed: int, scale_to: float = SCALE_TO) -> GraspObject:
     """Procedural object `seed`, scaled so that its largest extent is `scale_to` metres."""
     m = procedural.random_object(seed).scaled_to(scale_to)
     return GraspObject(f"procedural_{seed}", m, tuple(m.parts))
@@ -115,7 +116,7 @@ def read_parts(path: Path) -> list[np.ndarray]:
     return [np.asarray(q, dtype=np.float64) for q in parts if q]
 
 
-def from_file(path: str | Path, scale_to: float = 0.08) -> GraspObject:
+def from_file(path: str | Path, scale_to: float = SCALE_TO) -> GraspObject:
     """Load a mesh file as a grasp object scaled to `scale_to` metres; `GraspObjectError` names bad files."""
     import trimesh
 
@@ -159,7 +160,7 @@ def from_file(path: str | Path, scale_to: float = 0.08) -> GraspObject:
     return GraspObject(p.name, mesh, tuple(parts))
 
 
-def load_folder(folder: str | Path, scale_to: float = 0.08) -> tuple[list[GraspObject], list[dict[str, str]]]:
+def load_folder(folder: str | Path, scale_to: float = SCALE_TO) -> tuple[list[GraspObject], list[dict[str, str]]]:
     """Every mesh file in `folder` (sorted); returns (objects, skipped) where skipped names each bad file.
 
     A mesh file that a URDF in the folder names is loaded through that URDF only (with its scale)."""
