@@ -1,0 +1,103 @@
+"""Where a pose model's error comes from, on one test set (a native dataset or a labelled folder):
+
+    python experiments/localization/diagnose.py CKPT DATA [--sheet worst.png]
+
+Prints the mean / median / p95 error (cm) of the model; of its heatmap read out two ways (soft-argmax and the
+highest peak, refined by a soft-argmax over the 7 x 7 cells around it) and back-projected through the nominal
+camera with no correction; of the true image point back-projected the same way (the floor that camera
+calibration alone sets); the heatmap's distance to the true image point (pixels of a 128 px image); and the
+share of misdetections (error over 5 cm). `--sheet` draws the 24 worst images: true centre (green circle),
+heatmap read-out (red cross).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+import cv2
+import numpy as np
+import torch
+from torch import Tensor
+
+from domrand.train.pose_data import load_folder, load_native, to_input
+from domrand.train.pose_model import soft_argmax
+from domrand.train.pose_trainer import load_model
+
+
+def true_uv(records: list[dict], positions: Tensor) -> Tensor:
+    """(N, 2) image points in [-1, 1] (pixel-edge convention) of the true centres, through each record's camera."""
+    out = []
+    for r, p in zip(records, positions.numpy()):
+        c = r["camera"]
+        w2c = np.linalg.inv(np.asarray(c["cam_to_world"]))
+        x, y, z = w2c[:3, :3] @ p + w2c[:3, 3]
+        u, v = c["fx"] * x / z + c["cx"], c["fy"] * y / z + c["cy"]
+        out.append([(u + 0.5) / c["width"] * 2 - 1, (v + 0.5) / c["height"] * 2 - 1])
+    return torch.tensor(out, dtype=torch.float32)
+
+
+def peak_uv(logits: Tensor, radius: int = 3) -> Tensor:
+    """(B, H, W) logits -> (B, 2): soft-argmax restricted to the (2r+1)^2 cells around the highest peak."""
+    b, h, w = logits.shape
+    idx = logits.reshape(b, -1).argmax(1)
+    ys, xs = torch.arange(h)[None, :, None], torch.arange(w)[None, None, :]
+    near = ((ys - (idx // w)[:, None, None]).abs() <= radius) & ((xs - (idx % w)[:, None, None]).abs() <= radius)
+    return soft_argmax(logits.masked_fill(~near, float("-inf")))
+
+
+def report(name: str, err: np.ndarray) -> None:
+    print(
+        f"{name:40s} mean {100 * err.mean():5.2f}  median {100 * np.median(err):5.2f}  p95 {100 * np.percentile(err, 95):5.2f} cm"
+    )
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("checkpoint")
+    ap.add_argument("data")
+    ap.add_argument("--sheet", help="PNG of the 24 worst images")
+    args = ap.parse_args()
+    model, _ = load_model(args.checkpoint)
+    size = model.config.image_size
+    try:
+        images, positions, _, uv_true = load_native(args.data, size, with_uv=True)
+    except ValueError:
+        images, positions, records = load_folder(args.data, size)
+        uv_true = true_uv(records, positions)
+    preds, heats = [], []
+    with torch.no_grad():
+        for i in range(0, len(images), 200):
+            norm, heat = model.forward_train(to_input(images[i : i + 200]))
+            preds.append(norm * model.scale + model.mean)
+            heats.append(heat)
+        pred, heat = torch.cat(preds), torch.cat(heats)
+        uv_soft, uv_peak = soft_argmax(heat), peak_uv(heat)
+
+        def err(p: Tensor) -> np.ndarray:
+            return (p - positions).norm(dim=1).numpy()
+
+        e = err(pred)
+        report("model", e)
+        report("heatmap soft-argmax, nominal camera", err(model.back_project(uv_soft)))
+        report("heatmap peak, nominal camera", err(model.back_project(uv_peak)))
+        report("true image point, nominal camera", err(model.back_project(uv_true)))
+    px = ((uv_soft - uv_true).norm(dim=1) * 64).numpy()
+    print(f"heatmap to true image point (px at 128): median {np.median(px):.2f}  p95 {np.percentile(px, 95):.2f}")
+    print(f"model error over 5 cm: {(e > 0.05).mean():.1%}; mean of the rest {100 * e[e <= 0.05].mean():.2f} cm")
+    if args.sheet:
+        tiles = []
+        for i in np.argsort(-e)[:24]:
+            im = cv2.resize(
+                cv2.cvtColor(images[i].numpy(), cv2.COLOR_RGB2BGR), (256, 256), interpolation=cv2.INTER_NEAREST
+            )
+            (tu, tv), (pu, pv) = ((uv_true[i] + 1) * 128).tolist(), ((uv_soft[i] + 1) * 128).tolist()
+            cv2.circle(im, (int(tu), int(tv)), 8, (0, 255, 0), 2)
+            cv2.drawMarker(im, (int(pu), int(pv)), (0, 0, 255), cv2.MARKER_CROSS, 14, 2)
+            cv2.putText(im, f"{100 * e[i]:.0f} cm", (4, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 2)
+            tiles.append(im)
+        tiles += [np.zeros_like(tiles[0])] * (-len(tiles) % 6)
+        cv2.imwrite(args.sheet, np.concatenate([np.concatenate(tiles[k : k + 6], 1) for k in range(0, len(tiles), 6)]))
+
+
+if __name__ == "__main__":
+    main()
