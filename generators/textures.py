@@ -178,6 +178,147 @@ def noise(
     return _mix(c0, c1, t)
 
 
+# Textures with the statistics of photographs: occluding shapes of every size, lit relief, fibres. Their
+# shapes come from the same integer hash as the noise, salted per field, so a row replays exactly.
+LEAVES = 256  # shapes in a `dead_leaves` texture
+STROKES = 192  # segments in a `strokes` texture
+_SALT = 16  # field salts start here (value noise salts its octaves 0 to 7)
+
+
+def _field(seed: Tensor, f: int, a: Tensor, b: Tensor) -> Tensor:
+    """Hash field `f` of the texture `seed` (B, 1) at integer coordinates (a, b) -> float32 in [0, 1)."""
+    return _hash(seed * 1013 + (_SALT + f), a, b)
+
+
+def _wrap(d: Tensor) -> Tensor:
+    """Offsets on the unit torus, in [-0.5, 0.5) (the textures tile seamlessly)."""
+    return d - torch.floor(d + 0.5)
+
+
+def _palette(c0: Tensor, c1: Tensor, c2: Tensor, h0: Tensor, h1: Tensor, h2: Tensor) -> Tensor:
+    """Colours (B, K, 3) of K shapes: between c0 and c1 by h0 (B, K), towards c2 by h1^2, at brightness
+    0.55 to 1 by h2 (photographs vary more in brightness than in hue)."""
+    a, b, c = c0[:, None, :], c1[:, None, :], c2[:, None, :]
+    base = a + (b - a) * h0[..., None]
+    col = base + (c - base) * (h1 * h1)[..., None]
+    return col * (0.55 + 0.45 * h2)[..., None]
+
+
+def _first_hit(inside: Tensor, value: Tensor, background: Tensor) -> Tensor:
+    """Per texel, the value (B, K, S, S, 3) of the first shape k whose `inside` (B, K, S, S) holds."""
+    hit = inside.any(1)
+    k = inside.to(torch.int8).argmax(1)  # the first maximal index: shape 0 lies on top
+    v = torch.gather(value, 1, k[:, None, :, :, None].expand(-1, 1, -1, -1, 3))[:, 0]
+    return torch.where(hit[..., None], v, background)
+
+
+def dead_leaves(c0: Tensor, c1: Tensor, c2: Tensor, seed: Tensor, cells: Tensor, duty: Tensor, size: int) -> Tensor:
+    """Dead leaves: `LEAVES` overlapping discs and squares (shape 0 on top) in colours of the palette
+    (c0, c1, c2), radii from r_max / 6 to r_max = min(1.5 / cells, 0.5) UV units with density r^-3 (the
+    scale-invariant model of natural images), each shaded from flat to domed; uncovered texels are c0 / 2.
+
+    Args:
+        c0, c1, c2: (B, 3) RGB in [0, 1]. seed: (B,) int64. cells: (B,) > 0, the scale (as a checker's
+            cells). duty: (B,) in [0, 1], the share of squares (rotated) among the shapes.
+    """
+    _check_colors(c0=c0, c1=c1, c2=c2)
+    _check_size(size)
+    u, v = _grid(size, c0.device)
+    k = torch.arange(LEAVES, device=c0.device)[None, :]
+    s = seed[:, None]
+
+    def h(f: int) -> Tensor:
+        return _field(s, f, k, torch.zeros_like(k))
+
+    r_max = torch.clamp(1.5 / cells, max=0.5)[:, None]
+    r_min = r_max / 6.0
+    inv_max, inv_min = 1.0 / (r_max * r_max), 1.0 / (r_min * r_min)
+    r = 1.0 / torch.sqrt(inv_max + h(2) * (inv_min - inv_max))  # (B, K), inverse-CDF of density r^-3
+    square = h(3) < duty[:, None]
+    rot = h(4) * (math.pi / 2)
+    colour = _palette(c0, c1, c2, h(5), h(6), h(7))
+    dome = 0.6 * h(8)
+    dx = _wrap(u[None, None] - h(0)[..., None, None])
+    dy = _wrap(v[None, None] - h(1)[..., None, None])
+    ca, sa = torch.cos(rot)[..., None, None], torch.sin(rot)[..., None, None]
+    x, y = dx * ca + dy * sa, dy * ca - dx * sa
+    rr = (r * r)[..., None, None]
+    m = torch.maximum(x.abs(), y.abs()) * 1.1284  # a square of the disc's area: half-side r * sqrt(pi) / 2
+    q = torch.where(square[..., None, None], m * m, dx * dx + dy * dy) / rr
+    value = colour[:, :, None, None, :] * (1.0 - dome[..., None, None] * q)[..., None]
+    out = _first_hit(q < 1.0, value, (c0 * 0.5)[:, None, None, :].expand(-1, size, size, 3))
+    return out.clamp(0, 1)
+
+
+def stones(c0: Tensor, c1: Tensor, c2: Tensor, seed: Tensor, cells: Tensor, duty: Tensor, size: int) -> Tensor:
+    """Stones: a Voronoi tiling of `cells` x `cells` jittered sites (B,), each stone a colour between c0
+    and c1 at its own brightness, domed (brighter towards its middle), set in mortar of colour c2 x 0.8
+    whose width grows with `duty` (B,) in [0, 1] (0.03 to 0.15 cell)."""
+    _check_colors(c0=c0, c1=c1, c2=c2)
+    _check_size(size)
+    if bool((cells < 1).any()):
+        raise ValueError(f"cells must be >= 1, got min {float(cells.min())}")
+    u, v = _grid(size, c0.device)
+    b = seed.shape[0]
+    n = cells.floor()[:, None, None]  # (B, 1, 1)
+    x, y = u[None] * n, v[None] * n
+    ix, iy = x.floor(), y.floor()
+    s = seed[:, None, None]
+    ni = n.to(torch.int64)
+    best = torch.full((b, size, size), 1e9, device=c0.device)
+    second = best.clone()
+    cid = torch.zeros(b, size, size, 2, dtype=torch.int64, device=c0.device)
+    for dj in (-1, 0, 1):
+        for di in (-1, 0, 1):
+            cx, cy = ix + di, iy + dj
+            wx, wy = cx.to(torch.int64) % ni, cy.to(torch.int64) % ni
+            px, py = cx + _field(s, 0, wx, wy), cy + _field(s, 1, wx, wy)
+            d = (x - px) * (x - px) + (y - py) * (y - py)
+            closer = d < best
+            second = torch.where(closer, best, torch.minimum(second, d))
+            cid = torch.where(closer[..., None], torch.stack([wx, wy], -1), cid)
+            best = torch.where(closer, d, best)
+    edge = torch.sqrt(second) - torch.sqrt(best)  # 0 on a border, up to about 1 in a stone's middle
+    h0, h1 = _field(s, 2, cid[..., 0], cid[..., 1]), _field(s, 3, cid[..., 0], cid[..., 1])
+    a, c = c0[:, None, None, :], c1[:, None, None, :]
+    stone = (a + (c - a) * h0[..., None]) * (0.6 + 0.4 * h1)[..., None]
+    shade = 0.55 + 0.45 * torch.sqrt(torch.clamp(edge * 2.0, max=1.0))
+    mortar = (0.03 + 0.12 * duty)[:, None, None]
+    out = torch.where((edge < mortar)[..., None], (c2 * 0.8)[:, None, None, :], stone * shade[..., None])
+    return out.clamp(0, 1)
+
+
+def strokes(
+    c0: Tensor, c1: Tensor, c2: Tensor, seed: Tensor, cells: Tensor, angle: Tensor, duty: Tensor, size: int
+) -> Tensor:
+    """Strokes: `STROKES` fibres (stroke 0 on top) on a c0 x 0.7 ground, like straw, grass or wood grain:
+    segments of half-length (0.25 to 1) x 1.5 / cells UV units and half-width 0.004 to 0.016, at `angle`
+    (B,) radians give or take `duty` (B,) x 90 degrees, in colours between c1 and c2 (towards c0 by a
+    random share), each shaded like a round fibre (darker to its sides)."""
+    _check_colors(c0=c0, c1=c1, c2=c2)
+    _check_size(size)
+    u, v = _grid(size, c0.device)
+    k = torch.arange(STROKES, device=c0.device)[None, :]
+    s = seed[:, None]
+
+    def h(f: int) -> Tensor:
+        return _field(s, f, k, torch.ones_like(k))
+
+    theta = angle[:, None] + (h(2) - 0.5) * (math.pi * duty[:, None])
+    half_len = (0.25 + 0.75 * h(3)) * (1.5 / cells[:, None])
+    half_w = 0.004 + 0.012 * h(4)
+    colour = _palette(c1, c2, c0, h(5), h(6), h(7))
+    dx = _wrap(u[None, None] - h(0)[..., None, None])
+    dy = _wrap(v[None, None] - h(1)[..., None, None])
+    ca, sa = torch.cos(theta)[..., None, None], torch.sin(theta)[..., None, None]
+    along, across = dx * ca + dy * sa, dy * ca - dx * sa
+    t = across / half_w[..., None, None]
+    inside = (along.abs() < half_len[..., None, None]) & (t.abs() < 1.0)
+    value = colour[:, :, None, None, :] * (1.0 - 0.5 * t * t)[..., None]
+    out = _first_hit(inside, value, (c0 * 0.7)[:, None, None, :].expand(-1, size, size, 3))
+    return out.clamp(0, 1)
+
+
 def blend(a: Tensor, b: Tensor, mask: Tensor) -> Tensor:
     """Per-texel mix of two texture batches (B, S, S, 3) by mask (B, S, S) in [0, 1]."""
     if a.shape != b.shape or mask.shape != a.shape[:3]:

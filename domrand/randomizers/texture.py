@@ -22,7 +22,12 @@ from domrand.randomizers.base import Randomizer, check_n
 from domrand.rng import generator
 from domrand.scene import SceneBatch
 
-KINDS = ("flat", "linear_gradient", "radial_gradient", "checker", "stripes", "noise", "blend", "image")
+# A texture's kind is stored as its index here: new kinds are appended, so stored rows keep replaying.
+KINDS = (
+    "flat", "linear_gradient", "radial_gradient", "checker", "stripes", "noise", "blend", "image",
+    "dead_leaves", "stones", "strokes",
+)  # fmt: skip
+PROCEDURAL_KINDS = tuple(k for k in KINDS if k != "image")
 
 
 @dataclass(frozen=True, eq=False)
@@ -80,8 +85,9 @@ class TextureRandomizer(Randomizer[TextureParams]):
 
     Randomizes:
         texture kind per surface from `kinds` (all of flat, linear and radial gradient, checker,
-        stripes, multi-octave value noise, a blend of two patterns, and crops of `image_folder`
-        photos when given); colours uniform in RGB; checker cells `checker_cells` (2 to 16) and
+        stripes, multi-octave value noise, a blend of two patterns, dead leaves, stones and strokes,
+        and crops of `image_folder` photos when given); colours uniform in RGB; checker cells
+        `checker_cells` (2 to 16, also the scale of dead leaves, stones and strokes) and
         rotation (0 to 180 deg); stripe periods `stripe_count` (2 to 12); noise lattice
         `noise_cells` (2 to 8 cells); radial radius `radial_radius` (0.2 to 0.9); image crop side
         `crop_side` (0.2 to 1) and tint `tint` (0.6 to 1.2); texture repeats per UV unit per surface
@@ -90,7 +96,7 @@ class TextureRandomizer(Randomizer[TextureParams]):
     """
 
     slots: int = 13
-    kinds: tuple[str, ...] = KINDS[:-1]
+    kinds: tuple[str, ...] = PROCEDURAL_KINDS
     size: int = 64
     pool_size: int | None = None
     pool_seed: int = 0
@@ -273,6 +279,12 @@ def generate(spec: TextureSpec, size: int, images: Tensor) -> Tensor:
             a = tx.checker(r.color0, r.color1, r.cells, r.angle, size)
             g = tx.linear_gradient(r.color2, r.color1, r.angle + math.pi / 2, size)
             t = tx.blend(a, g, tx.value_noise(r.seed, torch.full_like(r.seed, 2), size, octaves=3))
+        elif name == "dead_leaves":
+            t = tx.dead_leaves(r.color0, r.color1, r.color2, r.seed, r.cells, r.duty, size)
+        elif name == "stones":
+            t = tx.stones(r.color0, r.color1, r.color2, r.seed, r.cells, r.duty, size)
+        elif name == "strokes":
+            t = tx.strokes(r.color0, r.color1, r.color2, r.seed, r.cells, r.angle, r.duty, size)
         else:
             if images.shape[0] == 0:
                 raise ValueError("an 'image' texture needs textures.image_folder")

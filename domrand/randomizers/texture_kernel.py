@@ -9,8 +9,12 @@ import math
 import numpy as np
 from numba import njit, prange
 
+from domrand.generators.textures import _SALT as SALT
+from domrand.generators.textures import LEAVES, STROKES
+
 MASK = 0xFFFFFFFF
-FLAT, LINEAR, RADIAL, CHECKER, STRIPES, NOISE, BLEND, IMAGE = range(8)
+FLAT, LINEAR, RADIAL, CHECKER, STRIPES, NOISE, BLEND, IMAGE, DEAD_LEAVES, STONES, STROKE = range(11)
+F = np.float32
 
 
 @njit(cache=True, inline="always")
@@ -59,6 +63,172 @@ def _value_noise(seed, cells, size, octaves, out):
 
 
 @njit(cache=True, inline="always")
+def _field(seed, f, a, b):
+    return _hash(seed * 1013 + (SALT + f), a, b)
+
+
+@njit(cache=True, inline="always")
+def _wrap(d):
+    return d - F(math.floor(d + F(0.5)))
+
+
+@njit(cache=True)
+def _palette(c0, c1, c2, h0, h1, h2, out):
+    """out (3,): `generators.textures._palette` for one shape."""
+    for c in range(3):
+        base = c0[c] + (c1[c] - c0[c]) * h0
+        col = base + (c2[c] - base) * (h1 * h1)
+        out[c] = col * (F(0.55) + F(0.45) * h2)
+
+
+TILES = 8  # shapes are binned into TILES x TILES tiles of the texture, so a texel tests only its tile's
+
+
+@njit(cache=True)
+def _bin(cx, cy, ext):
+    """Per tile, the shapes (in index order) whose disc of radius `ext` around (cx, cy), on the unit torus,
+    reaches into it: counts (T * T,) and indices (T * T, K). A texel's first hit among its tile's shapes is
+    its first hit among all shapes, since every shape that can contain it is listed."""
+    k_all = cx.shape[0]
+    counts = np.zeros(TILES * TILES, np.int64)
+    lists = np.empty((TILES * TILES, k_all), np.int64)
+    for k in range(k_all):
+        e = ext[k] * F(1.01) + F(1e-4)  # conservative: a shape's extent never rounds short of a texel it covers
+        if e >= F(0.5):
+            x0, x1, y0, y1 = 0, TILES - 1, 0, TILES - 1
+        else:
+            x0, x1 = math.floor((cx[k] - e) * TILES), math.floor((cx[k] + e) * TILES)
+            y0, y1 = math.floor((cy[k] - e) * TILES), math.floor((cy[k] + e) * TILES)
+            x1, y1 = min(x1, x0 + TILES - 1), min(y1, y0 + TILES - 1)
+        for ty in range(y0, y1 + 1):
+            for tx in range(x0, x1 + 1):
+                cell = (ty % TILES) * TILES + tx % TILES
+                lists[cell, counts[cell]] = k
+                counts[cell] += 1
+    return counts, lists
+
+
+@njit(cache=True)
+def _dead_leaves(c0, c1, c2, seed, cells, duty, size, out):
+    """out (S, S, 3) uint8: `generators.textures.dead_leaves` for one texture."""
+    r_max = min(F(1.5) / cells, F(0.5))
+    r_min = r_max / F(6.0)
+    inv_max, inv_min = F(1.0) / (r_max * r_max), F(1.0) / (r_min * r_min)
+    cx, cy = np.empty(LEAVES, np.float32), np.empty(LEAVES, np.float32)
+    rr, dome = np.empty(LEAVES, np.float32), np.empty(LEAVES, np.float32)
+    ca, sa = np.empty(LEAVES, np.float32), np.empty(LEAVES, np.float32)
+    square = np.empty(LEAVES, np.bool_)
+    col = np.empty((LEAVES, 3), np.float32)
+    for k in range(LEAVES):
+        r = F(1.0) / F(math.sqrt(inv_max + _field(seed, 2, k, 0) * (inv_min - inv_max)))
+        rr[k] = r * r
+        cx[k], cy[k] = _field(seed, 0, k, 0), _field(seed, 1, k, 0)
+        square[k] = _field(seed, 3, k, 0) < duty
+        rot = _field(seed, 4, k, 0) * F(math.pi / 2)
+        ca[k], sa[k] = F(math.cos(rot)), F(math.sin(rot))
+        _palette(c0, c1, c2, _field(seed, 5, k, 0), _field(seed, 6, k, 0), _field(seed, 7, k, 0), col[k])
+        dome[k] = F(0.6) * _field(seed, 8, k, 0)
+    counts, lists = _bin(cx, cy, np.sqrt(rr) * F(1.2534))  # a square's corner lies 1.2533 r out
+    for i in range(size):
+        v = (F(i) + F(0.5)) / F(size)
+        for j in range(size):
+            u = (F(j) + F(0.5)) / F(size)
+            hit = -1
+            q = F(0.0)
+            cell = (i * TILES // size) * TILES + j * TILES // size
+            for n in range(counts[cell]):
+                k = lists[cell, n]
+                dx, dy = _wrap(u - cx[k]), _wrap(v - cy[k])
+                if square[k]:
+                    x, y = dx * ca[k] + dy * sa[k], dy * ca[k] - dx * sa[k]
+                    m = max(abs(x), abs(y)) * F(1.1284)
+                    q = m * m / rr[k]
+                else:
+                    q = (dx * dx + dy * dy) / rr[k]
+                if q < F(1.0):
+                    hit = k
+                    break
+            for c in range(3):
+                if hit < 0:
+                    out[i, j, c] = _u8(c0[c] * F(0.5))
+                else:
+                    out[i, j, c] = _u8(col[hit, c] * (F(1.0) - dome[hit] * q))
+
+
+@njit(cache=True)
+def _stones(c0, c1, c2, seed, cells, duty, size, out):
+    """out (S, S, 3) uint8: `generators.textures.stones` for one texture."""
+    n = math.floor(cells)
+    nf = F(n)
+    mortar = F(0.03) + F(0.12) * duty
+    for i in range(size):
+        v = (F(i) + F(0.5)) / F(size)
+        for j in range(size):
+            u = (F(j) + F(0.5)) / F(size)
+            x, y = u * nf, v * nf
+            ix, iy = F(math.floor(x)), F(math.floor(y))
+            best, second = F(1e9), F(1e9)
+            bx, by = 0, 0
+            for dj in range(-1, 2):
+                for di in range(-1, 2):
+                    cx, cy = ix + F(di), iy + F(dj)
+                    wx, wy = int(cx) % n, int(cy) % n
+                    px, py = cx + _field(seed, 0, wx, wy), cy + _field(seed, 1, wx, wy)
+                    d = (x - px) * (x - px) + (y - py) * (y - py)
+                    if d < best:
+                        second, best, bx, by = best, d, wx, wy
+                    else:
+                        second = min(second, d)
+            edge = F(math.sqrt(second)) - F(math.sqrt(best))
+            if edge < mortar:
+                for c in range(3):
+                    out[i, j, c] = _u8(c2[c] * F(0.8))
+                continue
+            h0, h1 = _field(seed, 2, bx, by), _field(seed, 3, bx, by)
+            shade = F(0.55) + F(0.45) * F(math.sqrt(min(edge * F(2.0), F(1.0))))
+            for c in range(3):
+                out[i, j, c] = _u8((c0[c] + (c1[c] - c0[c]) * h0) * (F(0.6) + F(0.4) * h1) * shade)
+
+
+@njit(cache=True)
+def _strokes(c0, c1, c2, seed, cells, angle, duty, size, out):
+    """out (S, S, 3) uint8: `generators.textures.strokes` for one texture."""
+    cx, cy = np.empty(STROKES, np.float32), np.empty(STROKES, np.float32)
+    ca, sa = np.empty(STROKES, np.float32), np.empty(STROKES, np.float32)
+    half_len, half_w = np.empty(STROKES, np.float32), np.empty(STROKES, np.float32)
+    col = np.empty((STROKES, 3), np.float32)
+    spread = F(math.pi) * duty
+    for k in range(STROKES):
+        cx[k], cy[k] = _field(seed, 0, k, 1), _field(seed, 1, k, 1)
+        theta = angle + (_field(seed, 2, k, 1) - F(0.5)) * spread
+        ca[k], sa[k] = F(math.cos(theta)), F(math.sin(theta))
+        half_len[k] = (F(0.25) + F(0.75) * _field(seed, 3, k, 1)) * (F(1.5) / cells)
+        half_w[k] = F(0.004) + F(0.012) * _field(seed, 4, k, 1)
+        _palette(c1, c2, c0, _field(seed, 5, k, 1), _field(seed, 6, k, 1), _field(seed, 7, k, 1), col[k])
+    counts, lists = _bin(cx, cy, half_len + half_w)
+    for i in range(size):
+        v = (F(i) + F(0.5)) / F(size)
+        for j in range(size):
+            u = (F(j) + F(0.5)) / F(size)
+            hit = -1
+            t = F(0.0)
+            cell = (i * TILES // size) * TILES + j * TILES // size
+            for n in range(counts[cell]):
+                k = lists[cell, n]
+                dx, dy = _wrap(u - cx[k]), _wrap(v - cy[k])
+                along = dx * ca[k] + dy * sa[k]
+                t = (dy * ca[k] - dx * sa[k]) / half_w[k]
+                if abs(along) < half_len[k] and abs(t) < F(1.0):
+                    hit = k
+                    break
+            for c in range(3):
+                if hit < 0:
+                    out[i, j, c] = _u8(c0[c] * F(0.7))
+                else:
+                    out[i, j, c] = _u8(col[hit, c] * (F(1.0) - F(0.5) * t * t))
+
+
+@njit(cache=True, inline="always")
 def _u8(x):
     return np.uint8(min(max(x * np.float32(255.0) + np.float32(0.5), np.float32(0.0)), np.float32(255.0)))
 
@@ -70,6 +240,15 @@ def synthesize(kind, c0, c1, c2, angle, cells, duty, seed, centre, radius, image
     short = min(ih, iw)
     for t in prange(kind.shape[0]):
         k = kind[t]
+        if k == DEAD_LEAVES:
+            _dead_leaves(c0[t], c1[t], c2[t], seed[t], cells[t], duty[t], size, out[t])
+            continue
+        if k == STONES:
+            _stones(c0[t], c1[t], c2[t], seed[t], cells[t], duty[t], size, out[t])
+            continue
+        if k == STROKE:
+            _strokes(c0[t], c1[t], c2[t], seed[t], cells[t], angle[t], duty[t], size, out[t])
+            continue
         ca, sa = np.float32(math.cos(angle[t])), np.float32(math.sin(angle[t]))
         noise = np.zeros((size, size), dtype=np.float32)
         if k == NOISE:

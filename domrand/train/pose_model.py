@@ -1,11 +1,15 @@
 """`PoseNet`: a compact CNN that maps one RGB image to the target's 3D position on the table.
 
 A small ResNet keeps a quarter of the input resolution and predicts a heatmap of where the target's
-centre is in the image. Its soft-argmax (a 2D point) is back-projected through the nominal camera onto
-the plane where the target's centre rests, which gives a position in metres; an MLP on features pooled
-over the whole image (table edges and the like, which tell how the real camera differs from the nominal
-one) adds a correction, zero at initialisation. Training supervises the heatmap with the target's
-projected centre (a label every synthetic image has) and the position with the paper's L2 loss.
+centre is in the image; features pooled to a sixteenth of the resolution (what surrounds each place: the
+table, shadows, other objects) are upsampled into that heatmap, so a patch of texture that merely looks
+like the target can be told from the target. The heatmap is read out at its highest peak (a soft-argmax
+over the 7 x 7 cells around it, so that an unsure heatmap does not average two places into a point
+between them) and the 2D point is back-projected through the nominal camera onto the plane where the
+target's centre rests, which gives a position in metres; an MLP on features pooled over the whole image
+(table edges and the like, which tell how the real camera differs from the nominal one) adds a
+correction, zero at initialisation. Training supervises the heatmap with the target's projected centre
+(a label every synthetic image has) and the position with the paper's L2 loss.
 
 Example:
     >>> import torch
@@ -36,6 +40,11 @@ class PoseNetConfig:
         position_mean, position_scale: the position head predicts (position - mean) / scale, metres.
         camera_eye, camera_look_at, camera_fov_deg: the nominal camera the training images perturb.
         target_height: height of the target's centre above the table, metres.
+        readout: "peak" (soft-argmax over the cells within `peak_radius` of the heatmap's highest cell) or
+            "soft" (soft-argmax over the whole heatmap; checkpoints from before `readout` existed).
+        peak_radius: half-width of the peak read-out's window, heatmap cells.
+        context_heat: add the upsampled stride-16 context features to the heatmap's input (False in
+            checkpoints from before it existed).
     """
 
     image_size: int = 64
@@ -47,6 +56,9 @@ class PoseNetConfig:
     camera_look_at: tuple[float, float, float] = (0.0, 0.0, 0.0)
     camera_fov_deg: float = 45.0
     target_height: float = 0.025
+    readout: str = "peak"
+    peak_radius: int = 3
+    context_heat: bool = True
 
     def __post_init__(self) -> None:
         if not (isinstance(self.image_size, int) and self.image_size >= 32 and self.image_size % 16 == 0):
@@ -55,13 +67,22 @@ class PoseNetConfig:
             raise ValueError(f"widths must be five positive channel counts, got {self.widths}")
         if any(s <= 0 for s in self.position_scale):
             raise ValueError(f"position_scale must be positive, got {self.position_scale}")
+        if self.readout not in ("peak", "soft"):
+            raise ValueError(f"readout must be 'peak' or 'soft', got {self.readout!r}")
+        if not (isinstance(self.peak_radius, int) and self.peak_radius >= 1):
+            raise ValueError(f"peak_radius must be a positive int of heatmap cells, got {self.peak_radius!r}")
 
     def to_json(self) -> dict:
         return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
 
     @staticmethod
     def from_json(d: dict) -> PoseNetConfig:
+        """The configuration a checkpoint stored; fields it predates take the behaviour it was trained with."""
+        d = {**LEGACY, **d}
         return PoseNetConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+
+
+LEGACY = {"readout": "soft", "context_heat": False}  # what checkpoints written before these fields used
 
 
 class BasicBlock(nn.Module):
@@ -92,6 +113,17 @@ def soft_argmax(logits: Tensor) -> Tensor:
     return torch.stack([(p.sum(1) * xs).sum(-1), (p.sum(2) * ys).sum(-1)], -1)
 
 
+def peak_soft_argmax(logits: Tensor, radius: int) -> Tensor:
+    """(B, H, W) logits -> (B, 2) in [-1, 1]: the soft-argmax over the (2 radius + 1)^2 cells around the
+    highest cell (the window's choice carries no gradient; the point inside it does)."""
+    b, h, w = logits.shape
+    idx = logits.detach().reshape(b, -1).argmax(1)
+    ys = torch.arange(h, device=logits.device)[None, :, None]
+    xs = torch.arange(w, device=logits.device)[None, None, :]
+    near = ((ys - (idx // w)[:, None, None]).abs() <= radius) & ((xs - (idx % w)[:, None, None]).abs() <= radius)
+    return soft_argmax(logits.masked_fill(~near, float("-inf")))
+
+
 class PoseNet(nn.Module):
     """RGB (B, 3, S, S) in [0, 1] -> target position (B, 3), metres, world frame."""
 
@@ -105,6 +137,7 @@ class PoseNet(nn.Module):
         )  # stride 4
         self.heat = nn.Sequential(nn.Conv2d(w[2], w[2], 3, 1, 1), nn.ReLU(), nn.Conv2d(w[2], 1, 1))
         self.context = nn.Sequential(BasicBlock(w[2], w[3], 2), BasicBlock(w[3], w[4], 2))  # stride 16, pooled
+        self.lift = nn.Conv2d(w[4], w[2], 1) if config.context_heat else None  # context -> heatmap input
         self.head = nn.Sequential(
             nn.Linear(2 + w[4], config.hidden),
             nn.ReLU(),
@@ -137,13 +170,23 @@ class PoseNet(nn.Module):
         return eye + t[:, None] * ray
 
     def forward_train(self, images: Tensor) -> tuple[Tensor, Tensor]:
-        """(B, 3) normalised position ((position - mean) / scale) and (B, S/4, S/4) heatmap logits."""
+        """(B, 3) normalised position ((position - mean) / scale) and (B, S/4, S/4) heatmap logits.
+
+        The convolutions may run under autocast (bf16); the read-out, back-projection and head run in float32.
+        """
         f = self.fine(self.stem((images - 0.5) / 0.25))
-        heat = self.heat(f)[:, 0]
-        uv = soft_argmax(heat)
-        nominal = (self.back_project(uv) - self.mean) / self.scale
-        ctx = self.context(f).mean((2, 3))
-        return nominal + self.head(torch.cat([uv, ctx], 1)), heat
+        c = self.context(f)
+        if self.lift is not None:
+            f = f + F.interpolate(self.lift(c), size=f.shape[2:], mode="bilinear", align_corners=False)
+        heat = self.heat(f)[:, 0].float()
+        with torch.autocast(images.device.type, enabled=False):
+            if self.config.readout == "peak":
+                uv = peak_soft_argmax(heat, self.config.peak_radius)
+            else:
+                uv = soft_argmax(heat)
+            nominal = (self.back_project(uv) - self.mean) / self.scale
+            ctx = c.float().mean((2, 3))
+            return nominal + self.head(torch.cat([uv, ctx], 1)), heat
 
     def forward(self, images: Tensor) -> Tensor:
         return self.forward_train(images)[0] * self.scale + self.mean

@@ -168,3 +168,45 @@ def test_bad_checkpoints_are_one_clear_error(tmp_path, tiny):
 def test_dataset_of_another_target_is_refused(tiny, tmp_path):
     with pytest.raises(ValueError, match="has target 'cube' but --target is 'cylinder'"):
         train_pose(str(tiny / "train"), str(tmp_path / "r"), target="cylinder", config=TINY, quiet=True)
+
+
+def test_peak_readout_picks_the_stronger_of_two_peaks_instead_of_their_midpoint():
+    """An unsure heatmap (two places) must not be read out as a point between them, where nothing is."""
+    from domrand.train.pose_model import peak_soft_argmax, soft_argmax
+
+    logits = torch.full((1, 16, 16), -20.0)
+    logits[0, 2, 3], logits[0, 12, 13] = 5.0, 4.6  # cells (row, col); the first is the stronger
+    centre = lambda r, c: [(c + 0.5) / 16 * 2 - 1, (r + 0.5) / 16 * 2 - 1]  # noqa: E731
+    assert torch.allclose(peak_soft_argmax(logits, 3)[0], torch.tensor(centre(2, 3)), atol=1e-4)
+    soft = soft_argmax(logits)[0]  # the whole-map soft-argmax lands between the two
+    assert float((soft - torch.tensor(centre(2, 3))).norm()) > 0.5
+
+
+def test_checkpoints_from_before_the_readout_fields_load_as_they_were_trained(tmp_path):
+    """A model_config without `readout` / `context_heat` (checkpoints before they existed) reads out the
+    whole-map soft-argmax and has no context-to-heatmap layer, so its weights load and predict as before."""
+    from domrand.train.pose_model import PoseNet, PoseNetConfig
+
+    old = {
+        k: v
+        for k, v in PoseNetConfig(image_size=32).to_json().items()
+        if k not in ("readout", "peak_radius", "context_heat")
+    }
+    cfg = PoseNetConfig.from_json(old)
+    assert cfg.readout == "soft" and cfg.context_heat is False
+    net = PoseNet(cfg)
+    assert not any(k.startswith("lift.") for k in net.state_dict())
+    ckpt.save(tmp_path / "old.pt", "pose", {"model": net.state_dict(), "model_config": old})
+    model, _ = load_model(tmp_path / "old.pt")
+    x = torch.rand(2, 3, 32, 32)
+    assert torch.equal(model(x), net.eval()(x))
+    assert PoseNetConfig().readout == "peak" and PoseNetConfig().context_heat  # new models
+
+
+def test_precision_is_resolved_and_checked():
+    from domrand.train.pose_trainer import resolve_precision
+
+    assert resolve_precision("fp32") == "fp32" and resolve_precision("bf16") == "bf16"
+    assert resolve_precision("auto") in ("fp32", "bf16")
+    with pytest.raises(ValueError, match="precision"):
+        PoseTrainConfig(precision="half")
