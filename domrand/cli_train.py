@@ -65,7 +65,7 @@ def cmd_label(args: argparse.Namespace) -> int:
         raise ValueError("domrand label grasps needs exactly one of --objects DIR or --procedural N")
     cfg = GraspDataConfig(
         objects=args.objects or "procedural", num_objects=args.procedural or 1, scenes=args.scenes, candidates=args.candidates,
-        scale_to=args.scale_to, seed=args.seed,
+        scale_to=args.scale_to, scale_to_max=args.scale_to_max, seed=args.seed,
     )  # fmt: skip
     s = generate(cfg, args.out, workers=args.workers, quiet=args.quiet)
     print(
@@ -81,7 +81,10 @@ def add_train_commands(sub: Any) -> None:
     lab.add_argument("--procedural", type=int, help="this many procedural training objects (seeds 0 to N-1)")
     lab.add_argument("--scenes", type=int, default=1000)
     lab.add_argument("--candidates", type=int, default=24, help="grasps executed per scene")
-    lab.add_argument("--scale-to", type=float, default=0.08)
+    lab.add_argument("--scale-to", type=float, default=0.08, help="largest extent of every object, metres")
+    lab.add_argument(
+        "--scale-to-max", type=float, help="scale each scene's object to an extent drawn from [--scale-to, this]"
+    )
     lab.add_argument("--seed", type=int, default=0)
     lab.add_argument("--workers", type=int, default=2)
     lab.add_argument("--out", required=True)

@@ -5,10 +5,13 @@ world points, whose heights above the table (z = 0) form a height map, median-fi
 depth noise; the object is where that height exceeds `OBJECT_MIN_HEIGHT`, without specks of fewer than
 `MIN_BLOB` pixels.
 
-- `sample`: pixels of the object x yaws; for each, the object's extent across the closing direction
-  (points within `BAND` of the line through the pixel) sets the grasp's centre and opening (the extent
-  plus `MARGIN` a side, at most the gripper's opening), its top sets z.
-- `centroid_grasp` (baseline): the mask's centroid, fingers closing across its principal axis.
+- `sample`: pixels of the object x yaws; for each, the part of the object's section across the closing
+  direction (points within `BAND` of the line through the pixel) that the fingers would pinch, the
+  contiguous run of points above the fingertips' height through the pixel, sets the grasp's centre and
+  opening (the run plus `MARGIN` a side, less where the gripper opens no wider or a finger would meet
+  another run), its top sets z. A mug's wall, a ring's side or a handle is a candidate of its own.
+- `centroid_grasp` (baseline): the mask's centroid, fingers closing across its principal axis, on the
+  whole section there.
 - `random_grasp` (baseline): a random mask pixel, a random yaw, the widest opening.
 - `crops`: (N, 2, C, C) height patches (and object masks) around each candidate, rotated so the fingers close along x, in
   metres relative to the grasp height, for the ranker.
@@ -71,9 +74,26 @@ def object_points(points: np.ndarray) -> np.ndarray:
     return out
 
 
-def grasp_through(pts: np.ndarray, x: float, y: float, yaw: float) -> Grasp | None:
-    """The grasp closing along `yaw` across the object's section through (x, y), or None if there is none
-    or it is wider than the gripper opens."""
+DEPTH = 0.03  # fingertips go this far below the grasped part's top, metres
+RUN_GAP = 0.008  # points further apart than this along the closing line belong to different runs, metres
+CLEARANCE = 0.002  # room a finger needs beyond its own thickness to go down beside a run, metres
+
+
+def grasp_z(top: float) -> float:
+    """Fingertip height for a part whose top is `top`: well below it, or on the table."""
+    return max(top - DEPTH, FINGER[2] / 2 - 0.01)
+
+
+def grasp_through(pts: np.ndarray, x: float, y: float, yaw: float, whole: bool = False) -> Grasp | None:
+    """The grasp closing along `yaw` across the part of the object's section through (x, y) that the
+    fingers would pinch, or None if there is none, it is wider than the gripper opens, or a finger has no
+    room to go down beside it.
+
+    The fingertips go to `grasp_z` of the height at (x, y); the pinched part is the contiguous run (no gap
+    over `RUN_GAP`) of section points above that height containing (x, y), so a mug's wall, a ring's side
+    or a handle is a grasp of its own, with a finger inside. With `whole`, the pinched part is the whole
+    section (the fingers close on everything between them), as the `centroid` baseline does.
+    """
     d = np.array([math.cos(yaw), math.sin(yaw)])
     rel = pts[:, :2] - [x, y]
     across = rel @ np.array([-d[1], d[0]])
@@ -81,14 +101,42 @@ def grasp_through(pts: np.ndarray, x: float, y: float, yaw: float) -> Grasp | No
     if len(strip) < 3:
         return None
     along = (strip[:, :2] - [x, y]) @ d
-    lo, hi = float(along.min()), float(along.max())
+    if whole:
+        lo, hi = float(along.min()), float(along.max())
+        free_lo = free_hi = math.inf
+        top = float(strip[:, 2].max())
+    else:
+        near = np.abs(along) < 2 * BAND
+        if not near.any():
+            return None
+        z = grasp_z(float(np.median(strip[near, 2])))
+        above = strip[:, 2] > z + 0.002  # what the fingertips would meet; lower parts pass beneath them
+        a = np.sort(along[above])
+        if len(a) < 3:
+            return None
+        cuts = np.nonzero(np.diff(a) > RUN_GAP)[0]
+        starts, ends = np.r_[0, cuts + 1], np.r_[cuts, len(a) - 1]
+        k = int(np.clip(np.searchsorted(a[starts], 0.0, side="right") - 1, 0, len(starts) - 1))
+        lo, hi = float(a[starts[k]]), float(a[ends[k]])
+        if not lo - RUN_GAP <= 0.0 <= hi + RUN_GAP:
+            return None  # (x, y) itself lies in no run
+        free_lo = lo - float(a[ends[k - 1]]) if k > 0 else math.inf  # free space beside the run
+        free_hi = float(a[starts[k + 1]]) - hi if k + 1 < len(starts) else math.inf
+        in_run = above.copy()
+        in_run[above] = (along[above] >= lo) & (along[above] <= hi)
+        top = float(strip[in_run, 2].max())
     if hi - lo + 2 * MIN_MARGIN > MAX_OPENING:
         return None
-    width = min(hi - lo + 2 * MARGIN, MAX_OPENING)
+    # Each side's margin: MARGIN, less where the gripper opens no wider or a finger would meet another run.
+    room = (MAX_OPENING - (hi - lo)) / 2
+    m_lo = min(MARGIN, room, free_lo - FINGER[0] - CLEARANCE)
+    m_hi = min(MARGIN, room, free_hi - FINGER[0] - CLEARANCE)
+    if min(m_lo, m_hi) < MIN_MARGIN:
+        return None
+    m = min(m_lo, m_hi)  # the gripper is symmetric: both fingers stop the same distance from the run
+    width = hi - lo + 2 * m
     cx, cy = np.array([x, y]) + d * (lo + hi) / 2
-    top = float(strip[:, 2].max())
-    z = max(top - 0.03, FINGER[2] / 2 - 0.01)  # fingertips well below the top, or on the table
-    return Grasp(float(cx), float(cy), z, float(yaw % math.pi), width)
+    return Grasp(float(cx), float(cy), grasp_z(top), float(yaw % math.pi), float(width))
 
 
 def sample(points: np.ndarray, rng: np.random.Generator, n_points: int = 24, n_yaws: int = 8) -> list[Grasp]:
@@ -117,10 +165,10 @@ def centroid_grasp(points: np.ndarray) -> Grasp | None:
     _, evecs = np.linalg.eigh(cov)
     minor = evecs[:, 0]
     yaw = math.atan2(minor[1], minor[0])
-    g = grasp_through(pts, float(c[0]), float(c[1]), yaw)
+    g = grasp_through(pts, float(c[0]), float(c[1]), yaw, whole=True)
     if g is None:  # the section is wider than the opening: close at full opening anyway
         top = float(pts[:, 2].max())
-        g = Grasp(float(c[0]), float(c[1]), max(top - 0.03, FINGER[2] / 2 - 0.01), yaw % math.pi, MAX_OPENING)
+        g = Grasp(float(c[0]), float(c[1]), grasp_z(top), yaw % math.pi, MAX_OPENING)
     return g
 
 
@@ -133,7 +181,7 @@ def random_grasp(points: np.ndarray, rng: np.random.Generator) -> Grasp | None:
     return Grasp(
         float(p[0]),
         float(p[1]),
-        max(float(p[2]) - 0.03, FINGER[2] / 2 - 0.01),
+        grasp_z(float(p[2])),
         float(rng.uniform(0, math.pi)),
         MAX_OPENING,
     )

@@ -8,7 +8,8 @@ scenes is written atomically to `chunks/00000k.npz`:
     crops (N, 2, 32, 32) float16   the ranker's input per candidate (see `candidates.crops`)
     grasp (N, 5) float32           x, y, z, yaw, width
     success (N,) bool              the physics outcome
-    scene (N,) int64               scene index; depth (S, 128, 128) float16 and object (S,) per scene
+    scene (N,) int64               scene index; depth (S, 128, 128) float16, object (S,) and the object's
+                                   largest extent (S,) metres per scene
 
 `manifest.json` records the configuration and object list; reruns finish only missing chunks.
 
@@ -44,7 +45,10 @@ class GraspDataConfig:
         num_objects: procedural: seeds [first_seed, first_seed + num_objects).
         first_seed: first procedural seed (training objects stay below TEST_SEED_OFFSET).
         scenes: drops to label. candidates: grasps executed per scene (the sampler's and both baselines').
-        scale_to: largest extent of every object, metres. seed: scenes, drops, cameras and candidates.
+        scale_to: largest extent of every object, metres. scale_to_max: if set, each scene's object is
+            scaled to a largest extent drawn uniformly from [scale_to, scale_to_max] instead (so that a
+            ranker learns where the gripper no longer fits every way).
+        seed: scenes, drops, cameras and candidates.
         chunk: scenes per file.
     """
 
@@ -54,6 +58,7 @@ class GraspDataConfig:
     scenes: int = 1000
     candidates: int = 24
     scale_to: float = SCALE_TO
+    scale_to_max: float | None = None
     seed: int = 0
     chunk: int = 25
 
@@ -63,6 +68,8 @@ class GraspDataConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if not self.scale_to > 0:
             raise ValueError(f"scale_to must be > 0 metres, got {self.scale_to}")
+        if self.scale_to_max is not None and not self.scale_to_max >= self.scale_to:
+            raise ValueError(f"scale_to_max must be >= scale_to ({self.scale_to}), got {self.scale_to_max}")
         if self.objects == "procedural" and self.first_seed + self.num_objects > TEST_SEED_OFFSET:
             raise ValueError(f"training procedural seeds must stay below {TEST_SEED_OFFSET}")
 
@@ -102,6 +109,8 @@ def label_scene(sim: Any, pool: ObjectPool, cfg: GraspDataConfig, s: int) -> dic
     rng = np.random.default_rng(derive_seed(cfg.seed, s, 0))
     index = int(rng.integers(len(pool)))
     obj = pool.get(index)
+    if cfg.scale_to_max is not None:
+        obj = obj.scaled_to(float(rng.uniform(cfg.scale_to, cfg.scale_to_max)))
     sim.load(obj)
     pos, orn = sim.drop(derive_seed(cfg.seed, s, 1) & 0xFFFFFFFF)
     depth, k, c2w = cand_view(obj, pos, orn, torch.Generator().manual_seed(derive_seed(cfg.seed, s, 2)))
@@ -119,6 +128,7 @@ def label_scene(sim: Any, pool: ObjectPool, cfg: GraspDataConfig, s: int) -> dic
         "success": success,
         "depth": depth.astype(np.float16),
         "object": np.int64(index),
+        "extent": np.float32(float(obj.mesh.extents.max())),
     }
 
 
@@ -154,6 +164,7 @@ def _chunk(args: tuple[str, int]) -> int:
         "depth": np.stack([r["depth"] for _, r in rows]),
         "depth_scene": np.array([s for s, _ in rows]),
         "object": np.array([r["object"] for _, r in rows]),
+        "extent": np.array([r["extent"] for _, r in rows]),
     }
     buf = io.BytesIO()
     np.savez(buf, **arrays)

@@ -41,6 +41,11 @@ class GraspObject:
     mesh: Mesh
     parts: tuple[torch.Tensor, ...]
 
+    def scaled_to(self, extent: float) -> GraspObject:
+        """The same object scaled uniformly (about its bounding-box centre) to a largest extent of `extent` m."""
+        m = self.mesh.scaled_to(extent)
+        return GraspObject(self.name, m, tuple(m.parts))
+
 
 def from_procedural(seed: int, scale_to: float = SCALE_TO) -> GraspObject:
     """Procedural object `seed`, scaled so that its largest extent is `scale_to` metres."""

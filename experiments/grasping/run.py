@@ -3,7 +3,7 @@
     python experiments/grasping/run.py objects     # assemble the realistic object folders from pybullet_data
     python experiments/grasping/run.py count       # success against the number of unique procedural training objects
     python experiments/grasping/run.py realistic   # procedural against realistic training objects, same held-out test
-    python experiments/grasping/run.py scale       # the committed model on the test objects scaled to 0.08, 0.10, 0.12 m
+    python experiments/grasping/run.py scale       # the committed model on the test objects scaled to 0.08 to 0.14 m
     python experiments/grasping/run.py plots       # redraw the plot and the README tables from results/
 
 Labelled grasps, runs and object folders go to --work (default ./work/grasping, not committed). The best
@@ -24,6 +24,12 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
+# Training labels scale each scene's object to a largest extent in this range (metres); at 0.08 m the
+# 0.085 m gripper closes across almost anything, from about 0.10 m on where to grasp matters.
+LABEL_SCALES = (0.08, 0.14)
+# Every model is evaluated at the task's default extent and at HARD, where the objects no longer fit the
+# opening every way (the centroid baseline then fails on a quarter of the trials); chosen before training.
+HARD = 0.12
 
 # The realistic split (meshes that ship with pybullet_data), all scaled to a largest extent of 0.08 m. The jenga
 # block is its URDF (the mesh is a unit cube that the URDF scales to 0.15 x 0.05 x 0.03); the mesh beside it
@@ -61,8 +67,9 @@ def label(work: Path, name: str, scenes: int, procedural: int | None = None, fol
 
     out = work / "labels" / name
     cfg = GraspDataConfig(
-        objects=str(folder) if folder else "procedural", num_objects=procedural or 1, scenes=scenes, seed=1
-    )
+        objects=str(folder) if folder else "procedural", num_objects=procedural or 1, scenes=scenes, seed=1,
+        scale_to=LABEL_SCALES[0], scale_to_max=LABEL_SCALES[1],
+    )  # fmt: skip
     generate(cfg, out, workers=2, quiet=True)
     return out
 
@@ -119,19 +126,14 @@ def count(work: Path, scenes: int, steps: int, trials: int, counts: list[int]) -
                 "unique_objects": n,
                 "scenes": scenes,
                 "realistic_test": evaluate(ckpt, folders["realistic_test"], None, trials),
-                "procedural_test": evaluate(ckpt, None, 50, 2),
+                "realistic_test_hard": evaluate(ckpt, folders["realistic_test"], None, trials, HARD),
+                "procedural_test_hard": evaluate(ckpt, None, 50, 2, HARD),
             }
         )
         save("object_count", rows)
-    # Ties (the realistic test saturates) go to the held-out procedural test, then to more training objects.
-    best = max(
-        rows,
-        key=lambda r: (
-            r["realistic_test"]["success_rate"],
-            r["procedural_test"]["success_rate"],
-            r["unique_objects"],
-        ),
-    )
+    # The committed model is chosen on held-out procedural objects at HARD (never on the realistic test
+    # objects, whose figures stay unbiased); ties go to more training objects.
+    best = max(rows, key=lambda r: (r["procedural_test_hard"]["success_rate"], r["unique_objects"]))
     (HERE / "checkpoints").mkdir(exist_ok=True)
     shutil.copy(work / "runs" / f"procedural_{best['unique_objects']}" / "best.pt", HERE / "checkpoints" / "grasp.pt")
 
@@ -149,18 +151,20 @@ def realistic(work: Path, scenes: int, steps: int, trials: int, procedural_objec
         {
             "training objects": f"procedural ({procedural_objects} unique)",
             "realistic_test": evaluate(proc, folders["realistic_test"], None, trials),
+            "realistic_test_hard": evaluate(proc, folders["realistic_test"], None, trials, HARD),
         },
         {
             "training objects": f"realistic ({len(REALISTIC_TRAIN)} pybullet_data meshes)",
             "realistic_test": evaluate(ckpt, folders["realistic_test"], None, trials),
+            "realistic_test_hard": evaluate(ckpt, folders["realistic_test"], None, trials, HARD),
         },
     ]
     save("procedural_vs_realistic", rows)
 
 
 def scale(work: Path, trials: int, scales: list[float]) -> None:
-    """The committed checkpoint (trained at 0.08 m) on the realistic test objects scaled larger: the objects
-    then no longer fit the 0.085 m opening every way, so where to grasp starts to matter."""
+    """The committed checkpoint on the realistic test objects scaled from 0.08 m up: larger objects no longer
+    fit the 0.085 m opening every way, so where to grasp starts to matter."""
     folders = objects(work)
     ckpt = work / "runs" / "committed" / "best.pt"  # a copy, so that evaluation caches stay out of the repository
     committed = (HERE / "checkpoints" / "grasp.pt").read_bytes()
@@ -177,11 +181,11 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("experiment", choices=["objects", "count", "realistic", "scale", "plots", "all"])
     ap.add_argument("--work", default="work/grasping")
-    ap.add_argument("--scenes", type=int, default=600, help="labelled scenes per training set")
+    ap.add_argument("--scenes", type=int, default=1200, help="labelled scenes per training set")
     ap.add_argument("--steps", type=int, default=2000, help="ranker training steps")
     ap.add_argument("--trials", type=int, default=20, help="drops per held-out realistic object")
     ap.add_argument("--counts", default="10,100,1000", help="unique procedural object counts")
-    ap.add_argument("--scales", default="0.08,0.10,0.12", help="largest object extents for `scale`, metres")
+    ap.add_argument("--scales", default="0.08,0.10,0.12,0.14", help="largest object extents for `scale`, metres")
     args = ap.parse_args()
     work = Path(args.work)
     t0 = time.time()

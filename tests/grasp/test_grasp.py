@@ -195,3 +195,51 @@ def test_urdf_mesh_scale_is_applied(tmp_path):
         from_file(tmp_path / "bad.urdf")
     objects, skipped = load_folder(tmp_path)  # cube.obj is named by a URDF: loaded through it only
     assert [o.name for o in objects] == ["block.urdf"] and [s["file"] for s in skipped] == ["bad.urdf"]
+
+
+def test_a_ring_wider_than_the_opening_gets_wall_grasps_with_a_finger_in_its_hole():
+    """A 12.4 cm ring lying flat: every section through its middle is wider than the 8.5 cm opening, but its
+    wall is not. The sampler proposes grasps closing radially across the wall (one finger in the hole),
+    which the old whole-section sampler could not, and such a grasp lifts the ring in physics."""
+    from domrand.grasp.views import depth_view
+
+    m = primitives.torus(major=0.05, minor=0.012)
+    ring = GraspObject("ring", m, tuple(m.parts))
+    sim = GraspSim()
+    sim.load(ring)
+    pos, orn = sim.drop(0)
+    rot = np.asarray(sim.p.getMatrixFromQuaternion(orn)).reshape(3, 3)
+    assert abs(rot[2, 2]) > 0.95  # it lies flat
+    depth, k, c2w = depth_view(ring, pos, orn, rng=None)
+    points = cand.world_points(depth, k, c2w)
+    pts = cand.object_points(points)
+    radial = []
+    for g in cand.sample(points, np.random.default_rng(0), n_points=40, n_yaws=8):
+        r = np.array([g.x - pos[0], g.y - pos[1]])
+        if np.linalg.norm(r) < 0.03:
+            continue
+        d = (g.yaw - math.atan2(r[1], r[0])) % math.pi
+        if min(d, math.pi - d) < math.radians(15):
+            radial.append(g)
+    assert radial, "no grasp closes radially across the wall"
+    for g in radial:
+        assert 0.024 <= g.width <= 0.06  # the wall (2.4 cm) plus margins, not the ring
+        assert 0.038 < math.hypot(g.x - pos[0], g.y - pos[1]) < 0.062  # centred on the wall
+        # the whole section along that line is the ring's diameter, wider than the gripper opens
+        assert cand.grasp_through(pts, g.x, g.y, g.yaw, whole=True) is None
+    assert any(sim.grasp(g).success for g in radial[:4])
+    sim.close()
+
+
+def test_labels_at_several_scales_draw_each_scenes_extent_from_the_range():
+    cfg = GraspDataConfig(num_objects=3, scenes=4, candidates=4, seed=2, scale_to=0.08, scale_to_max=0.14)
+    sim, pool = GraspSim(), ObjectPool(cfg)
+    extents = [float(label_scene(sim, pool, cfg, s)["extent"]) for s in range(4)]
+    sim.close()
+    assert all(0.08 - 1e-6 <= e <= 0.14 + 1e-6 for e in extents) and len(set(extents)) == 4
+    fixed = GraspDataConfig(num_objects=3, scenes=1, candidates=4, seed=2)
+    sim = GraspSim()
+    assert abs(float(label_scene(sim, ObjectPool(fixed), fixed, 0)["extent"]) - 0.08) < 1e-6
+    sim.close()
+    with pytest.raises(ValueError, match="scale_to_max"):
+        GraspDataConfig(scale_to=0.1, scale_to_max=0.09)
