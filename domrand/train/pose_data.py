@@ -32,10 +32,15 @@ def _array(index: dict, data: np.ndarray, name: str) -> np.ndarray:
     return data[meta["offset"] : meta["offset"] + n].view(dtype).reshape(meta["shape"])
 
 
-def load_native(root: str | Path, size: int, limit: int | None = None, with_uv: bool = False) -> tuple:
+def load_native(
+    root: str | Path, size: int, limit: int | None = None, with_uv: bool = False, plane: Tensor | None = None
+) -> tuple:
     """All images (N, size, size, 3) uint8 and target positions (N, 3) float32 of a native dataset, read
     shard by shard straight from the raw arrays, and the manifest; with `with_uv`, also the target
-    centre's image position (N, 2) in [-1, 1] (pixel-edge convention), after the manifest."""
+    centre's image position (N, 2) in [-1, 1] (pixel-edge convention), after the manifest, and with
+    `plane` (P, 3) world points, their image positions (N, P, 2) through each image's camera, after that."""
+    from domrand.train.pose_model import project
+
     root = Path(root)
     mpath = root / "manifest.json"
     if not mpath.is_file():
@@ -47,7 +52,7 @@ def load_native(root: str | Path, size: int, limit: int | None = None, with_uv: 
         raise ValueError(
             f"dataset {str(root)!r} has no native shards (formats: {manifest.get('formats')}); read its labels.jsonl instead"
         )
-    images, positions, uvs = [], [], []
+    images, positions, uvs, planes = [], [], [], []
     count = 0
     for index_path in sorted((root / "native").glob("*.json")):
         index = json.loads(index_path.read_text())
@@ -60,6 +65,10 @@ def load_native(root: str | Path, size: int, limit: int | None = None, with_uv: 
             h, w = index["arrays"]["rgb"]["shape"][1:3]
             kp = np.array(arr("label.keypoints")[:, TARGET, 8, :2], dtype=np.float32)
             uvs.append(np.stack([(kp[:, 0] + 0.5) / w * 2 - 1, (kp[:, 1] + 0.5) / h * 2 - 1], -1))
+            if plane is not None:
+                k = torch.from_numpy(np.array(arr("label.intrinsics"), dtype=np.float32))
+                c2w = torch.from_numpy(np.array(arr("label.cam_to_world"), dtype=np.float32))
+                planes.append(project(plane, k, c2w, w, h).numpy())
         count += len(images[-1])
         if limit is not None and count >= limit:
             break
@@ -67,9 +76,13 @@ def load_native(root: str | Path, size: int, limit: int | None = None, with_uv: 
         raise ValueError(f"dataset {str(root)!r} holds no finished chunks")
     img, pos = np.concatenate(images), np.concatenate(positions)
     uv = np.concatenate(uvs) if with_uv else None
+    pl = np.concatenate(planes) if with_uv and plane is not None else None
     if limit is not None:
         img, pos = img[:limit], pos[:limit]
         uv = None if uv is None else uv[:limit]
+        pl = None if pl is None else pl[:limit]
+    if with_uv and pl is not None:
+        return torch.from_numpy(img), torch.from_numpy(pos), manifest, torch.from_numpy(uv), torch.from_numpy(pl)
     if with_uv:
         return torch.from_numpy(img), torch.from_numpy(pos), manifest, torch.from_numpy(uv)
     return torch.from_numpy(img), torch.from_numpy(pos), manifest

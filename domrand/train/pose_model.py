@@ -6,21 +6,29 @@ table, shadows, other objects) are upsampled into that heatmap, so a patch of te
 like the target can be told from the target. The heatmap is read out at its highest peak (a soft-argmax
 over the 7 x 7 cells around it, so that an unsure heatmap does not average two places into a point
 between them) and the 2D point is back-projected through the nominal camera onto the plane where the
-target's centre rests, which gives a position in metres; an MLP on features pooled over the whole image
-(table edges and the like, which tell how the real camera differs from the nominal one) adds a
-correction, zero at initialisation. Training supervises the heatmap with the target's projected centre
-(a label every synthetic image has) and the position with the paper's L2 loss.
+target's centre rests. Where that plane meets the image is the real camera's business, which is only
+roughly known: a camera head looks at the whole image (its context features, kept on their 8 x 8 grid so
+that where the table's edges are is not averaged away) and predicts where four fixed points of the
+plane, the corners of the target's workspace, appear in the image, as offsets from where the nominal
+camera puts them. Those four points fix the plane-to-image homography exactly, and the heatmap's point
+mapped back through it is the position in metres. Training supervises the heatmap with the target's
+projected centre and the four points with their true projections (labels every synthetic image has),
+and the position with the paper's L2 loss, through the homography into the heatmap's read-out.
+
+Checkpoints from before the camera head (`geometry="correction"`) back-project through the nominal camera
+and add a correction from an MLP on pooled features; they load and predict as they were trained.
 
 Example:
     >>> import torch
     >>> net = PoseNet(PoseNetConfig(image_size=64))
-    >>> position, heatmap = net.forward_train(torch.zeros(2, 3, 64, 64))
-    >>> tuple(position.shape), tuple(heatmap.shape)
-    ((2, 3), (2, 16, 16))
+    >>> position, heatmap, plane_uv = net.forward_train(torch.zeros(2, 3, 64, 64))
+    >>> tuple(position.shape), tuple(heatmap.shape), tuple(plane_uv.shape)
+    ((2, 3), (2, 16, 16), (2, 4, 2))
 """
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import asdict, dataclass
 
@@ -45,6 +53,11 @@ class PoseNetConfig:
         peak_radius: half-width of the peak read-out's window, heatmap cells.
         context_heat: add the upsampled stride-16 context features to the heatmap's input (False in
             checkpoints from before it existed).
+        geometry: "homography" (the camera head predicts the image points of `plane_points`, which fix the
+            plane-to-image map) or "correction" (nominal camera plus a learned correction; checkpoints
+            from before the camera head).
+        plane_points: (x, y) of the four points on the plane z = target_height whose image positions the
+            camera head predicts, metres (the task's target workspace corners).
     """
 
     image_size: int = 64
@@ -59,6 +72,8 @@ class PoseNetConfig:
     readout: str = "peak"
     peak_radius: int = 3
     context_heat: bool = True
+    geometry: str = "homography"
+    plane_points: tuple[tuple[float, float], ...] = ((-0.3, -0.2), (0.3, -0.2), (0.3, 0.2), (-0.3, 0.2))
 
     def __post_init__(self) -> None:
         if not (isinstance(self.image_size, int) and self.image_size >= 32 and self.image_size % 16 == 0):
@@ -69,20 +84,57 @@ class PoseNetConfig:
             raise ValueError(f"position_scale must be positive, got {self.position_scale}")
         if self.readout not in ("peak", "soft"):
             raise ValueError(f"readout must be 'peak' or 'soft', got {self.readout!r}")
+        if self.geometry not in ("homography", "correction"):
+            raise ValueError(f"geometry must be 'homography' or 'correction', got {self.geometry!r}")
+        if len(self.plane_points) != 4 or any(len(q) != 2 for q in self.plane_points):
+            raise ValueError(f"plane_points must be four (x, y) points, got {self.plane_points}")
         if not (isinstance(self.peak_radius, int) and self.peak_radius >= 1):
             raise ValueError(f"peak_radius must be a positive int of heatmap cells, got {self.peak_radius!r}")
 
     def to_json(self) -> dict:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in asdict(self).items()}
+        return json.loads(json.dumps(asdict(self)))  # tuples become lists
 
     @staticmethod
     def from_json(d: dict) -> PoseNetConfig:
         """The configuration a checkpoint stored; fields it predates take the behaviour it was trained with."""
         d = {**LEGACY, **d}
-        return PoseNetConfig(**{k: tuple(v) if isinstance(v, list) else v for k, v in d.items()})
+        tup = lambda v: tuple(tup(x) for x in v) if isinstance(v, list) else v  # noqa: E731
+        return PoseNetConfig(**{k: tup(v) for k, v in d.items()})
 
 
-LEGACY = {"readout": "soft", "context_heat": False}  # what checkpoints written before these fields used
+# What checkpoints written before these fields used.
+LEGACY = {"readout": "soft", "context_heat": False, "geometry": "correction"}
+CAMERA_CHANNELS = 16  # context channels the camera head keeps per cell of its grid
+PLANE_UV_SCALE = 0.1  # the camera head's outputs are offsets from the nominal image points in these units
+
+
+def project(points: Tensor, k: Tensor, cam_to_world: Tensor, width: int, height: int) -> Tensor:
+    """World points (P, 3) or (B, P, 3) seen by cameras k (B, 3, 3), camera-to-world (B, 4, 4) (OpenCV
+    axes) -> (B, P, 2) image positions in [-1, 1] (pixel-edge convention: -1 and 1 are the image's edges)."""
+    pts = points.expand(k.shape[0], *points.shape[-2:]) if points.ndim == 2 else points
+    r, t = cam_to_world[:, :3, :3], cam_to_world[:, :3, 3]
+    pc = (pts - t[:, None, :]) @ r  # world -> camera: R^T (p - t), as row vectors
+    u = k[:, None, 0, 0] * pc[..., 0] / pc[..., 2] + k[:, None, 0, 2]
+    v = k[:, None, 1, 1] * pc[..., 1] / pc[..., 2] + k[:, None, 1, 2]
+    return torch.stack([(u + 0.5) / width * 2 - 1, (v + 0.5) / height * 2 - 1], -1)
+
+
+def homography(src: Tensor, dst: Tensor) -> Tensor:
+    """(B, 3, 3) homographies H with dst ~ H src, from four point pairs src, dst (B, 4, 2) (H[2, 2] = 1)."""
+    b = src.shape[0]
+    x, y, u, v = src[..., 0], src[..., 1], dst[..., 0], dst[..., 1]
+    one, zero = torch.ones_like(x), torch.zeros_like(x)
+    rows_u = torch.stack([x, y, one, zero, zero, zero, -u * x, -u * y], -1)
+    rows_v = torch.stack([zero, zero, zero, x, y, one, -v * x, -v * y], -1)
+    a = torch.cat([rows_u, rows_v], 1)  # (B, 8, 8)
+    h = torch.linalg.solve(a, torch.cat([u, v], 1))
+    return torch.cat([h, torch.ones(b, 1, dtype=h.dtype, device=h.device)], 1).reshape(b, 3, 3)
+
+
+def apply_homography(h: Tensor, pts: Tensor) -> Tensor:
+    """(B, 3, 3) homographies applied to (B, 2) points -> (B, 2)."""
+    q = h @ torch.cat([pts, torch.ones_like(pts[:, :1])], 1)[..., None]
+    return q[:, :2, 0] / q[:, 2:, 0]
 
 
 class BasicBlock(nn.Module):
@@ -138,15 +190,30 @@ class PoseNet(nn.Module):
         self.heat = nn.Sequential(nn.Conv2d(w[2], w[2], 3, 1, 1), nn.ReLU(), nn.Conv2d(w[2], 1, 1))
         self.context = nn.Sequential(BasicBlock(w[2], w[3], 2), BasicBlock(w[3], w[4], 2))  # stride 16, pooled
         self.lift = nn.Conv2d(w[4], w[2], 1) if config.context_heat else None  # context -> heatmap input
-        self.head = nn.Sequential(
-            nn.Linear(2 + w[4], config.hidden),
-            nn.ReLU(),
-            nn.Linear(config.hidden, config.hidden),
-            nn.ReLU(),
-            nn.Linear(config.hidden, 3),
-        )
-        nn.init.zeros_(self.head[-1].weight)
-        nn.init.zeros_(self.head[-1].bias)
+        if config.geometry == "homography":  # the image points of `plane_points`, from the context grid
+            cells = (config.image_size // 16) ** 2
+            self.camera = nn.Sequential(
+                nn.Conv2d(w[4], CAMERA_CHANNELS, 1),
+                nn.ReLU(),
+                nn.Flatten(),
+                nn.Linear(CAMERA_CHANNELS * cells, config.hidden),
+                nn.ReLU(),
+                nn.Linear(config.hidden, config.hidden),
+                nn.ReLU(),
+                nn.Linear(config.hidden, 8),
+            )
+            last = self.camera[-1]
+        else:
+            self.head = nn.Sequential(
+                nn.Linear(2 + w[4], config.hidden),
+                nn.ReLU(),
+                nn.Linear(config.hidden, config.hidden),
+                nn.ReLU(),
+                nn.Linear(config.hidden, 3),
+            )
+            last = self.head[-1]
+        nn.init.zeros_(last.weight)  # both start at the nominal camera
+        nn.init.zeros_(last.bias)
         self.register_buffer("mean", torch.tensor(config.position_mean))
         self.register_buffer("scale", torch.tensor(config.position_scale))
         from domrand.generators.transforms import intrinsics_from_fov, look_at
@@ -156,6 +223,9 @@ class PoseNet(nn.Module):
         c2w = look_at(torch.tensor([config.camera_eye]), torch.tensor([config.camera_look_at]))[0]
         self.register_buffer("k", k)
         self.register_buffer("c2w", c2w)
+        plane = torch.tensor([[x, y, config.target_height] for x, y in config.plane_points])
+        self.register_buffer("plane", plane)  # (4, 3) metres
+        self.register_buffer("plane_nominal", project(plane, k[None], c2w[None], s, s)[0])  # (4, 2)
 
     def back_project(self, uv: Tensor) -> Tensor:
         """(B, 2) image points in [-1, 1] -> (B, 3) points at `target_height` seen by the nominal camera."""
@@ -169,10 +239,11 @@ class PoseNet(nn.Module):
         t = (self.config.target_height - eye[2]) / ray[:, 2].clamp(max=-1e-3)  # rays that miss the table stay finite
         return eye + t[:, None] * ray
 
-    def forward_train(self, images: Tensor) -> tuple[Tensor, Tensor]:
-        """(B, 3) normalised position ((position - mean) / scale) and (B, S/4, S/4) heatmap logits.
+    def forward_train(self, images: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
+        """(B, 3) normalised position ((position - mean) / scale), (B, S/4, S/4) heatmap logits, and the
+        camera head's (B, 4, 2) image points of `plane_points` in [-1, 1] (None for geometry "correction").
 
-        The convolutions may run under autocast (bf16); the read-out, back-projection and head run in float32.
+        The convolutions may run under autocast (bf16); the read-out, the geometry and the heads run in float32.
         """
         f = self.fine(self.stem((images - 0.5) / 0.25))
         c = self.context(f)
@@ -184,9 +255,17 @@ class PoseNet(nn.Module):
                 uv = peak_soft_argmax(heat, self.config.peak_radius)
             else:
                 uv = soft_argmax(heat)
+            if self.config.geometry == "homography":
+                plane_uv = self.plane_nominal + PLANE_UV_SCALE * self.camera(c.float()).reshape(-1, 4, 2)
+                # The camera head learns from its own labels; the position's gradient goes to the heatmap only
+                # (through a homography of an untrained head it would be erratic).
+                h = homography(plane_uv.detach(), self.plane[None, :, :2].expand(plane_uv.shape[0], 4, 2))
+                xy = apply_homography(h, uv)
+                pos = torch.cat([xy, torch.full_like(xy[:, :1], self.config.target_height)], 1)
+                return (pos - self.mean) / self.scale, heat, plane_uv
             nominal = (self.back_project(uv) - self.mean) / self.scale
             ctx = c.float().mean((2, 3))
-            return nominal + self.head(torch.cat([uv, ctx], 1)), heat
+            return nominal + self.head(torch.cat([uv, ctx], 1)), heat, None
 
     def forward(self, images: Tensor) -> Tensor:
         return self.forward_train(images)[0] * self.scale + self.mean

@@ -88,6 +88,8 @@ def lr_at(step: int, cfg: PoseTrainConfig) -> float:
 
 
 HEATMAP_WEIGHT = 0.3  # weight of the heatmap cross-entropy beside the position L2
+CAMERA_WEIGHT = 1.0  # weight of the camera head's plane-point L2 (in units of CAMERA_UNIT)
+CAMERA_UNIT = 0.02  # image units ([-1, 1] across the image) of that L2: 1.3 px at 128 px
 HEATMAP_SIGMA = 1.0  # Gaussian width of the heatmap target, heatmap cells
 
 
@@ -124,22 +126,21 @@ class OnlineData:
         self.pipe = Pipeline(config)
         self.seed = seed
 
-    def batch(self, step: int, n: int) -> tuple[Tensor, Tensor, Tensor]:
-        """Images (n, S, S, 3) uint8, target positions (n, 3) and their image positions (n, 2) in [-1, 1]."""
-        from domrand.render.frontend import invert_rigid
+    def batch(self, step: int, n: int, plane: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor, Tensor | None]:
+        """Images (n, S, S, 3) uint8, target positions (n, 3), their image positions (n, 2) in [-1, 1], and
+        the image positions (n, P, 2) of the world points `plane` (P, 3) (None without)."""
         from domrand.rng import chunk_rng
+        from domrand.train.pose_model import project
         from domrand.world import TARGET
 
         frame = self.pipe.render(self.pipe.sample(n, rng=chunk_rng(self.seed, step)))
         images = (frame.rgb * 255 + 0.5).clamp(0, 255).to(torch.uint8)
         pos = frame.scene.instances.pose[:, TARGET, :3, 3].clone()
         cam = frame.scene.camera
-        pc = (invert_rigid(cam.cam_to_world) @ torch.cat([pos, torch.ones(n, 1)], 1)[..., None])[:, :3, 0]
-        k = cam.intrinsics
         size = images.shape[1]
-        u = (k[:, 0, 0] * pc[:, 0] / pc[:, 2] + k[:, 0, 2] + 0.5) / size * 2 - 1
-        v = (k[:, 1, 1] * pc[:, 1] / pc[:, 2] + k[:, 1, 2] + 0.5) / size * 2 - 1
-        return images, pos, torch.stack([u, v], -1)
+        uv = project(pos[:, None], cam.intrinsics, cam.cam_to_world, size, size)[:, 0]
+        pl = None if plane is None else project(plane, cam.intrinsics, cam.cam_to_world, size, size)
+        return images, pos, uv, pl
 
 
 def _check_target(manifest: dict, target: str, data: str) -> None:
@@ -199,18 +200,21 @@ def train_pose(
         raise ValueError(f"cannot resume {out!r}: it has no last.pt")
     run.mkdir(parents=True, exist_ok=True)
 
+    plane = model.plane if mcfg.geometry == "homography" else None
     if data is not None:
-        images, positions, manifest, uvs = load_native(data, cfg.image_size, with_uv=True)
+        loaded = load_native(data, cfg.image_size, with_uv=True, plane=plane)
+        images, positions, manifest, uvs = loaded[:4]
+        planes = loaded[4] if plane is not None else torch.zeros(len(images), 0, 2)
         _check_target(manifest, target, data)
         n_val = max(1, int(len(images) * cfg.val_fraction))
-        train_x, train_y, train_uv = images[:-n_val], positions[:-n_val], uvs[:-n_val]
+        train_x, train_y, train_uv, train_pl = images[:-n_val], positions[:-n_val], uvs[:-n_val], planes[:-n_val]
         val_x, val_y = images[-n_val:], positions[-n_val:]
         source = None
     else:
         if online is None:
             raise ValueError("give --data DIR or --online")
         source = OnlineData(online, cfg.seed)
-        val_x, val_y, _ = source.batch(10**9, 256)  # a held-out stream (step index no training step uses)
+        val_x, val_y, _, _ = source.batch(10**9, 256)  # a held-out stream (step index no training step uses)
     (run / "config.json").write_text(
         json.dumps(
             {"target": target, "train": asdict(cfg), "precision": precision, "model": mcfg.to_json(), "data": data},
@@ -228,15 +232,17 @@ def train_pose(
     while step < cfg.steps:
         if source is None:
             idx = torch.randint(0, train_x.shape[0], (cfg.batch_size,), generator=gen)
-            x, y, uv = to_input(train_x[idx]), train_y[idx], train_uv[idx]
+            x, y, uv, pl = to_input(train_x[idx]), train_y[idx], train_uv[idx], train_pl[idx]
         else:
-            xb, y, uv = source.batch(step, cfg.batch_size)
+            xb, y, uv, pl = source.batch(step, cfg.batch_size, plane)
             x = to_input(xb)
         for g in opt.param_groups:
             g["lr"] = lr_at(step, cfg)
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
-            pred, heat = model.forward_train(x.contiguous(memory_format=torch.channels_last))
+            pred, heat, plane_uv = model.forward_train(x.contiguous(memory_format=torch.channels_last))
         loss = ((pred - (y - model.mean) / model.scale) ** 2).sum(-1).mean() + HEATMAP_WEIGHT * heatmap_loss(heat, uv)
+        if plane_uv is not None:
+            loss = loss + CAMERA_WEIGHT * (((plane_uv - pl) / CAMERA_UNIT) ** 2).sum(-1).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

@@ -20,7 +20,7 @@ import torch
 from torch import Tensor
 
 from domrand.train.pose_data import load_folder, load_native, to_input
-from domrand.train.pose_model import soft_argmax
+from domrand.train.pose_model import peak_soft_argmax, soft_argmax
 from domrand.train.pose_trainer import load_model
 
 
@@ -34,15 +34,6 @@ def true_uv(records: list[dict], positions: Tensor) -> Tensor:
         u, v = c["fx"] * x / z + c["cx"], c["fy"] * y / z + c["cy"]
         out.append([(u + 0.5) / c["width"] * 2 - 1, (v + 0.5) / c["height"] * 2 - 1])
     return torch.tensor(out, dtype=torch.float32)
-
-
-def peak_uv(logits: Tensor, radius: int = 3) -> Tensor:
-    """(B, H, W) logits -> (B, 2): soft-argmax restricted to the (2r+1)^2 cells around the highest peak."""
-    b, h, w = logits.shape
-    idx = logits.reshape(b, -1).argmax(1)
-    ys, xs = torch.arange(h)[None, :, None], torch.arange(w)[None, None, :]
-    near = ((ys - (idx // w)[:, None, None]).abs() <= radius) & ((xs - (idx % w)[:, None, None]).abs() <= radius)
-    return soft_argmax(logits.masked_fill(~near, float("-inf")))
 
 
 def report(name: str, err: np.ndarray) -> None:
@@ -67,11 +58,11 @@ def main() -> None:
     preds, heats = [], []
     with torch.no_grad():
         for i in range(0, len(images), 200):
-            norm, heat = model.forward_train(to_input(images[i : i + 200]))
+            norm, heat, _ = model.forward_train(to_input(images[i : i + 200]))
             preds.append(norm * model.scale + model.mean)
             heats.append(heat)
         pred, heat = torch.cat(preds), torch.cat(heats)
-        uv_soft, uv_peak = soft_argmax(heat), peak_uv(heat)
+        uv_soft, uv_peak = soft_argmax(heat), peak_soft_argmax(heat, 3)
 
         def err(p: Tensor) -> np.ndarray:
             return (p - positions).norm(dim=1).numpy()
@@ -81,7 +72,8 @@ def main() -> None:
         report("heatmap soft-argmax, nominal camera", err(model.back_project(uv_soft)))
         report("heatmap peak, nominal camera", err(model.back_project(uv_peak)))
         report("true image point, nominal camera", err(model.back_project(uv_true)))
-    px = ((uv_soft - uv_true).norm(dim=1) * 64).numpy()
+    uv_model = uv_peak if model.config.readout == "peak" else uv_soft  # what the model reads out
+    px = ((uv_model - uv_true).norm(dim=1) * 64).numpy()
     print(f"heatmap to true image point (px at 128): median {np.median(px):.2f}  p95 {np.percentile(px, 95):.2f}")
     print(f"model error over 5 cm: {(e > 0.05).mean():.1%}; mean of the rest {100 * e[e <= 0.05].mean():.2f} cm")
     if args.sheet:
@@ -90,7 +82,7 @@ def main() -> None:
             im = cv2.resize(
                 cv2.cvtColor(images[i].numpy(), cv2.COLOR_RGB2BGR), (256, 256), interpolation=cv2.INTER_NEAREST
             )
-            (tu, tv), (pu, pv) = ((uv_true[i] + 1) * 128).tolist(), ((uv_soft[i] + 1) * 128).tolist()
+            (tu, tv), (pu, pv) = ((uv_true[i] + 1) * 128).tolist(), ((uv_model[i] + 1) * 128).tolist()
             cv2.circle(im, (int(tu), int(tv)), 8, (0, 255, 0), 2)
             cv2.drawMarker(im, (int(pu), int(pv)), (0, 0, 255), cv2.MARKER_CROSS, 14, 2)
             cv2.putText(im, f"{100 * e[i]:.0f} cm", (4, 20), cv2.FONT_HERSHEY_SIMPLEX, 0.6, (255, 255, 255), 2)
