@@ -20,60 +20,64 @@ def pct(s: dict) -> str:
     return f"{100 * s['success_rate']:.1f}% [{100 * s['ci95_low']:.0f}, {100 * s['ci95_high']:.0f}]"
 
 
+def _errorbar(ax, xs: list, s: list[dict], **kw) -> None:
+    ax.errorbar(
+        xs,
+        [100 * v["success_rate"] for v in s],
+        yerr=[
+            [max(0.0, 100 * (v["success_rate"] - v["ci95_low"])) for v in s],  # Wilson at 0 or n of n:
+            [max(0.0, 100 * (v["ci95_high"] - v["success_rate"])) for v in s],  # the bound rounds past the rate
+        ],
+        marker="o",
+        capsize=3,
+        **kw,
+    )
+
+
 def count_plot() -> str:
     path = RESULTS / "object_count.json"
     if not path.is_file():
         return "(not run yet)"
     rows = json.loads(path.read_text())
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4), sharey=True)
     xs = [r["unique_objects"] for r in rows]
-    for key, label in (
-        ("realistic_test", "held-out realistic objects"),
-        ("procedural_test", "held-out procedural objects"),
-    ):
-        s = [r[key] for r in rows]
-        ax.errorbar(
-            xs,
-            [100 * v["success_rate"] for v in s],
-            yerr=[
-                [max(0.0, 100 * (v["success_rate"] - v["ci95_low"])) for v in s],  # Wilson at 0 or n of n:
-                [max(0.0, 100 * (v["ci95_high"] - v["success_rate"])) for v in s],  # the bound rounds past the rate
-            ],
-            marker="o",
-            capsize=3,
-            label=f"ranker, {label}",
-        )
-        ax.plot(
-            xs,
-            [100 * v["baselines"]["centroid"]["success_rate"] for v in s],
-            linestyle="--",
-            label=f"centroid baseline, {label}",
-        )
-    ax.plot(
-        xs,
-        [100 * r["realistic_test"]["baselines"]["random"]["success_rate"] for r in rows],
-        linestyle=":",
-        label="random baseline, realistic",
+    panels = (
+        ("largest extent 0.08 m (the task's default)", (("realistic_test", "held-out realistic"),)),
+        (
+            "largest extent 0.12 m (wider than the opening)",
+            (("realistic_test_hard", "held-out realistic"), ("procedural_test_hard", "held-out procedural")),
+        ),
     )
-    ax.set_xscale("log")
-    ax.set_xlabel("unique procedural training objects")
-    ax.set_ylabel("grasp success (%)")
-    ax.set_ylim(0, 103)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    ax.set_title("Grasp success against the number of training objects")
+    for ax, (title, sets) in zip(axes, panels):
+        for (key, label), colour in zip(sets, ("C0", "C1")):
+            s = [r[key] for r in rows]
+            _errorbar(ax, xs, s, color=colour, label=f"ranker, {label}")
+            ax.plot(xs, [100 * v["baselines"]["centroid"]["success_rate"] for v in s], "--", color=colour,
+                    label=f"centroid baseline, {label}")  # fmt: skip
+        key = sets[0][0]
+        ax.plot(xs, [100 * r[key]["baselines"]["random"]["success_rate"] for r in rows], ":", color="C2",
+                label="random baseline, held-out realistic")  # fmt: skip
+        ax.set_xscale("log")
+        ax.set_xlabel("unique procedural training objects")
+        ax.set_ylim(0, 103)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, loc="lower right")
+        ax.set_title(title, fontsize=10)
+    axes[0].set_ylabel("grasp success (%)")
+    fig.suptitle("Grasp success against the number of training objects (95% Wilson intervals)")
     fig.tight_layout()
     PLOTS.mkdir(exist_ok=True)
     fig.savefig(PLOTS / "object_count.png", dpi=120)
     plt.close(fig)
     lines = [
-        "| unique training objects | ranker, realistic test | centroid | random | ranker, procedural test | centroid, procedural |",
-        "| --- | --- | --- | --- | --- | --- |",
+        "| unique training objects | 0.08 m: ranker, realistic | centroid | 0.12 m: ranker, realistic | centroid | random | 0.12 m: ranker, procedural | centroid |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in rows:
-        rt, pt = r["realistic_test"], r["procedural_test"]
+        rt, rh, ph = r["realistic_test"], r["realistic_test_hard"], r["procedural_test_hard"]
         lines.append(
-            f"| {r['unique_objects']} | {pct(rt)} | {pct(rt['baselines']['centroid'])} | {pct(rt['baselines']['random'])} | {pct(pt)} | {pct(pt['baselines']['centroid'])} |"
+            f"| {r['unique_objects']} | {pct(rt)} | {pct(rt['baselines']['centroid'])} | {pct(rh)} | {pct(rh['baselines']['centroid'])} "
+            f"| {pct(rh['baselines']['random'])} | {pct(ph)} | {pct(ph['baselines']['centroid'])} |"
         )
     return "\n".join(lines)
 
@@ -83,11 +87,15 @@ def realistic_table() -> str:
     if not path.is_file():
         return "(not run yet)"
     rows = json.loads(path.read_text())
-    lines = ["| training objects | ranker, held-out realistic | centroid | random |", "| --- | --- | --- | --- |"]
+    lines = [
+        "| training objects | 0.08 m: ranker | centroid | random | 0.12 m: ranker | centroid | random |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
     for r in rows:
-        t = r["realistic_test"]
+        t, h = r["realistic_test"], r["realistic_test_hard"]
         lines.append(
-            f"| {r['training objects']} | {pct(t)} | {pct(t['baselines']['centroid'])} | {pct(t['baselines']['random'])} |"
+            f"| {r['training objects']} | {pct(t)} | {pct(t['baselines']['centroid'])} | {pct(t['baselines']['random'])} "
+            f"| {pct(h)} | {pct(h['baselines']['centroid'])} | {pct(h['baselines']['random'])} |"
         )
     return "\n".join(lines)
 
