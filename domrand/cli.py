@@ -86,6 +86,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from domrand.bench.render import main as bench_render
 
         return bench_render(args)
+    if args.what == "train":
+        from domrand.bench.train import main as bench_train
+
+        return bench_train(args)
     from domrand.bench.generate import main as bench_generate
 
     return bench_generate(args)
@@ -162,11 +166,11 @@ def parser() -> argparse.ArgumentParser:
     i.add_argument("dataset")
     i.set_defaults(func=cmd_info)
 
-    b = sub.add_parser("bench", help="benchmarks: render or generate throughput")
-    b.add_argument("what", choices=["render", "generate"])
+    b = sub.add_parser("bench", help="benchmarks: render or generate throughput, pose-training step cost")
+    b.add_argument("what", choices=["render", "generate", "train"])
     b.add_argument("--json", dest="json_out", help="write results to this JSON file")
     b.add_argument(
-        "--readme", help="fill the table between <!-- BENCH_RENDER|GENERATE --> markers in this Markdown file"
+        "--readme", help="fill the table between <!-- BENCH_RENDER|GENERATE|TRAIN --> markers in this Markdown file"
     )
     b.add_argument("--sizes", default="64,128,224", help="image sizes (render benchmark)")
     b.add_argument("--images", type=int, default=0, help="images per measurement (default: size-dependent)")
@@ -175,7 +179,9 @@ def parser() -> argparse.ArgumentParser:
     )
     b.add_argument("--procs", type=int, default=2, help="peer processes (the same cores domrand uses)")
     b.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
-    b.add_argument("--size", type=int, default=128, help="image size (generate benchmark)")
+    b.add_argument("--size", type=int, default=128, help="image size (generate and train benchmarks)")
+    b.add_argument("--batch", type=int, default=64, help="images per step (train benchmark)")
+    b.add_argument("--steps", type=int, default=10, help="timed steps per variant (train benchmark)")
     b.add_argument("--ray", action="store_true", help="also measure the Ray backend (generate benchmark)")
     b.add_argument(
         "--memory", action="store_true", help="also measure peak memory of 10k and 100k-image runs (generate benchmark)"

@@ -81,25 +81,23 @@ def _palette(c0, c1, c2, h0, h1, h2, out):
         out[c] = col * (F(0.55) + F(0.45) * h2)
 
 
-TILES = 8  # shapes are binned into TILES x TILES tiles of the texture, so a texel tests only its tile's
+TILES = 16  # shapes are binned into TILES x TILES tiles of the texture, so a texel tests only its tile's
 
 
 @njit(cache=True)
-def _bin(cx, cy, ext):
-    """Per tile, the shapes (in index order) whose disc of radius `ext` around (cx, cy), on the unit torus,
-    reaches into it: counts (T * T,) and indices (T * T, K). A texel's first hit among its tile's shapes is
-    its first hit among all shapes, since every shape that can contain it is listed."""
+def _bin(cx, cy, ex, ey):
+    """Per tile, the shapes (in index order) whose box of half-sizes (ex, ey) around (cx, cy), on the unit
+    torus, reaches into it: counts (T * T,) and indices (T * T, K). A texel's first hit among its tile's
+    shapes is its first hit among all shapes, since every shape that can contain it is listed."""
     k_all = cx.shape[0]
     counts = np.zeros(TILES * TILES, np.int64)
     lists = np.empty((TILES * TILES, k_all), np.int64)
     for k in range(k_all):
-        e = ext[k] * F(1.01) + F(1e-4)  # conservative: a shape's extent never rounds short of a texel it covers
-        if e >= F(0.5):
-            x0, x1, y0, y1 = 0, TILES - 1, 0, TILES - 1
-        else:
-            x0, x1 = math.floor((cx[k] - e) * TILES), math.floor((cx[k] + e) * TILES)
-            y0, y1 = math.floor((cy[k] - e) * TILES), math.floor((cy[k] + e) * TILES)
-            x1, y1 = min(x1, x0 + TILES - 1), min(y1, y0 + TILES - 1)
+        hx = ex[k] * F(1.01) + F(1e-4)  # conservative: an extent never rounds short of a texel it covers
+        hy = ey[k] * F(1.01) + F(1e-4)
+        x0, x1 = math.floor((cx[k] - hx) * TILES), math.floor((cx[k] + hx) * TILES)
+        y0, y1 = math.floor((cy[k] - hy) * TILES), math.floor((cy[k] + hy) * TILES)
+        x1, y1 = min(x1, x0 + TILES - 1), min(y1, y0 + TILES - 1)
         for ty in range(y0, y1 + 1):
             for tx in range(x0, x1 + 1):
                 cell = (ty % TILES) * TILES + tx % TILES
@@ -128,14 +126,17 @@ def _dead_leaves(c0, c1, c2, seed, cells, duty, size, out):
         ca[k], sa[k] = F(math.cos(rot)), F(math.sin(rot))
         _palette(c0, c1, c2, _field(seed, 5, k, 0), _field(seed, 6, k, 0), _field(seed, 7, k, 0), col[k])
         dome[k] = F(0.6) * _field(seed, 8, k, 0)
-    counts, lists = _bin(cx, cy, np.sqrt(rr) * F(1.2534))  # a square's corner lies 1.2533 r out
+    # Half-sizes of each shape's bounding box: r for a disc; a square of half-side 0.8862 r turned by `rot`.
+    r = np.sqrt(rr)
+    ext = np.where(square, F(0.8863) * r * (np.abs(ca) + np.abs(sa)), r).astype(np.float32)
+    counts, lists = _bin(cx, cy, ext, ext)
     for i in range(size):
         v = (F(i) + F(0.5)) / F(size)
         for j in range(size):
             u = (F(j) + F(0.5)) / F(size)
             hit = -1
             q = F(0.0)
-            cell = (i * TILES // size) * TILES + j * TILES // size
+            cell = min(math.floor(v * F(TILES)), TILES - 1) * TILES + min(math.floor(u * F(TILES)), TILES - 1)
             for n in range(counts[cell]):
                 k = lists[cell, n]
                 dx, dy = _wrap(u - cx[k]), _wrap(v - cy[k])
@@ -205,14 +206,16 @@ def _strokes(c0, c1, c2, seed, cells, angle, duty, size, out):
         half_len[k] = (F(0.25) + F(0.75) * _field(seed, 3, k, 1)) * (F(1.5) / cells)
         half_w[k] = F(0.004) + F(0.012) * _field(seed, 4, k, 1)
         _palette(c1, c2, c0, _field(seed, 5, k, 1), _field(seed, 6, k, 1), _field(seed, 7, k, 1), col[k])
-    counts, lists = _bin(cx, cy, half_len + half_w)
+    ex = (np.abs(half_len * ca) + np.abs(half_w * sa)).astype(np.float32)  # the segment's bounding box
+    ey = (np.abs(half_len * sa) + np.abs(half_w * ca)).astype(np.float32)
+    counts, lists = _bin(cx, cy, ex, ey)
     for i in range(size):
         v = (F(i) + F(0.5)) / F(size)
         for j in range(size):
             u = (F(j) + F(0.5)) / F(size)
             hit = -1
             t = F(0.0)
-            cell = (i * TILES // size) * TILES + j * TILES // size
+            cell = min(math.floor(v * F(TILES)), TILES - 1) * TILES + min(math.floor(u * F(TILES)), TILES - 1)
             for n in range(counts[cell]):
                 k = lists[cell, n]
                 dx, dy = _wrap(u - cx[k]), _wrap(v - cy[k])

@@ -8,7 +8,7 @@ import torch
 from domrand.randomizers.texture import KINDS, PROCEDURAL_KINDS, TextureRandomizer, generate, synthesize
 
 
-@pytest.mark.parametrize("size", [20, 32])
+@pytest.mark.parametrize("size", [20, 32, 33])  # sizes that are and are not multiples of the kernel's tiles
 def test_kernel_matches_the_torch_reference_for_every_kind(size, tmp_path):
     from PIL import Image
 

@@ -210,3 +210,35 @@ def test_precision_is_resolved_and_checked():
     assert resolve_precision("auto") in ("fp32", "bf16")
     with pytest.raises(ValueError, match="precision"):
         PoseTrainConfig(precision="half")
+
+
+def test_plane_points_and_homography_match_opencv():
+    """`project` against cv2.projectPoints, `homography` against cv2.getPerspectiveTransform, and the camera
+    head's geometry end to end: the true image points of the plane map a projected point back to itself."""
+    import cv2
+    from domrand.generators.transforms import intrinsics_from_fov, look_at
+
+    from domrand.train.pose_model import apply_homography, homography, project
+
+    g = torch.Generator().manual_seed(0)
+    k = intrinsics_from_fov(torch.tensor([0.8]), 128, 128)
+    c2w = look_at(torch.tensor([[0.02, -0.68, 0.61]]), torch.tensor([[0.01, 0.02, 0.0]]))
+    pts = torch.rand(10, 3, generator=g) * torch.tensor([0.6, 0.4, 0.05]) - torch.tensor([0.3, 0.2, 0.0])
+    w2c = torch.linalg.inv(c2w[0]).double().numpy()
+    ref, _ = cv2.projectPoints(
+        pts.double().numpy(), cv2.Rodrigues(w2c[:3, :3])[0], w2c[:3, 3], k[0].double().numpy(), None
+    )
+    ours = project(pts, k, c2w, 128, 128)[0]
+    px = (ours + 1) / 2 * 128 - 0.5  # back to pixel centres
+    assert np.allclose(px.double().numpy(), ref[:, 0], atol=1e-3)
+
+    src, dst = torch.rand(3, 4, 2, generator=g), torch.rand(3, 4, 2, generator=g)
+    for i in range(3):
+        h_cv = cv2.getPerspectiveTransform(src[i].numpy(), dst[i].numpy())
+        assert np.allclose(homography(src[i : i + 1], dst[i : i + 1])[0].numpy(), h_cv, atol=1e-4)
+
+    plane = torch.tensor([[-0.3, -0.2, 0.025], [0.3, -0.2, 0.025], [0.3, 0.2, 0.025], [-0.3, 0.2, 0.025]])
+    h = homography(project(plane, k, c2w, 128, 128), plane[None, :, :2])
+    target = torch.tensor([[0.12, -0.07, 0.025]])
+    back = apply_homography(h, project(target, k, c2w, 128, 128)[0])
+    assert torch.allclose(back, target[:, :2], atol=1e-5)
