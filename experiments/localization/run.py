@@ -3,6 +3,7 @@
     python experiments/localization/run.py datasize    # error against the number of training images
     python experiments/localization/run.py textures    # error against the number of unique textures (10k images)
     python experiments/localization/run.py table2      # full / no noise / no camera randomization / no distractors
+    python experiments/localization/run.py design      # original vs photograph-like textures, correction vs camera head
     python experiments/localization/run.py headline    # the best cube model -> checkpoints/cube.pt
     python experiments/localization/run.py plots       # redraw the plots and the README table from results/
 
@@ -150,9 +151,20 @@ def test_sets(work: Path, size: int = SIZE) -> dict[str, Path]:
     return sets
 
 
-def train_and_eval(work: Path, name: str, data: Path, steps: int, images: int | None = None, size: int = SIZE) -> dict:
-    """Train one model (reused if its run finished) and evaluate it on every test set."""
-    from domrand.train.pose_trainer import PoseTrainConfig, train_pose
+def train_and_eval(
+    work: Path,
+    name: str,
+    data: Path,
+    steps: int,
+    images: int | None = None,
+    size: int = SIZE,
+    model: dict | None = None,
+) -> dict:
+    """Train one model (reused if its run finished) and evaluate it on every test set; `model` overrides
+    fields of the architecture (`PoseNetConfig`) that the dataset's camera and target imply."""
+    from dataclasses import replace
+
+    from domrand.train.pose_trainer import PoseTrainConfig, model_config_for, train_pose
 
     run = work / "runs" / name
     if not (run / "done.json").is_file():
@@ -161,11 +173,15 @@ def train_and_eval(work: Path, name: str, data: Path, steps: int, images: int | 
         resume = (run / "last.pt").is_file()  # an interrupted run continues from its last checkpoint
         if not resume:
             shutil.rmtree(run, ignore_errors=True)
+        mcfg = None
+        if model and not resume:
+            mcfg = replace(model_config_for(json.loads((data / "manifest.json").read_text())["config"], size), **model)
         summary = train_pose(
             str(data),
             str(run),
             target="cube",
             config=PoseTrainConfig(steps=steps, image_size=size, eval_every=250, checkpoint_every=250),
+            model_config=mcfg,
             resume=resume,
             quiet=True,
         )
@@ -258,6 +274,26 @@ def table2(work: Path, steps: int) -> None:
     save("table2", rows)
 
 
+ORIGINAL_KINDS = "textures.kinds=[flat,linear_gradient,radial_gradient,checker,stripes,noise,blend]"
+DESIGN = {  # name: (dataset overrides, architecture overrides); 20k images at 128 px, 3,000 steps each
+    "design_original_textures": ([ORIGINAL_KINDS], {}),
+    "design_photo_textures": ([], {}),
+    "design_homography": ([], {"geometry": "homography"}),
+}
+
+
+def design(work: Path, steps: int = 3000, size: int = 128) -> None:
+    """The design choices behind the headline model, each against the last: the photograph-like texture
+    kinds, then the supervised camera head instead of the learned correction (results/design.json)."""
+    rows = []
+    for name, (sets, model) in DESIGN.items():
+        data = dataset(
+            work, _sized("train_" + name.removeprefix("design_") + "_20k", size), 20000, SEEDS["train"], sets, size
+        )
+        rows.append({**train_and_eval(work, name, data, steps, size=size, model=model), "sets": sets, "model": model})
+    save("design", rows)
+
+
 def headline(work: Path, steps: int, size: int, images: int) -> None:
     """Train a longer headline run (its row joins `results/headline_runs.json`, which keeps every headline run
     so far), then commit the model with the lowest error on the held-out randomized set with distractors among
@@ -295,7 +331,7 @@ def _headline_run(work: Path, steps: int, size: int, images: int) -> dict:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("experiment", choices=["datasize", "textures", "table2", "headline", "plots", "all"])
+    ap.add_argument("experiment", choices=["datasize", "textures", "table2", "design", "headline", "plots", "all"])
     ap.add_argument("--work", default="work/localization")
     ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--headline-steps", type=int, default=5000, help="0: only pick the best finished run")
@@ -311,6 +347,8 @@ def main() -> None:
         textures(work, args.steps)
     if args.experiment in ("table2", "all"):
         table2(work, args.steps)
+    if args.experiment in ("design", "all"):
+        design(work)
     if args.experiment in ("headline", "all"):
         headline(work, args.headline_steps, args.headline_size, args.headline_images)
     from plots import main as plots
