@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from domrand.bench.markdown import fill_markers
+from domrand.bench.markdown import write_results
 from domrand.config import load_config
 from domrand.generate import GenerateOptions, generate
 from domrand.pipeline import Pipeline
@@ -172,12 +172,7 @@ def main(args: argparse.Namespace) -> int:
         )
     for row in rows:
         print(json.dumps(row), flush=True)
-    print(table(rows))
-    if args.json_out:
-        Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json_out).write_text(json.dumps(rows, indent=2) + "\n")
-    if getattr(args, "readme", None):
-        fill_markers(args.readme, {"BENCH_GENERATE": table(rows)})
+    write_results(args, rows, table(rows), "BENCH_GENERATE")
     return 0
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 
 def fill_markers(path: str | Path, bodies: dict[str, str]) -> list[str]:
@@ -27,3 +29,14 @@ def fill_markers(path: str | Path, bodies: dict[str, str]) -> list[str]:
             filled.append(name)
     path.write_text(text)
     return filled
+
+
+def write_results(args: Any, rows: list[dict[str, Any]], table: str, marker: str) -> None:
+    """A benchmark's outputs: the Markdown `table` printed, the rows to `args.json_out` and the table into
+    `args.readme` between its `marker` markers (each when asked for)."""
+    print(table)
+    if getattr(args, "json_out", None):
+        Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json_out).write_text(json.dumps(rows, indent=2) + "\n")
+    if getattr(args, "readme", None):
+        fill_markers(args.readme, {marker: table})

@@ -13,12 +13,11 @@ import json
 import os
 import statistics
 import time
-from pathlib import Path
 from typing import Any
 
 import torch
 
-from domrand.bench.markdown import fill_markers
+from domrand.bench.markdown import write_results
 from domrand.render import RenderConfig, Renderer
 from domrand.render.demo import demo_scene
 
@@ -103,10 +102,5 @@ def main(args: argparse.Namespace) -> int:
     if not sizes or any(s < 8 for s in sizes):
         raise ValueError(f"--sizes must be image sizes >= 8, got {args.sizes!r}")
     rows = run(sizes, args.images, args.peer, args.procs, args.device)
-    print(table(rows))
-    if args.json_out:
-        Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json_out).write_text(json.dumps(rows, indent=2) + "\n")
-    if getattr(args, "readme", None):
-        fill_markers(args.readme, {"BENCH_RENDER": table(rows)})
+    write_results(args, rows, table(rows), "BENCH_RENDER")
     return 0

@@ -10,15 +10,13 @@ not matter to a step's cost, so no dataset is needed.
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import time
-from pathlib import Path
 from typing import Any
 
 import torch
 
-from domrand.bench.markdown import fill_markers
+from domrand.bench.markdown import write_results
 
 
 def _step(model: Any, opt: Any, x: torch.Tensor, bf16: bool) -> float:
@@ -83,10 +81,5 @@ def main(args: argparse.Namespace) -> int:
     if args.batch < 1 or args.steps < 1:
         raise ValueError(f"--batch and --steps must be >= 1, got {args.batch}, {args.steps}")
     rows = run(args.size, args.batch, args.steps)
-    print(table(rows))
-    if args.json_out:
-        Path(args.json_out).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json_out).write_text(json.dumps(rows, indent=2) + "\n")
-    if getattr(args, "readme", None):
-        fill_markers(args.readme, {"BENCH_TRAIN": table(rows)})
+    write_results(args, rows, table(rows), "BENCH_TRAIN")
     return 0

@@ -64,6 +64,11 @@ class PoseNetConfig:
             so "correction" is the default (experiments/localization/README.md).
         plane_points: (x, y) of the four points on the plane z = target_height whose image positions the
             camera head predicts, metres (the task's target workspace corners).
+        mirror_average: predict from the image and from its mirror image (left and right swapped, the
+            prediction's x negated back) and average the two. Valid where the world, the nominal camera
+            and the randomization are symmetric about x = 0, as in the task: the mirror image is then as
+            likely a view as the image itself, and the average halves the read-out's independent noise.
+            None (the default): on exactly when the nominal camera and `position_mean` are symmetric.
     """
 
     image_size: int = 64
@@ -80,6 +85,7 @@ class PoseNetConfig:
     context_heat: bool = True
     geometry: str = "correction"
     plane_points: tuple[tuple[float, float], ...] = ((-0.3, -0.2), (0.3, -0.2), (0.3, 0.2), (-0.3, 0.2))
+    mirror_average: bool | None = None
 
     def __post_init__(self) -> None:
         if not (isinstance(self.image_size, int) and self.image_size >= 32 and self.image_size % 16 == 0):
@@ -90,6 +96,14 @@ class PoseNetConfig:
             raise ValueError(f"position_scale must be positive, got {self.position_scale}")
         if self.readout not in ("peak", "soft"):
             raise ValueError(f"readout must be 'peak' or 'soft', got {self.readout!r}")
+        symmetric = self.camera_eye[0] == 0 and self.camera_look_at[0] == 0 and self.position_mean[0] == 0
+        if self.mirror_average is None:
+            object.__setattr__(self, "mirror_average", symmetric)
+        elif self.mirror_average and not symmetric:
+            raise ValueError(
+                "mirror_average needs a nominal camera and position_mean symmetric about x = 0, got eye "
+                f"{self.camera_eye}, look-at {self.camera_look_at}, mean {self.position_mean}"
+            )
         if self.geometry not in ("homography", "correction"):
             raise ValueError(f"geometry must be 'homography' or 'correction', got {self.geometry!r}")
         if len(self.plane_points) != 4 or any(len(q) != 2 for q in self.plane_points):
@@ -109,7 +123,7 @@ class PoseNetConfig:
 
 
 # What checkpoints written before these fields used.
-LEGACY = {"readout": "soft", "context_heat": False, "geometry": "correction"}
+LEGACY = {"readout": "soft", "context_heat": False, "geometry": "correction", "mirror_average": False}
 CAMERA_CHANNELS = 16  # context channels the camera head keeps per cell of its grid
 PLANE_UV_SCALE = 0.1  # the camera head's outputs are offsets from the nominal image points in these units
 
@@ -232,6 +246,7 @@ class PoseNet(nn.Module):
         plane = torch.tensor([[x, y, config.target_height] for x, y in config.plane_points])
         self.register_buffer("plane", plane)  # (4, 3) metres
         self.register_buffer("plane_nominal", project(plane, k[None], c2w[None], s, s)[0])  # (4, 2)
+        self.register_buffer("mirror", torch.tensor([-1.0, 1.0, 1.0]), persistent=False)
 
     def back_project(self, uv: Tensor) -> Tensor:
         """(B, 2) image points in [-1, 1] -> (B, 3) points at `target_height` seen by the nominal camera."""
@@ -273,5 +288,10 @@ class PoseNet(nn.Module):
             ctx = c.float().mean((2, 3))
             return nominal + self.head(torch.cat([uv, ctx], 1)), heat, None
 
-    def forward(self, images: Tensor) -> Tensor:
-        return self.forward_train(images)[0] * self.scale + self.mean
+    def forward(self, images: Tensor, mirror: bool | None = None) -> Tensor:
+        """(B, 3) positions, metres; `mirror` overrides `config.mirror_average` for this call."""
+        position = self.forward_train(images)[0] * self.scale + self.mean
+        if self.config.mirror_average if mirror is None else mirror:
+            mirrored = self.forward_train(images.flip(-1))[0] * self.scale + self.mean
+            position = (position + mirrored * self.mirror) / 2
+        return position

@@ -106,13 +106,13 @@ def heatmap_loss(logits: Tensor, uv: Tensor) -> Tensor:
     return -(target * logp).sum((1, 2)).mean()
 
 
-def errors(model: PoseNet, images: Tensor, positions: Tensor, batch: int = 256) -> Tensor:
-    """(N,) Euclidean position errors, metres."""
+def errors(model: PoseNet, images: Tensor, positions: Tensor, batch: int = 256, mirror: bool | None = None) -> Tensor:
+    """(N,) Euclidean position errors, metres (`mirror`: see `PoseNet.forward`)."""
     model.eval()
     out = []
     with torch.no_grad():
         for i in range(0, images.shape[0], batch):
-            out.append((model(to_input(images[i : i + batch])) - positions[i : i + batch]).norm(dim=-1))
+            out.append((model(to_input(images[i : i + batch]), mirror) - positions[i : i + batch]).norm(dim=-1))
     model.train()
     return torch.cat(out) if out else torch.zeros(0)
 
@@ -250,7 +250,8 @@ def train_pose(
         value = float(loss.detach())
         running = value if running is None else 0.98 * running + 0.02 * value
         if step % cfg.eval_every == 0 or step == cfg.steps:
-            val_err = float(errors(model, val_x, val_y).mean())
+            # The checkpoint is chosen by the single read-out, whatever the model's mirror_average.
+            val_err = float(errors(model, val_x, val_y, mirror=False).mean())
             entry = {
                 "step": step,
                 "loss": running,

@@ -114,18 +114,43 @@ def headline_runs_markdown() -> str:
     if not path.is_file():
         return "(not run yet)"
     lines = [
-        "| run | input (px) | training images | steps | randomized test: object / distractors (cm) "
+        "| run | input (px) | training images | steps | randomized test sets | randomized test: object / distractors (cm) "
         "| reality gap: object / distractors / occluded, mean (cm) | reality gap: object / distractors, median (cm) |",
-        "| --- | --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in json.loads(path.read_text()):
         med = [100 * r[k]["median_error_m"] for k in ("gap_objects", "gap_distractors")]
         lines.append(
-            f"| `{r['name']}` | {r['image_size']} | {r['train_images']} | {r['steps']} | "
+            f"| `{r['name']}` | {r['image_size']} | {r['train_images']} | {r['steps']} | v{r.get('test_version', 1)} | "
             f"{cm(r, 'test_objects'):.1f} / {cm(r, 'test_distractors'):.1f} | "
             f"{cm(r, 'gap_objects'):.1f} / {cm(r, 'gap_distractors'):.1f} / {cm(r, 'gap_occluded'):.1f} | "
             f"{med[0]:.1f} / {med[1]:.1f} |"
         )
+    return "\n".join(lines)
+
+
+def design_markdown() -> str:
+    """The design runs (results/design.json): textures, then the camera geometry, each against the last."""
+    path = RESULTS / "design.json"
+    if not path.is_file():
+        return "(not run yet)"
+    lines = [
+        "| run | texture kinds | geometry | randomized test: object / distractors, mean (median) (cm) "
+        "| reality gap: object / distractors / occluded, mean (cm) | reality gap: object / distractors, median / p95 (cm) |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in json.loads(path.read_text()):
+        kinds = "original 7" if r["sets"] else "all 10 (+ dead leaves, stones, strokes)"
+        geometry = r["model"].get("geometry", "correction")
+        test = " / ".join(
+            f"{cm(r, k):.1f} ({100 * r[k]['median_error_m']:.1f})" for k in ("test_objects", "test_distractors")
+        )
+        gap = " / ".join(f"{cm(r, k):.1f}" for k in ("gap_objects", "gap_distractors", "gap_occluded"))
+        tail = " / ".join(
+            f"{100 * r[k]['median_error_m']:.1f} / {100 * r[k]['p95_error_m']:.1f}"
+            for k in ("gap_objects", "gap_distractors")
+        )
+        lines.append(f"| `{r['name']}` | {kinds} | {geometry} | {test} | {gap} | {tail} |")
     return "\n".join(lines)
 
 
@@ -137,6 +162,7 @@ def main() -> None:
         {
             "HEADLINE": headline_markdown(),
             "HEADLINE_RUNS": headline_runs_markdown(),
+            "DESIGN": design_markdown(),
             "TABLE2": table2_markdown(),
             "DATASIZE": series_markdown("datasize", "train_images", "training images"),
             "TEXTURES": series_markdown("textures", "unique_textures", "unique textures"),

@@ -242,3 +242,20 @@ def test_plane_points_and_homography_match_opencv():
     target = torch.tensor([[0.12, -0.07, 0.025]])
     back = apply_homography(h, project(target, k, c2w, 128, 128)[0])
     assert torch.allclose(back, target[:, :2], atol=1e-5)
+
+
+def test_mirror_average_is_the_mean_of_the_image_and_its_mirror_image():
+    from domrand.train.pose_model import PoseNet, PoseNetConfig
+
+    torch.manual_seed(0)
+    net = PoseNet(PoseNetConfig(image_size=32)).eval()
+    assert net.config.mirror_average  # the task's camera is symmetric about x = 0
+    x = torch.rand(3, 3, 32, 32)
+    with torch.no_grad():
+        one, mirrored = net(x, mirror=False), net(x.flip(-1), mirror=False)
+        expect = (one + mirrored * torch.tensor([-1.0, 1.0, 1.0])) / 2
+        assert torch.allclose(net(x), expect, atol=1e-6)
+        assert torch.allclose(net(x.flip(-1)) * torch.tensor([-1.0, 1.0, 1.0]), net(x), atol=1e-6)  # symmetric
+    assert PoseNetConfig(camera_eye=(0.1, -0.7, 0.6)).mirror_average is False  # auto: off when asymmetric
+    with pytest.raises(ValueError, match="mirror_average"):
+        PoseNetConfig(camera_eye=(0.1, -0.7, 0.6), mirror_average=True)
