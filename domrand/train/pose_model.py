@@ -124,6 +124,7 @@ class PoseNetConfig:
 
 # What checkpoints written before these fields used.
 LEGACY = {"readout": "soft", "context_heat": False, "geometry": "correction", "mirror_average": False}
+DERIVED = ("plane", "plane_nominal")  # buffers some checkpoints stored though the configuration gives them
 CAMERA_CHANNELS = 16  # context channels the camera head keeps per cell of its grid
 PLANE_UV_SCALE = 0.1  # the camera head's outputs are offsets from the nominal image points in these units
 
@@ -244,8 +245,9 @@ class PoseNet(nn.Module):
         self.register_buffer("k", k)
         self.register_buffer("c2w", c2w)
         plane = torch.tensor([[x, y, config.target_height] for x, y in config.plane_points])
-        self.register_buffer("plane", plane)  # (4, 3) metres
-        self.register_buffer("plane_nominal", project(plane, k[None], c2w[None], s, s)[0])  # (4, 2)
+        # Derived from the configuration, so not part of the state (checkpoints from before them load as they are).
+        self.register_buffer("plane", plane, persistent=False)  # (4, 3) metres
+        self.register_buffer("plane_nominal", project(plane, k[None], c2w[None], s, s)[0], persistent=False)  # (4, 2)
         self.register_buffer("mirror", torch.tensor([-1.0, 1.0, 1.0]), persistent=False)
 
     def back_project(self, uv: Tensor) -> Tensor:

@@ -27,7 +27,7 @@ from torch import Tensor
 
 from domrand.train import checkpoint as ckpt
 from domrand.train.pose_data import load_native, to_input
-from domrand.train.pose_model import PoseNet, PoseNetConfig
+from domrand.train.pose_model import DERIVED, PoseNet, PoseNetConfig
 
 
 @dataclass(frozen=True)
@@ -192,7 +192,7 @@ def train_pose(
         state = ckpt.load(last, "pose")
         if state["train_config"] != _json(asdict(cfg)) or state["target"] != target:
             raise ValueError(f"cannot resume {out!r}: its training settings or target differ from these")
-        ckpt.load_state(model, state["model"], last)
+        ckpt.load_state(model, _weights(state), last)
         opt.load_state_dict(state["optimizer"])
         gen.set_state(state["generator"])
         step, best = int(state["step"]), float(state["best_val"])
@@ -323,6 +323,11 @@ def _save(
     )  # fmt: skip
 
 
+def _weights(state: dict[str, Any]) -> dict[str, Tensor]:
+    """A checkpoint's state dict without the buffers the configuration derives (see `DERIVED`)."""
+    return {k: v for k, v in state["model"].items() if k not in DERIVED}
+
+
 def load_model(path: str | Path) -> tuple[PoseNet, dict[str, Any]]:
     """A trained `PoseNet` (eval mode) and its checkpoint's metadata."""
     state = ckpt.load(path, "pose")
@@ -331,6 +336,6 @@ def load_model(path: str | Path) -> tuple[PoseNet, dict[str, Any]]:
     except (KeyError, TypeError, ValueError) as e:
         raise ValueError(f"checkpoint {str(path)!r} has no valid model configuration: {e}") from None
     model = PoseNet(mcfg)
-    ckpt.load_state(model, state["model"], path)
+    ckpt.load_state(model, _weights(state), path)
     model.eval()
     return model, {k: v for k, v in state.items() if k not in ("model", "optimizer", "generator")}
