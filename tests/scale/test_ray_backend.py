@@ -52,6 +52,23 @@ def ray_workers() -> list[int]:
     return pids
 
 
+def kill_session(sid: int) -> None:
+    """SIGKILL every process of session `sid`: the driver and the Ray processes it started (Ray starts its
+    daemons in the driver's session). Never `ray stop`, which also kills the module's own cluster and with
+    it this pytest process (the bug `test_regression_killing_a_driver_leaves_other_ray_clusters_alive` pins)."""
+    for d in Path("/proc").iterdir():
+        if d.name.isdigit():
+            try:
+                fields = (d / "stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            if int(fields[3]) == sid:  # the fields after the name: state, ppid, pgrp, session
+                try:
+                    os.kill(int(d.name), signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+
+
 def test_ray_backend_matches_local_and_survives_a_killed_worker(cluster, local_reference, tmp_path):
     out = tmp_path / "ray"
     killed: list[int] = []
@@ -117,15 +134,26 @@ def test_driver_killed_then_resumed_with_ray_matches_local(local_reference, tmp_
     deadline = time.time() + 180
     while time.time() < deadline and len(list((out / "chunks").glob("*.json"))) < 3:
         time.sleep(0.05)
-    os.killpg(proc.pid, signal.SIGKILL)
+    kill_session(proc.pid)
     proc.wait()
-    subprocess.run([str(Path(sys.executable).with_name("ray")), "stop", "--force"], capture_output=True, check=False)
     done = len(list((out / "chunks").glob("*.json")))
     assert 3 <= done < 10
     subprocess.run(
         [sys.executable, "-m", "domrand.cli", *args, "--resume"], check=True, capture_output=True, timeout=300
     )
     assert tree(out) == local_reference
+
+
+def test_regression_killing_a_driver_leaves_other_ray_clusters_alive(cluster):
+    # `ray stop --force` after killing a driver also killed this process's cluster, and pytest died with it.
+    code = "import ray, sys; ray.init(num_cpus=1, include_dashboard=False); print('up', flush=True); sys.stdin.read()"
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stdin=subprocess.PIPE, stdout=subprocess.PIPE, start_new_session=True
+    )
+    assert proc.stdout.readline().strip() == b"up"
+    kill_session(proc.pid)
+    proc.wait()
+    assert ray.get(ray.remote(lambda: 7).remote(), timeout=60) == 7
 
 
 def test_missing_ray_is_one_clear_error(monkeypatch, tmp_path):
