@@ -116,9 +116,22 @@ def scale_table() -> str:
     return "\n".join(lines)
 
 
+def per_object_table(extent: float = 0.12) -> str:
+    """Per held-out object success of the committed model and both baselines at one extent (scale.json)."""
+    path = RESULTS / "scale.json"
+    rows = [r for r in json.loads(path.read_text()) if abs(r["scale_to"] - extent) < 1e-9] if path.is_file() else []
+    if not rows:
+        return "(not run yet)"
+    per = rows[0]["realistic_test"]["per_object"]
+    lines = ["| object | ranker | centroid | random |", "| --- | --- | --- | --- |"]
+    for name, r in per.items():
+        lines.append(f"| {name} | {100 * r['model']:.0f}% | {100 * r['centroid']:.0f}% | {100 * r['random']:.0f}% |")
+    return "\n".join(lines)
+
+
 def main() -> None:
-    count, real, scale = count_plot(), realistic_table(), scale_table()
-    fill_markers(HERE / "README.md", {"COUNT": count, "REALISTIC": real, "SCALE": scale})
+    count, real, scale, per = count_plot(), realistic_table(), scale_table(), per_object_table()
+    fill_markers(HERE / "README.md", {"COUNT": count, "REALISTIC": real, "SCALE": scale, "PER_OBJECT": per})
 
 
 if __name__ == "__main__":

@@ -181,7 +181,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("experiment", choices=["objects", "count", "realistic", "scale", "plots", "all"])
     ap.add_argument("--work", default="work/grasping")
-    ap.add_argument("--scenes", type=int, default=1200, help="labelled scenes per training set")
+    ap.add_argument("--scenes", type=int, default=800, help="labelled scenes per training set")
     ap.add_argument("--steps", type=int, default=2000, help="ranker training steps")
     ap.add_argument("--trials", type=int, default=20, help="drops per held-out realistic object")
     ap.add_argument("--counts", default="10,100,1000", help="unique procedural object counts")
