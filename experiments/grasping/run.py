@@ -10,7 +10,7 @@ Labelled grasps, runs and object folders go to --work (default ./work/grasping, 
 procedural model is copied to checkpoints/grasp.pt; its figures are reproduced from a clean checkout by
 
     python experiments/grasping/run.py objects
-    domrand evaluate grasp --checkpoint experiments/grasping/checkpoints/grasp.pt --objects work/grasping/realistic_test --trials 20 --seed 0
+    domrand evaluate grasp --checkpoint experiments/grasping/checkpoints/grasp.pt --objects work/grasping/realistic_test --trials 20 --seed 0 --scale-to 0.12
 """
 
 from __future__ import annotations
