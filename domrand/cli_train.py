@@ -26,8 +26,9 @@ def cmd_train(args: argparse.Namespace) -> int:
         elif args.data is None:
             raise ValueError("give --data DIR or --online")
         s = train_pose(
-            args.data, args.out, target=args.target, config=cfg, online=online, resume=args.resume, quiet=args.quiet
-        )
+            args.data, args.out, target=args.target, config=cfg, online=online, resume=args.resume, quiet=args.quiet,
+            init=args.init,
+        )  # fmt: skip
         print(
             f"trained {s['steps']} steps in {s['seconds']:.0f} s; best validation mean error {100 * s['best_val_mean_error_m']:.2f} cm; checkpoints in {s['run']}"
         )
@@ -103,7 +104,11 @@ def add_train_commands(sub: Any) -> None:
     t.add_argument("--lr", type=float, default=1e-3)
     t.add_argument("--size", type=int, default=64, help="model input size, pixels (default 64)")
     t.add_argument("--seed", type=int, default=0)
+    t.add_argument(
+        "--members", type=int, default=1, help="grasp: rankers trained with seeds seed, seed+1, ... and averaged"
+    )
     t.add_argument("--resume", action="store_true", help="continue from RUN/last.pt")
+    t.add_argument("--init", help="pose: fine-tune from this checkpoint's weights (fresh optimizer and schedule)")
     t.add_argument("--quiet", action="store_true")
     t.set_defaults(func=cmd_train)
 

@@ -54,14 +54,14 @@ def _init(checkpoint: str, objects: list[GraspObject]) -> None:
     _W.update(sim=GraspSim(), model=load_ranker(checkpoint)[0], objects=objects)
 
 
-def trial(args: tuple[int, int, int]) -> tuple[int, dict[str, bool]]:
-    """One drop of object i: the outcome of each method's grasp."""
-    i, t, seed = args
-    sim, model, obj = _W["sim"], _W["model"], _W["objects"][i]
-    sim.load(obj)
-    pos, orn = sim.drop(derive_seed(seed, i, t) & 0xFFFFFFFF)
+def trial_view(sim: Any, obj: GraspObject, i: int, t: int, seed: int) -> tuple:
+    """Drop t of object i (seeded by seed, i, t) in `sim`: depth (H, W) metres, intrinsics (3, 3),
+    camera-to-world (4, 4), the candidates (the sampler's and the centroid grasp), the centroid grasp and the
+    random baseline's grasp (either None where the depth image shows no object)."""
     from domrand.grasp.views import depth_view
 
+    sim.load(obj)
+    pos, orn = sim.drop(derive_seed(seed, i, t) & 0xFFFFFFFF)
     depth, k, c2w = depth_view(
         obj, pos, orn, torch.Generator().manual_seed(derive_seed(seed, i, t, 1)), perturb_camera=False
     )
@@ -69,6 +69,15 @@ def trial(args: tuple[int, int, int]) -> tuple[int, dict[str, bool]]:
     rng = np.random.default_rng(derive_seed(seed, i, t, 2))
     centroid, random_g = cand.centroid_grasp(points), cand.random_grasp(points, rng)
     options = cand.sample(points, rng) + [g for g in (centroid,) if g is not None]
+    return depth, k, c2w, options, centroid, random_g
+
+
+def trial(args: tuple[int, int, int]) -> tuple[int, dict[str, bool]]:
+    """One drop of object i: the outcome of each method's grasp."""
+    i, t, seed = args
+    sim, model, obj = _W["sim"], _W["model"], _W["objects"][i]
+    depth, k, c2w, options, centroid, random_g = trial_view(sim, obj, i, t, seed)
+    points = cand.world_points(depth, k, c2w)
     out = {m: False for m in METHODS}
     if options:
         with torch.no_grad():

@@ -1,8 +1,11 @@
-"""`GraspRanker`: the success probability of a candidate grasp from its rotated height crop and opening.
+"""`GraspRanker`: the success probability of a candidate grasp from its rotated height crop and opening;
+`RankerEnsemble`: the mean logit of several rankers over each crop's symmetric views.
 
 Example:
     >>> import torch
     >>> GraspRanker()(torch.zeros(3, 2, 32, 32), torch.full((3,), 0.05)).shape
+    torch.Size([3])
+    >>> RankerEnsemble([GraspRanker(), GraspRanker()])(torch.zeros(3, 2, 32, 32), torch.full((3,), 0.05)).shape
     torch.Size([3])
 """
 
@@ -43,3 +46,35 @@ class GraspRanker(nn.Module):
     def forward(self, crops: Tensor, width: Tensor) -> Tensor:
         x = torch.cat([crops[:, :1] / HEIGHT_SCALE, crops[:, 1:2]], 1)
         return self.head(torch.cat([self.features(x), (width[:, None] - 0.05) / 0.02], 1))[:, 0]
+
+
+def symmetric_views(crops: Tensor, views: int = 4) -> Tensor:
+    """(views * B, 2, C, C): the crops (B, 2, C, C) as they are, with the fingers swapped (x flipped), mirrored
+    across the closing line (y flipped), and both. A parallel-jaw grasp is the same grasp with its fingers
+    swapped, and physics is symmetric under the mirror, so a grasp's outcome is the same in all four."""
+    if views not in (1, 2, 4):
+        raise ValueError(f"views must be 1, 2 or 4, got {views}")
+    out = [crops, crops.flip(-1), crops.flip(-2), crops.flip(-1).flip(-2)][:views]
+    return torch.cat(out)
+
+
+class RankerEnsemble(nn.Module):
+    """(B, 2, 32, 32) crops and (B,) openings -> (B,) logits: the mean over `members` (rankers trained with
+    different seeds) and over each crop's `views` symmetric views (`symmetric_views`).
+
+    The candidate executed is the argmax over tens to a hundred candidates, so one ranker's chance highs decide
+    it; averaging over members and views damps them. One member and one view is a plain `GraspRanker`.
+    """
+
+    def __init__(self, members: list[GraspRanker], views: int = 4) -> None:
+        super().__init__()
+        if not members:
+            raise ValueError("an ensemble needs at least one ranker")
+        symmetric_views(torch.zeros(1, 2, 1, 1), views)  # validates views
+        self.members = nn.ModuleList(members)
+        self.views = views
+
+    def forward(self, crops: Tensor, width: Tensor) -> Tensor:
+        b = crops.shape[0]
+        x, w = symmetric_views(crops, self.views), width.repeat(self.views)
+        return torch.stack([m(x, w).reshape(self.views, b).mean(0) for m in self.members]).mean(0)

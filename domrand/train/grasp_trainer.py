@@ -9,6 +9,7 @@ the ranker picks the most likely success.
 from __future__ import annotations
 
 import argparse
+import copy
 import json
 import math
 import sys
@@ -21,12 +22,26 @@ import numpy as np
 import torch
 
 from domrand.grasp.dataset import load
-from domrand.grasp.ranker import GraspRanker
+from domrand.grasp.ranker import GraspRanker, RankerEnsemble
 from domrand.train import checkpoint as ckpt
 
 
 @dataclass(frozen=True)
 class GraspTrainConfig:
+    """How to train the ranker (recorded in every checkpoint).
+
+    Attributes:
+        steps, batch_size, lr, weight_decay: AdamW with cosine decay, per member.
+        seed: member i uses seed + i (initialisation and batch order).
+        val_fraction: the last share of the scenes, held out whole, for choosing each member's best step.
+        eval_every: steps between validations.
+        width: ranker channels (16: 0.18 s a step of 256 on 2 CPU cores; 32 was 3x slower, no better).
+        members: rankers trained with different seeds; the checkpoint averages their logits.
+        views: symmetric views (1, 2 or 4: as they are, fingers swapped, mirrored, both) each training crop is
+            drawn from and the checkpoint averages at test time (`RankerEnsemble`). 2 is what checkpoints from
+            before this field were trained with (fingers swapped) and are evaluated with 1 view.
+    """
+
     steps: int = 4000
     batch_size: int = 256
     lr: float = 2e-3
@@ -34,19 +49,24 @@ class GraspTrainConfig:
     seed: int = 0
     val_fraction: float = 0.1
     eval_every: int = 250
-    width: int = 16  # ranker channels (16: 0.18 s a step of 256 on 2 CPU cores; 32 was 3x slower, no better)
+    width: int = 16
+    members: int = 1
+    views: int = 4
 
     def __post_init__(self) -> None:
-        for name in ("steps", "batch_size", "eval_every", "width"):
+        for name in ("steps", "batch_size", "eval_every", "width", "members"):
             if not getattr(self, name) >= 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if not 0 < self.val_fraction < 0.5:
             raise ValueError(f"val_fraction must be in (0, 0.5), got {self.val_fraction}")
+        if self.views not in (1, 2, 4):
+            raise ValueError(f"views must be 1, 2 or 4, got {self.views}")
 
 
 def train_grasp(data: str, out: str, cfg: GraspTrainConfig | None = None, quiet: bool = False) -> dict[str, Any]:
-    """Train a ranker on a grasp-label folder; writes RUN/best.pt (best validation loss) and RUN/log.jsonl.
-    Validation holds out whole scenes (the last `val_fraction` of them)."""
+    """Train `cfg.members` rankers on a grasp-label folder; writes RUN/best.pt (every member at its best
+    validation loss, evaluated as `RankerEnsemble`) and RUN/log.jsonl. Validation holds out whole scenes (the
+    last `val_fraction` of them)."""
     cfg = cfg or GraspTrainConfig()
     run = Path(out)
     if run.exists() and any(run.iterdir()):
@@ -62,22 +82,70 @@ def train_grasp(data: str, out: str, cfg: GraspTrainConfig | None = None, quiet:
         torch.from_numpy(d["success"].astype(np.float32)),
     )
     tr, va = torch.from_numpy(~is_val), torch.from_numpy(is_val)
-    xt, wt, yt = x[tr], w[tr], y[tr]
-    torch.manual_seed(cfg.seed)
-    model = GraspRanker(cfg.width)
-    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    gen = torch.Generator().manual_seed(cfg.seed)
-    best, t0 = float("inf"), time.perf_counter()
+    train_set, val_set = (x[tr], w[tr], y[tr]), (x[va], w[va], y[va])
+    t0 = time.perf_counter()
     bar = None
     if not quiet:
         from tqdm import tqdm
 
-        bar = tqdm(total=cfg.steps, unit="step", file=sys.stderr)
+        bar = tqdm(total=cfg.steps * cfg.members, unit="step", file=sys.stderr)
+    members = [_train_member(i, train_set, val_set, cfg, run, bar) for i in range(cfg.members)]
+    if bar is not None:
+        bar.close()
+    ensemble = RankerEnsemble([m for m, _ in members], cfg.views).eval()
+    vl, acc = _validate(ensemble, *val_set)
+    ckpt.save(
+        run / "best.pt",
+        "grasp",
+        {
+            "members": [m.state_dict() for m, _ in members],
+            "width": cfg.width,
+            "views": cfg.views,
+            "train_config": asdict(cfg),
+            "data": str(data),
+            "steps": [step for _, step in members],
+            "val_loss": vl,
+            "val_accuracy": acc,
+        },
+    )
+    return {
+        "run": str(run),
+        "best_val_loss": vl,
+        "val_accuracy": acc,
+        "candidates": len(y),
+        "positives": float(y.mean()),
+        "seconds": time.perf_counter() - t0,
+    }
+
+
+def _validate(model: torch.nn.Module, x: torch.Tensor, w: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
+    """Validation loss and accuracy of `model` (logits) on held-out candidates."""
+    with torch.no_grad():
+        logits = torch.cat([model(x[i : i + 1024], w[i : i + 1024]) for i in range(0, len(y), 1024)])
+    loss = float(torch.nn.functional.binary_cross_entropy_with_logits(logits, y))
+    return loss, float(((logits > 0) == (y > 0.5)).float().mean())
+
+
+def _train_member(
+    i: int, train_set: tuple, val_set: tuple, cfg: GraspTrainConfig, run: Path, bar: Any
+) -> tuple[GraspRanker, int]:
+    """Member i (seed cfg.seed + i): the ranker at its best validation loss (over `cfg.views` views) and that step."""
+    xt, wt, yt = train_set
+    seed = cfg.seed + i
+    torch.manual_seed(seed)
+    model = GraspRanker(cfg.width)
+    opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    gen = torch.Generator().manual_seed(seed)
+    best, best_state, best_step, t0 = float("inf"), None, 0, time.perf_counter()
     for step in range(1, cfg.steps + 1):
         idx = torch.randint(0, len(yt), (cfg.batch_size,), generator=gen)
         xb = xt[idx]
-        flip = torch.rand(len(idx), generator=gen) < 0.5  # a grasp is symmetric under swapping the fingers
-        xb = torch.where(flip[:, None, None, None], xb.flip(-1), xb)
+        if cfg.views >= 2:  # swapping the fingers gives the same grasp
+            flip = torch.rand(len(idx), generator=gen) < 0.5
+            xb = torch.where(flip[:, None, None, None], xb.flip(-1), xb)
+        if cfg.views == 4:  # so does the mirror image across the closing line
+            flip = torch.rand(len(idx), generator=gen) < 0.5
+            xb = torch.where(flip[:, None, None, None], xb.flip(-2), xb)
         for g in opt.param_groups:
             g["lr"] = cfg.lr * 0.5 * (1 + math.cos(math.pi * step / cfg.steps))
         loss = torch.nn.functional.binary_cross_entropy_with_logits(model(xb, wt[idx]), yt[idx])
@@ -86,14 +154,10 @@ def train_grasp(data: str, out: str, cfg: GraspTrainConfig | None = None, quiet:
         opt.step()
         if step % cfg.eval_every == 0 or step == cfg.steps:
             model.eval()
-            with torch.no_grad():
-                logits = torch.cat(
-                    [model(x[va][i : i + 1024], w[va][i : i + 1024]) for i in range(0, int(va.sum()), 1024)]
-                )
+            vl, acc = _validate(RankerEnsemble([model], cfg.views), *val_set)
             model.train()
-            vl = float(torch.nn.functional.binary_cross_entropy_with_logits(logits, y[va]))
-            acc = float(((logits > 0) == (y[va] > 0.5)).float().mean())
             entry = {
+                "member": i,
                 "step": step,
                 "train_loss": float(loss.detach()),
                 "val_loss": vl,
@@ -103,47 +167,39 @@ def train_grasp(data: str, out: str, cfg: GraspTrainConfig | None = None, quiet:
             with open(run / "log.jsonl", "a") as f:
                 f.write(json.dumps(entry) + "\n")
             if vl < best:
-                best = vl
-                ckpt.save(
-                    run / "best.pt",
-                    "grasp",
-                    {
-                        "model": model.state_dict(),
-                        "width": cfg.width,
-                        "train_config": asdict(cfg),
-                        "data": str(data),
-                        "step": step,
-                        "val_loss": vl,
-                        "val_accuracy": acc,
-                    },
-                )
+                best, best_state, best_step = vl, copy.deepcopy(model.state_dict()), step
             if bar is not None:
-                bar.set_postfix(val_loss=f"{vl:.3f}", val_acc=f"{acc:.3f}")
+                bar.set_postfix(member=i, val_loss=f"{vl:.3f}", val_acc=f"{acc:.3f}")
         if bar is not None:
             bar.update(1)
-    if bar is not None:
-        bar.close()
-    return {
-        "run": str(run),
-        "best_val_loss": best,
-        "candidates": len(y),
-        "positives": float(y.mean()),
-        "seconds": time.perf_counter() - t0,
-    }
+    model.load_state_dict(best_state)
+    return model.eval(), best_step
 
 
-def load_ranker(path: str | Path) -> tuple[GraspRanker, dict[str, Any]]:
+def load_ranker(path: str | Path) -> tuple[RankerEnsemble, dict[str, Any]]:
+    """The checkpoint's rankers as one `RankerEnsemble` (eval mode) and its metadata. Checkpoints from before
+    ensembles hold one ranker ("model") and are evaluated as they were: one view."""
     state = ckpt.load(path, "grasp")
-    model = GraspRanker(int(state.get("width", 32)))  # checkpoints from before the width was stored had 32
-    ckpt.load_state(model, state["model"], path)
+    width = int(state.get("width", 32))  # checkpoints from before the width was stored had 32
+    members = []
+    for weights in state["members"] if "members" in state else [state["model"]]:
+        m = GraspRanker(width)
+        ckpt.load_state(m, weights, path)
+        members.append(m)
+    try:
+        model = RankerEnsemble(members, int(state.get("views", 1)))
+    except ValueError as e:
+        raise ValueError(f"checkpoint {str(path)!r}: {e}") from None
     model.eval()
-    return model, {k: v for k, v in state.items() if k != "model"}
+    return model, {k: v for k, v in state.items() if k not in ("model", "members")}
 
 
 def main_train(args: argparse.Namespace) -> int:
     if not args.data:
         raise ValueError("domrand train grasp needs --data (a folder from `domrand label grasps`)")
-    cfg = GraspTrainConfig(steps=args.steps, batch_size=max(args.batch_size, 1), lr=args.lr, seed=args.seed)
+    cfg = GraspTrainConfig(
+        steps=args.steps, batch_size=max(args.batch_size, 1), lr=args.lr, seed=args.seed, members=args.members
+    )
     s = train_grasp(args.data, args.out, cfg, quiet=args.quiet)
     print(
         f"trained on {s['candidates']} labelled grasps ({100 * s['positives']:.0f}% successes) in {s['seconds']:.0f} s; best validation loss {s['best_val_loss']:.3f}; {s['run']}/best.pt"

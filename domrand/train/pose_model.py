@@ -69,6 +69,11 @@ class PoseNetConfig:
             and the randomization are symmetric about x = 0, as in the task: the mirror image is then as
             likely a view as the image itself, and the average halves the read-out's independent noise.
             None (the default): on exactly when the nominal camera and `position_mean` are symmetric.
+        mirror_fusion: how the two views are combined. "heatmap" (the default): the two heatmaps' logits
+            are averaged (the mirror's flipped back) and read out once, so a place both views agree on
+            wins; each view then maps that one point to a position and the two are averaged. "position":
+            each view reads out its own peak and the positions are averaged (checkpoints from before this
+            field), which puts the prediction between two places when the views pick different objects.
     """
 
     image_size: int = 64
@@ -86,6 +91,7 @@ class PoseNetConfig:
     geometry: str = "correction"
     plane_points: tuple[tuple[float, float], ...] = ((-0.3, -0.2), (0.3, -0.2), (0.3, 0.2), (-0.3, 0.2))
     mirror_average: bool | None = None
+    mirror_fusion: str = "heatmap"
 
     def __post_init__(self) -> None:
         if not (isinstance(self.image_size, int) and self.image_size >= 32 and self.image_size % 16 == 0):
@@ -104,6 +110,8 @@ class PoseNetConfig:
                 "mirror_average needs a nominal camera and position_mean symmetric about x = 0, got eye "
                 f"{self.camera_eye}, look-at {self.camera_look_at}, mean {self.position_mean}"
             )
+        if self.mirror_fusion not in ("heatmap", "position"):
+            raise ValueError(f"mirror_fusion must be 'heatmap' or 'position', got {self.mirror_fusion!r}")
         if self.geometry not in ("homography", "correction"):
             raise ValueError(f"geometry must be 'homography' or 'correction', got {self.geometry!r}")
         if len(self.plane_points) != 4 or any(len(q) != 2 for q in self.plane_points):
@@ -123,7 +131,13 @@ class PoseNetConfig:
 
 
 # What checkpoints written before these fields used.
-LEGACY = {"readout": "soft", "context_heat": False, "geometry": "correction", "mirror_average": False}
+LEGACY = {
+    "readout": "soft",
+    "context_heat": False,
+    "geometry": "correction",
+    "mirror_average": False,
+    "mirror_fusion": "position",
+}
 DERIVED = ("plane", "plane_nominal")  # buffers some checkpoints stored though the configuration gives them
 CAMERA_CHANNELS = 16  # context channels the camera head keeps per cell of its grid
 PLANE_UV_SCALE = 0.1  # the camera head's outputs are offsets from the nominal image points in these units
@@ -262,38 +276,59 @@ class PoseNet(nn.Module):
         t = (self.config.target_height - eye[2]) / ray[:, 2].clamp(max=-1e-3)  # rays that miss the table stay finite
         return eye + t[:, None] * ray
 
+    def features(self, images: Tensor) -> tuple[Tensor, Tensor]:
+        """(B, S/4, S/4) float32 heatmap logits and (B, C, S/16, S/16) context features of RGB images in [0, 1]."""
+        f = self.fine(self.stem((images - 0.5) / 0.25))
+        c = self.context(f)
+        if self.lift is not None:
+            f = f + F.interpolate(self.lift(c), size=f.shape[2:], mode="bilinear", align_corners=False)
+        return self.heat(f)[:, 0].float(), c
+
+    def read_out(self, heat: Tensor) -> Tensor:
+        """(B, h, w) heatmap logits -> (B, 2) image point in [-1, 1] (`config.readout`)."""
+        if self.config.readout == "peak":
+            return peak_soft_argmax(heat, self.config.peak_radius)
+        return soft_argmax(heat)
+
+    def locate(self, uv: Tensor, context: Tensor) -> tuple[Tensor, Tensor | None]:
+        """(B, 3) normalised position ((position - mean) / scale) of image point uv (B, 2) given the view's
+        context features, and the camera head's (B, 4, 2) plane points (None for geometry "correction")."""
+        with torch.autocast(uv.device.type, enabled=False):
+            if self.config.geometry == "homography":
+                plane_uv = self.plane_nominal + PLANE_UV_SCALE * self.camera(context.float()).reshape(-1, 4, 2)
+                # The camera head learns from its own labels; the position's gradient goes to the heatmap only
+                # (through a homography of an untrained head it would be erratic).
+                h = homography(plane_uv.detach(), self.plane[None, :, :2].expand(plane_uv.shape[0], 4, 2))
+                xy = apply_homography(h, uv)
+                pos = torch.cat([xy, torch.full_like(xy[:, :1], self.config.target_height)], 1)
+                return (pos - self.mean) / self.scale, plane_uv
+            nominal = (self.back_project(uv) - self.mean) / self.scale
+            ctx = context.float().mean((2, 3))
+            return nominal + self.head(torch.cat([uv, ctx], 1)), None
+
     def forward_train(self, images: Tensor) -> tuple[Tensor, Tensor, Tensor | None]:
         """(B, 3) normalised position ((position - mean) / scale), (B, S/4, S/4) heatmap logits, and the
         camera head's (B, 4, 2) image points of `plane_points` in [-1, 1] (None for geometry "correction").
 
         The convolutions may run under autocast (bf16); the read-out, the geometry and the heads run in float32.
         """
-        f = self.fine(self.stem((images - 0.5) / 0.25))
-        c = self.context(f)
-        if self.lift is not None:
-            f = f + F.interpolate(self.lift(c), size=f.shape[2:], mode="bilinear", align_corners=False)
-        heat = self.heat(f)[:, 0].float()
+        heat, c = self.features(images)
         with torch.autocast(images.device.type, enabled=False):
-            if self.config.readout == "peak":
-                uv = peak_soft_argmax(heat, self.config.peak_radius)
-            else:
-                uv = soft_argmax(heat)
-            if self.config.geometry == "homography":
-                plane_uv = self.plane_nominal + PLANE_UV_SCALE * self.camera(c.float()).reshape(-1, 4, 2)
-                # The camera head learns from its own labels; the position's gradient goes to the heatmap only
-                # (through a homography of an untrained head it would be erratic).
-                h = homography(plane_uv.detach(), self.plane[None, :, :2].expand(plane_uv.shape[0], 4, 2))
-                xy = apply_homography(h, uv)
-                pos = torch.cat([xy, torch.full_like(xy[:, :1], self.config.target_height)], 1)
-                return (pos - self.mean) / self.scale, heat, plane_uv
-            nominal = (self.back_project(uv) - self.mean) / self.scale
-            ctx = c.float().mean((2, 3))
-            return nominal + self.head(torch.cat([uv, ctx], 1)), heat, None
+            pos, plane_uv = self.locate(self.read_out(heat), c)
+        return pos, heat, plane_uv
 
     def forward(self, images: Tensor, mirror: bool | None = None) -> Tensor:
-        """(B, 3) positions, metres; `mirror` overrides `config.mirror_average` for this call."""
-        position = self.forward_train(images)[0] * self.scale + self.mean
-        if self.config.mirror_average if mirror is None else mirror:
+        """(B, 3) positions, metres; `mirror` overrides `config.mirror_average` for this call (how the two views
+        are combined: `config.mirror_fusion`)."""
+        if not (self.config.mirror_average if mirror is None else mirror):
+            return self.forward_train(images)[0] * self.scale + self.mean
+        if self.config.mirror_fusion == "position":
+            position = self.forward_train(images)[0] * self.scale + self.mean
             mirrored = self.forward_train(images.flip(-1))[0] * self.scale + self.mean
-            position = (position + mirrored * self.mirror) / 2
-        return position
+            return (position + mirrored * self.mirror) / 2
+        heat, c = self.features(images)
+        heat_m, c_m = self.features(images.flip(-1))
+        uv = self.read_out((heat + heat_m.flip(-1)) / 2)  # one point, where both views' evidence is
+        position = self.locate(uv, c)[0] * self.scale + self.mean
+        mirrored = self.locate(uv * self.mirror[:2], c_m)[0] * self.scale + self.mean
+        return (position + mirrored * self.mirror) / 2

@@ -159,6 +159,7 @@ def train_pose(
     resume: bool = False,
     quiet: bool = False,
     log: Any = None,
+    init: str | None = None,
 ) -> dict[str, Any]:
     """Train (or resume) a pose model; writes RUN/last.pt, RUN/best.pt and RUN/log.jsonl.
 
@@ -168,8 +169,18 @@ def train_pose(
         target: the target object the model is for (must match the dataset's).
         config, model_config: training and architecture settings.
         resume: continue from RUN/last.pt (the settings must match).
+        init: start from this pose checkpoint's weights (a model of ours, never downloaded weights) with a
+            fresh optimizer and schedule: a fine-tune. Its architecture is used unless `model_config` gives
+            one (whose weights must then match); a resumed run ignores it.
     """
     cfg = config or PoseTrainConfig()
+    init_state = None
+    if init is not None and not (resume and (Path(out) / "last.pt").is_file()):
+        init_state = ckpt.load(init, "pose")
+        if init_state.get("target") != target:
+            raise ValueError(f"--init checkpoint {init!r} is for target {init_state.get('target')!r}, not {target!r}")
+        if model_config is None:
+            model_config = PoseNetConfig.from_json(init_state["model_config"])
     if model_config is None and not (resume and (Path(out) / "last.pt").is_file()):
         dataset_config = online.to_json() if online is not None else (_manifest(data) or {}).get("config")
         model_config = model_config_for(dataset_config, cfg.image_size)
@@ -198,6 +209,8 @@ def train_pose(
         step, best = int(state["step"]), float(state["best_val"])
     elif resume:
         raise ValueError(f"cannot resume {out!r}: it has no last.pt")
+    elif init_state is not None:
+        ckpt.load_state(model, _weights(init_state), init)
     run.mkdir(parents=True, exist_ok=True)
 
     plane = model.plane if mcfg.geometry == "homography" else None
@@ -217,7 +230,14 @@ def train_pose(
         val_x, val_y, _, _ = source.batch(10**9, 256)  # a held-out stream (step index no training step uses)
     (run / "config.json").write_text(
         json.dumps(
-            {"target": target, "train": asdict(cfg), "precision": precision, "model": mcfg.to_json(), "data": data},
+            {
+                "target": target,
+                "train": asdict(cfg),
+                "precision": precision,
+                "model": mcfg.to_json(),
+                "data": data,
+                "init": init,
+            },
             indent=2,
         )
     )

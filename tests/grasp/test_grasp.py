@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 
 import numpy as np
@@ -243,3 +244,53 @@ def test_labels_at_several_scales_draw_each_scenes_extent_from_the_range():
     sim.close()
     with pytest.raises(ValueError, match="scale_to_max"):
         GraspDataConfig(scale_to=0.1, scale_to_max=0.09)
+
+
+def test_ranker_ensemble_is_invariant_to_the_grasps_symmetries_and_averages_its_members():
+    from domrand.grasp.ranker import RankerEnsemble
+
+    torch.manual_seed(0)
+    a, b = GraspRanker().eval(), GraspRanker().eval()
+    x, w = torch.randn(5, 2, 32, 32), torch.rand(5) * 0.08
+    with torch.no_grad():
+        ens = RankerEnsemble([a, b], views=4)
+        for flipped in (x.flip(-1), x.flip(-2), x.flip(-1).flip(-2)):  # fingers swapped, mirrored, both
+            assert torch.allclose(ens(flipped, w), ens(x, w), atol=1e-5)
+        assert not torch.allclose(a(x.flip(-2), w), a(x, w), atol=1e-3)  # a single ranker is not invariant
+        one = (a(x, w) + a(x.flip(-1), w) + a(x.flip(-2), w) + a(x.flip(-1).flip(-2), w)) / 4
+        two = (b(x, w) + b(x.flip(-1), w) + b(x.flip(-2), w) + b(x.flip(-1).flip(-2), w)) / 4
+        assert torch.allclose(ens(x, w), (one + two) / 2, atol=1e-5)
+        assert torch.allclose(RankerEnsemble([a], views=1)(x, w), a(x, w))
+    with pytest.raises(ValueError, match="views"):
+        RankerEnsemble([a], views=3)
+
+
+def test_single_ranker_checkpoints_load_as_they_were_evaluated(tmp_path):
+    """Checkpoints from before ensembles hold one ranker under "model": one member, one view, the same logits."""
+    from domrand.train.grasp_trainer import load_ranker
+
+    torch.manual_seed(1)
+    r = GraspRanker(16).eval()
+    ckpt.save(tmp_path / "old.pt", "grasp", {"model": r.state_dict(), "width": 16})
+    loaded, _ = load_ranker(tmp_path / "old.pt")
+    x, w = torch.randn(4, 2, 32, 32), torch.rand(4) * 0.08
+    with torch.no_grad():
+        assert torch.allclose(loaded(x, w), r(x, w))
+    assert loaded.views == 1 and len(loaded.members) == 1
+
+
+def test_train_grasp_writes_every_member_and_the_views(tmp_path):
+    from domrand.grasp.dataset import generate
+    from domrand.train.grasp_trainer import GraspTrainConfig, load_ranker, train_grasp
+
+    data = tmp_path / "labels"
+    generate(GraspDataConfig(objects="procedural", num_objects=2, scenes=4, seed=1), data, workers=1, quiet=True)
+    cfg = GraspTrainConfig(steps=4, batch_size=8, eval_every=2, members=2, views=4)
+    s = train_grasp(str(data), str(tmp_path / "run"), cfg, quiet=True)
+    model, meta = load_ranker(tmp_path / "run" / "best.pt")
+    assert len(model.members) == 2 and model.views == 4 and len(meta["steps"]) == 2
+    members = [json.loads(line)["member"] for line in (tmp_path / "run" / "log.jsonl").read_text().splitlines()]
+    assert sorted(set(members)) == [0, 1]
+    assert s["best_val_loss"] == pytest.approx(meta["val_loss"])
+    a, b = model.members
+    assert any(not torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))

@@ -244,11 +244,11 @@ def test_plane_points_and_homography_match_opencv():
     assert torch.allclose(back, target[:, :2], atol=1e-5)
 
 
-def test_mirror_average_is_the_mean_of_the_image_and_its_mirror_image():
+def test_mirror_average_by_position_is_the_mean_of_the_image_and_its_mirror_image():
     from domrand.train.pose_model import PoseNet, PoseNetConfig
 
     torch.manual_seed(0)
-    net = PoseNet(PoseNetConfig(image_size=32)).eval()
+    net = PoseNet(PoseNetConfig(image_size=32, mirror_fusion="position")).eval()
     assert net.config.mirror_average  # the task's camera is symmetric about x = 0
     x = torch.rand(3, 3, 32, 32)
     with torch.no_grad():
@@ -259,3 +259,96 @@ def test_mirror_average_is_the_mean_of_the_image_and_its_mirror_image():
     assert PoseNetConfig(camera_eye=(0.1, -0.7, 0.6)).mirror_average is False  # auto: off when asymmetric
     with pytest.raises(ValueError, match="mirror_average"):
         PoseNetConfig(camera_eye=(0.1, -0.7, 0.6), mirror_average=True)
+
+
+def _two_peaks(net, strong_in_image: tuple[int, int], strong_in_mirror: tuple[int, int]):
+    """Replace `net.features` by heatmaps with two peaks A and B: the image's own view favours A a little, its
+    mirror view (flipped back) favours B by less, so their mean favours A. The mirrored input is recognised
+    by a marker column."""
+    h = w = net.config.image_size // 4
+    ctx = torch.zeros(1, net.config.widths[4], h // 4, h // 4)
+
+    def features(images):
+        mirrored = bool(images[0, 0, 0, -1] > 0.5)  # the marker is in the left column of the original
+        heat = torch.full((images.shape[0], h, w), -10.0)
+        (ay, ax), (by, bx) = strong_in_image, strong_in_mirror
+        a, b = (8.0, 7.0) if not mirrored else (7.5, 8.0)
+        if mirrored:  # the mirror view sees everything flipped
+            ax, bx = w - 1 - ax, w - 1 - bx
+        heat[:, ay, ax], heat[:, by, bx] = a, b
+        return heat, ctx.expand(images.shape[0], -1, -1, -1)
+
+    net.features = features
+
+
+def test_regression_mirror_average_landed_between_two_objects():
+    """The position-level mirror average put the prediction halfway between two objects when the two views
+    picked different ones (a misdetection in one view became a miss in both); heatmap fusion picks the
+    place the two views' evidence agrees on."""
+    from domrand.train.pose_model import PoseNet, PoseNetConfig
+
+    x = torch.zeros(1, 3, 64, 64)
+    x[..., 0] = 1.0  # marker column
+    points = {}
+    for fusion in ("heatmap", "position"):
+        net = PoseNet(PoseNetConfig(image_size=64, mirror_fusion=fusion)).eval()
+        _two_peaks(net, (8, 3), (8, 12))
+        with torch.no_grad():
+            points[fusion] = net(x)[0]
+            a = net.locate(net.read_out(net.features(x)[0]), net.features(x)[1])[0][0] * net.scale + net.mean
+    assert torch.allclose(points["heatmap"], a, atol=1e-4)  # the fused read-out is at A
+    assert abs(float(points["position"][0])) < abs(float(a[0])) / 2  # the old average: near the middle
+    assert float((points["heatmap"] - points["position"]).norm()) > 0.05
+
+
+def test_heatmap_mirror_fusion_is_symmetric_and_reads_the_mean_heatmap():
+    from domrand.train.pose_model import PoseNet, PoseNetConfig
+
+    torch.manual_seed(0)
+    net = PoseNet(PoseNetConfig(image_size=32)).eval()
+    assert net.config.mirror_fusion == "heatmap"
+    x = torch.rand(3, 3, 32, 32)
+    flip = torch.tensor([-1.0, 1.0, 1.0])
+    with torch.no_grad():
+        assert torch.allclose(net(x.flip(-1)) * flip, net(x), atol=1e-5)
+        (h1, c1), (h2, c2) = net.features(x), net.features(x.flip(-1))
+        uv = net.read_out((h1 + h2.flip(-1)) / 2)
+        one = net.locate(uv, c1)[0] * net.scale + net.mean
+        two = (net.locate(uv * torch.tensor([-1.0, 1.0]), c2)[0] * net.scale + net.mean) * flip
+        assert torch.allclose(net(x), (one + two) / 2, atol=1e-6)
+    with pytest.raises(ValueError, match="mirror_fusion"):
+        PoseNetConfig(mirror_fusion="average")
+
+
+def test_checkpoints_without_mirror_fusion_keep_the_position_average():
+    from domrand.train.pose_model import PoseNetConfig
+
+    old = PoseNetConfig(image_size=32).to_json()
+    del old["mirror_fusion"]
+    assert PoseNetConfig.from_json(old).mirror_fusion == "position"
+
+
+def test_init_fine_tunes_from_a_checkpoint_with_a_fresh_schedule(tiny, tmp_path):
+    short = PoseTrainConfig(steps=1, batch_size=8, lr=1e-9, image_size=32, eval_every=1, checkpoint_every=1, warmup=1)
+    train_pose(str(tiny / "train"), str(tmp_path / "a"), config=short, quiet=True)
+    base = ckpt.load(tmp_path / "a" / "last.pt", "pose")
+    train_pose(str(tiny / "train"), str(tmp_path / "b"), config=short, quiet=True, init=str(tmp_path / "a" / "last.pt"))
+    tuned = ckpt.load(tmp_path / "b" / "last.pt", "pose")
+    assert tuned["step"] == 1  # a fresh schedule, not a resume
+    weights = [k for k in base["model"] if "running_" not in k and "num_batches" not in k]  # not BN statistics
+    diff = max(float((tuned["model"][k] - base["model"][k]).abs().max()) for k in weights)
+    assert diff < 1e-6  # started from the checkpoint's weights (lr 1e-9: one step moves them by ~nothing)
+    fresh = ckpt.load(tmp_path / "a" / "best.pt", "pose")["model"]
+    assert json.loads((tmp_path / "b" / "config.json").read_text())["init"] == str(tmp_path / "a" / "last.pt")
+    assert max(float((fresh[k] - tuned["model"][k]).abs().max()) for k in weights) < 1e-6
+    other = PoseTrainConfig(steps=1, batch_size=8, lr=1e-9, image_size=32, eval_every=1, checkpoint_every=1, seed=5)
+    train_pose(str(tiny / "train"), str(tmp_path / "e"), config=other, quiet=True)
+    seeded = ckpt.load(tmp_path / "e" / "last.pt", "pose")["model"]
+    assert max(float((seeded[k] - tuned["model"][k]).abs().max()) for k in weights) > 1e-2  # not a fresh start
+    with pytest.raises(ValueError, match="target"):
+        train_pose(str(tiny / "train"), str(tmp_path / "c"), target="prism", config=short, quiet=True,
+                   init=str(tmp_path / "a" / "last.pt"))  # fmt: skip
+    with pytest.raises(ValueError, match="not a readable"):
+        bad = tmp_path / "bad.pt"
+        bad.write_bytes(b"garbage")
+        train_pose(str(tiny / "train"), str(tmp_path / "d"), config=short, quiet=True, init=str(bad))

@@ -1,0 +1,155 @@
+"""Where a grasp ranker's misses come from: every candidate of every drop executed in physics.
+
+    python experiments/grasping/diagnose.py label --objects DIR --scale-to 0.12 --trials 8 --out dense.npz
+    python experiments/grasping/diagnose.py label --procedural 1500000-1500100 --scale-to 0.12 --trials 2 --out dense.npz
+    python experiments/grasping/diagnose.py rank dense.npz CKPT [CKPT ...]
+
+`label` makes the drops exactly as `domrand evaluate grasp` does (same seeds, nominal camera, depth noise, the
+same candidates: the sampler's and the centroid grasp) and executes every candidate from the rested state.
+`rank` then reads, per object and overall: `oracle` (some candidate succeeds: the best any ranker of these
+candidates can do), `centroid` (the baseline), `candidates` (the mean candidate's success) and, per
+checkpoint, the success of the candidate it would pick; no physics runs again, so rankers are compared on
+exactly the same outcomes in seconds. Pick rankers on drops of objects that are not the test objects (the
+realistic training meshes, procedural seeds outside the training and test ranges).
+"""
+
+from __future__ import annotations
+
+import argparse
+import multiprocessing as mp
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import torch
+
+_W: dict = {}
+
+
+def _init(objects: list) -> None:
+    from domrand.grasp.sim import GraspSim
+
+    torch.set_num_threads(1)
+    _W.update(sim=GraspSim(), objects=objects)
+
+
+def _drop(job: tuple[int, int, int]) -> dict:
+    """Object i, drop t: the evaluation's depth image and candidates, each executed."""
+    from domrand.eval.grasp import trial_view
+
+    i, t, seed = job
+    sim, obj = _W["sim"], _W["objects"][i]
+    depth, k, c2w, options, centroid, _ = trial_view(sim, obj, i, t, seed)
+    return {
+        "object": i,
+        "trial": t,
+        "depth": depth.astype(np.float32),
+        "k": k,
+        "c2w": c2w,
+        "grasps": np.array([[g.x, g.y, g.z, g.yaw, g.width] for g in options], dtype=np.float32).reshape(-1, 5),
+        "success": np.array([sim.grasp(g).success for g in options], dtype=bool),
+        "centroid": bool(centroid is not None and sim.grasp(centroid).success),
+    }
+
+
+def label(objects: list, names: list[str], trials: int, seed: int, out: Path, workers: int) -> None:
+    jobs = [(i, t, seed) for i in range(len(objects)) for t in range(trials)]
+    with mp.get_context("spawn").Pool(workers, initializer=_init, initargs=(objects,)) as pool:
+        rows = pool.map(_drop, jobs, chunksize=1)
+    np.savez_compressed(
+        out,
+        names=np.array(names),
+        object=np.array([r["object"] for r in rows]),
+        trial=np.array([r["trial"] for r in rows]),
+        depth=np.stack([r["depth"] for r in rows]),
+        k=np.stack([r["k"] for r in rows]),
+        c2w=np.stack([r["c2w"] for r in rows]),
+        centroid=np.array([r["centroid"] for r in rows]),
+        cand_drop=np.concatenate([np.full(len(r["success"]), j) for j, r in enumerate(rows)]),
+        cand_grasp=np.concatenate([r["grasps"] for r in rows]),
+        cand_success=np.concatenate([r["success"] for r in rows]),
+    )
+    print(f"wrote {len(rows)} drops, {sum(len(r['success']) for r in rows)} executed candidates to {out}")
+
+
+def picks(data: dict, checkpoint: str) -> np.ndarray:
+    """(drops,) bool: whether the candidate `checkpoint` scores highest succeeded (False where there is none)."""
+    from domrand.grasp import candidates as cand
+    from domrand.grasp.sim import Grasp
+    from domrand.train.grasp_trainer import load_ranker
+
+    model = load_ranker(checkpoint)[0]
+    out = np.zeros(len(data["object"]), dtype=bool)
+    for j in range(len(out)):
+        sel = data["cand_drop"] == j
+        if not sel.any():
+            continue
+        grasps = [Grasp(*map(float, g)) for g in data["cand_grasp"][sel]]
+        points = cand.world_points(data["depth"][j], data["k"][j], data["c2w"][j])
+        with torch.no_grad():
+            scores = model(cand.crops(points, grasps), torch.tensor([g.width for g in grasps]))
+        out[j] = bool(data["cand_success"][sel][int(scores.argmax())])
+    return out
+
+
+def rank(path: Path, checkpoints: list[str]) -> dict[str, dict[str, float]]:
+    """Per object and overall ("all"): oracle, centroid, candidates and each checkpoint's pick, as rates."""
+    d = dict(np.load(path))
+    n = len(d["object"])
+    cols: dict[str, np.ndarray] = {
+        "oracle": np.array([d["cand_success"][d["cand_drop"] == j].any() for j in range(n)]),
+        "centroid": d["centroid"],
+        "candidates": np.array(
+            [d["cand_success"][d["cand_drop"] == j].mean() if (d["cand_drop"] == j).any() else 0.0 for j in range(n)]
+        ),
+    }
+    for c in checkpoints:
+        cols[Path(c).parent.name if Path(c).name == "best.pt" else Path(c).stem] = picks(d, c)
+    table: dict[str, dict[str, float]] = defaultdict(dict)
+    for i, name in enumerate(d["names"]):
+        sel = d["object"] == i
+        for key, v in cols.items():
+            table[str(name)][key] = float(v[sel].mean())
+    for key, v in cols.items():
+        table["all"][key] = float(v.mean())
+    return dict(table)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    lab = sub.add_parser("label")
+    lab.add_argument("--objects", help="folder of meshes")
+    lab.add_argument("--procedural", help="procedural seeds A-B (B excluded)")
+    lab.add_argument("--scale-to", type=float, default=0.12)
+    lab.add_argument("--trials", type=int, default=5)
+    lab.add_argument("--seed", type=int, default=0)
+    lab.add_argument("--workers", type=int, default=2)
+    lab.add_argument("--out", required=True)
+    rk = sub.add_parser("rank")
+    rk.add_argument("dense")
+    rk.add_argument("checkpoints", nargs="*")
+    args = ap.parse_args()
+    if args.cmd == "label":
+        from domrand.grasp.objects import from_procedural, load_folder
+
+        if (args.objects is None) == (args.procedural is None):
+            raise SystemExit("give exactly one of --objects DIR or --procedural A-B")
+        if args.objects:
+            objects, _ = load_folder(args.objects, args.scale_to)
+        else:
+            a, b = (int(v) for v in args.procedural.split("-"))
+            objects = [from_procedural(s, args.scale_to) for s in range(a, b)]
+        label(objects, [o.name for o in objects], args.trials, args.seed, Path(args.out), args.workers)
+    else:
+        table = rank(Path(args.dense), args.checkpoints)
+        keys = list(table["all"])
+        print(f"{'object':24s} " + " ".join(f"{k[:14]:>14s}" for k in keys))
+        for name, row in table.items():
+            print(f"{name[:24]:24s} " + " ".join(f"{100 * row[k]:13.1f}%" for k in keys))
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    main()
