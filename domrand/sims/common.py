@@ -13,10 +13,10 @@ import numpy as np
 import torch
 
 from domrand.dist import Dist
-from domrand.randomizers.texture import KINDS, TextureRandomizer, synthesize
+from domrand.randomizers.texture import PROCEDURAL_KINDS, TextureRandomizer, synthesize
 from domrand.rng import derive_seed
 
-DEFAULT_KINDS = ("flat", "linear_gradient", "radial_gradient", "checker", "stripes", "noise", "blend")
+DEFAULT_KINDS = PROCEDURAL_KINDS  # every procedural kind, those of the `tabletop` preset included
 
 
 @dataclass
@@ -126,7 +126,7 @@ def texture_pixels(arrays: dict[str, np.ndarray], i: int, size: int) -> np.ndarr
 
 def check_kinds(kinds: tuple[str, ...]) -> tuple[str, ...]:
     kinds = tuple(kinds)
-    bad = [k for k in kinds if k not in KINDS or k == "image"]
+    bad = [k for k in kinds if k not in PROCEDURAL_KINDS]
     if bad or not kinds:
-        raise ValueError(f"texture kinds must be a non-empty subset of {list(DEFAULT_KINDS)}, got {list(kinds)}")
+        raise ValueError(f"texture kinds must be a non-empty subset of {list(PROCEDURAL_KINDS)}, got {list(kinds)}")
     return kinds

@@ -181,6 +181,11 @@ def train_pose(
             raise ValueError(f"--init checkpoint {init!r} is for target {init_state.get('target')!r}, not {target!r}")
         if model_config is None:
             model_config = PoseNetConfig.from_json(init_state["model_config"])
+        if model_config.image_size != cfg.image_size:
+            raise ValueError(
+                f"--init checkpoint {init!r} takes {model_config.image_size} px images, not {cfg.image_size}: "
+                f"pass --size {model_config.image_size}"
+            )
     if model_config is None and not (resume and (Path(out) / "last.pt").is_file()):
         dataset_config = online.to_json() if online is not None else (_manifest(data) or {}).get("config")
         model_config = model_config_for(dataset_config, cfg.image_size)

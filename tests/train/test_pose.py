@@ -352,3 +352,9 @@ def test_init_fine_tunes_from_a_checkpoint_with_a_fresh_schedule(tiny, tmp_path)
         bad = tmp_path / "bad.pt"
         bad.write_bytes(b"garbage")
         train_pose(str(tiny / "train"), str(tmp_path / "d"), config=short, quiet=True, init=str(bad))
+    with pytest.raises(ValueError, match="pass --size 32"):
+        wrong = PoseTrainConfig(steps=1, batch_size=8, image_size=48, eval_every=1, checkpoint_every=1)
+        train_pose(
+            str(tiny / "train"), str(tmp_path / "f"), config=wrong, quiet=True, init=str(tmp_path / "a" / "last.pt")
+        )
+    assert not (tmp_path / "f").exists()  # nothing written for a refused fine-tune
