@@ -92,9 +92,10 @@ def headline_markdown() -> str:
     if not path.is_file():
         return "(not run yet)"
     r = json.loads(path.read_text())[0]
+    init = f", fine-tuned from run `{r['init']}`" if r.get("init") else ""
     lines = [
         f"`checkpoints/cube.pt` is run `{r['name']}` ({r['train_images']} images at {r['image_size']} px, "
-        f"{r['steps']} steps), chosen by its error on the randomized test set with distractors.",
+        f"{r['steps']} steps{init}), chosen by its error on the randomized test set with distractors.",
         "",
         "| test set | n | mean (cm) | median (cm) | p95 (cm) | under 1.5 cm | under 3 cm |",
         "| --- | --- | --- | --- | --- | --- | --- |",
@@ -120,8 +121,9 @@ def headline_runs_markdown() -> str:
     ]
     for r in json.loads(path.read_text()):
         med = [100 * r[k]["median_error_m"] for k in ("gap_objects", "gap_distractors")]
+        steps = f"{r['steps']} more, from `{r['init']}`" if r.get("init") else r["steps"]
         lines.append(
-            f"| `{r['name']}` | {r['image_size']} | {r['train_images']} | {r['steps']} | v{r.get('test_version', 1)} | "
+            f"| `{r['name']}` | {r['image_size']} | {r['train_images']} | {steps} | v{r.get('test_version', 1)} | "
             f"{cm(r, 'test_objects'):.1f} / {cm(r, 'test_distractors'):.1f} | "
             f"{cm(r, 'gap_objects'):.1f} / {cm(r, 'gap_distractors'):.1f} / {cm(r, 'gap_occluded'):.1f} | "
             f"{med[0]:.1f} / {med[1]:.1f} |"
@@ -154,6 +156,29 @@ def design_markdown() -> str:
     return "\n".join(lines)
 
 
+def fusion_markdown() -> str:
+    """The same weights with the two mirror fusions (results/fusion.json)."""
+    path = RESULTS / "fusion.json"
+    if not path.is_file():
+        return "(not run yet)"
+    keys = ("test_objects", "test_distractors", "test_occluded", "gap_objects", "gap_distractors", "gap_occluded")
+    lines = [
+        "| run | fusion | randomized test: object / distractors / occluded, mean (cm) "
+        "| reality gap: object / distractors / occluded, mean (cm) | reality gap: distractors, median / p95 (cm) |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for r in json.loads(path.read_text()):
+        for fuse in ("position", "heatmap"):
+            m = r[fuse]
+            mark = " (checkpoint's)" if fuse == r["checkpoint_fusion"] else ""
+            test = " / ".join(f"{100 * m[k]['mean_error_m']:.2f}" for k in keys[:3])
+            gap = " / ".join(f"{100 * m[k]['mean_error_m']:.2f}" for k in keys[3:])
+            d = m["gap_distractors"]
+            tail = f"{100 * d['median_error_m']:.2f} / {100 * d['p95_error_m']:.1f}"
+            lines.append(f"| `{r['name']}` | {fuse}{mark} | {test} | {gap} | {tail} |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     curve("datasize", "train_images", "training images", "Error against the number of training images")
     curve("textures", "unique_textures", "unique textures (10k images)", "Error against the number of unique textures")
@@ -163,6 +188,7 @@ def main() -> None:
             "HEADLINE": headline_markdown(),
             "HEADLINE_RUNS": headline_runs_markdown(),
             "DESIGN": design_markdown(),
+            "FUSION": fusion_markdown(),
             "TABLE2": table2_markdown(),
             "DATASIZE": series_markdown("datasize", "train_images", "training images"),
             "TEXTURES": series_markdown("textures", "unique_textures", "unique textures"),

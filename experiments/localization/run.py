@@ -353,6 +353,36 @@ def finetune(work: Path, steps: int, size: int = 128) -> None:
     headline(work, 0, size, 0)
 
 
+def fusion(work: Path, size: int = 128) -> None:
+    """Each finished headline run's weights read out both ways, "position" (each view's own peak, the two
+    positions averaged) and "heatmap" (the two views' heatmaps averaged, one peak), on every test set
+    (results/fusion.json). Same weights, so the difference is the fusion alone."""
+    import dataclasses
+
+    from domrand.eval.pose import metrics
+    from domrand.train.pose_data import load_any
+    from domrand.train.pose_trainer import errors, load_model
+
+    runs_path = RESULTS / "headline_runs.json"
+    names = [r["name"] for r in json.loads(runs_path.read_text()) if r.get("test_version") == TEST_VERSION]
+    names = [n for n in names if (work / "runs" / n / "best.pt").is_file()]
+    if not names:
+        raise SystemExit(f"no finished version-{TEST_VERSION} headline run in {work}/runs: run `run.py headline` first")
+    sets = test_sets(work, size)
+    rows = []
+    for name in names:
+        model, _ = load_model(work / "runs" / name / "best.pt")
+        row: dict = {"name": name, "checkpoint_fusion": model.config.mirror_fusion}
+        for fuse in ("position", "heatmap"):
+            model.config = dataclasses.replace(model.config, mirror_fusion=fuse)
+            row[fuse] = {}
+            for key in TEST_SETS:
+                images, positions, _ = load_any(str(sets[key]), model.config.image_size)
+                row[fuse][key] = metrics(errors(model, images, positions))
+        rows.append(row)
+    save("fusion", rows)
+
+
 def headline(work: Path, steps: int, size: int, images: int) -> None:
     """Train a longer headline run (its row joins `results/headline_runs.json`, which keeps every headline run
     so far), then commit the model with the lowest error on the held-out randomized set with distractors among
@@ -391,7 +421,8 @@ def _headline_run(work: Path, steps: int, size: int, images: int) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument(
-        "experiment", choices=["datasize", "textures", "table2", "design", "headline", "finetune", "plots", "all"]
+        "experiment",
+        choices=["datasize", "textures", "table2", "design", "headline", "finetune", "fusion", "plots", "all"],
     )
     ap.add_argument("--work", default="work/localization")
     ap.add_argument("--steps", type=int, default=2000)
@@ -415,6 +446,8 @@ def main() -> None:
         headline(work, args.headline_steps, args.headline_size, args.headline_images)
     if args.experiment in ("finetune", "all"):
         finetune(work, args.finetune_steps)
+    if args.experiment in ("fusion", "all"):
+        fusion(work)
     from plots import main as plots
 
     plots()
