@@ -129,9 +129,48 @@ def per_object_table(extent: float = 0.12) -> str:
     return "\n".join(lines)
 
 
+def ensemble_table() -> str:
+    """The committed recipe (results/ensemble.json) beside the count experiment's row for the same objects, and
+    each run's pick success on the dense held-out procedural drops that chose the committed model."""
+    path = RESULTS / "ensemble.json"
+    if not path.is_file():
+        return "(not run yet)"
+    e = json.loads(path.read_text())[0]
+    rows = [(f"{e['members']} rankers x {e['views']} views, {e['scenes']} scenes, {e['objects']} objects", e)]
+    count = RESULTS / "object_count.json"
+    if count.is_file():
+        rows += [
+            (f"1 ranker (2 views in training, 1 at test), {r['scenes']} scenes, {r['unique_objects']} objects (count experiment)", r)
+            for r in json.loads(count.read_text())
+            if r["unique_objects"] == e["objects"]
+        ]
+    lines = [
+        "| recipe | 0.08 m: ranker, realistic | centroid | 0.12 m: ranker, realistic | centroid | random | 0.12 m: ranker, procedural | centroid |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for label, r in rows:
+        t, h, p = r["realistic_test"], r["realistic_test_hard"], r["procedural_test_hard"]
+        lines.append(
+            f"| {label} | {pct(t)} | {pct(t['baselines']['centroid'])} | {pct(h)} | {pct(h['baselines']['centroid'])} "
+            f"| {pct(h['baselines']['random'])} | {pct(p)} | {pct(p['baselines']['centroid'])} |"
+        )
+    sel = RESULTS / "selection.json"
+    if sel.is_file():
+        s = json.loads(sel.read_text())
+        picks = ", ".join(f"`{k}` {100 * v:.1f}%" for k, v in s["pick_success"].items())
+        lines += [
+            "",
+            f"Pick success on the dense held-out procedural drops (seeds {s['validation'][0]:,} to "
+            f"{s['validation'][1] - 1:,}, {s['validation'][2]} drops each at {s['scale_to']} m; `grasp` is the "
+            f"checkpoint committed before the selection): {picks}; committed: `{s['committed']}`.",
+        ]
+    return "\n".join(lines)
+
+
 def main() -> None:
     count, real, scale, per = count_plot(), realistic_table(), scale_table(), per_object_table()
-    fill_markers(HERE / "README.md", {"COUNT": count, "REALISTIC": real, "SCALE": scale, "PER_OBJECT": per})
+    markers = {"COUNT": count, "REALISTIC": real, "SCALE": scale, "PER_OBJECT": per, "ENSEMBLE": ensemble_table()}
+    fill_markers(HERE / "README.md", markers)
 
 
 if __name__ == "__main__":
