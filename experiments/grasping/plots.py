@@ -140,7 +140,10 @@ def ensemble_table() -> str:
     count = RESULTS / "object_count.json"
     if count.is_file():
         rows += [
-            (f"1 ranker (2 views in training, 1 at test), {r['scenes']} scenes, {r['unique_objects']} objects (count experiment)", r)
+            (
+                f"1 ranker (2 views in training, 1 at test), {r['scenes']} scenes, {r['unique_objects']} objects (count experiment)",
+                r,
+            )
             for r in json.loads(count.read_text())
             if r["unique_objects"] == e["objects"]
         ]
