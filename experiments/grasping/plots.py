@@ -135,8 +135,11 @@ def ensemble_table() -> str:
     path = RESULTS / "ensemble.json"
     if not path.is_file():
         return "(not run yet)"
-    e = json.loads(path.read_text())[0]
-    rows = [(f"{e['members']} rankers x {e['views']} views, {e['scenes']} scenes, {e['objects']} objects", e)]
+    runs = json.loads(path.read_text())
+    rows = [
+        (f"{e['members']} rankers x {e['views']} views, {e['scenes']} scenes, {e['objects']} objects", e) for e in runs
+    ]
+    e = runs[0]
     count = RESULTS / "object_count.json"
     if count.is_file():
         rows += [

@@ -187,9 +187,11 @@ ENSEMBLE = {"objects": 1000, "scenes": 1200, "steps": 2500, "members": 3, "views
 VALIDATION = (1_500_000, 1_500_100, 2)
 
 
-def ensemble(work: Path, trials: int) -> None:
+def ensemble(work: Path, trials: int, scenes: int | None = None) -> None:
+    """Label, train and test the ensemble recipe (`ENSEMBLE`, or with `scenes` labelled scenes); its row joins
+    results/ensemble.json (one row per scene count), then `select` re-picks the committed model."""
     folders = objects(work)
-    e = ENSEMBLE
+    e = {**ENSEMBLE, "scenes": scenes or ENSEMBLE["scenes"]}
     name = f"procedural_{e['objects']}_{e['scenes']}"
     data = label(work, name, e["scenes"], procedural=e["objects"])
     ckpt = train(work, f"ensemble_{e['objects']}_{e['scenes']}", data, e["steps"], e["members"], e["views"])
@@ -199,7 +201,9 @@ def ensemble(work: Path, trials: int) -> None:
         "realistic_test_hard": evaluate(ckpt, folders["realistic_test"], None, trials, HARD),
         "procedural_test_hard": evaluate(ckpt, None, 50, 2, HARD),
     }
-    save("ensemble", [row])
+    path = RESULTS / "ensemble.json"
+    rows = [r for r in (json.loads(path.read_text()) if path.is_file() else []) if r["scenes"] != e["scenes"]]
+    save("ensemble", sorted([*rows, row], key=lambda r: r["scenes"]))
     select(work)
 
 
@@ -256,6 +260,7 @@ def main() -> None:
     ap.add_argument("--work", default="work/grasping")
     ap.add_argument("--scenes", type=int, default=800, help="labelled scenes per training set")
     ap.add_argument("--steps", type=int, default=2000, help="ranker training steps")
+    ap.add_argument("--ensemble-scenes", type=int, default=None, help="labelled scenes of `ensemble` (default 1,200)")
     ap.add_argument("--trials", type=int, default=20, help="drops per held-out realistic object")
     ap.add_argument("--counts", default="10,100,1000", help="unique procedural object counts")
     ap.add_argument("--scales", default="0.08,0.10,0.12,0.14", help="largest object extents for `scale`, metres")
@@ -269,7 +274,7 @@ def main() -> None:
     if args.experiment in ("realistic", "all"):
         realistic(work, args.scenes, args.steps, args.trials, max(int(c) for c in args.counts.split(",")))
     if args.experiment in ("ensemble", "all"):
-        ensemble(work, args.trials)
+        ensemble(work, args.trials, args.ensemble_scenes)
     if args.experiment == "select":
         select(work)
     if args.experiment in ("scale", "all"):
