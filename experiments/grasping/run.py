@@ -4,7 +4,7 @@
     python experiments/grasping/run.py count       # success against the number of unique procedural training objects
     python experiments/grasping/run.py realistic   # procedural against realistic training objects, same held-out test
     python experiments/grasping/run.py scale       # the committed model on the test objects scaled to 0.08 to 0.14 m
-    python experiments/grasping/run.py ensemble    # the committed recipe: 1,200 scenes, three rankers, four views
+    python experiments/grasping/run.py ensemble    # the committed recipe: 2,000 scenes, three rankers, four views
     python experiments/grasping/run.py select      # re-pick the committed model among the finished runs
     python experiments/grasping/run.py plots       # redraw the plot and the README tables from results/
 
@@ -181,7 +181,7 @@ def scale(work: Path, trials: int, scales: list[float]) -> None:
 # The committed recipe: more labelled scenes (the count experiment's rankers overfit 800), three rankers trained
 # with different seeds, every crop seen in its four symmetric views (fingers swapped, mirrored across the
 # closing line), and the mean logit over rankers and views at test time (`RankerEnsemble`).
-ENSEMBLE = {"objects": 1000, "scenes": 1200, "steps": 2500, "members": 3, "views": 4}
+ENSEMBLE = {"objects": 1000, "scenes": 2000, "steps": 2500, "members": 3, "views": 4}
 # Held-out procedural objects for choosing the committed model: seeds outside the training range (below
 # 1,000,000) and the test range (from 1,000,000, 50 objects), two drops each at HARD, every candidate executed.
 VALIDATION = (1_500_000, 1_500_100, 2)
@@ -260,7 +260,7 @@ def main() -> None:
     ap.add_argument("--work", default="work/grasping")
     ap.add_argument("--scenes", type=int, default=800, help="labelled scenes per training set")
     ap.add_argument("--steps", type=int, default=2000, help="ranker training steps")
-    ap.add_argument("--ensemble-scenes", type=int, default=None, help="labelled scenes of `ensemble` (default 1,200)")
+    ap.add_argument("--ensemble-scenes", type=int, default=None, help="labelled scenes of `ensemble` (default 2,000)")
     ap.add_argument("--trials", type=int, default=20, help="drops per held-out realistic object")
     ap.add_argument("--counts", default="10,100,1000", help="unique procedural object counts")
     ap.add_argument("--scales", default="0.08,0.10,0.12,0.14", help="largest object extents for `scale`, metres")
