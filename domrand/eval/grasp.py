@@ -13,7 +13,7 @@ import json
 import math
 import multiprocessing as mp
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
@@ -21,6 +21,7 @@ import torch
 from domrand.grasp import candidates as cand
 from domrand.grasp.dataset import TEST_SEED_OFFSET
 from domrand.grasp.objects import GraspObject, from_procedural, load_folder
+from domrand.grasp.sim import Grasp
 from domrand.rng import derive_seed
 
 METHODS = ("model", "centroid", "random")
@@ -54,10 +55,22 @@ def _init(checkpoint: str, objects: list[GraspObject]) -> None:
     _W.update(sim=GraspSim(), model=load_ranker(checkpoint)[0], objects=objects)
 
 
-def trial_view(sim: Any, obj: GraspObject, i: int, t: int, seed: int) -> tuple:
-    """Drop t of object i (seeded by seed, i, t) in `sim`: depth (H, W) metres, intrinsics (3, 3),
-    camera-to-world (4, 4), the candidates (the sampler's and the centroid grasp), the centroid grasp and the
-    random baseline's grasp (either None where the depth image shows no object)."""
+class TrialView(NamedTuple):
+    """What a drop shows the methods: depth (H, W) metres, intrinsics (3, 3), camera-to-world (4, 4), the
+    world points (H, W, 3) of the depth image, the candidates (the sampler's and the centroid grasp), the
+    centroid grasp and the random baseline's grasp (either None where the depth image shows no object)."""
+
+    depth: np.ndarray
+    k: np.ndarray
+    c2w: np.ndarray
+    points: np.ndarray
+    options: list[Grasp]
+    centroid: Grasp | None
+    random: Grasp | None
+
+
+def trial_view(sim: Any, obj: GraspObject, i: int, t: int, seed: int) -> TrialView:
+    """Drop t of object i (seeded by seed, i, t) in `sim`, and what it shows the methods."""
     from domrand.grasp.views import depth_view
 
     sim.load(obj)
@@ -69,24 +82,24 @@ def trial_view(sim: Any, obj: GraspObject, i: int, t: int, seed: int) -> tuple:
     rng = np.random.default_rng(derive_seed(seed, i, t, 2))
     centroid, random_g = cand.centroid_grasp(points), cand.random_grasp(points, rng)
     options = cand.sample(points, rng) + [g for g in (centroid,) if g is not None]
-    return depth, k, c2w, options, centroid, random_g
+    return TrialView(depth, k, c2w, points, options, centroid, random_g)
 
 
 def trial(args: tuple[int, int, int]) -> tuple[int, dict[str, bool]]:
     """One drop of object i: the outcome of each method's grasp."""
     i, t, seed = args
     sim, model, obj = _W["sim"], _W["model"], _W["objects"][i]
-    depth, k, c2w, options, centroid, random_g = trial_view(sim, obj, i, t, seed)
-    points = cand.world_points(depth, k, c2w)
+    v = trial_view(sim, obj, i, t, seed)
     out = {m: False for m in METHODS}
-    if options:
+    if v.options:
         with torch.no_grad():
-            scores = model(cand.crops(points, options), torch.tensor([g.width for g in options], dtype=torch.float32))
-        out["model"] = sim.grasp(options[int(scores.argmax())]).success
-    if centroid is not None:
-        out["centroid"] = sim.grasp(centroid).success
-    if random_g is not None:
-        out["random"] = sim.grasp(random_g).success
+            widths = torch.tensor([g.width for g in v.options], dtype=torch.float32)
+            scores = model(cand.crops(v.points, v.options), widths)
+        out["model"] = sim.grasp(v.options[int(scores.argmax())]).success
+    if v.centroid is not None:
+        out["centroid"] = sim.grasp(v.centroid).success
+    if v.random is not None:
+        out["random"] = sim.grasp(v.random).success
     return i, out
 
 

@@ -48,13 +48,21 @@ class GraspRanker(nn.Module):
         return self.head(torch.cat([self.features(x), (width[:, None] - 0.05) / 0.02], 1))[:, 0]
 
 
+VIEWS = (1, 2, 4)  # how many of a crop's symmetric views: as it is; fingers swapped; both mirrors too
+
+
+def check_views(views: int) -> int:
+    """`views` if it is one of `VIEWS`, else one ValueError naming it."""
+    if views not in VIEWS:
+        raise ValueError(f"views must be one of {VIEWS}, got {views}")
+    return views
+
+
 def symmetric_views(crops: Tensor, views: int = 4) -> Tensor:
     """(views * B, 2, C, C): the crops (B, 2, C, C) as they are, with the fingers swapped (x flipped), mirrored
     across the closing line (y flipped), and both. A parallel-jaw grasp is the same grasp with its fingers
     swapped, and physics is symmetric under the mirror, so a grasp's outcome is the same in all four."""
-    if views not in (1, 2, 4):
-        raise ValueError(f"views must be 1, 2 or 4, got {views}")
-    out = [crops, crops.flip(-1), crops.flip(-2), crops.flip(-1).flip(-2)][:views]
+    out = [crops, crops.flip(-1), crops.flip(-2), crops.flip(-1).flip(-2)][: check_views(views)]
     return torch.cat(out)
 
 
@@ -70,9 +78,8 @@ class RankerEnsemble(nn.Module):
         super().__init__()
         if not members:
             raise ValueError("an ensemble needs at least one ranker")
-        symmetric_views(torch.zeros(1, 2, 1, 1), views)  # validates views
         self.members = nn.ModuleList(members)
-        self.views = views
+        self.views = check_views(views)
 
     def forward(self, crops: Tensor, width: Tensor) -> Tensor:
         b = crops.shape[0]

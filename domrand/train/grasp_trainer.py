@@ -22,7 +22,7 @@ import numpy as np
 import torch
 
 from domrand.grasp.dataset import load
-from domrand.grasp.ranker import GraspRanker, RankerEnsemble
+from domrand.grasp.ranker import GraspRanker, RankerEnsemble, check_views
 from domrand.train import checkpoint as ckpt
 
 
@@ -59,8 +59,7 @@ class GraspTrainConfig:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if not 0 < self.val_fraction < 0.5:
             raise ValueError(f"val_fraction must be in (0, 0.5), got {self.val_fraction}")
-        if self.views not in (1, 2, 4):
-            raise ValueError(f"views must be 1, 2 or 4, got {self.views}")
+        check_views(self.views)
 
 
 def train_grasp(data: str, out: str, cfg: GraspTrainConfig | None = None, quiet: bool = False) -> dict[str, Any]:

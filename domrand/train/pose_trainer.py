@@ -174,8 +174,11 @@ def train_pose(
             one (whose weights must then match); a resumed run ignores it.
     """
     cfg = config or PoseTrainConfig()
+    run = Path(out)
+    last = run / "last.pt"
+    state = ckpt.load(last, "pose") if resume and last.is_file() else None  # the run this call resumes
     init_state = None
-    if init is not None and not (resume and (Path(out) / "last.pt").is_file()):
+    if init is not None and state is None:
         init_state = ckpt.load(init, "pose")
         if init_state.get("target") != target:
             raise ValueError(f"--init checkpoint {init!r} is for target {init_state.get('target')!r}, not {target!r}")
@@ -186,15 +189,13 @@ def train_pose(
                 f"--init checkpoint {init!r} takes {model_config.image_size} px images, not {cfg.image_size}: "
                 f"pass --size {model_config.image_size}"
             )
-    if model_config is None and not (resume and (Path(out) / "last.pt").is_file()):
+    if model_config is None and state is None:
         dataset_config = online.to_json() if online is not None else (_manifest(data) or {}).get("config")
         model_config = model_config_for(dataset_config, cfg.image_size)
-    run = Path(out)
-    last = run / "last.pt"
     if run.exists() and any(run.iterdir()) and not resume:
         raise ValueError(f"run folder {out!r} is not empty: pass --resume to continue it, or choose another folder")
-    if resume and last.is_file():
-        model_config = PoseNetConfig.from_json(ckpt.load(last, "pose")["model_config"])
+    if state is not None:
+        model_config = PoseNetConfig.from_json(state["model_config"])
     mcfg = model_config or PoseNetConfig(image_size=cfg.image_size)
     if mcfg.image_size != cfg.image_size:
         mcfg = replace(mcfg, image_size=cfg.image_size)
@@ -204,8 +205,7 @@ def train_pose(
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     gen = torch.Generator().manual_seed(cfg.seed)
     step, best = 0, float("inf")
-    if resume and last.is_file():
-        state = ckpt.load(last, "pose")
+    if state is not None:
         if state["train_config"] != _json(asdict(cfg)) or state["target"] != target:
             raise ValueError(f"cannot resume {out!r}: its training settings or target differ from these")
         ckpt.load_state(model, _weights(state), last)

@@ -40,16 +40,16 @@ def _drop(job: tuple[int, int, int]) -> dict:
 
     i, t, seed = job
     sim, obj = _W["sim"], _W["objects"][i]
-    depth, k, c2w, options, centroid, _ = trial_view(sim, obj, i, t, seed)
+    v = trial_view(sim, obj, i, t, seed)
     return {
         "object": i,
         "trial": t,
-        "depth": depth.astype(np.float32),
-        "k": k,
-        "c2w": c2w,
-        "grasps": np.array([[g.x, g.y, g.z, g.yaw, g.width] for g in options], dtype=np.float32).reshape(-1, 5),
-        "success": np.array([sim.grasp(g).success for g in options], dtype=bool),
-        "centroid": bool(centroid is not None and sim.grasp(centroid).success),
+        "depth": v.depth.astype(np.float32),
+        "k": v.k,
+        "c2w": v.c2w,
+        "grasps": np.array([[g.x, g.y, g.z, g.yaw, g.width] for g in v.options], dtype=np.float32).reshape(-1, 5),
+        "success": np.array([sim.grasp(g).success for g in v.options], dtype=bool),
+        "centroid": bool(v.centroid is not None and sim.grasp(v.centroid).success),
     }
 
 

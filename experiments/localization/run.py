@@ -347,10 +347,19 @@ def finetune(work: Path, steps: int, size: int = 128) -> None:
         "init": f["init"],
         "sets": f["sets"],
     }
-    runs_path = RESULTS / "headline_runs.json"
-    runs = json.loads(runs_path.read_text()) if runs_path.is_file() else []
-    save("headline_runs", [r for r in runs if r["name"] != name] + [row])
+    add_headline_run(row)
     headline(work, 0, size, 0)
+
+
+def headline_runs() -> list[dict]:
+    """Every headline run so far (results/headline_runs.json)."""
+    path = RESULTS / "headline_runs.json"
+    return json.loads(path.read_text()) if path.is_file() else []
+
+
+def add_headline_run(row: dict) -> None:
+    """Add `row` to results/headline_runs.json, in place of an earlier row of the same run."""
+    save("headline_runs", [r for r in headline_runs() if r["name"] != row["name"]] + [row])
 
 
 def fusion(work: Path, size: int = 128) -> None:
@@ -363,8 +372,7 @@ def fusion(work: Path, size: int = 128) -> None:
     from domrand.train.pose_data import load_any
     from domrand.train.pose_trainer import errors, load_model
 
-    runs_path = RESULTS / "headline_runs.json"
-    names = [r["name"] for r in json.loads(runs_path.read_text()) if r.get("test_version") == TEST_VERSION]
+    names = [r["name"] for r in headline_runs() if r.get("test_version") == TEST_VERSION]
     names = [n for n in names if (work / "runs" / n / "best.pt").is_file()]
     if not names:
         raise SystemExit(f"no finished version-{TEST_VERSION} headline run in {work}/runs: run `run.py headline` first")
@@ -372,12 +380,11 @@ def fusion(work: Path, size: int = 128) -> None:
     rows = []
     for name in names:
         model, _ = load_model(work / "runs" / name / "best.pt")
-        row: dict = {"name": name, "checkpoint_fusion": model.config.mirror_fusion}
-        for fuse in ("position", "heatmap"):
-            model.config = dataclasses.replace(model.config, mirror_fusion=fuse)
-            row[fuse] = {}
-            for key in TEST_SETS:
-                images, positions, _ = load_any(str(sets[key]), model.config.image_size)
+        row: dict = {"name": name, "checkpoint_fusion": model.config.mirror_fusion, "position": {}, "heatmap": {}}
+        for key in TEST_SETS:
+            images, positions, _ = load_any(str(sets[key]), model.config.image_size)  # read once, both fusions
+            for fuse in ("position", "heatmap"):
+                model.config = dataclasses.replace(model.config, mirror_fusion=fuse)
                 row[fuse][key] = metrics(errors(model, images, positions))
         rows.append(row)
     save("fusion", rows)
@@ -387,13 +394,9 @@ def headline(work: Path, steps: int, size: int, images: int) -> None:
     """Train a longer headline run (its row joins `results/headline_runs.json`, which keeps every headline run
     so far), then commit the model with the lowest error on the held-out randomized set with distractors among
     the headline runs and every finished ablation point (selected without the reality-gap sets)."""
-    runs_path = RESULTS / "headline_runs.json"
-    runs = json.loads(runs_path.read_text()) if runs_path.is_file() else []
     if steps > 0:
-        row = {**_headline_run(work, steps, size, images), "source": "headline"}
-        runs = [r for r in runs if r["name"] != row["name"]] + [row]
-        save("headline_runs", runs)
-    rows = list(runs)
+        add_headline_run({**_headline_run(work, steps, size, images), "source": "headline"})
+    rows = headline_runs()
     for name in ("datasize", "textures", "table2"):
         path = RESULTS / f"{name}.json"
         if path.is_file():
