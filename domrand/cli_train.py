@@ -25,8 +25,10 @@ def cmd_train(args: argparse.Namespace) -> int:
             )
         elif args.data is None:
             raise ValueError("give --data DIR or --online")
+        if args.data is not None and len(args.data) > 1:
+            raise ValueError(f"domrand train pose takes one --data folder, got {len(args.data)}: {args.data}")
         s = train_pose(
-            args.data, args.out, target=args.target, config=cfg, online=online, resume=args.resume, quiet=args.quiet,
+            args.data and args.data[0], args.out, target=args.target, config=cfg, online=online, resume=args.resume, quiet=args.quiet,
             init=args.init,
         )  # fmt: skip
         print(
@@ -66,7 +68,8 @@ def cmd_label(args: argparse.Namespace) -> int:
         raise ValueError("domrand label grasps needs exactly one of --objects DIR or --procedural N")
     cfg = GraspDataConfig(
         objects=args.objects or "procedural", num_objects=args.procedural or 1, scenes=args.scenes, candidates=args.candidates,
-        scale_to=args.scale_to, scale_to_max=args.scale_to_max, seed=args.seed,
+        scale_to=args.scale_to, scale_to_max=args.scale_to_max, seed=args.seed, focus=args.focus,
+        focus_top=args.focus_top,
     )  # fmt: skip
     s = generate(cfg, args.out, workers=args.workers, quiet=args.quiet)
     print(
@@ -87,6 +90,8 @@ def add_train_commands(sub: Any) -> None:
         "--scale-to-max", type=float, help="scale each scene's object to an extent drawn from [--scale-to, this]"
     )
     lab.add_argument("--seed", type=int, default=0)
+    lab.add_argument("--focus", help="ranker checkpoint: its best candidates of each scene are among those executed")
+    lab.add_argument("--focus-top", type=int, default=8, help="with --focus: how many of its best candidates")
     lab.add_argument("--workers", type=int, default=2)
     lab.add_argument("--out", required=True)
     lab.add_argument("--quiet", action="store_true")
@@ -94,7 +99,7 @@ def add_train_commands(sub: Any) -> None:
 
     t = sub.add_parser("train", help="train a pose or grasp model from scratch")
     t.add_argument("task", choices=["pose", "grasp"])
-    t.add_argument("--data", help="native dataset folder (pose) or grasp dataset folder (grasp)")
+    t.add_argument("--data", nargs="+", help="native dataset folder (pose) or grasp-label folders, one or more (grasp)")
     t.add_argument("--online", action="store_true", help="pose: render training batches on the fly (no disk)")
     t.add_argument("--config", help="pose --online: dataset YAML (default: the tabletop preset)")
     t.add_argument("--target", default="cube", help="pose: target object (default cube)")

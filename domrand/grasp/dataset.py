@@ -14,14 +14,23 @@ scenes is written atomically to `chunks/00000k.npz`:
 `manifest.json` records the configuration and object list; reruns finish only missing chunks.
 
     domrand label grasps --procedural 1000 --scenes 1200 --out data/grasps_1k
+
+Focused labels (`focus`, a ranker checkpoint): of each scene's candidates, the `focus_top` that the ranker scores
+highest are executed, beside a random draw of the rest. A ranker executes the argmax of a hundred or more
+candidates, so its errors are where it is most confident and wrong; random draws seldom label those. Training on
+such labels as well (`load` takes several folders) corrects them, as hard-example mining does.
+
+    domrand label grasps --procedural 1000 --scenes 1600 --seed 2 --focus grasp.pt --out data/grasps_focus
 """
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import multiprocessing as mp
 import os
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -50,6 +59,9 @@ class GraspDataConfig:
             ranker learns where the gripper no longer fits every way).
         seed: scenes, drops, cameras and candidates.
         chunk: scenes per file.
+        focus: a ranker checkpoint (`domrand train grasp`) or None. If set, the `focus_top` candidates it scores
+            highest are among each scene's executed ones, the others a random draw as without it.
+        focus_top: how many of the focus ranker's best candidates are executed per scene.
     """
 
     objects: str = "procedural"
@@ -61,11 +73,15 @@ class GraspDataConfig:
     scale_to_max: float | None = None
     seed: int = 0
     chunk: int = 25
+    focus: str | None = None
+    focus_top: int = 8
 
     def __post_init__(self) -> None:
         for name in ("num_objects", "scenes", "candidates", "chunk"):
             if not getattr(self, name) >= 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.focus is not None and not 1 <= self.focus_top <= self.candidates - 2:
+            raise ValueError(f"focus_top must be in [1, candidates - 2 = {self.candidates - 2}], got {self.focus_top}")
         if not self.scale_to > 0:
             raise ValueError(f"scale_to must be > 0 metres, got {self.scale_to}")
         if self.scale_to_max is not None and not self.scale_to_max >= self.scale_to:
@@ -104,8 +120,11 @@ class ObjectPool:
         )
 
 
-def label_scene(sim: Any, pool: ObjectPool, cfg: GraspDataConfig, s: int) -> dict[str, np.ndarray] | None:
-    """Drop, render, sample and execute the candidates of scene s (deterministic in cfg.seed and s)."""
+def label_scene(
+    sim: Any, pool: ObjectPool, cfg: GraspDataConfig, s: int, focus: Any = None
+) -> dict[str, np.ndarray] | None:
+    """Drop, render, sample and execute the candidates of scene s (deterministic in cfg.seed and s, and the
+    `focus` ranker, `RankerEnsemble`, that cfg.focus names, if any)."""
     rng = np.random.default_rng(derive_seed(cfg.seed, s, 0))
     index = int(rng.integers(len(pool)))
     obj = pool.get(index)
@@ -117,7 +136,7 @@ def label_scene(sim: Any, pool: ObjectPool, cfg: GraspDataConfig, s: int) -> dic
     points = cand.world_points(depth, k, c2w)
     grasps = cand.sample(points, rng)
     if len(grasps) > cfg.candidates - 2:
-        grasps = [grasps[i] for i in sorted(rng.choice(len(grasps), cfg.candidates - 2, replace=False))]
+        grasps = [grasps[i] for i in pick_candidates(points, grasps, cfg, rng, focus)]
     grasps += [g for g in (cand.centroid_grasp(points), cand.random_grasp(points, rng)) if g is not None]
     if not grasps:
         return None
@@ -130,6 +149,22 @@ def label_scene(sim: Any, pool: ObjectPool, cfg: GraspDataConfig, s: int) -> dic
         "object": np.int64(index),
         "extent": np.float32(float(obj.mesh.extents.max())),
     }
+
+
+def pick_candidates(
+    points: np.ndarray, grasps: list[cand.Grasp], cfg: GraspDataConfig, rng: np.random.Generator, focus: Any
+) -> list[int]:
+    """Sorted indices of the `cfg.candidates - 2` (fewer than len(grasps)) sampled grasps to execute: a random
+    draw, or with a `focus` ranker its `cfg.focus_top` best (ties to the earlier) and a random draw of the rest."""
+    keep = cfg.candidates - 2
+    if focus is None:
+        return sorted(rng.choice(len(grasps), keep, replace=False).tolist())
+    with torch.no_grad():
+        widths = torch.tensor([g.width for g in grasps], dtype=torch.float32)
+        scores = focus(cand.crops(points, grasps), widths).numpy()
+    top = np.argsort(-scores, kind="stable")[: cfg.focus_top]
+    rest = np.setdiff1d(np.arange(len(grasps)), top)
+    return sorted([*top.tolist(), *rng.choice(rest, keep - len(top), replace=False).tolist()])
 
 
 def cand_view(
@@ -147,14 +182,23 @@ def _init(cfg: GraspDataConfig) -> None:
     from domrand.grasp.sim import GraspSim
 
     torch.set_num_threads(1)
-    _WORKER.update(cfg=cfg, pool=ObjectPool(cfg), sim=GraspSim())
+    _WORKER.update(cfg=cfg, pool=ObjectPool(cfg), sim=GraspSim(), focus=focus_ranker(cfg))
+
+
+def focus_ranker(cfg: GraspDataConfig) -> Any:
+    """The `RankerEnsemble` of cfg.focus (None without one); a bad checkpoint is one clear error."""
+    if cfg.focus is None:
+        return None
+    from domrand.train.grasp_trainer import load_ranker
+
+    return load_ranker(cfg.focus)[0]
 
 
 def _chunk(args: tuple[str, int]) -> int:
     out, k = args
     cfg, pool, sim = _WORKER["cfg"], _WORKER["pool"], _WORKER["sim"]
     scenes = range(k * cfg.chunk, min(cfg.scenes, (k + 1) * cfg.chunk))
-    rows = [(s, label_scene(sim, pool, cfg, s)) for s in scenes]
+    rows = [(s, label_scene(sim, pool, cfg, s, _WORKER["focus"])) for s in scenes]
     rows = [(s, r) for s, r in rows if r is not None]
     arrays = {
         "crops": np.concatenate([r["crops"] for _, r in rows]),
@@ -178,11 +222,17 @@ def _chunk(args: tuple[str, int]) -> int:
 def generate(cfg: GraspDataConfig, out: str | Path, workers: int = 2, quiet: bool = False) -> dict[str, Any]:
     """Label `cfg.scenes` scenes into `out` (resuming: chunks already there are kept)."""
     root = Path(out)
-    (root / "chunks").mkdir(parents=True, exist_ok=True)
     manifest = {"kind": "grasp labels", "config": asdict(cfg), "objects": ObjectPool(cfg).names()}
+    if cfg.focus is not None:
+        focus_ranker(cfg)  # a bad checkpoint fails here, before any folder is written
+        manifest["focus_sha256"] = hashlib.sha256(Path(cfg.focus).read_bytes()).hexdigest()
     mpath = root / "manifest.json"
-    if mpath.is_file() and json.loads(mpath.read_text())["config"] != manifest["config"]:
-        raise ValueError(f"{str(root)!r} holds grasp labels of another configuration; choose another folder")
+    if mpath.is_file():
+        old = json.loads(mpath.read_text())
+        old["config"] = {"focus": None, "focus_top": 8, **old["config"]}  # folders from before focused labels
+        if old["config"] != manifest["config"] or old.get("focus_sha256") != manifest.get("focus_sha256"):
+            raise ValueError(f"{str(root)!r} holds grasp labels of another configuration; choose another folder")
+    (root / "chunks").mkdir(parents=True, exist_ok=True)
     mpath.write_text(json.dumps(manifest, indent=2))
     n_chunks = (cfg.scenes + cfg.chunk - 1) // cfg.chunk
     todo = [k for k in range(n_chunks) if not (root / "chunks" / f"{k:06d}.npz").is_file()]
@@ -209,13 +259,22 @@ def generate(cfg: GraspDataConfig, out: str | Path, workers: int = 2, quiet: boo
     return load_summary(root)
 
 
-def load(root: str | Path) -> dict[str, np.ndarray]:
-    """All chunks of a grasp-label folder concatenated (crops as float32)."""
-    root = Path(root)
-    files = sorted((root / "chunks").glob("*.npz"))
-    if not files:
-        raise ValueError(f"{str(root)!r} holds no grasp labels (chunks/*.npz)")
-    parts = [dict(np.load(f)) for f in files]
+def load(roots: str | Path | Sequence[str | Path]) -> dict[str, np.ndarray]:
+    """All chunks of one grasp-label folder, or of several in order, concatenated (crops as float32). Scene
+    numbers of a later folder follow the earlier folders' (so that each scene keeps one number)."""
+    roots = [roots] if isinstance(roots, (str, Path)) else list(roots)
+    if not roots:
+        raise ValueError("no grasp-label folder given")
+    parts = []
+    for root in map(Path, roots):
+        files = sorted((root / "chunks").glob("*.npz"))
+        if not files:
+            raise ValueError(f"{str(root)!r} holds no grasp labels (chunks/*.npz)")
+        folder = [dict(np.load(f)) for f in files]
+        offset = parts[-1]["scene"].max() + 1 if parts else 0
+        for p in folder:
+            p["scene"] = p["scene"] + offset
+        parts += folder
     out = {k: np.concatenate([p[k] for p in parts]) for k in ("crops", "grasp", "success", "scene")}
     out["crops"] = out["crops"].astype(np.float32)
     return out

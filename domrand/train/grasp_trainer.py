@@ -62,10 +62,12 @@ class GraspTrainConfig:
         check_views(self.views)
 
 
-def train_grasp(data: str, out: str, cfg: GraspTrainConfig | None = None, quiet: bool = False) -> dict[str, Any]:
-    """Train `cfg.members` rankers on a grasp-label folder; writes RUN/best.pt (every member at its best
-    validation loss, evaluated as `RankerEnsemble`) and RUN/log.jsonl. Validation holds out whole scenes (the
-    last `val_fraction` of them)."""
+def train_grasp(
+    data: str | list[str], out: str, cfg: GraspTrainConfig | None = None, quiet: bool = False
+) -> dict[str, Any]:
+    """Train `cfg.members` rankers on one grasp-label folder or several (`dataset.load`); writes RUN/best.pt
+    (every member at its best validation loss, evaluated as `RankerEnsemble`) and RUN/log.jsonl. Validation
+    holds out whole scenes (the last `val_fraction` of them, so the last folder's)."""
     cfg = cfg or GraspTrainConfig()
     run = Path(out)
     if run.exists() and any(run.iterdir()):
@@ -101,7 +103,7 @@ def train_grasp(data: str, out: str, cfg: GraspTrainConfig | None = None, quiet:
             "width": cfg.width,
             "views": cfg.views,
             "train_config": asdict(cfg),
-            "data": str(data),
+            "data": str(data) if isinstance(data, (str, Path)) else [str(d) for d in data],
             "steps": [step for _, step in members],
             "val_loss": vl,
             "val_accuracy": acc,
@@ -195,11 +197,12 @@ def load_ranker(path: str | Path) -> tuple[RankerEnsemble, dict[str, Any]]:
 
 def main_train(args: argparse.Namespace) -> int:
     if not args.data:
-        raise ValueError("domrand train grasp needs --data (a folder from `domrand label grasps`)")
+        raise ValueError("domrand train grasp needs --data (folders from `domrand label grasps`)")
     cfg = GraspTrainConfig(
         steps=args.steps, batch_size=max(args.batch_size, 1), lr=args.lr, seed=args.seed, members=args.members
     )
-    s = train_grasp(args.data, args.out, cfg, quiet=args.quiet)
+    data = [args.data] if isinstance(args.data, str) else list(args.data)
+    s = train_grasp(data[0] if len(data) == 1 else data, args.out, cfg, quiet=args.quiet)
     print(
         f"trained on {s['candidates']} labelled grasps ({100 * s['positives']:.0f}% successes) in {s['seconds']:.0f} s; best validation loss {s['best_val_loss']:.3f}; {s['run']}/best.pt"
     )

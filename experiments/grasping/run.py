@@ -5,6 +5,7 @@
     python experiments/grasping/run.py realistic   # procedural against realistic training objects, same held-out test
     python experiments/grasping/run.py scale       # the committed model on the test objects scaled to 0.08 to 0.14 m
     python experiments/grasping/run.py ensemble    # the committed recipe: 2,000 scenes, three rankers, four views
+    python experiments/grasping/run.py focus       # the recipe again on its own labels and 1,600 scenes its ranker picked in
     python experiments/grasping/run.py select      # re-pick the committed model among the finished runs
     python experiments/grasping/run.py plots       # redraw the plot and the README tables from results/
 
@@ -64,19 +65,29 @@ def objects(work: Path) -> dict[str, Path]:
     return out
 
 
-def label(work: Path, name: str, scenes: int, procedural: int | None = None, folder: Path | None = None) -> Path:
+def label(
+    work: Path,
+    name: str,
+    scenes: int,
+    procedural: int | None = None,
+    folder: Path | None = None,
+    seed: int = 1,
+    focus: Path | None = None,
+    focus_top: int = 8,
+) -> Path:
     from domrand.grasp.dataset import GraspDataConfig, generate
 
     out = work / "labels" / name
     cfg = GraspDataConfig(
-        objects=str(folder) if folder else "procedural", num_objects=procedural or 1, scenes=scenes, seed=1,
-        scale_to=LABEL_SCALES[0], scale_to_max=LABEL_SCALES[1],
+        objects=str(folder) if folder else "procedural", num_objects=procedural or 1, scenes=scenes, seed=seed,
+        scale_to=LABEL_SCALES[0], scale_to_max=LABEL_SCALES[1], focus=str(focus) if focus else None,
+        focus_top=focus_top,
     )  # fmt: skip
     generate(cfg, out, workers=2, quiet=True)
     return out
 
 
-def train(work: Path, name: str, data: Path, steps: int, members: int = 1, views: int = 2) -> Path:
+def train(work: Path, name: str, data: Path | list[Path], steps: int, members: int = 1, views: int = 2) -> Path:
     """Train a ranker (reused if its run finished). The count and realistic experiments were run with one
     ranker trained on two views (fingers swapped) and evaluated on one (`views=2` is that recipe)."""
     from domrand.train.grasp_trainer import GraspTrainConfig, train_grasp
@@ -86,7 +97,9 @@ def train(work: Path, name: str, data: Path, steps: int, members: int = 1, views
         shutil.rmtree(run, ignore_errors=True)
         (run / "done.json").parent.mkdir(parents=True, exist_ok=True)
         cfg = GraspTrainConfig(steps=steps, members=members, views=views)
-        summary = train_grasp(str(data), str(run), cfg, quiet=True)
+        summary = train_grasp(
+            str(data) if isinstance(data, Path) else [str(d) for d in data], str(run), cfg, quiet=True
+        )
         (run / "done.json").write_text(json.dumps(summary))
     return run / "best.pt"
 
@@ -207,6 +220,46 @@ def ensemble(work: Path, trials: int, scenes: int | None = None) -> None:
     select(work)
 
 
+# Focused labels (`GraspDataConfig.focus`): new scenes (another seed) where the ensemble recipe's ranker picks 8 of
+# the 24 executed candidates, its most confident ones, which a random draw seldom labels; the recipe's three rankers
+# are then trained again from scratch on both label sets.
+FOCUS = {"scenes": 1600, "seed": 2, "top": 8}
+
+
+def focus(work: Path, trials: int, scenes: int | None = None) -> None:
+    """Label scenes focused by the ensemble recipe's ranker (`FOCUS`, or `scenes` of them), train the recipe on its
+    labels and these, test; the row joins results/focus.json, then `select` re-picks the committed model."""
+    folders = objects(work)
+    e, f = ENSEMBLE, {**FOCUS, "scenes": scenes or FOCUS["scenes"]}
+    base = label(work, f"procedural_{e['objects']}_{e['scenes']}", e["scenes"], procedural=e["objects"])
+    ranker = train(work, f"ensemble_{e['objects']}_{e['scenes']}", base, e["steps"], e["members"], e["views"])
+    data = label(
+        work,
+        f"focus_{e['objects']}_{f['scenes']}",
+        f["scenes"],
+        procedural=e["objects"],
+        seed=f["seed"],
+        focus=ranker,
+        focus_top=f["top"],
+    )
+    ckpt = train(
+        work, f"focused_{e['objects']}_{e['scenes']}_{f['scenes']}", [base, data], e["steps"], e["members"], e["views"]
+    )
+    row = {
+        **e,
+        "focus_model": ranker.parent.name,
+        "focus_scenes": f["scenes"],
+        "focus_top": f["top"],
+        "realistic_test": evaluate(ckpt, folders["realistic_test"], None, trials),
+        "realistic_test_hard": evaluate(ckpt, folders["realistic_test"], None, trials, HARD),
+        "procedural_test_hard": evaluate(ckpt, None, 50, 2, HARD),
+    }
+    path = RESULTS / "focus.json"
+    rows = [r for r in (json.loads(path.read_text()) if path.is_file() else []) if r["focus_scenes"] != f["scenes"]]
+    save("focus", sorted([*rows, row], key=lambda r: r["focus_scenes"]))
+    select(work)
+
+
 def validation(work: Path) -> Path:
     """The dense validation drops (`VALIDATION`, made once): every candidate executed (diagnose.py label)."""
     out = work / "dense_procedural_val.npz"
@@ -255,12 +308,13 @@ def select(work: Path) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument(
-        "experiment", choices=["objects", "count", "realistic", "scale", "ensemble", "select", "plots", "all"]
+        "experiment", choices=["objects", "count", "realistic", "scale", "ensemble", "focus", "select", "plots", "all"]
     )
     ap.add_argument("--work", default="work/grasping")
     ap.add_argument("--scenes", type=int, default=800, help="labelled scenes per training set")
     ap.add_argument("--steps", type=int, default=2000, help="ranker training steps")
     ap.add_argument("--ensemble-scenes", type=int, default=None, help="labelled scenes of `ensemble` (default 2,000)")
+    ap.add_argument("--focus-scenes", type=int, default=None, help="focused labelled scenes of `focus` (default 1,600)")
     ap.add_argument("--trials", type=int, default=20, help="drops per held-out realistic object")
     ap.add_argument("--counts", default="10,100,1000", help="unique procedural object counts")
     ap.add_argument("--scales", default="0.08,0.10,0.12,0.14", help="largest object extents for `scale`, metres")
@@ -275,6 +329,8 @@ def main() -> None:
         realistic(work, args.scenes, args.steps, args.trials, max(int(c) for c in args.counts.split(",")))
     if args.experiment in ("ensemble", "all"):
         ensemble(work, args.trials, args.ensemble_scenes)
+    if args.experiment in ("focus", "all"):
+        focus(work, args.trials, args.focus_scenes)
     if args.experiment == "select":
         select(work)
     if args.experiment in ("scale", "all"):
