@@ -130,8 +130,9 @@ def per_object_table(extent: float = 0.12) -> str:
 
 
 def ensemble_table() -> str:
-    """The committed recipe (results/ensemble.json) beside the count experiment's row for the same objects, and
-    each run's pick success on the dense held-out procedural drops that chose the committed model."""
+    """The committed recipe (results/ensemble.json), with focused labels (results/focus.json), beside the count
+    experiment's row for the same objects, and each run's pick success on the dense held-out procedural drops
+    that chose the committed model."""
     path = RESULTS / "ensemble.json"
     if not path.is_file():
         return "(not run yet)"
@@ -139,6 +140,16 @@ def ensemble_table() -> str:
     rows = [
         (f"{e['members']} rankers x {e['views']} views, {e['scenes']} scenes, {e['objects']} objects", e) for e in runs
     ]
+    focus = RESULTS / "focus.json"
+    if focus.is_file():
+        rows += [
+            (
+                f"{f['members']} rankers x {f['views']} views, {f['scenes']} scenes + {f['focus_scenes']} focused by "
+                f"`{f['focus_model']}` (its best {f['focus_top']} of 24 executed), {f['objects']} objects",
+                f,
+            )
+            for f in json.loads(focus.read_text())
+        ]
     e = runs[0]
     count = RESULTS / "object_count.json"
     if count.is_file():
