@@ -208,16 +208,24 @@ def ensemble(work: Path, trials: int, scenes: int | None = None) -> None:
     name = f"procedural_{e['objects']}_{e['scenes']}"
     data = label(work, name, e["scenes"], procedural=e["objects"])
     ckpt = train(work, f"ensemble_{e['objects']}_{e['scenes']}", data, e["steps"], e["members"], e["views"])
-    row = {
-        **e,
+    add_row("ensemble", {**e, **held_out(ckpt, folders, trials)}, "scenes")
+    select(work)
+
+
+def held_out(ckpt: Path, folders: dict[str, Path], trials: int) -> dict:
+    """A recipe's test figures: the realistic test objects at 0.08 m and at HARD, 50 procedural test objects at HARD."""
+    return {
         "realistic_test": evaluate(ckpt, folders["realistic_test"], None, trials),
         "realistic_test_hard": evaluate(ckpt, folders["realistic_test"], None, trials, HARD),
         "procedural_test_hard": evaluate(ckpt, None, 50, 2, HARD),
     }
-    path = RESULTS / "ensemble.json"
-    rows = [r for r in (json.loads(path.read_text()) if path.is_file() else []) if r["scenes"] != e["scenes"]]
-    save("ensemble", sorted([*rows, row], key=lambda r: r["scenes"]))
-    select(work)
+
+
+def add_row(name: str, row: dict, key: str) -> None:
+    """Put `row` into results/NAME.json in place of any row with the same `key`, rows sorted by it."""
+    path = RESULTS / f"{name}.json"
+    rows = [r for r in (json.loads(path.read_text()) if path.is_file() else []) if r[key] != row[key]]
+    save(name, sorted([*rows, row], key=lambda r: r[key]))
 
 
 # Focused labels (`GraspDataConfig.focus`): new scenes (another seed) where the ensemble recipe's ranker picks 8 of
@@ -245,18 +253,8 @@ def focus(work: Path, trials: int, scenes: int | None = None) -> None:
     ckpt = train(
         work, f"focused_{e['objects']}_{e['scenes']}_{f['scenes']}", [base, data], e["steps"], e["members"], e["views"]
     )
-    row = {
-        **e,
-        "focus_model": ranker.parent.name,
-        "focus_scenes": f["scenes"],
-        "focus_top": f["top"],
-        "realistic_test": evaluate(ckpt, folders["realistic_test"], None, trials),
-        "realistic_test_hard": evaluate(ckpt, folders["realistic_test"], None, trials, HARD),
-        "procedural_test_hard": evaluate(ckpt, None, 50, 2, HARD),
-    }
-    path = RESULTS / "focus.json"
-    rows = [r for r in (json.loads(path.read_text()) if path.is_file() else []) if r["focus_scenes"] != f["scenes"]]
-    save("focus", sorted([*rows, row], key=lambda r: r["focus_scenes"]))
+    meta = {"focus_model": ranker.parent.name, "focus_scenes": f["scenes"], "focus_top": f["top"]}
+    add_row("focus", {**e, **meta, **held_out(ckpt, folders, trials)}, "focus_scenes")
     select(work)
 
 
