@@ -92,10 +92,7 @@ def trial(args: tuple[int, int, int]) -> tuple[int, dict[str, bool]]:
     v = trial_view(sim, obj, i, t, seed)
     out = {m: False for m in METHODS}
     if v.options:
-        with torch.no_grad():
-            widths = torch.tensor([g.width for g in v.options], dtype=torch.float32)
-            scores = model(cand.crops(v.points, v.options), widths)
-        out["model"] = sim.grasp(v.options[int(scores.argmax())]).success
+        out["model"] = sim.grasp(v.options[int(cand.scores(model, v.points, v.options).argmax())]).success
     if v.centroid is not None:
         out["centroid"] = sim.grasp(v.centroid).success
     if v.random is not None:

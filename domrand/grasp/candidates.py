@@ -14,7 +14,7 @@ depth noise; the object is where that height exceeds `OBJECT_MIN_HEIGHT`, withou
   whole section there.
 - `random_grasp` (baseline): a random mask pixel, a random yaw, the widest opening.
 - `crops`: (N, 2, C, C) height patches (and object masks) around each candidate, rotated so the fingers close along x, in
-  metres relative to the grasp height, for the ranker.
+  metres relative to the grasp height, for the ranker; `scores`: a ranker's logits of the candidates.
 """
 
 from __future__ import annotations
@@ -217,3 +217,10 @@ def crops(points: np.ndarray, grasps: list[Grasp]) -> torch.Tensor:
     z = torch.tensor([g.z for g in grasps], dtype=torch.float32)[:, None, None, None]
     obj = (patch > OBJECT_MIN_HEIGHT).float()
     return torch.cat([(patch - z) * obj, obj], 1)
+
+
+def scores(ranker: torch.nn.Module, points: np.ndarray, grasps: list[Grasp]) -> torch.Tensor:
+    """(N,) logits of `ranker` (a `GraspRanker` or `RankerEnsemble`, in eval mode) for the grasps seen in `points`
+    (H, W, 3), from their crops and openings, without gradients."""
+    with torch.no_grad():
+        return ranker(crops(points, grasps), torch.tensor([g.width for g in grasps], dtype=torch.float32))

@@ -159,10 +159,7 @@ def pick_candidates(
     keep = cfg.candidates - 2
     if focus is None:
         return sorted(rng.choice(len(grasps), keep, replace=False).tolist())
-    with torch.no_grad():
-        widths = torch.tensor([g.width for g in grasps], dtype=torch.float32)
-        scores = focus(cand.crops(points, grasps), widths).numpy()
-    top = np.argsort(-scores, kind="stable")[: cfg.focus_top]
+    top = np.argsort(-cand.scores(focus, points, grasps).numpy(), kind="stable")[: cfg.focus_top]
     rest = np.setdiff1d(np.arange(len(grasps)), top)
     return sorted([*top.tolist(), *rng.choice(rest, keep - len(top), replace=False).tolist()])
 
@@ -229,7 +226,8 @@ def generate(cfg: GraspDataConfig, out: str | Path, workers: int = 2, quiet: boo
     mpath = root / "manifest.json"
     if mpath.is_file():
         old = json.loads(mpath.read_text())
-        old["config"] = {"focus": None, "focus_top": 8, **old["config"]}  # folders from before focused labels
+        # A field newer than the folder's manifest takes its default, which keeps the behaviour from before it.
+        old["config"] = {**asdict(GraspDataConfig()), **old["config"]}
         if old["config"] != manifest["config"] or old.get("focus_sha256") != manifest.get("focus_sha256"):
             raise ValueError(f"{str(root)!r} holds grasp labels of another configuration; choose another folder")
     (root / "chunks").mkdir(parents=True, exist_ok=True)

@@ -87,9 +87,7 @@ def picks(data: dict, checkpoint: str) -> np.ndarray:
             continue
         grasps = [Grasp(*map(float, g)) for g in data["cand_grasp"][sel]]
         points = cand.world_points(data["depth"][j], data["k"][j], data["c2w"][j])
-        with torch.no_grad():
-            scores = model(cand.crops(points, grasps), torch.tensor([g.width for g in grasps]))
-        out[j] = bool(data["cand_success"][sel][int(scores.argmax())])
+        out[j] = bool(data["cand_success"][sel][int(cand.scores(model, points, grasps).argmax())])
     return out
 
 
