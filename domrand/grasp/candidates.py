@@ -155,20 +155,25 @@ def sample(points: np.ndarray, rng: np.random.Generator, n_points: int = 24, n_y
     return out
 
 
+def centroid_section(pts: np.ndarray) -> tuple[float, float, float, Grasp | None]:
+    """For object points `pts` (N, 3) (`object_points`): the mask's centroid x, y (metres), the yaw closing
+    across its principal axis (along the minor one, radians), and the grasp on the whole section there, None
+    where that section is wider than the gripper opens (the object is "wide")."""
+    c = pts[:, :2].mean(0)
+    _, evecs = np.linalg.eigh(np.cov((pts[:, :2] - c).T))
+    yaw = math.atan2(evecs[1, 0], evecs[0, 0])
+    return float(c[0]), float(c[1]), yaw, grasp_through(pts, float(c[0]), float(c[1]), yaw, whole=True)
+
+
 def centroid_grasp(points: np.ndarray) -> Grasp | None:
     """Baseline: the mask's centroid, fingers closing across its principal axis (along the minor one)."""
     pts = object_points(points)
     if len(pts) < 10:
         return None
-    c = pts[:, :2].mean(0)
-    cov = np.cov((pts[:, :2] - c).T)
-    _, evecs = np.linalg.eigh(cov)
-    minor = evecs[:, 0]
-    yaw = math.atan2(minor[1], minor[0])
-    g = grasp_through(pts, float(c[0]), float(c[1]), yaw, whole=True)
+    cx, cy, yaw, g = centroid_section(pts)
     if g is None:  # the section is wider than the opening: close at full opening anyway
         top = float(pts[:, 2].max())
-        g = Grasp(float(c[0]), float(c[1]), grasp_z(top), yaw % math.pi, MAX_OPENING)
+        g = Grasp(cx, cy, grasp_z(top), yaw % math.pi, MAX_OPENING)
     return g
 
 

@@ -2,13 +2,14 @@
 
     python experiments/grasping/diagnose.py label --objects DIR --scale-to 0.12 --trials 8 --out dense.npz
     python experiments/grasping/diagnose.py label --procedural 1500000-1500100 --scale-to 0.12 --trials 2 --out dense.npz
-    python experiments/grasping/diagnose.py rank dense.npz CKPT [CKPT ...]
+    python experiments/grasping/diagnose.py rank dense.npz CKPT [CKPT ...] [--wide]
 
 `label` makes the drops exactly as `domrand evaluate grasp` does (same seeds, nominal camera, depth noise, the
 same candidates: the sampler's and the centroid grasp) and executes every candidate from the rested state.
 `rank` then reads, per object and overall: `oracle` (some candidate succeeds: the best any ranker of these
 candidates can do), `centroid` (the baseline), `candidates` (the mean candidate's success) and, per
-checkpoint, the success of the candidate it would pick; no physics runs again, so rankers are compared on
+checkpoint, the success of the candidate it would pick (with `--wide`, also over the drops whose section
+across the centroid is wider than the gripper opens, and the others); no physics runs again, so rankers are compared on
 exactly the same outcomes in seconds. Pick rankers on drops of objects that are not the test objects (the
 realistic training meshes, procedural seeds outside the training and test ranges).
 """
@@ -91,8 +92,21 @@ def picks(data: dict, checkpoint: str) -> np.ndarray:
     return out
 
 
-def rank(path: Path, checkpoints: list[str]) -> dict[str, dict[str, float]]:
-    """Per object and overall ("all"): oracle, centroid, candidates and each checkpoint's pick, as rates."""
+def wide_drops(data: dict) -> np.ndarray:
+    """(drops,) bool: whether the object's section across its centroid is wider than the gripper opens
+    (`candidates.centroid_section`), where the centroid baseline closes on the middle of it in vain."""
+    from domrand.grasp import candidates as cand
+
+    out = np.zeros(len(data["object"]), dtype=bool)
+    for j in range(len(out)):
+        pts = cand.object_points(cand.world_points(data["depth"][j], data["k"][j], data["c2w"][j]))
+        out[j] = len(pts) >= 10 and cand.centroid_section(pts)[3] is None
+    return out
+
+
+def rank(path: Path, checkpoints: list[str], split_wide: bool = False) -> dict[str, dict[str, float]]:
+    """Per object and overall ("all"): oracle, centroid, candidates and each checkpoint's pick, as rates; with
+    `split_wide`, also over the wide drops ("wide", `wide_drops`) and the others ("narrow")."""
     d = dict(np.load(path))
     n = len(d["object"])
     cols: dict[str, np.ndarray] = {
@@ -109,8 +123,13 @@ def rank(path: Path, checkpoints: list[str]) -> dict[str, dict[str, float]]:
         sel = d["object"] == i
         for key, v in cols.items():
             table[str(name)][key] = float(v[sel].mean())
-    for key, v in cols.items():
-        table["all"][key] = float(v.mean())
+    groups = {"all": np.ones(n, dtype=bool)}
+    if split_wide:
+        w = wide_drops(d)
+        groups.update({f"wide ({w.sum()} drops)": w, f"narrow ({(~w).sum()} drops)": ~w})
+    for group, sel in groups.items():
+        for key, v in cols.items():
+            table[group][key] = float(v[sel].mean()) if sel.any() else float("nan")
     return dict(table)
 
 
@@ -128,6 +147,7 @@ def main() -> None:
     rk = sub.add_parser("rank")
     rk.add_argument("dense")
     rk.add_argument("checkpoints", nargs="*")
+    rk.add_argument("--wide", action="store_true", help="also over the wide drops and the others")
     args = ap.parse_args()
     if args.cmd == "label":
         from domrand.grasp.objects import from_procedural, load_folder
@@ -141,7 +161,7 @@ def main() -> None:
             objects = [from_procedural(s, args.scale_to) for s in range(a, b)]
         label(objects, [o.name for o in objects], args.trials, args.seed, Path(args.out), args.workers)
     else:
-        table = rank(Path(args.dense), args.checkpoints)
+        table = rank(Path(args.dense), args.checkpoints, args.wide)
         keys = list(table["all"])
         print(f"{'object':24s} " + " ".join(f"{k[:14]:>14s}" for k in keys))
         for name, row in table.items():

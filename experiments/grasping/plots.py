@@ -130,9 +130,9 @@ def per_object_table(extent: float = 0.12) -> str:
 
 
 def ensemble_table() -> str:
-    """The committed recipe (results/ensemble.json), with focused labels (results/focus.json), beside the count
-    experiment's row for the same objects, and each run's pick success on the dense held-out procedural drops
-    that chose the committed model."""
+    """The committed recipe (results/ensemble.json), with focused labels (results/focus.json) and wide-regime
+    labels (results/wide.json), beside the count experiment's row for the same objects, and each run's pick
+    success on the dense held-out procedural drops that chose the committed model."""
     path = RESULTS / "ensemble.json"
     if not path.is_file():
         return "(not run yet)"
@@ -149,6 +149,16 @@ def ensemble_table() -> str:
                 f,
             )
             for f in json.loads(focus.read_text())
+        ]
+    wide = RESULTS / "wide.json"
+    if wide.is_file():
+        rows += [
+            (
+                f"{w['members']} rankers x {w['views']} views, {w['scenes']} scenes + {w['wide_scenes']} wide-regime "
+                f"scenes (objects scaled to {w['wide_scales'][0]:g} to {w['wide_scales'][1]:g} m), {w['objects']} objects",
+                w,
+            )
+            for w in json.loads(wide.read_text())
         ]
     e = runs[0]
     count = RESULTS / "object_count.json"

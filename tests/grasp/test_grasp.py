@@ -118,6 +118,22 @@ def test_depth_noise_does_not_put_table_pixels_in_the_object_mask():
     assert abs(g.x - pos[0]) < 0.003 and abs(g.y - pos[1]) < 0.003 and g.width < size[0] + 2 * cand.MARGIN + 2 * px
 
 
+def test_centroid_section_is_none_exactly_where_the_object_is_wider_than_the_opening():
+    """A box lying flat, seen from above: its centroid section is its narrow side, which fits the 0.085 m
+    opening at 0.06 m and does not at 0.10 m (the "wide" drops of diagnose.py)."""
+    from domrand.grasp.views import depth_view
+
+    for narrow, fits in ((0.06, True), (0.10, False)):
+        size = (narrow, 0.11, 0.03)
+        depth, k, c2w = depth_view(box(size), np.array([0.02, 0.01, 0.015]), np.array([0.0, 0.0, 0.0, 1.0]), rng=None)
+        cx, cy, yaw, g = cand.centroid_section(cand.object_points(cand.world_points(depth, k, c2w)))
+        assert abs(cx - 0.02) < 0.003 and abs(cy - 0.01) < 0.003
+        assert min(yaw % math.pi, math.pi - yaw % math.pi) < math.radians(5)  # closing along x, the narrow side
+        assert (g is not None) == fits
+        if fits:
+            assert narrow < g.width <= MAX_OPENING
+
+
 def test_wilson_interval_matches_known_values():
     lo, hi = wilson(8, 10)
     assert lo == pytest.approx(0.4902, abs=1e-4) and hi == pytest.approx(0.9433, abs=1e-4)
