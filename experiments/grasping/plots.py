@@ -129,6 +129,12 @@ def per_object_table(extent: float = 0.12) -> str:
     return "\n".join(lines)
 
 
+def rows_of(name: str, describe) -> list[tuple[str, dict]]:
+    """(description, row) for each row of results/NAME.json (none if it was not run)."""
+    path = RESULTS / f"{name}.json"
+    return [(describe(r), r) for r in json.loads(path.read_text())] if path.is_file() else []
+
+
 def ensemble_table() -> str:
     """The committed recipe (results/ensemble.json), with focused labels (results/focus.json) and wide-regime
     labels (results/wide.json), beside the count experiment's row for the same objects, and each run's pick
@@ -140,26 +146,20 @@ def ensemble_table() -> str:
     rows = [
         (f"{e['members']} rankers x {e['views']} views, {e['scenes']} scenes, {e['objects']} objects", e) for e in runs
     ]
-    focus = RESULTS / "focus.json"
-    if focus.is_file():
-        rows += [
-            (
-                f"{f['members']} rankers x {f['views']} views, {f['scenes']} scenes + {f['focus_scenes']} focused by "
-                f"`{f['focus_model']}` (its best {f['focus_top']} of 24 executed), {f['objects']} objects",
-                f,
-            )
-            for f in json.loads(focus.read_text())
-        ]
-    wide = RESULTS / "wide.json"
-    if wide.is_file():
-        rows += [
-            (
-                f"{w['members']} rankers x {w['views']} views, {w['scenes']} scenes + {w['wide_scenes']} wide-regime "
-                f"scenes (objects scaled to {w['wide_scales'][0]:g} to {w['wide_scales'][1]:g} m), {w['objects']} objects",
-                w,
-            )
-            for w in json.loads(wide.read_text())
-        ]
+    rows += rows_of(
+        "focus",
+        lambda f: (
+            f"{f['members']} rankers x {f['views']} views, {f['scenes']} scenes + {f['focus_scenes']} focused by "
+            f"`{f['focus_model']}` (its best {f['focus_top']} of 24 executed), {f['objects']} objects"
+        ),
+    )
+    rows += rows_of(
+        "wide",
+        lambda w: (
+            f"{w['members']} rankers x {w['views']} views, {w['scenes']} scenes + {w['wide_scenes']} wide-regime "
+            f"scenes (objects scaled to {w['wide_scales'][0]:g} to {w['wide_scales'][1]:g} m), {w['objects']} objects"
+        ),
+    )
     e = runs[0]
     count = RESULTS / "object_count.json"
     if count.is_file():

@@ -207,9 +207,7 @@ def ensemble(work: Path, trials: int, scenes: int | None = None) -> None:
     results/ensemble.json (one row per scene count), then `select` re-picks the committed model."""
     folders = objects(work)
     e = {**ENSEMBLE, "scenes": scenes or ENSEMBLE["scenes"]}
-    name = f"procedural_{e['objects']}_{e['scenes']}"
-    data = label(work, name, e["scenes"], procedural=e["objects"])
-    ckpt = train(work, f"ensemble_{e['objects']}_{e['scenes']}", data, e["steps"], e["members"], e["views"])
+    ckpt = recipe_run(work, f"ensemble_{e['objects']}_{e['scenes']}", recipe_labels(work, e), e)
     add_row("ensemble", {**e, **held_out(ckpt, folders, trials)}, "scenes")
     select(work)
 
@@ -241,23 +239,26 @@ def focus(work: Path, trials: int, scenes: int | None = None) -> None:
     labels and these, test; the row joins results/focus.json, then `select` re-picks the committed model."""
     folders = objects(work)
     e, f = ENSEMBLE, {**FOCUS, "scenes": scenes or FOCUS["scenes"]}
-    base = label(work, f"procedural_{e['objects']}_{e['scenes']}", e["scenes"], procedural=e["objects"])
-    ranker = train(work, f"ensemble_{e['objects']}_{e['scenes']}", base, e["steps"], e["members"], e["views"])
+    base = recipe_labels(work, e)
+    ranker = recipe_run(work, f"ensemble_{e['objects']}_{e['scenes']}", base, e)
     data = label(
-        work,
-        f"focus_{e['objects']}_{f['scenes']}",
-        f["scenes"],
-        procedural=e["objects"],
-        seed=f["seed"],
-        focus=ranker,
+        work, f"focus_{e['objects']}_{f['scenes']}", f["scenes"], procedural=e["objects"], seed=f["seed"], focus=ranker,
         focus_top=f["top"],
-    )
-    ckpt = train(
-        work, f"focused_{e['objects']}_{e['scenes']}_{f['scenes']}", [base, data], e["steps"], e["members"], e["views"]
-    )
+    )  # fmt: skip
+    ckpt = recipe_run(work, f"focused_{e['objects']}_{e['scenes']}_{f['scenes']}", [base, data], e)
     meta = {"focus_model": ranker.parent.name, "focus_scenes": f["scenes"], "focus_top": f["top"]}
     add_row("focus", {**e, **meta, **held_out(ckpt, folders, trials)}, "focus_scenes")
     select(work)
+
+
+def recipe_labels(work: Path, e: dict) -> Path:
+    """The ensemble recipe `e`'s randomly drawn labelled scenes."""
+    return label(work, f"procedural_{e['objects']}_{e['scenes']}", e["scenes"], procedural=e["objects"])
+
+
+def recipe_run(work: Path, name: str, data: Path | list[Path], e: dict) -> Path:
+    """The ensemble recipe `e`'s rankers trained on `data` as run `name`."""
+    return train(work, name, data, e["steps"], e["members"], e["views"])
 
 
 # Wide-regime labels: new scenes (another seed) of the same 1,000 objects scaled to 0.11 to 0.14 m, where most
@@ -274,18 +275,10 @@ def wide(work: Path, trials: int, scenes: int | None = None) -> None:
     and these, test; the row joins results/wide.json, then `select` re-picks the committed model."""
     folders = objects(work)
     e, w = {**ENSEMBLE, "scenes": scenes or ENSEMBLE["scenes"]}, WIDE
-    base = label(work, f"procedural_{e['objects']}_{e['scenes']}", e["scenes"], procedural=e["objects"])
-    data = label(
-        work,
-        f"wide_{e['objects']}_{w['scenes']}",
-        w["scenes"],
-        procedural=e["objects"],
-        seed=w["seed"],
-        scales=w["scales"],
-    )
-    ckpt = train(
-        work, f"wide_{e['objects']}_{e['scenes']}_{w['scenes']}", [base, data], e["steps"], e["members"], e["views"]
-    )
+    base = recipe_labels(work, e)
+    name = f"wide_{e['objects']}_{w['scenes']}"
+    data = label(work, name, w["scenes"], procedural=e["objects"], seed=w["seed"], scales=w["scales"])
+    ckpt = recipe_run(work, f"wide_{e['objects']}_{e['scenes']}_{w['scenes']}", [base, data], e)
     meta = {"wide_scenes": w["scenes"], "wide_scales": list(w["scales"])}
     add_row("wide", {**e, **meta, **held_out(ckpt, folders, trials)}, "scenes")
     select(work)
