@@ -34,6 +34,7 @@ MARGIN = 0.012  # opening beyond the object's extent, metres (less when the grip
 MIN_MARGIN = 0.003  # the least opening beyond the extent that still makes a candidate, metres
 CROP_METRES, CROP_CELLS = 0.16, 32
 MIN_BLOB = 10  # connected object pixels below this count are noise
+MIN_OBJECT_POINTS = 10  # an object seen in fewer points gets no candidates and no baseline grasps
 
 
 def world_points(depth: np.ndarray, k: np.ndarray, cam_to_world: np.ndarray) -> np.ndarray:
@@ -142,7 +143,7 @@ def grasp_through(pts: np.ndarray, x: float, y: float, yaw: float, whole: bool =
 def sample(points: np.ndarray, rng: np.random.Generator, n_points: int = 24, n_yaws: int = 8) -> list[Grasp]:
     """Candidate grasps at random object pixels and evenly spaced yaws (a random phase)."""
     pts = object_points(points)
-    if len(pts) < 10:
+    if len(pts) < MIN_OBJECT_POINTS:
         return []
     picks = pts[rng.choice(len(pts), size=min(n_points, len(pts)), replace=False)]
     phase = rng.uniform(0, math.pi / n_yaws)
@@ -168,7 +169,7 @@ def centroid_section(pts: np.ndarray) -> tuple[float, float, float, Grasp | None
 def centroid_grasp(points: np.ndarray) -> Grasp | None:
     """Baseline: the mask's centroid, fingers closing across its principal axis (along the minor one)."""
     pts = object_points(points)
-    if len(pts) < 10:
+    if len(pts) < MIN_OBJECT_POINTS:
         return None
     cx, cy, yaw, g = centroid_section(pts)
     if g is None:  # the section is wider than the opening: close at full opening anyway
@@ -180,7 +181,7 @@ def centroid_grasp(points: np.ndarray) -> Grasp | None:
 def random_grasp(points: np.ndarray, rng: np.random.Generator) -> Grasp | None:
     """Baseline: a random object pixel, a random yaw, the widest opening."""
     pts = object_points(points)
-    if len(pts) < 10:
+    if len(pts) < MIN_OBJECT_POINTS:
         return None
     p = pts[rng.integers(len(pts))]
     return Grasp(

@@ -74,6 +74,13 @@ def label(objects: list, names: list[str], trials: int, seed: int, out: Path, wo
     print(f"wrote {len(rows)} drops, {sum(len(r['success']) for r in rows)} executed candidates to {out}")
 
 
+def drop_points(data: dict, j: int) -> np.ndarray:
+    """(H, W, 3) world points of drop `j`'s depth image, as the evaluation saw them."""
+    from domrand.grasp import candidates as cand
+
+    return cand.world_points(data["depth"][j], data["k"][j], data["c2w"][j])
+
+
 def picks(data: dict, checkpoint: str) -> np.ndarray:
     """(drops,) bool: whether the candidate `checkpoint` scores highest succeeded (False where there is none)."""
     from domrand.grasp import candidates as cand
@@ -87,8 +94,7 @@ def picks(data: dict, checkpoint: str) -> np.ndarray:
         if not sel.any():
             continue
         grasps = [Grasp(*map(float, g)) for g in data["cand_grasp"][sel]]
-        points = cand.world_points(data["depth"][j], data["k"][j], data["c2w"][j])
-        out[j] = bool(data["cand_success"][sel][int(cand.scores(model, points, grasps).argmax())])
+        out[j] = bool(data["cand_success"][sel][int(cand.scores(model, drop_points(data, j), grasps).argmax())])
     return out
 
 
@@ -99,8 +105,8 @@ def wide_drops(data: dict) -> np.ndarray:
 
     out = np.zeros(len(data["object"]), dtype=bool)
     for j in range(len(out)):
-        pts = cand.object_points(cand.world_points(data["depth"][j], data["k"][j], data["c2w"][j]))
-        out[j] = len(pts) >= 10 and cand.centroid_section(pts)[3] is None
+        pts = cand.object_points(drop_points(data, j))
+        out[j] = len(pts) >= cand.MIN_OBJECT_POINTS and cand.centroid_section(pts)[3] is None
     return out
 
 

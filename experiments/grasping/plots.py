@@ -139,13 +139,13 @@ def ensemble_table() -> str:
     """The committed recipe (results/ensemble.json), with focused labels (results/focus.json) and wide-regime
     labels (results/wide.json), beside the count experiment's row for the same objects, and each run's pick
     success on the dense held-out procedural drops that chose the committed model."""
-    path = RESULTS / "ensemble.json"
-    if not path.is_file():
+    rows = rows_of(
+        "ensemble",
+        lambda e: f"{e['members']} rankers x {e['views']} views, {e['scenes']} scenes, {e['objects']} objects",
+    )
+    if not rows:
         return "(not run yet)"
-    runs = json.loads(path.read_text())
-    rows = [
-        (f"{e['members']} rankers x {e['views']} views, {e['scenes']} scenes, {e['objects']} objects", e) for e in runs
-    ]
+    e = rows[0][1]
     rows += rows_of(
         "focus",
         lambda f: (
@@ -160,7 +160,6 @@ def ensemble_table() -> str:
             f"scenes (objects scaled to {w['wide_scales'][0]:g} to {w['wide_scales'][1]:g} m), {w['objects']} objects"
         ),
     )
-    e = runs[0]
     count = RESULTS / "object_count.json"
     if count.is_file():
         rows += [
