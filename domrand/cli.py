@@ -101,7 +101,10 @@ def cmd_gallery(args: argparse.Namespace) -> int:
     make = {"tabletop": gallery.tabletop_sheet, "objects": gallery.objects_sheet, "mujoco": gallery.mujoco_sheet}[
         args.what
     ]
-    out = make(Path(args.out), count=args.count, seed=args.seed)
+    if args.family is not None and args.what != "objects":
+        raise ValueError(f"--family is for `domrand gallery objects`, not {args.what!r}")
+    kw = {"family": args.family} if args.family is not None else {}
+    out = make(Path(args.out), count=args.count, seed=args.seed, **kw)
     print(f"wrote {out}")
     return 0
 
@@ -195,6 +198,7 @@ def parser() -> argparse.ArgumentParser:
     gl.add_argument("--out", required=True)
     gl.add_argument("--count", type=int, default=64)
     gl.add_argument("--seed", type=int, default=0)
+    gl.add_argument("--family", help="objects: only this procedural family (e.g. random_prism; default: the mix)")
     gl.set_defaults(func=cmd_gallery)
     from domrand.cli_train import add_train_commands
 

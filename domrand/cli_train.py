@@ -69,7 +69,7 @@ def cmd_label(args: argparse.Namespace) -> int:
     cfg = GraspDataConfig(
         objects=args.objects or "procedural", num_objects=args.procedural or 1, scenes=args.scenes, candidates=args.candidates,
         scale_to=args.scale_to, scale_to_max=args.scale_to_max, seed=args.seed, focus=args.focus,
-        focus_top=args.focus_top,
+        focus_top=args.focus_top, family=args.family,
     )  # fmt: skip
     s = generate(cfg, args.out, workers=args.workers, quiet=args.quiet)
     print(
@@ -83,6 +83,10 @@ def add_train_commands(sub: Any) -> None:
     lab.add_argument("what", choices=["grasps"])
     lab.add_argument("--objects", help="folder of mesh files (.obj, .stl, .ply, .urdf)")
     lab.add_argument("--procedural", type=int, help="this many procedural training objects (seeds 0 to N-1)")
+    lab.add_argument(
+        "--family",
+        help="with --procedural: every object of this procedural family (e.g. random_prism; default: the mix)",
+    )
     lab.add_argument("--scenes", type=int, default=1000)
     lab.add_argument("--candidates", type=int, default=24, help="grasps executed per scene")
     lab.add_argument("--scale-to", type=float, default=0.08, help="largest extent of every object, metres")

@@ -37,9 +37,10 @@ def tabletop_sheet(out: Path, count: int = 64, seed: int = 0, size: int = 128) -
     return out
 
 
-def objects_sheet(out: Path, count: int = 64, seed: int = 0, size: int = 128) -> Path:
-    """`count` procedural objects (seeds seed, seed + 1, ...), each alone on a grey ground, lit from above."""
-    meshes = [procedural.random_object(seed + i) for i in range(count)]
+def objects_sheet(out: Path, count: int = 64, seed: int = 0, size: int = 128, family: str | None = None) -> Path:
+    """`count` procedural objects (seeds seed, seed + 1, ..., of `family` or the default mix), each alone on a grey
+    ground, lit from above."""
+    meshes = [procedural.random_object(seed + i, family) for i in range(count)]
     ground = __import__("domrand.generators.meshes.primitives", fromlist=["box"]).box((4.0, 4.0, 0.02))
     bank = MeshBank.from_meshes([ground, *meshes])
     n = count

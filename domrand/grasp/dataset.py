@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from domrand.generators.meshes import procedural
 from domrand.grasp import candidates as cand
 from domrand.grasp.objects import SCALE_TO, GraspObject, from_procedural, load_folder
 from domrand.rng import derive_seed
@@ -62,6 +63,8 @@ class GraspDataConfig:
         focus: a ranker checkpoint (`domrand train grasp`) or None. If set, the `focus_top` candidates it scores
             highest are among each scene's executed ones, the others a random draw as without it.
         focus_top: how many of the focus ranker's best candidates are executed per scene.
+        family: procedural: every object of this family of `procedural.FAMILIES` (None: each seed's own, the
+            default mix).
     """
 
     objects: str = "procedural"
@@ -75,6 +78,7 @@ class GraspDataConfig:
     chunk: int = 25
     focus: str | None = None
     focus_top: int = 8
+    family: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("num_objects", "scenes", "candidates", "chunk"):
@@ -86,6 +90,10 @@ class GraspDataConfig:
             raise ValueError(f"scale_to must be > 0 metres, got {self.scale_to}")
         if self.scale_to_max is not None and not self.scale_to_max >= self.scale_to:
             raise ValueError(f"scale_to_max must be >= scale_to ({self.scale_to}), got {self.scale_to_max}")
+        if self.family is not None and self.family not in procedural.FAMILIES:
+            raise ValueError(f"unknown procedural family {self.family!r}; known: {sorted(procedural.FAMILIES)}")
+        if self.family is not None and self.objects != "procedural":
+            raise ValueError(f"family {self.family!r} is for procedural objects, not the folder {self.objects!r}")
         if self.objects == "procedural" and self.first_seed + self.num_objects > TEST_SEED_OFFSET:
             raise ValueError(f"training procedural seeds must stay below {TEST_SEED_OFFSET}")
 
@@ -107,14 +115,17 @@ class ObjectPool:
 
     def get(self, i: int) -> GraspObject:
         return (
-            from_procedural(self.cfg.first_seed + i, self.cfg.scale_to)
+            from_procedural(self.cfg.first_seed + i, self.cfg.scale_to, self.cfg.family)
             if self.cfg.objects == "procedural"
             else self.files[i]
         )
 
     def names(self) -> list[str]:
         return (
-            [f"procedural_{self.cfg.first_seed + i}" for i in range(len(self))]
+            [
+                f"procedural_{s}" if self.cfg.family is None else f"{self.cfg.family}_{s}"
+                for s in range(self.cfg.first_seed, self.cfg.first_seed + len(self))
+            ]
             if self.cfg.objects == "procedural"
             else [o.name for o in self.files]
         )

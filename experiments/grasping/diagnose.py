@@ -2,13 +2,15 @@
 
     python experiments/grasping/diagnose.py label --objects DIR --scale-to 0.12 --trials 8 --out dense.npz
     python experiments/grasping/diagnose.py label --procedural 1500000-1500100 --scale-to 0.12 --trials 2 --out dense.npz
+    python experiments/grasping/diagnose.py label --objects DIR --scale-to 0.12 --trials 20 --jitter 4 --only lego.obj --out j.npz
     python experiments/grasping/diagnose.py rank dense.npz CKPT [CKPT ...] [--wide]
 
 `label` makes the drops exactly as `domrand evaluate grasp` does (same seeds, nominal camera, depth noise, the
 same candidates: the sampler's and the centroid grasp) and executes every candidate from the rested state.
 `rank` then reads, per object and overall: `oracle` (some candidate succeeds: the best any ranker of these
 candidates can do), `centroid` (the baseline), `candidates` (the mean candidate's success) and, per
-checkpoint, the success of the candidate it would pick (with `--wide`, also over the drops whose section
+checkpoint, the success of the candidate it would pick (from a jittered file, also `robust oracle`: the drops'
+best candidate's rate over its K + 1 executions, and each pick's such rate; with `--wide`, also over the drops whose section
 across the centroid is wider than the gripper opens, and the others); no physics runs again, so rankers are compared on
 exactly the same outcomes in seconds. Pick rankers on drops of objects that are not the test objects (the
 realistic training meshes, procedural seeds outside the training and test ranges).
@@ -17,15 +19,22 @@ realistic training meshes, procedural seeds outside the training and test ranges
 from __future__ import annotations
 
 import argparse
+import math
 import multiprocessing as mp
 import sys
 from collections import defaultdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
+if TYPE_CHECKING:
+    from domrand.grasp.sim import Grasp
+
 _W: dict = {}
+JITTER_M = 0.001  # execution noise of --jitter: standard deviation of the grasp centre's x and y, metres
+JITTER_RAD = math.radians(1.0)  # and of its yaw, radians
 
 
 def _init(objects: list) -> None:
@@ -35,14 +44,27 @@ def _init(objects: list) -> None:
     _W.update(sim=GraspSim(), objects=objects)
 
 
-def _drop(job: tuple[int, int, int]) -> dict:
-    """Object i, drop t: the evaluation's depth image and candidates, each executed."""
-    from domrand.eval.grasp import trial_view
+def jittered(g: Grasp, rng: np.random.Generator) -> Grasp:
+    """`g` moved by execution noise: centre by N(0, JITTER_M) in x and y, yaw by N(0, JITTER_RAD)."""
+    from domrand.grasp.sim import Grasp
 
-    i, t, seed = job
+    dx, dy, dyaw = rng.normal(0.0, [JITTER_M, JITTER_M, JITTER_RAD])
+    return Grasp(g.x + float(dx), g.y + float(dy), g.z, g.yaw + float(dyaw), g.width)
+
+
+def _drop(job: tuple[int, int, int, int]) -> dict:
+    """Object i, drop t: the evaluation's depth image and candidates, each executed (and `jitter` times more,
+    jittered)."""
+    from domrand.eval.grasp import trial_view
+    from domrand.rng import derive_seed
+
+    i, t, seed, jitter = job
     sim, obj = _W["sim"], _W["objects"][i]
     v = trial_view(sim, obj, i, t, seed)
+    rng = np.random.default_rng(derive_seed(seed, i, t, 3))
+    jit = np.array([[sim.grasp(jittered(g, rng)).success for _ in range(jitter)] for g in v.options], dtype=bool)
     return {
+        "jitter": jit.reshape(len(v.options), jitter),
         "object": i,
         "trial": t,
         "depth": v.depth.astype(np.float32),
@@ -51,11 +73,26 @@ def _drop(job: tuple[int, int, int]) -> dict:
         "grasps": np.array([[g.x, g.y, g.z, g.yaw, g.width] for g in v.options], dtype=np.float32).reshape(-1, 5),
         "success": np.array([sim.grasp(g).success for g in v.options], dtype=bool),
         "centroid": bool(v.centroid is not None and sim.grasp(v.centroid).success),
+        # the centroid grasp is the last option: its rate over the plain and jittered executions
+        "centroid_rate": float(np.r_[sim.grasp(v.centroid).success, jit[-1]].mean()) if v.centroid else 0.0,
     }
 
 
-def label(objects: list, names: list[str], trials: int, seed: int, out: Path, workers: int) -> None:
-    jobs = [(i, t, seed) for i in range(len(objects)) for t in range(trials)]
+def label(
+    objects: list,
+    names: list[str],
+    trials: int,
+    seed: int,
+    out: Path,
+    workers: int,
+    jitter: int = 0,
+    only: set[str] | None = None,
+) -> None:
+    """Every candidate of `trials` drops of each object (of those named in `only`, if given) executed, and
+    `jitter` times more jittered; written to `out` (.npz)."""
+    jobs = [
+        (i, t, seed, jitter) for i in range(len(objects)) if only is None or names[i] in only for t in range(trials)
+    ]
     with mp.get_context("spawn").Pool(workers, initializer=_init, initargs=(objects,)) as pool:
         rows = pool.map(_drop, jobs, chunksize=1)
     np.savez_compressed(
@@ -70,6 +107,8 @@ def label(objects: list, names: list[str], trials: int, seed: int, out: Path, wo
         cand_drop=np.concatenate([np.full(len(r["success"]), j) for j, r in enumerate(rows)]),
         cand_grasp=np.concatenate([r["grasps"] for r in rows]),
         cand_success=np.concatenate([r["success"] for r in rows]),
+        cand_jitter=np.concatenate([r["jitter"] for r in rows]),
+        centroid_rate=np.array([r["centroid_rate"] for r in rows]),
     )
     print(f"wrote {len(rows)} drops, {sum(len(r['success']) for r in rows)} executed candidates to {out}")
 
@@ -81,20 +120,28 @@ def drop_points(data: dict, j: int) -> np.ndarray:
     return cand.world_points(data["depth"][j], data["k"][j], data["c2w"][j])
 
 
-def picks(data: dict, checkpoint: str) -> np.ndarray:
-    """(drops,) bool: whether the candidate `checkpoint` scores highest succeeded (False where there is none)."""
+def candidate_rates(data: dict) -> np.ndarray:
+    """(candidates,) each candidate's success rate over its executions: as placed, and jittered (if any)."""
+    jit = data.get("cand_jitter", np.zeros((len(data["cand_success"]), 0), dtype=bool))
+    return (data["cand_success"] + jit.sum(1)) / (1 + jit.shape[1])
+
+
+def picks(data: dict, checkpoint: str, rates: np.ndarray | None = None) -> np.ndarray:
+    """(drops,) whether the candidate `checkpoint` scores highest succeeded (False where there is none), or its
+    entry of `rates` (candidates,) if given."""
     from domrand.grasp import candidates as cand
     from domrand.grasp.sim import Grasp
     from domrand.train.grasp_trainer import load_ranker
 
     model = load_ranker(checkpoint)[0]
-    out = np.zeros(len(data["object"]), dtype=bool)
+    value = data["cand_success"] if rates is None else rates
+    out = np.zeros(len(data["object"]), dtype=value.dtype)
     for j in range(len(out)):
         sel = data["cand_drop"] == j
         if not sel.any():
             continue
         grasps = [Grasp(*map(float, g)) for g in data["cand_grasp"][sel]]
-        out[j] = bool(data["cand_success"][sel][int(cand.scores(model, drop_points(data, j), grasps).argmax())])
+        out[j] = value[sel][int(cand.scores(model, drop_points(data, j), grasps).argmax())]
     return out
 
 
@@ -122,11 +169,21 @@ def rank(path: Path, checkpoints: list[str], split_wide: bool = False) -> dict[s
             [d["cand_success"][d["cand_drop"] == j].mean() if (d["cand_drop"] == j).any() else 0.0 for j in range(n)]
         ),
     }
+    jittered = d.get("cand_jitter") is not None and d["cand_jitter"].shape[1] > 0
+    rates = candidate_rates(d)
+    if jittered:
+        cols["robust oracle"] = np.array([rates[d["cand_drop"] == j].max(initial=0.0) for j in range(n)])
+        cols["robust centroid"] = d["centroid_rate"]
     for c in checkpoints:
-        cols[Path(c).parent.name if Path(c).name == "best.pt" else Path(c).stem] = picks(d, c)
+        key = Path(c).parent.name if Path(c).name == "best.pt" else Path(c).stem
+        cols[key] = picks(d, c)
+        if jittered:
+            cols[f"robust {key}"] = picks(d, c, rates)
     table: dict[str, dict[str, float]] = defaultdict(dict)
     for i, name in enumerate(d["names"]):
         sel = d["object"] == i
+        if not sel.any():
+            continue  # not among the labelled objects (--only)
         for key, v in cols.items():
             table[str(name)][key] = float(v[sel].mean())
     groups = {"all": np.ones(n, dtype=bool)}
@@ -149,6 +206,8 @@ def main() -> None:
     lab.add_argument("--trials", type=int, default=5)
     lab.add_argument("--seed", type=int, default=0)
     lab.add_argument("--workers", type=int, default=2)
+    lab.add_argument("--jitter", type=int, default=0, help="also execute each candidate K times jittered")
+    lab.add_argument("--only", help="comma-separated object names: label only their drops")
     lab.add_argument("--out", required=True)
     rk = sub.add_parser("rank")
     rk.add_argument("dense")
@@ -165,11 +224,15 @@ def main() -> None:
         else:
             a, b = (int(v) for v in args.procedural.split("-"))
             objects = [from_procedural(s, args.scale_to) for s in range(a, b)]
-        label(objects, [o.name for o in objects], args.trials, args.seed, Path(args.out), args.workers)
+        only = set(args.only.split(",")) if args.only else None
+        names = [o.name for o in objects]
+        if only is not None and not only <= set(names):
+            raise SystemExit(f"--only names no object of the folder: {sorted(only - set(names))}; known: {names}")
+        label(objects, names, args.trials, args.seed, Path(args.out), args.workers, args.jitter, only)
     else:
         table = rank(Path(args.dense), args.checkpoints, args.wide)
         keys = list(table["all"])
-        print(f"{'object':24s} " + " ".join(f"{k[:14]:>14s}" for k in keys))
+        print(f"{'object':24s} " + " ".join(f"{k[-14:]:>14s}" for k in keys))
         for name, row in table.items():
             print(f"{name[:24]:24s} " + " ".join(f"{100 * row[k]:13.1f}%" for k in keys))
 

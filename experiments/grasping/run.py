@@ -7,6 +7,7 @@
     python experiments/grasping/run.py ensemble    # the committed recipe: 2,000 scenes, three rankers, four views
     python experiments/grasping/run.py focus       # the recipe again on its own labels and 1,600 scenes its ranker picked in
     python experiments/grasping/run.py wide        # the recipe on its labels and 1,200 scenes of objects scaled to 0.11-0.14 m
+    python experiments/grasping/run.py prism       # the committed model's labels and 1,200 scenes of sharp-edged prisms
     python experiments/grasping/run.py select      # re-pick the committed model among the finished runs
     python experiments/grasping/run.py plots       # redraw the plot and the README tables from results/
 
@@ -76,6 +77,7 @@ def label(
     focus: Path | None = None,
     focus_top: int = 8,
     scales: tuple[float, float] = LABEL_SCALES,
+    family: str | None = None,
 ) -> Path:
     from domrand.grasp.dataset import GraspDataConfig, generate
 
@@ -83,7 +85,7 @@ def label(
     cfg = GraspDataConfig(
         objects=str(folder) if folder else "procedural", num_objects=procedural or 1, scenes=scenes, seed=seed,
         scale_to=scales[0], scale_to_max=scales[1], focus=str(focus) if focus else None,
-        focus_top=focus_top,
+        focus_top=focus_top, family=family,
     )  # fmt: skip
     generate(cfg, out, workers=2, quiet=True)
     return out
@@ -239,16 +241,22 @@ def focus(work: Path, trials: int, scenes: int | None = None) -> None:
     labels and these, test; the row joins results/focus.json, then `select` re-picks the committed model."""
     folders = objects(work)
     e, f = ENSEMBLE, {**FOCUS, "scenes": scenes or FOCUS["scenes"]}
+    base, ranker, data = focused_labels(work, e, f)
+    ckpt = recipe_run(work, f"focused_{e['objects']}_{e['scenes']}_{f['scenes']}", [base, data], e)
+    meta = {"focus_model": ranker.parent.name, "focus_scenes": f["scenes"], "focus_top": f["top"]}
+    add_row("focus", {**e, **meta, **held_out(ckpt, folders, trials)}, "focus_scenes")
+    select(work)
+
+
+def focused_labels(work: Path, e: dict, f: dict) -> tuple[Path, Path, Path]:
+    """The ensemble recipe `e`'s random labels, its ranker, and the scenes `f` (`FOCUS`) it focused."""
     base = recipe_labels(work, e)
     ranker = recipe_run(work, f"ensemble_{e['objects']}_{e['scenes']}", base, e)
     data = label(
         work, f"focus_{e['objects']}_{f['scenes']}", f["scenes"], procedural=e["objects"], seed=f["seed"], focus=ranker,
         focus_top=f["top"],
     )  # fmt: skip
-    ckpt = recipe_run(work, f"focused_{e['objects']}_{e['scenes']}_{f['scenes']}", [base, data], e)
-    meta = {"focus_model": ranker.parent.name, "focus_scenes": f["scenes"], "focus_top": f["top"]}
-    add_row("focus", {**e, **meta, **held_out(ckpt, folders, trials)}, "focus_scenes")
-    select(work)
+    return base, ranker, data
 
 
 def recipe_labels(work: Path, e: dict) -> Path:
@@ -281,6 +289,32 @@ def wide(work: Path, trials: int, scenes: int | None = None) -> None:
     ckpt = recipe_run(work, f"wide_{e['objects']}_{e['scenes']}_{w['scenes']}", [base, data], e)
     meta = {"wide_scenes": w["scenes"], "wide_scales": list(w["scales"])}
     add_row("wide", {**e, **meta, **held_out(ckpt, folders, trials)}, "scenes")
+    select(work)
+
+
+# Prism labels: scenes (another seed) of 500 objects of the `random_prism` family (sharp-edged boxes, slabs, bricks,
+# plates and discs), added to the committed model's labels (`focus`). On the dense realistic training drops
+# (diagnose.py rank --wide) the committed model's misses are the boxy and flat wide objects (cube, toy cube, shape
+# sorter), where it closes across the middle in vain though a corner or rim pinch holds; the default family mix
+# seldom makes such shapes. Chosen from those drops; the realistic test set also holds a brick (lego) and a flat
+# stone, so its figures for this run are read with that in mind.
+PRISM = {"objects": 500, "scenes": 1200, "seed": 4, "family": "random_prism"}
+
+
+def prism(work: Path, trials: int) -> None:
+    """Label prism scenes (`PRISM`), train the recipe on the committed model's labels and these, test; the row
+    joins results/prism.json, then `select` re-picks the committed model."""
+    folders = objects(work)
+    e, f, p = ENSEMBLE, FOCUS, PRISM
+    base, _, focused = focused_labels(work, e, f)
+    data = label(
+        work, f"{p['family']}_{p['objects']}_{p['scenes']}", p["scenes"], procedural=p["objects"], seed=p["seed"],
+        family=p["family"],
+    )  # fmt: skip
+    name = f"prism_{e['objects']}_{e['scenes']}_{f['scenes']}_{p['scenes']}"
+    ckpt = recipe_run(work, name, [base, focused, data], e)
+    meta = {"focus_scenes": f["scenes"], "prism_objects": p["objects"], "prism_scenes": p["scenes"]}
+    add_row("prism", {**e, **meta, **held_out(ckpt, folders, trials)}, "prism_scenes")
     select(work)
 
 
@@ -333,7 +367,19 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument(
         "experiment",
-        choices=["objects", "count", "realistic", "scale", "ensemble", "focus", "wide", "select", "plots", "all"],
+        choices=[
+            "objects",
+            "count",
+            "realistic",
+            "scale",
+            "ensemble",
+            "focus",
+            "wide",
+            "prism",
+            "select",
+            "plots",
+            "all",
+        ],
     )
     ap.add_argument("--work", default="work/grasping")
     ap.add_argument("--scenes", type=int, default=800, help="labelled scenes per training set")
@@ -360,6 +406,8 @@ def main() -> None:
         focus(work, args.trials, args.focus_scenes)
     if args.experiment in ("wide", "all"):
         wide(work, args.trials, args.ensemble_scenes)
+    if args.experiment in ("prism", "all"):
+        prism(work, args.trials)
     if args.experiment == "select":
         select(work)
     if args.experiment in ("scale", "all"):

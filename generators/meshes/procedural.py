@@ -1,5 +1,6 @@
 """Procedurally generated random objects, in the spirit of Tobin et al. 2018: unions of random convex
-pieces, superquadrics and random extrusions. The same seed gives the same mesh.
+pieces, superquadrics and random extrusions, and (only when asked for by name) sharp-edged convex prisms:
+boxes, slabs, bricks and discs. The same seed gives the same mesh.
 
 Every object is closed, centred on its bounding box, scaled to a largest extent of 1 m (scale it with
 `Mesh.scaled_to`), and carries its convex pieces for physics.
@@ -20,6 +21,7 @@ import torch
 from .builders import extrusion, grid_surface
 from .hull import convex_hull
 from .mesh import Mesh, flat_mesh, merge
+from .primitives import regular_polygon
 
 
 def _u(rng: torch.Generator, lo: float, hi: float, shape: tuple[int, ...] = ()) -> torch.Tensor:
@@ -128,11 +130,29 @@ def random_extrusion(rng: torch.Generator) -> Mesh:
     return _normalised(extrusion(poly.float(), float(_u(rng, 0.2, 1.2)), "random_extrusion"))
 
 
+def random_prism(rng: torch.Generator) -> Mesh:
+    """A random convex prism with sharp edges: a rectangle (a third of the time) or a regular polygon of 3 to
+    24 corners (a disc from about 12), stretched to an aspect of 0.3 to 1 across, extruded to 0.1 to 1.2 of its
+    width: boxes, slabs, bricks, plates and discs, the flat-faced shapes the other families seldom make."""
+    n = 4 if float(torch.rand((), generator=rng)) < 1 / 3 else int(torch.randint(3, 25, (1,), generator=rng))
+    poly = regular_polygon(n, 1.0).double()
+    if n == 4:  # a rectangle: sides along the axes
+        poly = poly @ torch.tensor([[1.0, 1.0], [-1.0, 1.0]], dtype=torch.float64) / math.sqrt(2.0)
+    poly = poly * torch.tensor([1.0, float(_u(rng, 0.3, 1.0))], dtype=torch.float64)
+    width = float((poly.max(0).values - poly.min(0).values).max())
+    return _normalised(extrusion(poly.float(), width * float(_u(rng, 0.1, 1.2)), "random_prism"))
+
+
 def _normalised(mesh: Mesh) -> Mesh:
     return mesh.centered().scaled_to(1.0)
 
 
-FAMILIES = {"convex_union": convex_union, "superquadric": superquadric, "random_extrusion": random_extrusion}
+FAMILIES = {
+    "convex_union": convex_union,
+    "superquadric": superquadric,
+    "random_extrusion": random_extrusion,
+    "random_prism": random_prism,
+}
 
 
 def random_object(seed: int, family: str | None = None) -> Mesh:
@@ -141,7 +161,8 @@ def random_object(seed: int, family: str | None = None) -> Mesh:
     Args:
         seed: non-negative int; the same seed always gives the same mesh.
         family: one of `FAMILIES`, or None for a seeded choice (half convex unions, a quarter each of
-            the other two).
+            superquadrics and random extrusions; `random_prism` only by name, so that every seed keeps the
+            object it always had).
     """
     if not (isinstance(seed, int) and seed >= 0):
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")

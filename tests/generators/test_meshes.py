@@ -148,3 +148,43 @@ def test_export_round_trips_through_trimesh(tmp_path):
 def test_bad_sizes_raise_naming_the_value(bad):
     with pytest.raises(ValueError):
         bad()
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_random_prism_is_a_closed_convex_prism_with_sharp_edges(seed):
+    m = procedural.random_object(seed, "random_prism")
+    t = welded(m)
+    assert t.is_watertight and t.is_winding_consistent and t.volume > 0
+    assert abs(t.volume - t.convex_hull.volume) < 1e-6 * t.convex_hull.volume  # convex: its own hull
+    assert abs(float(m.extents.max()) - 1.0) < 1e-5
+    # A prism along z: every vertex on the bottom or the top cap, and the caps the same polygon.
+    z = m.vertices[:, 2]
+    assert torch.all((z - z.min()).abs().lt(1e-5) | (z - z.max()).abs().lt(1e-5))
+    bottom = {tuple(np.round(v[:2], 5)) for v in m.vertices.double().numpy() if v[2] < float(z.min()) + 1e-5}
+    top = {tuple(np.round(v[:2], 5)) for v in m.vertices.double().numpy() if v[2] > float(z.max()) - 1e-5}
+    assert bottom == top
+    # Height 0.1 to 1.2 of the polygon's width, aspect 0.3 to 1 across it.
+    width, depth = sorted(m.extents[:2].tolist(), reverse=True)
+    assert 0.1 - 1e-6 <= float(m.extents[2]) / width <= 1.2 + 1e-6 and depth / width >= 0.3 - 1e-2
+
+
+def test_random_prism_makes_boxes_and_many_cornered_discs():
+    corners = [len({tuple(np.round(v[:2], 5)) for v in procedural.random_object(s, "random_prism").vertices.numpy()})
+               for s in range(60)]  # fmt: skip
+    assert corners.count(4 + 1) >= 10  # rectangles (4 corners and the cap's centre)
+    assert max(corners) >= 20  # discs
+
+
+def test_adding_a_family_keeps_every_seeds_object():
+    """Regression: `random_prism` joined FAMILIES after labels and models were made from seeds of the default mix;
+    a seed without a family must keep its object (the training labels, procedural test and validation sets)."""
+    names = [procedural.random_object(s).name for s in range(6)]
+    assert names == [
+        "convex_union",
+        "random_extrusion",
+        "superquadric",
+        "convex_union",
+        "superquadric",
+        "random_extrusion",
+    ]
+    assert "random_prism" not in {procedural.random_object(s).name for s in range(200)}

@@ -262,6 +262,18 @@ def test_labels_at_several_scales_draw_each_scenes_extent_from_the_range():
         GraspDataConfig(scale_to=0.1, scale_to_max=0.09)
 
 
+def test_labels_of_one_procedural_family_use_its_objects_and_reject_unknown_families():
+    cfg = GraspDataConfig(num_objects=2, first_seed=7, scenes=1, candidates=4, family="random_prism")
+    pool = ObjectPool(cfg)
+    assert pool.names() == ["random_prism_7", "random_prism_8"]
+    assert pool.get(1).mesh.name == "random_prism" and pool.get(1).name == "random_prism_8"
+    assert ObjectPool(GraspDataConfig(num_objects=1, first_seed=3)).get(0).name == "procedural_3"
+    with pytest.raises(ValueError, match="'boxes'"):
+        GraspDataConfig(family="boxes")
+    with pytest.raises(ValueError, match="family 'random_prism' is for procedural objects"):
+        GraspDataConfig(objects="meshes/", family="random_prism")
+
+
 def test_ranker_ensemble_is_invariant_to_the_grasps_symmetries_and_averages_its_members():
     from domrand.grasp.ranker import RankerEnsemble
 
