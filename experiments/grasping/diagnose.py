@@ -232,9 +232,10 @@ def main() -> None:
     else:
         table = rank(Path(args.dense), args.checkpoints, args.wide)
         keys = list(table["all"])
-        print(f"{'object':24s} " + " ".join(f"{k[-14:]:>14s}" for k in keys))
+        widths = [max(len(k), 7) for k in keys]
+        print(f"{'object':24s} " + " ".join(f"{k:>{w}s}" for k, w in zip(keys, widths)))
         for name, row in table.items():
-            print(f"{name[:24]:24s} " + " ".join(f"{100 * row[k]:13.1f}%" for k in keys))
+            print(f"{name[:24]:24s} " + " ".join(f"{100 * row[k]:{w - 1}.1f}%" for k, w in zip(keys, widths)))
 
 
 if __name__ == "__main__":
