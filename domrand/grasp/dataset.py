@@ -40,7 +40,7 @@ import torch
 
 from domrand.generators.meshes import procedural
 from domrand.grasp import candidates as cand
-from domrand.grasp.objects import SCALE_TO, GraspObject, from_procedural, load_folder
+from domrand.grasp.objects import SCALE_TO, GraspObject, from_procedural, load_folder, procedural_name
 from domrand.rng import derive_seed
 
 TEST_SEED_OFFSET = 1_000_000  # procedural test objects use seeds from here; training seeds stay below
@@ -122,10 +122,7 @@ class ObjectPool:
 
     def names(self) -> list[str]:
         return (
-            [
-                f"procedural_{s}" if self.cfg.family is None else f"{self.cfg.family}_{s}"
-                for s in range(self.cfg.first_seed, self.cfg.first_seed + len(self))
-            ]
+            [procedural_name(self.cfg.first_seed + i, self.cfg.family) for i in range(len(self))]
             if self.cfg.objects == "procedural"
             else [o.name for o in self.files]
         )

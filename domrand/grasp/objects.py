@@ -47,11 +47,16 @@ class GraspObject:
         return GraspObject(self.name, m, tuple(m.parts))
 
 
+def procedural_name(seed: int, family: str | None = None) -> str:
+    """The name of procedural object `seed` (of `family`, None: the default mix) in labels and reports."""
+    return f"procedural_{seed}" if family is None else f"{family}_{seed}"
+
+
 def from_procedural(seed: int, scale_to: float = SCALE_TO, family: str | None = None) -> GraspObject:
     """Procedural object `seed` (of `family`, or of the seed's own family if None: `procedural.random_object`),
     scaled so that its largest extent is `scale_to` metres."""
     m = procedural.random_object(seed, family).scaled_to(scale_to)
-    return GraspObject(f"procedural_{seed}" if family is None else f"{family}_{seed}", m, tuple(m.parts))
+    return GraspObject(procedural_name(seed, family), m, tuple(m.parts))
 
 
 def _cache_dir() -> Path:

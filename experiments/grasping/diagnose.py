@@ -63,18 +63,21 @@ def _drop(job: tuple[int, int, int, int]) -> dict:
     v = trial_view(sim, obj, i, t, seed)
     rng = np.random.default_rng(derive_seed(seed, i, t, 3))
     jit = np.array([[sim.grasp(jittered(g, rng)).success for _ in range(jitter)] for g in v.options], dtype=bool)
+    jit = jit.reshape(len(v.options), jitter)
+    success = np.array([sim.grasp(g).success for g in v.options], dtype=bool)
+    has_centroid = v.centroid is not None  # then it is the last option (`trial_view`)
     return {
-        "jitter": jit.reshape(len(v.options), jitter),
+        "jitter": jit,
         "object": i,
         "trial": t,
         "depth": v.depth.astype(np.float32),
         "k": v.k,
         "c2w": v.c2w,
         "grasps": np.array([[g.x, g.y, g.z, g.yaw, g.width] for g in v.options], dtype=np.float32).reshape(-1, 5),
-        "success": np.array([sim.grasp(g).success for g in v.options], dtype=bool),
-        "centroid": bool(v.centroid is not None and sim.grasp(v.centroid).success),
-        # the centroid grasp is the last option: its rate over the plain and jittered executions
-        "centroid_rate": float(np.r_[sim.grasp(v.centroid).success, jit[-1]].mean()) if v.centroid else 0.0,
+        "success": success,
+        "centroid": bool(has_centroid and success[-1]),
+        # the centroid grasp's rate over its plain and jittered executions
+        "centroid_rate": float(np.r_[success[-1], jit[-1]].mean()) if has_centroid else 0.0,
     }
 
 
