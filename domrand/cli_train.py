@@ -69,7 +69,7 @@ def cmd_label(args: argparse.Namespace) -> int:
     cfg = GraspDataConfig(
         objects=args.objects or "procedural", num_objects=args.procedural or 1, scenes=args.scenes, candidates=args.candidates,
         scale_to=args.scale_to, scale_to_max=args.scale_to_max, seed=args.seed, focus=args.focus,
-        focus_top=args.focus_top, family=args.family,
+        focus_top=args.focus_top, family=args.family, executions=args.executions, first_seed=args.first_seed,
     )  # fmt: skip
     s = generate(cfg, args.out, workers=args.workers, quiet=args.quiet)
     print(
@@ -83,6 +83,7 @@ def add_train_commands(sub: Any) -> None:
     lab.add_argument("what", choices=["grasps"])
     lab.add_argument("--objects", help="folder of mesh files (.obj, .stl, .ply, .urdf)")
     lab.add_argument("--procedural", type=int, help="this many procedural training objects (seeds 0 to N-1)")
+    lab.add_argument("--first-seed", type=int, default=0, help="with --procedural: seeds from this one instead of 0")
     lab.add_argument(
         "--family",
         help="with --procedural: every object of this procedural family (e.g. random_prism; default: the mix)",
@@ -96,6 +97,12 @@ def add_train_commands(sub: Any) -> None:
     lab.add_argument("--seed", type=int, default=0)
     lab.add_argument("--focus", help="ranker checkpoint: its best candidates of each scene are among those executed")
     lab.add_argument("--focus-top", type=int, default=8, help="with --focus: how many of its best candidates")
+    lab.add_argument(
+        "--executions",
+        type=int,
+        default=1,
+        help="execute each candidate this many times (beyond the first with 1 mm / 1 deg noise); label = success rate",
+    )
     lab.add_argument("--workers", type=int, default=2)
     lab.add_argument("--out", required=True)
     lab.add_argument("--quiet", action="store_true")

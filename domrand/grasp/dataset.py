@@ -8,6 +8,8 @@ scenes is written atomically to `chunks/00000k.npz`:
     crops (N, 2, 32, 32) float16   the ranker's input per candidate (see `candidates.crops`)
     grasp (N, 5) float32           x, y, z, yaw, width
     success (N,) bool              the physics outcome
+    rate (N,) float32              with `executions` > 1 only: the success rate over the executions (the first
+                                   as placed, the others with execution noise, `sim.jittered`)
     scene (N,) int64               scene index; depth (S, 128, 128) float16, object (S,) and the object's
                                    largest extent (S,) metres per scene
 
@@ -21,6 +23,13 @@ candidates, so its errors are where it is most confident and wrong; random draws
 such labels as well (`load` takes several folders) corrects them, as hard-example mining does.
 
     domrand label grasps --procedural 1000 --scenes 1600 --seed 2 --focus grasp.pt --out data/grasps_focus
+
+Rate labels (`executions` > 1): each candidate is executed again with 1 mm / 1 deg of execution noise and
+labelled with its success rate. A pinch at the edge of the friction cone (a box's corner) succeeds or fails
+by chance; one execution labels it a clean success or failure, so a ranker cannot learn which pinches hold
+for sure. The trainer fits the rate where a folder has one.
+
+    domrand label grasps --procedural 500 --family random_prism --scenes 800 --executions 3 --out data/rates
 """
 
 from __future__ import annotations
@@ -41,6 +50,7 @@ import torch
 from domrand.generators.meshes import procedural
 from domrand.grasp import candidates as cand
 from domrand.grasp.objects import SCALE_TO, GraspObject, from_procedural, load_folder, procedural_name
+from domrand.grasp.sim import jittered
 from domrand.rng import derive_seed
 
 TEST_SEED_OFFSET = 1_000_000  # procedural test objects use seeds from here; training seeds stay below
@@ -65,6 +75,8 @@ class GraspDataConfig:
         focus_top: how many of the focus ranker's best candidates are executed per scene.
         family: procedural: every object of this family of `procedural.FAMILIES` (None: each seed's own, the
             default mix).
+        executions: times each candidate is executed; beyond the first (as placed), with execution noise
+            (`sim.jittered`), and the chunk holds each candidate's success rate (`rate`) too.
     """
 
     objects: str = "procedural"
@@ -79,9 +91,10 @@ class GraspDataConfig:
     focus: str | None = None
     focus_top: int = 8
     family: str | None = None
+    executions: int = 1
 
     def __post_init__(self) -> None:
-        for name in ("num_objects", "scenes", "candidates", "chunk"):
+        for name in ("num_objects", "scenes", "candidates", "chunk", "executions"):
             if not getattr(self, name) >= 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
         if self.focus is not None and not 1 <= self.focus_top <= self.candidates - 2:
@@ -149,7 +162,7 @@ def label_scene(
     if not grasps:
         return None
     success = np.array([sim.grasp(g).success for g in grasps])
-    return {
+    out = {
         "crops": cand.crops(points, grasps).numpy().astype(np.float16),
         "grasp": np.array([[g.x, g.y, g.z, g.yaw, g.width] for g in grasps], dtype=np.float32),
         "success": success,
@@ -157,6 +170,11 @@ def label_scene(
         "object": np.int64(index),
         "extent": np.float32(float(obj.mesh.extents.max())),
     }
+    if cfg.executions > 1:
+        noise = np.random.default_rng(derive_seed(cfg.seed, s, 3))
+        again = [[sim.grasp(jittered(g, noise)).success for _ in range(cfg.executions - 1)] for g in grasps]
+        out["rate"] = ((success + np.sum(again, axis=1)) / cfg.executions).astype(np.float32)
+    return out
 
 
 def pick_candidates(
@@ -209,6 +227,7 @@ def _chunk(args: tuple[str, int]) -> int:
         "crops": np.concatenate([r["crops"] for _, r in rows]),
         "grasp": np.concatenate([r["grasp"] for _, r in rows]),
         "success": np.concatenate([r["success"] for _, r in rows]),
+        **({"rate": np.concatenate([r["rate"] for _, r in rows])} if cfg.executions > 1 else {}),
         "scene": np.concatenate([np.full(len(r["success"]), s) for s, r in rows]),
         "depth": np.stack([r["depth"] for _, r in rows]),
         "depth_scene": np.array([s for s, _ in rows]),
@@ -267,7 +286,8 @@ def generate(cfg: GraspDataConfig, out: str | Path, workers: int = 2, quiet: boo
 
 def load(roots: str | Path | Sequence[str | Path]) -> dict[str, np.ndarray]:
     """All chunks of one grasp-label folder, or of several in order, concatenated (crops as float32). Scene
-    numbers of a later folder follow the earlier folders' (so that each scene keeps one number)."""
+    numbers of a later folder follow the earlier folders' (so that each scene keeps one number). `target` (N,)
+    float32 is what a ranker fits: the success rate where a folder has one (`executions` > 1), else the outcome."""
     roots = [roots] if isinstance(roots, (str, Path)) else list(roots)
     if not roots:
         raise ValueError("no grasp-label folder given")
@@ -280,8 +300,9 @@ def load(roots: str | Path | Sequence[str | Path]) -> dict[str, np.ndarray]:
         offset = parts[-1]["scene"].max() + 1 if parts else 0
         for p in folder:
             p["scene"] = p["scene"] + offset
+            p["target"] = p.get("rate", p["success"]).astype(np.float32)
         parts += folder
-    out = {k: np.concatenate([p[k] for p in parts]) for k in ("crops", "grasp", "success", "scene")}
+    out = {k: np.concatenate([p[k] for p in parts]) for k in ("crops", "grasp", "success", "target", "scene")}
     out["crops"] = out["crops"].astype(np.float32)
     return out
 

@@ -38,6 +38,8 @@ APPROACH, LIFT = 0.15, 0.20
 DESCEND_S, CLOSE_S, LIFT_S, HOLD_S, SETTLE_S = 0.5, 0.5, 1.0, 1.0, 2.0
 SUCCESS_HEIGHT = 0.10
 PARK = (0.0, 0.0, 2.0)
+EXECUTION_NOISE_M = 0.001  # `jittered`: standard deviation of the grasp centre's x and y, metres
+EXECUTION_NOISE_RAD = math.radians(1.0)  # and of its yaw, radians
 
 
 @dataclass(frozen=True)
@@ -52,6 +54,13 @@ class Grasp:
 
     def clipped(self) -> Grasp:
         return Grasp(self.x, self.y, max(self.z, 0.0), self.yaw, float(min(max(self.width, 0.0), MAX_OPENING)))
+
+
+def jittered(g: Grasp, rng: np.random.Generator) -> Grasp:
+    """`g` as a robot would execute it: centre moved by N(0, EXECUTION_NOISE_M) in x and y, yaw turned by
+    N(0, EXECUTION_NOISE_RAD). A grasp whose outcome flips under such noise is a coin toss, not a success."""
+    dx, dy, dyaw = rng.normal(0.0, [EXECUTION_NOISE_M, EXECUTION_NOISE_M, EXECUTION_NOISE_RAD])
+    return Grasp(g.x + float(dx), g.y + float(dy), g.z, g.yaw + float(dyaw), g.width)
 
 
 @dataclass(frozen=True)

@@ -80,7 +80,7 @@ def train_grasp(
     x, w, y = (
         torch.from_numpy(d["crops"]),
         torch.from_numpy(d["grasp"][:, 4]),
-        torch.from_numpy(d["success"].astype(np.float32)),
+        torch.from_numpy(d["target"]),
     )
     tr, va = torch.from_numpy(~is_val), torch.from_numpy(is_val)
     train_set, val_set = (x[tr], w[tr], y[tr]), (x[va], w[va], y[va])

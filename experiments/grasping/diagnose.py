@@ -8,33 +8,29 @@
 `label` makes the drops exactly as `domrand evaluate grasp` does (same seeds, nominal camera, depth noise, the
 same candidates: the sampler's and the centroid grasp) and executes every candidate from the rested state.
 `rank` then reads, per object and overall: `oracle` (some candidate succeeds: the best any ranker of these
-candidates can do), `centroid` (the baseline), `candidates` (the mean candidate's success) and, per
-checkpoint, the success of the candidate it would pick (from a jittered file, also `robust oracle`: the drops'
-best candidate's rate over its K + 1 executions, and each pick's such rate; with `--wide`, also over the drops whose section
-across the centroid is wider than the gripper opens, and the others); no physics runs again, so rankers are compared on
-exactly the same outcomes in seconds. Pick rankers on drops of objects that are not the test objects (the
-realistic training meshes, procedural seeds outside the training and test ranges).
+candidates can do), `centroid` (the baseline), `candidates` (the mean candidate's success) and, per checkpoint, the
+success of the candidate it would pick (from a jittered file, also `robust oracle`: the drops' best candidate's rate
+over its K + 1 executions, and each pick's such rate; with `--wide`, also over the drops whose section across the
+centroid is wider than the gripper opens, and the others). No physics runs again, so rankers are compared on exactly
+the same outcomes; each checkpoint's picks are cached in DENSE.picks/ (keyed by both files' bytes), so a rerun takes
+seconds. Pick rankers on drops of objects that are not the test objects (the realistic training meshes, procedural
+seeds outside the training and test ranges).
 """
 
 from __future__ import annotations
 
 import argparse
-import math
+import hashlib
 import multiprocessing as mp
+import os
 import sys
 from collections import defaultdict
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 
-if TYPE_CHECKING:
-    from domrand.grasp.sim import Grasp
-
 _W: dict = {}
-JITTER_M = 0.001  # execution noise of --jitter: standard deviation of the grasp centre's x and y, metres
-JITTER_RAD = math.radians(1.0)  # and of its yaw, radians
 
 
 def _init(objects: list) -> None:
@@ -44,18 +40,11 @@ def _init(objects: list) -> None:
     _W.update(sim=GraspSim(), objects=objects)
 
 
-def jittered(g: Grasp, rng: np.random.Generator) -> Grasp:
-    """`g` moved by execution noise: centre by N(0, JITTER_M) in x and y, yaw by N(0, JITTER_RAD)."""
-    from domrand.grasp.sim import Grasp
-
-    dx, dy, dyaw = rng.normal(0.0, [JITTER_M, JITTER_M, JITTER_RAD])
-    return Grasp(g.x + float(dx), g.y + float(dy), g.z, g.yaw + float(dyaw), g.width)
-
-
 def _drop(job: tuple[int, int, int, int]) -> dict:
     """Object i, drop t: the evaluation's depth image and candidates, each executed (and `jitter` times more,
     jittered)."""
     from domrand.eval.grasp import trial_view
+    from domrand.grasp.sim import jittered
     from domrand.rng import derive_seed
 
     i, t, seed, jitter = job
@@ -129,23 +118,41 @@ def candidate_rates(data: dict) -> np.ndarray:
     return (data["cand_success"] + jit.sum(1)) / (1 + jit.shape[1])
 
 
-def picks(data: dict, checkpoint: str, rates: np.ndarray | None = None) -> np.ndarray:
-    """(drops,) whether the candidate `checkpoint` scores highest succeeded (False where there is none), or its
-    entry of `rates` (candidates,) if given."""
+def chosen(data: dict, checkpoint: str) -> np.ndarray:
+    """(drops,) the index (into the candidates) of the candidate `checkpoint` scores highest per drop; -1 where a
+    drop has none. Cached beside a dense file (`rank`): keyed by the checkpoint's and the file's bytes."""
     from domrand.grasp import candidates as cand
     from domrand.grasp.sim import Grasp
     from domrand.train.grasp_trainer import load_ranker
 
-    model = load_ranker(checkpoint)[0]
-    value = data["cand_success"] if rates is None else rates
-    out = np.zeros(len(data["object"]), dtype=value.dtype)
+    model = load_ranker(checkpoint)[0]  # a checkpoint that does not load is one clear error, cached or not
+    cache = None
+    if data.get("_path") is not None:
+        key = hashlib.sha256(Path(checkpoint).read_bytes()).hexdigest()[:16]
+        cache = Path(str(data["_path"]) + ".picks") / f"{data['_sha'][:16]}_{key}.npy"
+        if cache.is_file():
+            return np.load(cache)
+    out = np.full(len(data["object"]), -1, dtype=np.int64)
     for j in range(len(out)):
-        sel = data["cand_drop"] == j
-        if not sel.any():
+        sel = np.flatnonzero(data["cand_drop"] == j)
+        if not len(sel):
             continue
         grasps = [Grasp(*map(float, g)) for g in data["cand_grasp"][sel]]
-        out[j] = value[sel][int(cand.scores(model, drop_points(data, j), grasps).argmax())]
+        out[j] = sel[int(cand.scores(model, drop_points(data, j), grasps).argmax())]
+    if cache is not None:
+        cache.parent.mkdir(exist_ok=True)
+        tmp = cache.with_name(cache.name + ".tmp.npy")
+        np.save(tmp, out)
+        os.replace(tmp, cache)
     return out
+
+
+def picks(data: dict, checkpoint: str, rates: np.ndarray | None = None) -> np.ndarray:
+    """(drops,) whether the candidate `checkpoint` scores highest succeeded (False where there is none), or its
+    entry of `rates` (candidates,) if given."""
+    value = data["cand_success"] if rates is None else rates
+    idx = chosen(data, checkpoint)
+    return np.where(idx >= 0, value[np.maximum(idx, 0)], np.zeros((), dtype=value.dtype))
 
 
 def wide_drops(data: dict) -> np.ndarray:
@@ -164,6 +171,7 @@ def rank(path: Path, checkpoints: list[str], split_wide: bool = False) -> dict[s
     """Per object and overall ("all"): oracle, centroid, candidates and each checkpoint's pick, as rates; with
     `split_wide`, also over the wide drops ("wide", `wide_drops`) and the others ("narrow")."""
     d = dict(np.load(path))
+    d["_path"], d["_sha"] = path, hashlib.sha256(Path(path).read_bytes()).hexdigest()
     n = len(d["object"])
     cols: dict[str, np.ndarray] = {
         "oracle": np.array([d["cand_success"][d["cand_drop"] == j].any() for j in range(n)]),
@@ -172,15 +180,15 @@ def rank(path: Path, checkpoints: list[str], split_wide: bool = False) -> dict[s
             [d["cand_success"][d["cand_drop"] == j].mean() if (d["cand_drop"] == j).any() else 0.0 for j in range(n)]
         ),
     }
-    jittered = d.get("cand_jitter") is not None and d["cand_jitter"].shape[1] > 0
+    has_jitter = d.get("cand_jitter") is not None and d["cand_jitter"].shape[1] > 0
     rates = candidate_rates(d)
-    if jittered:
+    if has_jitter:
         cols["robust oracle"] = np.array([rates[d["cand_drop"] == j].max(initial=0.0) for j in range(n)])
         cols["robust centroid"] = d["centroid_rate"]
     for c in checkpoints:
         key = Path(c).parent.name if Path(c).name == "best.pt" else Path(c).stem
         cols[key] = picks(d, c)
-        if jittered:
+        if has_jitter:
             cols[f"robust {key}"] = picks(d, c, rates)
     table: dict[str, dict[str, float]] = defaultdict(dict)
     for i, name in enumerate(d["names"]):
@@ -209,7 +217,9 @@ def main() -> None:
     lab.add_argument("--trials", type=int, default=5)
     lab.add_argument("--seed", type=int, default=0)
     lab.add_argument("--workers", type=int, default=2)
-    lab.add_argument("--jitter", type=int, default=0, help="also execute each candidate K times jittered")
+    lab.add_argument(
+        "--jitter", type=int, default=0, help="also execute each candidate K times jittered (sim.jittered: 1 mm, 1 deg)"
+    )
     lab.add_argument("--only", help="comma-separated object names: label only their drops")
     lab.add_argument("--out", required=True)
     rk = sub.add_parser("rank")
@@ -233,7 +243,10 @@ def main() -> None:
             raise SystemExit(f"--only names no object of the folder: {sorted(only - set(names))}; known: {names}")
         label(objects, names, args.trials, args.seed, Path(args.out), args.workers, args.jitter, only)
     else:
-        table = rank(Path(args.dense), args.checkpoints, args.wide)
+        try:
+            table = rank(Path(args.dense), args.checkpoints, args.wide)
+        except (ValueError, FileNotFoundError) as e:
+            raise SystemExit(f"diagnose.py rank: {e}") from None
         keys = list(table["all"])
         widths = [max(len(k), 7) for k in keys]
         print(f"{'object':24s} " + " ".join(f"{k:>{w}s}" for k, w in zip(keys, widths)))

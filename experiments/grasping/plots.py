@@ -170,8 +170,8 @@ def rows_of(name: str, describe) -> list[tuple[str, dict]]:
 
 def ensemble_table() -> str:
     """The committed recipe (results/ensemble.json), with focused labels (results/focus.json), prism labels
-    (results/prism.json) and wide-regime labels (results/wide.json), beside the count experiment's row for the same objects, and each run's pick
-    success on the dense held-out procedural drops that chose the committed model."""
+    (results/prism.json), rate labels (results/rates.json) and wide-regime labels (results/wide.json), beside the
+    count experiment's row for the same objects."""
     rows = rows_of(
         "ensemble",
         lambda e: f"{e['members']} rankers x {e['views']} views, {e['scenes']} scenes, {e['objects']} objects",
@@ -191,6 +191,14 @@ def ensemble_table() -> str:
         lambda p: (
             f"{p['members']} rankers x {p['views']} views, the committed model's {p['scenes']} + {p['focus_scenes']} "
             f"focused scenes + {p['prism_scenes']} scenes of {p['prism_objects']} `random_prism` objects"
+        ),
+    )
+    rows += rows_of(
+        "rates",
+        lambda r: (
+            f"{r['members']} rankers x {r['views']} views, the prism model's scenes + {r['rate_scenes']} scenes of "
+            f"{r['rate_objects']} more `random_prism` objects labelled with success rates over {r['executions']} "
+            "executions"
         ),
     )
     rows += rows_of(
