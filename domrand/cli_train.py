@@ -44,8 +44,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.task == "pose":
         from domrand.eval.pose import evaluate_pose
 
-        out: dict[str, Any] = evaluate_pose(args.checkpoint, args.data, args.report)
+        out: dict[str, Any] = evaluate_pose(
+            args.checkpoint, args.data, args.report, args.mirror_fusion, False if args.no_mirror else None
+        )
     else:
+        if args.mirror_fusion is not None or args.no_mirror:
+            raise ValueError("--mirror-fusion and --no-mirror are for `domrand evaluate pose`, not grasp")
         from domrand.eval.grasp import main_evaluate
 
         out = main_evaluate(args)
@@ -56,7 +60,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_predict(args: argparse.Namespace) -> int:
     from domrand.eval.pose import predict_pose
 
-    for path, (x, y, z) in zip(args.images, predict_pose(args.checkpoint, args.images)):
+    fusion, mirror = args.mirror_fusion, False if args.no_mirror else None
+    for path, (x, y, z) in zip(args.images, predict_pose(args.checkpoint, args.images, fusion, mirror)):
         print(f"{path} {x:.4f} {y:.4f} {z:.4f}")
     return 0
 
@@ -76,6 +81,16 @@ def cmd_label(args: argparse.Namespace) -> int:
         f"labelled {s['candidates']} grasps in {s['scenes']} scenes ({100 * s['success_rate']:.0f}% succeeded) in {args.out}"
     )
     return 0
+
+
+def add_readout_flags(parser: argparse.ArgumentParser) -> None:
+    """pose: override the checkpoint's mirror read-out (`domrand.eval.pose.readout`)."""
+    parser.add_argument(
+        "--mirror-fusion",
+        choices=["heatmap", "position"],
+        help="pose: combine the image's and its mirror's heatmaps, or their positions (default: the checkpoint's)",
+    )
+    parser.add_argument("--no-mirror", action="store_true", help="pose: read the image alone, without its mirror")
 
 
 def add_train_commands(sub: Any) -> None:
@@ -139,10 +154,12 @@ def add_train_commands(sub: Any) -> None:
     e.add_argument("--seed", type=int, default=0, help="grasp: trial seed")
     e.add_argument("--workers", type=int, default=2, help="grasp: simulation processes")
     e.add_argument("--report", help="write the report to this JSON file")
+    add_readout_flags(e)
     e.set_defaults(func=cmd_evaluate)
 
     p = sub.add_parser("predict", help="predict with a checkpoint")
     p.add_argument("task", choices=["pose"])
     p.add_argument("--checkpoint", required=True)
     p.add_argument("images", nargs="+")
+    add_readout_flags(p)
     p.set_defaults(func=cmd_predict)

@@ -6,6 +6,7 @@ metres, in 3D; reported as mean, median, 95th percentile and the shares under 1.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
@@ -34,9 +35,30 @@ def metrics(err: Tensor | np.ndarray) -> dict[str, float | int]:
     }
 
 
-def evaluate_pose(checkpoint: str, data: str, report: str | None = None) -> dict[str, Any]:
-    """Evaluate a pose checkpoint on a native dataset or a labelled folder; optionally write a JSON report."""
+def readout(model: Any, fusion: str | None = None, mirror: bool | None = None) -> None:
+    """Override how `model` (a `PoseNet`) reads its two mirror views out, in place: `fusion` "heatmap" or
+    "position" (`PoseNetConfig.mirror_fusion`; None keeps the checkpoint's), `mirror` False to read the image
+    alone (None keeps `mirror_average`). One ValueError names a bad value or a model that cannot mirror."""
+    changes: dict[str, Any] = {}
+    if fusion is not None:
+        changes["mirror_fusion"] = fusion
+    if mirror is not None:
+        changes["mirror_average"] = mirror
+    if changes:
+        model.config = dataclasses.replace(model.config, **changes)  # validated by PoseNetConfig
+
+
+def evaluate_pose(
+    checkpoint: str,
+    data: str,
+    report: str | None = None,
+    fusion: str | None = None,
+    mirror: bool | None = None,
+) -> dict[str, Any]:
+    """Evaluate a pose checkpoint on a native dataset or a labelled folder; optionally write a JSON report.
+    `fusion` and `mirror` override the checkpoint's read-out (`readout`); the report records the one used."""
     model, meta = load_model(checkpoint)
+    readout(model, fusion, mirror)
     images, positions, info = load_any(data, model.config.image_size)
     if isinstance(info, list):
         names = {r.get("target") for r in info if r.get("target")}
@@ -49,6 +71,8 @@ def evaluate_pose(checkpoint: str, data: str, report: str | None = None) -> dict
         "target": meta["target"],
         "checkpoint": str(checkpoint),
         "data": str(data),
+        "mirror_average": bool(model.config.mirror_average),
+        "mirror_fusion": model.config.mirror_fusion,
     }
     if report:
         Path(report).parent.mkdir(parents=True, exist_ok=True)
@@ -56,9 +80,12 @@ def evaluate_pose(checkpoint: str, data: str, report: str | None = None) -> dict
     return out
 
 
-def predict_pose(checkpoint: str, images: list[str]) -> list[list[float]]:
-    """One position (x, y, z metres, world frame) per image file."""
+def predict_pose(
+    checkpoint: str, images: list[str], fusion: str | None = None, mirror: bool | None = None
+) -> list[list[float]]:
+    """One position (x, y, z metres, world frame) per image file (`fusion`, `mirror`: see `readout`)."""
     model, _ = load_model(checkpoint)
+    readout(model, fusion, mirror)
     batch = np.stack([resize(read_image(p)[None], model.config.image_size)[0] for p in images])
     with torch.no_grad():
         return model(to_input(torch.from_numpy(batch))).tolist()

@@ -140,6 +140,30 @@ def test_cli_evaluate_writes_the_report_and_predict_prints_positions(tiny, tmp_p
     )
 
 
+def test_evaluate_pose_reads_out_as_asked_and_records_it(tiny, tmp_path, capsys):
+    import dataclasses
+
+    ck = str(tiny / "run" / "best.pt")
+    model, _ = load_model(ck)
+    images, positions, _ = load_native(tiny / "test", model.config.image_size)
+    own = evaluate_pose(ck, str(tiny / "test"))
+    assert own["mirror_fusion"] == model.config.mirror_fusion
+    assert own["mirror_average"] == bool(model.config.mirror_average)
+    alone = evaluate_pose(ck, str(tiny / "test"), mirror=False)
+    assert alone["mirror_average"] is False
+    assert alone["mean_error_m"] == pytest.approx(float(errors(model, images, positions, mirror=False).mean()))
+    report = tmp_path / "r.json"
+    assert main(["evaluate", "pose", "--checkpoint", ck, "--data", str(tiny / "test"), "--report", str(report),
+                 "--mirror-fusion", "position"]) == 0  # fmt: skip
+    r = json.loads(report.read_text())
+    assert r["mirror_fusion"] == "position"
+    model.config = dataclasses.replace(model.config, mirror_fusion="position")
+    assert r["mean_error_m"] == pytest.approx(float(errors(model, images, positions).mean()))
+    capsys.readouterr()
+    assert main(["evaluate", "grasp", "--checkpoint", ck, "--procedural", "1", "--no-mirror"]) == 2
+    assert "--no-mirror are for `domrand evaluate pose`" in capsys.readouterr().err
+
+
 def test_bad_checkpoints_are_one_clear_error(tmp_path, tiny):
     bad = tmp_path / "bad.pt"
     bad.write_bytes(b"not a checkpoint")
