@@ -44,9 +44,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
     if args.task == "pose":
         from domrand.eval.pose import evaluate_pose
 
-        out: dict[str, Any] = evaluate_pose(
-            args.checkpoint, args.data, args.report, args.mirror_fusion, False if args.no_mirror else None
-        )
+        out: dict[str, Any] = evaluate_pose(args.checkpoint, args.data, args.report, *readout_args(args))
     else:
         if args.mirror_fusion is not None or args.no_mirror:
             raise ValueError("--mirror-fusion and --no-mirror are for `domrand evaluate pose`, not grasp")
@@ -60,8 +58,7 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_predict(args: argparse.Namespace) -> int:
     from domrand.eval.pose import predict_pose
 
-    fusion, mirror = args.mirror_fusion, False if args.no_mirror else None
-    for path, (x, y, z) in zip(args.images, predict_pose(args.checkpoint, args.images, fusion, mirror)):
+    for path, (x, y, z) in zip(args.images, predict_pose(args.checkpoint, args.images, *readout_args(args))):
         print(f"{path} {x:.4f} {y:.4f} {z:.4f}")
     return 0
 
@@ -91,6 +88,11 @@ def add_readout_flags(parser: argparse.ArgumentParser) -> None:
         help="pose: combine the image's and its mirror's heatmaps, or their positions (default: the checkpoint's)",
     )
     parser.add_argument("--no-mirror", action="store_true", help="pose: read the image alone, without its mirror")
+
+
+def readout_args(args: argparse.Namespace) -> tuple[str | None, bool | None]:
+    """(fusion, mirror) for `domrand.eval.pose.readout` from `add_readout_flags`' flags (None: the checkpoint's)."""
+    return args.mirror_fusion, (False if args.no_mirror else None)
 
 
 def add_train_commands(sub: Any) -> None:

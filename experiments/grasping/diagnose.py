@@ -118,18 +118,17 @@ def candidate_rates(data: dict) -> np.ndarray:
     return (data["cand_success"] + jit.sum(1)) / (1 + jit.shape[1])
 
 
-def chosen(data: dict, checkpoint: str) -> np.ndarray:
+def chosen(data: dict, checkpoint: str, cache: Path | None = None) -> np.ndarray:
     """(drops,) the index (into the candidates) of the candidate `checkpoint` scores highest per drop; -1 where a
-    drop has none. Cached beside a dense file (`rank`): keyed by the checkpoint's and the file's bytes."""
+    drop has none. With `cache` (a path stem, `rank`'s: the dense file's picks folder and its bytes' hash), read
+    from or written to CACHE_<hash of the checkpoint's bytes>.npy."""
     from domrand.grasp import candidates as cand
     from domrand.grasp.sim import Grasp
     from domrand.train.grasp_trainer import load_ranker
 
     model = load_ranker(checkpoint)[0]  # a checkpoint that does not load is one clear error, cached or not
-    cache = None
-    if data.get("_path") is not None:
-        key = hashlib.sha256(Path(checkpoint).read_bytes()).hexdigest()[:16]
-        cache = Path(str(data["_path"]) + ".picks") / f"{data['_sha'][:16]}_{key}.npy"
+    if cache is not None:
+        cache = Path(f"{cache}_{hashlib.sha256(Path(checkpoint).read_bytes()).hexdigest()[:16]}.npy")
         if cache.is_file():
             return np.load(cache)
     out = np.full(len(data["object"]), -1, dtype=np.int64)
@@ -147,11 +146,8 @@ def chosen(data: dict, checkpoint: str) -> np.ndarray:
     return out
 
 
-def picks(data: dict, checkpoint: str, rates: np.ndarray | None = None) -> np.ndarray:
-    """(drops,) whether the candidate `checkpoint` scores highest succeeded (False where there is none), or its
-    entry of `rates` (candidates,) if given."""
-    value = data["cand_success"] if rates is None else rates
-    idx = chosen(data, checkpoint)
+def picked(idx: np.ndarray, value: np.ndarray) -> np.ndarray:
+    """(drops,) `value` (candidates,) at each drop's chosen candidate `idx` (`chosen`); 0 / False where none."""
     return np.where(idx >= 0, value[np.maximum(idx, 0)], np.zeros((), dtype=value.dtype))
 
 
@@ -171,7 +167,7 @@ def rank(path: Path, checkpoints: list[str], split_wide: bool = False) -> dict[s
     """Per object and overall ("all"): oracle, centroid, candidates and each checkpoint's pick, as rates; with
     `split_wide`, also over the wide drops ("wide", `wide_drops`) and the others ("narrow")."""
     d = dict(np.load(path))
-    d["_path"], d["_sha"] = path, hashlib.sha256(Path(path).read_bytes()).hexdigest()
+    cache = Path(f"{path}.picks") / hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
     n = len(d["object"])
     cols: dict[str, np.ndarray] = {
         "oracle": np.array([d["cand_success"][d["cand_drop"] == j].any() for j in range(n)]),
@@ -187,9 +183,10 @@ def rank(path: Path, checkpoints: list[str], split_wide: bool = False) -> dict[s
         cols["robust centroid"] = d["centroid_rate"]
     for c in checkpoints:
         key = Path(c).parent.name if Path(c).name == "best.pt" else Path(c).stem
-        cols[key] = picks(d, c)
+        idx = chosen(d, c, cache)
+        cols[key] = picked(idx, d["cand_success"])
         if has_jitter:
-            cols[f"robust {key}"] = picks(d, c, rates)
+            cols[f"robust {key}"] = picked(idx, rates)
     table: dict[str, dict[str, float]] = defaultdict(dict)
     for i, name in enumerate(d["names"]):
         sel = d["object"] == i

@@ -139,7 +139,8 @@ def ceiling_table() -> str:
         "| largest extent | drops | oracle: some candidate succeeds | robust oracle (bound) | committed model | centroid | the bar |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
-    for r in json.loads(path.read_text()):
+    rows = json.loads(path.read_text())
+    for r in rows:
         n = len(r["objects"]) * r["trials_per_object"]
         robust = f"{100 * r['robust_oracle_bound']:.1f}%" if "robust_oracle_bound" in r else "not measured"
         bar = max(80.0, 100 * r["centroid"] + 15)
@@ -147,7 +148,7 @@ def ceiling_table() -> str:
             f"| {r['scale_to']:.2f} m | {n} | {100 * r['oracle']:.1f}% | {robust} | {100 * r['committed']:.1f}% "
             f"| {100 * r['centroid']:.1f}% | {bar:.1f}% |"
         )
-    hard = [r for r in json.loads(path.read_text()) if "robust" in r]
+    hard = [r for r in rows if "robust" in r]
     if hard:
         r = hard[0]
         per = "; ".join(
