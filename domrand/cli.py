@@ -198,7 +198,9 @@ def parser() -> argparse.ArgumentParser:
     gl.add_argument("--out", required=True)
     gl.add_argument("--count", type=int, default=64)
     gl.add_argument("--seed", type=int, default=0)
-    gl.add_argument("--family", help="objects: only this procedural family (e.g. random_prism; default: the mix)")
+    gl.add_argument(
+        "--family", help="objects: only this procedural family (e.g. random_prism, random_shell; default: the mix)"
+    )
     gl.set_defaults(func=cmd_gallery)
     from domrand.cli_train import add_train_commands
 

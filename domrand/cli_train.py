@@ -103,7 +103,7 @@ def add_train_commands(sub: Any) -> None:
     lab.add_argument("--first-seed", type=int, default=0, help="with --procedural: seeds from this one instead of 0")
     lab.add_argument(
         "--family",
-        help="with --procedural: every object of this procedural family (e.g. random_prism; default: the mix)",
+        help="with --procedural: every object of this procedural family (e.g. random_prism, random_shell; default: the mix)",
     )
     lab.add_argument("--scenes", type=int, default=1000)
     lab.add_argument("--candidates", type=int, default=24, help="grasps executed per scene")

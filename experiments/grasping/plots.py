@@ -171,7 +171,7 @@ def rows_of(name: str, describe) -> list[tuple[str, dict]]:
 
 def ensemble_table() -> str:
     """The committed recipe (results/ensemble.json), with focused labels (results/focus.json), prism labels
-    (results/prism.json), rate labels (results/rates.json) and wide-regime labels (results/wide.json), beside the
+    (results/prism.json), rate labels (results/rates.json), shell labels (results/shell.json) and wide-regime labels (results/wide.json), beside the
     count experiment's row for the same objects."""
     rows = rows_of(
         "ensemble",
@@ -200,6 +200,13 @@ def ensemble_table() -> str:
             f"{r['members']} rankers x {r['views']} views, the prism model's scenes + {r['rate_scenes']} scenes of "
             f"{r['rate_objects']} more `random_prism` objects labelled with success rates over {r['executions']} "
             "executions"
+        ),
+    )
+    rows += rows_of(
+        "shell",
+        lambda h: (
+            f"{h['members']} rankers x {h['views']} views, the prism model's scenes + {h['shell_scenes']} scenes of "
+            f"{h['shell_objects']} `random_shell` objects (open cups, boxes, trays, tubes)"
         ),
     )
     rows += rows_of(

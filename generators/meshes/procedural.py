@@ -1,6 +1,7 @@
 """Procedurally generated random objects, in the spirit of Tobin et al. 2018: unions of random convex
-pieces, superquadrics and random extrusions, and (only when asked for by name) sharp-edged convex prisms:
-boxes, slabs, bricks and discs. The same seed gives the same mesh.
+pieces, superquadrics and random extrusions, and (only when asked for by name) sharp-edged convex prisms
+(boxes, slabs, bricks and discs) and open shells (cups, boxes, trays and tubes with walls of some thickness).
+The same seed gives the same mesh.
 
 Every object is closed, centred on its bounding box, scaled to a largest extent of 1 m (scale it with
 `Mesh.scaled_to`), and carries its convex pieces for physics.
@@ -143,6 +144,42 @@ def random_prism(rng: torch.Generator) -> Mesh:
     return _normalised(extrusion(poly.float(), width * float(_u(rng, 0.1, 1.2)), "random_prism"))
 
 
+def random_shell(rng: torch.Generator) -> Mesh:
+    """A random open shell: the outline of a `random_prism` (a rectangle a third of the time, else a regular
+    polygon of 3 to 24 corners, up to a round cup), its walls 0.05 to 0.2 of its width thick and 0.15 to 1.0 of
+    its width high, on a floor 0.05 to 0.2 of its width thick, or none (a tube) a quarter of the time: cups,
+    boxes, trays and tubes, whose rims and walls are grasped across their thickness. One convex piece per
+    wall segment and one for the floor, as physics needs for the cavity.
+    """
+    n = 4 if float(torch.rand((), generator=rng)) < 1 / 3 else int(torch.randint(3, 25, (1,), generator=rng))
+    outer = regular_polygon(n, 1.0).double()
+    if n == 4:  # a rectangle: sides along the axes
+        outer = outer @ torch.tensor([[1.0, 1.0], [-1.0, 1.0]], dtype=torch.float64) / math.sqrt(2.0)
+    outer = outer * torch.tensor([1.0, float(_u(rng, 0.3, 1.0))], dtype=torch.float64)
+    half = (outer.max(0).values - outer.min(0).values) / 2  # (2,) half extents
+    width = 2 * float(half.max())
+    wall = width * float(_u(rng, 0.05, 0.2))
+    height = width * float(_u(rng, 0.15, 1.0))
+    floor = width * float(_u(rng, 0.05, 0.2)) if float(torch.rand((), generator=rng)) >= 0.25 else 0.0
+    inner = outer * ((half - wall).clamp_min(0.25 * half) / half)  # the same outline, walls about `wall` thick
+    pieces = []
+    for i in range(n):
+        j = (i + 1) % n
+        quad = torch.stack([outer[i], outer[j], inner[j], inner[i]])  # a convex trapezoid
+        pieces.append(_slab(quad, floor, floor + height))
+    if floor > 0:
+        pieces.append(_slab(outer, 0.0, floor))
+    return _normalised(merge(pieces, "random_shell"))
+
+
+def _slab(poly: torch.Tensor, z0: float, z1: float) -> Mesh:
+    """The convex prism over polygon `poly` (N, 2) from z0 to z1 metres, as one convex piece."""
+    lo = torch.cat([poly, torch.full((poly.shape[0], 1), z0, dtype=poly.dtype)], 1)
+    hi = torch.cat([poly, torch.full((poly.shape[0], 1), z1, dtype=poly.dtype)], 1)
+    verts, faces = convex_hull(torch.cat([lo, hi]))
+    return flat_mesh(verts, faces, "shell_piece", parts=(verts,))
+
+
 def _normalised(mesh: Mesh) -> Mesh:
     return mesh.centered().scaled_to(1.0)
 
@@ -152,6 +189,7 @@ FAMILIES = {
     "superquadric": superquadric,
     "random_extrusion": random_extrusion,
     "random_prism": random_prism,
+    "random_shell": random_shell,
 }
 
 
@@ -161,7 +199,7 @@ def random_object(seed: int, family: str | None = None) -> Mesh:
     Args:
         seed: non-negative int; the same seed always gives the same mesh.
         family: one of `FAMILIES`, or None for a seeded choice (half convex unions, a quarter each of
-            superquadrics and random extrusions; `random_prism` only by name, so that every seed keeps the
+            superquadrics and random extrusions; `random_prism` and `random_shell` only by name, so that every seed keeps the
             object it always had).
     """
     if not (isinstance(seed, int) and seed >= 0):

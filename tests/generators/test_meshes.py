@@ -175,6 +175,45 @@ def test_random_prism_makes_boxes_and_many_cornered_discs():
     assert max(corners) >= 20  # discs
 
 
+@pytest.mark.parametrize("seed", range(8))
+def test_random_shell_is_an_open_shell_of_convex_pieces_around_an_empty_cavity(seed):
+    m = procedural.random_object(seed, "random_shell")
+    assert m.name == "random_shell" and abs(float(m.extents.max()) - 1.0) < 1e-5
+    hulls = [trimesh.Trimesh(p.double().numpy()).convex_hull for p in m.parts]
+    assert all(h.is_watertight and h.volume > 0 for h in hulls)
+    # The drawn faces are the pieces' own hulls: nothing drawn that physics does not collide with.
+    assert abs(sum(h.area for h in hulls) - welded(m).area) < 1e-6 * welded(m).area
+    lo, hi = m.vertices.double().min(0).values.numpy(), m.vertices.double().max(0).values.numpy()
+    centre = (lo + hi) / 2
+
+    def inside(point) -> bool:  # in some convex piece: behind every face plane of its hull
+        return any(np.all(np.einsum("fk,fk->f", point - h.triangles[:, 0], h.face_normals) < 0) for h in hulls)
+
+    # Open: the middle of the top is empty, as is the axis just above the floor; the walls are solid.
+    assert not inside(np.array([centre[0], centre[1], hi[2] - 1e-3]))
+    floor = m.parts[-1].double().numpy()
+    floored = len(m.parts) % 2 == 1 or floor[:, 2].max() - floor[:, 2].min() < 0.5 * (hi[2] - lo[2])
+    assert floored  # the last piece is the floor slab or a wall (tube)
+    # Walled all round: every horizontal ray from the axis near the rim meets a wall.
+    for a in np.linspace(0, 2 * np.pi, 16, endpoint=False) + 0.1:  # off the pieces' shared faces
+        ray = [
+            np.array([centre[0] + r * np.cos(a), centre[1] + r * np.sin(a), hi[2] - 1e-3])
+            for r in np.arange(0, 0.75, 0.004)
+        ]
+        assert any(inside(q) for q in ray), f"no wall at {np.degrees(a):.0f} deg"
+    # Hollow: the pieces fill well under their hull.
+    assert sum(h.volume for h in hulls) < 0.9 * welded(m).convex_hull.volume
+
+
+def test_random_shell_makes_boxes_cups_and_tubes():
+    shells = [procedural.random_object(s, "random_shell") for s in range(40)]
+    rims = [len(m.parts) for m in shells]
+    assert rims.count(4 + 1) + rims.count(4) >= 5  # rectangular boxes, with a floor or without
+    assert max(rims) >= 20  # round cups
+    z_spans = [float(m.parts[-1][:, 2].max() - m.parts[-1][:, 2].min()) / float(m.extents[2]) for m in shells]
+    assert any(z > 0.99 for z in z_spans) and any(z < 0.5 for z in z_spans)  # tubes (no floor) and floors
+
+
 def test_adding_a_family_keeps_every_seeds_object():
     """Regression: `random_prism` joined FAMILIES after labels and models were made from seeds of the default mix;
     a seed without a family must keep its object (the training labels, procedural test and validation sets)."""
@@ -187,4 +226,4 @@ def test_adding_a_family_keeps_every_seeds_object():
         "superquadric",
         "random_extrusion",
     ]
-    assert "random_prism" not in {procedural.random_object(s).name for s in range(200)}
+    assert not {"random_prism", "random_shell"} & {procedural.random_object(s).name for s in range(200)}

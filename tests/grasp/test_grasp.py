@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 import torch
+import trimesh
 
 pytest.importorskip("pybullet")
 
@@ -322,3 +323,33 @@ def test_train_grasp_writes_every_member_and_the_views(tmp_path):
     assert s["best_val_loss"] == pytest.approx(meta["val_loss"])
     a, b = model.members
     assert any(not torch.equal(p, q) for p, q in zip(a.state_dict().values(), b.state_dict().values()))
+
+
+def test_an_open_box_is_lifted_by_pinching_its_wall_with_a_finger_inside_not_across_its_middle(sim):
+    """A `random_shell` box 12 cm long keeps its cavity in physics (one convex piece per wall): a finger lowered
+    into it and one outside pinch the wall and lift the box; closing across its middle, wider than the
+    opening, fails."""
+    from domrand.generators.meshes import procedural
+
+    m = procedural.random_object(16, "random_shell").scaled_to(0.12)  # a 12 x 12 x 4.3 cm tray with a floor
+    assert len(m.parts) == 5
+    sim.load(GraspObject("tray", m, tuple(m.parts)))
+    for seed in range(50):  # a drop that leaves it open side up
+        pos, orn = sim.drop(seed)
+        rot = np.asarray(sim.p.getMatrixFromQuaternion(orn)).reshape(3, 3)
+        if rot[2, 2] > 0.99:
+            break
+    assert rot[2, 2] > 0.99
+    # The +x wall in the object frame: where a ray from the axis, at the rim's height, is inside a piece.
+    hulls = [trimesh.Trimesh(p.double().numpy()).convex_hull for p in m.parts]
+    top = float(m.vertices[:, 2].max()) - 1e-3
+    xs = [x for x in np.arange(0, 0.06, 5e-4) for h in hulls
+          if np.all(np.einsum("fk,fk->f", np.array([x, 1e-3, top]) - h.triangles[:, 0], h.face_normals) < 0)]  # fmt: skip
+    inner, outer = min(xs), max(xs)
+    assert 0.004 < outer - inner < 0.03
+    yaw = math.atan2(rot[1, 0], rot[0, 0])
+    wall = np.asarray(pos) + rot @ np.array([(inner + outer) / 2, 0.0, 0.0])
+    r = sim.grasp(Grasp(wall[0], wall[1], pos[2], yaw, min(MAX_OPENING, outer - inner + 0.04)))
+    assert r.success and all(r.touches)
+    r = sim.grasp(Grasp(pos[0], pos[1], pos[2], yaw, MAX_OPENING))
+    assert not r.success
