@@ -387,22 +387,26 @@ RATES = {"objects": 500, "first_seed": 500, "scenes": 600, "seed": 7, "family": 
 def rates(work: Path, trials: int) -> None:
     """Label rate scenes (`RATES`), train the recipe on the prism run's labels and these, test; the row joins
     results/rates.json, then `select` re-picks the committed model."""
-    folders = objects(work)
-    e, f, p, r = ENSEMBLE, FOCUS, PRISM, RATES
-    base, _, focused = focused_labels(work, e, f)
-    prisms = prism_labels(work)
+    e, p, r = ENSEMBLE, PRISM, RATES
     data = label(
         work, f"rates_{r['family']}_{r['objects']}_{r['scenes']}_x{r['executions']}", r["scenes"],
         procedural=r["objects"], first_seed=r["first_seed"], seed=r["seed"], family=r["family"],
         executions=r["executions"],
     )  # fmt: skip
-    name = f"rates_{e['objects']}_{e['scenes']}_{f['scenes']}_{p['scenes']}_{r['scenes']}"
-    ckpt = recipe_run(work, name, [base, focused, prisms, data], e)
-    meta = {
-        "focus_scenes": f["scenes"], "prism_objects": p["objects"], "prism_scenes": p["scenes"],
-        "rate_objects": r["objects"], "rate_scenes": r["scenes"], "executions": r["executions"],
-    }  # fmt: skip
-    add_row("rates", {**e, **meta, **held_out(ckpt, folders, trials)}, "rate_scenes")
+    name = f"rates_{e['objects']}_{e['scenes']}_{FOCUS['scenes']}_{p['scenes']}_{r['scenes']}"
+    meta = {"rate_objects": r["objects"], "rate_scenes": r["scenes"], "executions": r["executions"]}
+    beyond_prism(work, trials, "rates", name, data, meta, "rate_scenes")
+
+
+def beyond_prism(work: Path, trials: int, result: str, name: str, data: Path, meta: dict, key: str) -> None:
+    """Train the recipe on the prism run's labels and `data` as run `name`, test; the row (with `meta`) joins
+    results/RESULT.json (one row per `key`), then `select` re-picks the committed model."""
+    folders = objects(work)
+    e, f, p = ENSEMBLE, FOCUS, PRISM
+    base, _, focused = focused_labels(work, e, f)
+    ckpt = recipe_run(work, name, [base, focused, prism_labels(work), data], e)
+    meta = {"focus_scenes": f["scenes"], "prism_objects": p["objects"], "prism_scenes": p["scenes"], **meta}
+    add_row(result, {**e, **meta, **held_out(ckpt, folders, trials)}, key)
     select(work)
 
 
@@ -419,22 +423,14 @@ SHELL = {"objects": 500, "scenes": 1000, "seed": 5, "family": "random_shell"}
 def shell(work: Path, trials: int) -> None:
     """Label shell scenes (`SHELL`), train the recipe on the prism run's labels and these, test; the row joins
     results/shell.json, then `select` re-picks the committed model."""
-    folders = objects(work)
-    e, f, p, h = ENSEMBLE, FOCUS, PRISM, SHELL
-    base, _, focused = focused_labels(work, e, f)
-    prisms = prism_labels(work)
+    e, h = ENSEMBLE, SHELL
     data = label(
         work, f"{h['family']}_{h['objects']}_{h['scenes']}", h["scenes"], procedural=h["objects"], seed=h["seed"],
         family=h["family"],
     )  # fmt: skip
-    name = f"shell_{e['objects']}_{e['scenes']}_{f['scenes']}_{p['scenes']}_{h['scenes']}"
-    ckpt = recipe_run(work, name, [base, focused, prisms, data], e)
-    meta = {
-        "focus_scenes": f["scenes"], "prism_objects": p["objects"], "prism_scenes": p["scenes"],
-        "shell_objects": h["objects"], "shell_scenes": h["scenes"],
-    }  # fmt: skip
-    add_row("shell", {**e, **meta, **held_out(ckpt, folders, trials)}, "shell_scenes")
-    select(work)
+    name = f"shell_{e['objects']}_{e['scenes']}_{FOCUS['scenes']}_{PRISM['scenes']}_{h['scenes']}"
+    meta = {"shell_objects": h["objects"], "shell_scenes": h["scenes"]}
+    beyond_prism(work, trials, "shell", name, data, meta, "shell_scenes")
 
 
 def prism_labels(work: Path) -> Path:
