@@ -1,10 +1,13 @@
-"""Small hand-built scenes for tests (one scene, explicit objects, camera and lights)."""
+"""Small hand-built scenes for tests (one scene, explicit objects, camera and lights), and a point-in-pieces
+check for meshes made of convex pieces."""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import torch
+import trimesh
 from domrand.generators.meshes import Mesh
 from domrand.generators.transforms import intrinsics_from_fov, look_at
 
@@ -76,3 +79,13 @@ def translation(x, y, z) -> torch.Tensor:
     t = torch.eye(4)
     t[:3, 3] = torch.tensor([x, y, z])
     return t
+
+
+def piece_hulls(mesh: Mesh) -> list[trimesh.Trimesh]:
+    """The convex hull of each of `mesh`'s physics pieces (`Mesh.parts`)."""
+    return [trimesh.Trimesh(p.double().numpy()).convex_hull for p in mesh.parts]
+
+
+def in_pieces(point: np.ndarray, hulls: list[trimesh.Trimesh]) -> bool:
+    """Whether `point` (3,) lies strictly inside one of the convex `hulls`: behind every face plane of it."""
+    return any(np.all(np.einsum("fk,fk->f", point - h.triangles[:, 0], h.face_normals) < 0) for h in hulls)

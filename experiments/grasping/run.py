@@ -424,10 +424,7 @@ def shell(work: Path, trials: int) -> None:
     """Label shell scenes (`SHELL`), train the recipe on the prism run's labels and these, test; the row joins
     results/shell.json, then `select` re-picks the committed model."""
     e, h = ENSEMBLE, SHELL
-    data = label(
-        work, f"{h['family']}_{h['objects']}_{h['scenes']}", h["scenes"], procedural=h["objects"], seed=h["seed"],
-        family=h["family"],
-    )  # fmt: skip
+    data = family_labels(work, h)
     name = f"shell_{e['objects']}_{e['scenes']}_{FOCUS['scenes']}_{PRISM['scenes']}_{h['scenes']}"
     meta = {"shell_objects": h["objects"], "shell_scenes": h["scenes"]}
     beyond_prism(work, trials, "shell", name, data, meta, "shell_scenes")
@@ -435,10 +432,15 @@ def shell(work: Path, trials: int) -> None:
 
 def prism_labels(work: Path) -> Path:
     """The prism scenes (`PRISM`)."""
-    p = PRISM
+    return family_labels(work, PRISM)
+
+
+def family_labels(work: Path, spec: dict) -> Path:
+    """`spec["scenes"]` labelled scenes of `spec["objects"]` objects of procedural family `spec["family"]` (`PRISM`,
+    `SHELL`), drawn with `spec["seed"]`."""
     return label(
-        work, f"{p['family']}_{p['objects']}_{p['scenes']}", p["scenes"], procedural=p["objects"], seed=p["seed"],
-        family=p["family"],
+        work, f"{spec['family']}_{spec['objects']}_{spec['scenes']}", spec["scenes"], procedural=spec["objects"],
+        seed=spec["seed"], family=spec["family"],
     )  # fmt: skip
 
 

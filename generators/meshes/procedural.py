@@ -131,31 +131,34 @@ def random_extrusion(rng: torch.Generator) -> Mesh:
     return _normalised(extrusion(poly.float(), float(_u(rng, 0.2, 1.2)), "random_extrusion"))
 
 
+def _prism_outline(rng: torch.Generator) -> torch.Tensor:
+    """(N, 2) float64 counter-clockwise outline: a rectangle (a third of the time, sides along the axes) or a
+    regular polygon of 3 to 24 corners, stretched to an aspect of 0.3 to 1 across."""
+    n = 4 if float(torch.rand((), generator=rng)) < 1 / 3 else int(torch.randint(3, 25, (1,), generator=rng))
+    poly = regular_polygon(n, 1.0).double()
+    if n == 4:
+        poly = poly @ torch.tensor([[1.0, 1.0], [-1.0, 1.0]], dtype=torch.float64) / math.sqrt(2.0)
+    return poly * torch.tensor([1.0, float(_u(rng, 0.3, 1.0))], dtype=torch.float64)
+
+
 def random_prism(rng: torch.Generator) -> Mesh:
     """A random convex prism with sharp edges: a rectangle (a third of the time) or a regular polygon of 3 to
     24 corners (a disc from about 12), stretched to an aspect of 0.3 to 1 across, extruded to 0.1 to 1.2 of its
     width: boxes, slabs, bricks, plates and discs, the flat-faced shapes the other families seldom make."""
-    n = 4 if float(torch.rand((), generator=rng)) < 1 / 3 else int(torch.randint(3, 25, (1,), generator=rng))
-    poly = regular_polygon(n, 1.0).double()
-    if n == 4:  # a rectangle: sides along the axes
-        poly = poly @ torch.tensor([[1.0, 1.0], [-1.0, 1.0]], dtype=torch.float64) / math.sqrt(2.0)
-    poly = poly * torch.tensor([1.0, float(_u(rng, 0.3, 1.0))], dtype=torch.float64)
+    poly = _prism_outline(rng)
     width = float((poly.max(0).values - poly.min(0).values).max())
     return _normalised(extrusion(poly.float(), width * float(_u(rng, 0.1, 1.2)), "random_prism"))
 
 
 def random_shell(rng: torch.Generator) -> Mesh:
-    """A random open shell: the outline of a `random_prism` (a rectangle a third of the time, else a regular
-    polygon of 3 to 24 corners, up to a round cup), its walls 0.05 to 0.2 of its width thick and 0.15 to 1.0 of
+    """A random open shell: the outline of a `random_prism` (`_prism_outline`: a rectangle or a regular polygon
+    of 3 to 24 corners, up to a round cup), its walls 0.05 to 0.2 of its width thick and 0.15 to 1.0 of
     its width high, on a floor 0.05 to 0.2 of its width thick, or none (a tube) a quarter of the time: cups,
     boxes, trays and tubes, whose rims and walls are grasped across their thickness. One convex piece per
     wall segment and one for the floor, as physics needs for the cavity.
     """
-    n = 4 if float(torch.rand((), generator=rng)) < 1 / 3 else int(torch.randint(3, 25, (1,), generator=rng))
-    outer = regular_polygon(n, 1.0).double()
-    if n == 4:  # a rectangle: sides along the axes
-        outer = outer @ torch.tensor([[1.0, 1.0], [-1.0, 1.0]], dtype=torch.float64) / math.sqrt(2.0)
-    outer = outer * torch.tensor([1.0, float(_u(rng, 0.3, 1.0))], dtype=torch.float64)
+    outer = _prism_outline(rng)
+    n = outer.shape[0]
     half = (outer.max(0).values - outer.min(0).values) / 2  # (2,) half extents
     width = 2 * float(half.max())
     wall = width * float(_u(rng, 0.05, 0.2))
@@ -199,8 +202,8 @@ def random_object(seed: int, family: str | None = None) -> Mesh:
     Args:
         seed: non-negative int; the same seed always gives the same mesh.
         family: one of `FAMILIES`, or None for a seeded choice (half convex unions, a quarter each of
-            superquadrics and random extrusions; `random_prism` and `random_shell` only by name, so that every seed keeps the
-            object it always had).
+            superquadrics and random extrusions; `random_prism` and `random_shell` only by name, so that every
+            seed keeps the object it always had).
     """
     if not (isinstance(seed, int) and seed >= 0):
         raise ValueError(f"seed must be a non-negative int, got {seed!r}")

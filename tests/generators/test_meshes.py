@@ -10,6 +10,7 @@ import torch
 import trimesh
 from domrand.generators.meshes import export, primitives, procedural
 from domrand.generators.meshes.hull import convex_hull
+from scenes import in_pieces, piece_hulls
 
 
 def welded(mesh) -> trimesh.Trimesh:
@@ -179,28 +180,24 @@ def test_random_prism_makes_boxes_and_many_cornered_discs():
 def test_random_shell_is_an_open_shell_of_convex_pieces_around_an_empty_cavity(seed):
     m = procedural.random_object(seed, "random_shell")
     assert m.name == "random_shell" and abs(float(m.extents.max()) - 1.0) < 1e-5
-    hulls = [trimesh.Trimesh(p.double().numpy()).convex_hull for p in m.parts]
+    hulls = piece_hulls(m)
     assert all(h.is_watertight and h.volume > 0 for h in hulls)
     # The drawn faces are the pieces' own hulls: nothing drawn that physics does not collide with.
     assert abs(sum(h.area for h in hulls) - welded(m).area) < 1e-6 * welded(m).area
     lo, hi = m.vertices.double().min(0).values.numpy(), m.vertices.double().max(0).values.numpy()
     centre = (lo + hi) / 2
-
-    def inside(point) -> bool:  # in some convex piece: behind every face plane of its hull
-        return any(np.all(np.einsum("fk,fk->f", point - h.triangles[:, 0], h.face_normals) < 0) for h in hulls)
-
-    # Open: the middle of the top is empty, as is the axis just above the floor; the walls are solid.
-    assert not inside(np.array([centre[0], centre[1], hi[2] - 1e-3]))
-    floor = m.parts[-1].double().numpy()
-    floored = len(m.parts) % 2 == 1 or floor[:, 2].max() - floor[:, 2].min() < 0.5 * (hi[2] - lo[2])
-    assert floored  # the last piece is the floor slab or a wall (tube)
+    # Open: the axis is empty from just above the floor (the last piece, when it is a flat slab) to the top.
+    last = m.parts[-1].double().numpy()
+    floor_top = last[:, 2].max() if last[:, 2].max() - last[:, 2].min() < 0.5 * (hi[2] - lo[2]) else lo[2]
+    for z in np.linspace(floor_top + 1e-3, hi[2] - 1e-3, 20):
+        assert not in_pieces(np.array([centre[0], centre[1], z]), hulls), f"the axis is filled at z = {z:.3f}"
     # Walled all round: every horizontal ray from the axis near the rim meets a wall.
     for a in np.linspace(0, 2 * np.pi, 16, endpoint=False) + 0.1:  # off the pieces' shared faces
         ray = [
             np.array([centre[0] + r * np.cos(a), centre[1] + r * np.sin(a), hi[2] - 1e-3])
             for r in np.arange(0, 0.75, 0.004)
         ]
-        assert any(inside(q) for q in ray), f"no wall at {np.degrees(a):.0f} deg"
+        assert any(in_pieces(q, hulls) for q in ray), f"no wall at {np.degrees(a):.0f} deg"
     # Hollow: the pieces fill well under their hull.
     assert sum(h.volume for h in hulls) < 0.9 * welded(m).convex_hull.volume
 

@@ -8,11 +8,11 @@ import math
 import numpy as np
 import pytest
 import torch
-import trimesh
 
 pytest.importorskip("pybullet")
 
 from domrand.generators.meshes import export, primitives
+from scenes import in_pieces, piece_hulls
 
 from domrand.eval.grasp import evaluate, wilson
 from domrand.grasp import candidates as cand
@@ -341,10 +341,9 @@ def test_an_open_box_is_lifted_by_pinching_its_wall_with_a_finger_inside_not_acr
             break
     assert rot[2, 2] > 0.99
     # The +x wall in the object frame: where a ray from the axis, at the rim's height, is inside a piece.
-    hulls = [trimesh.Trimesh(p.double().numpy()).convex_hull for p in m.parts]
+    hulls = piece_hulls(m)
     top = float(m.vertices[:, 2].max()) - 1e-3
-    xs = [x for x in np.arange(0, 0.06, 5e-4) for h in hulls
-          if np.all(np.einsum("fk,fk->f", np.array([x, 1e-3, top]) - h.triangles[:, 0], h.face_normals) < 0)]  # fmt: skip
+    xs = [x for x in np.arange(0, 0.06, 5e-4) if in_pieces(np.array([x, 1e-3, top]), hulls)]
     inner, outer = min(xs), max(xs)
     assert 0.004 < outer - inner < 0.03
     yaw = math.atan2(rot[1, 0], rot[0, 0])
