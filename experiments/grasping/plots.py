@@ -100,8 +100,9 @@ def realistic_table() -> str:
     return "\n".join(lines)
 
 
-def scale_table() -> str:
-    path = RESULTS / "scale.json"
+def scale_table(name: str = "scale", key: str = "realistic_test") -> str:
+    """The committed model and both baselines at each extent (results/NAME.json, each row's KEY report)."""
+    path = RESULTS / f"{name}.json"
     if not path.is_file():
         return "(not run yet)"
     lines = [
@@ -109,23 +110,34 @@ def scale_table() -> str:
         "| --- | --- | --- | --- |",
     ]
     for r in json.loads(path.read_text()):
-        t = r["realistic_test"]
+        t = r[key]
         lines.append(
             f"| {r['scale_to']:.2f} m | {pct(t)} | {pct(t['baselines']['centroid'])} | {pct(t['baselines']['random'])} |"
         )
     return "\n".join(lines)
 
 
-def per_object_table(extent: float = 0.12) -> str:
-    """Per held-out object success of the committed model and both baselines at one extent (scale.json)."""
-    path = RESULTS / "scale.json"
+def per_object_table(extent: float = 0.12, name: str = "scale", key: str = "realistic_test") -> str:
+    """Per held-out object success of the committed model and both baselines at one extent (results/NAME.json)."""
+    path = RESULTS / f"{name}.json"
     rows = [r for r in json.loads(path.read_text()) if abs(r["scale_to"] - extent) < 1e-9] if path.is_file() else []
     if not rows:
         return "(not run yet)"
-    per = rows[0]["realistic_test"]["per_object"]
-    lines = ["| object | ranker | centroid | random |", "| --- | --- | --- | --- |"]
-    for name, r in per.items():
-        lines.append(f"| {name} | {100 * r['model']:.0f}% | {100 * r['centroid']:.0f}% | {100 * r['random']:.0f}% |")
+    per, ceiling = rows[0][key]["per_object"], rows[0].get("ceiling")
+    oracle = ["oracle: some candidate succeeds"] if ceiling else []
+    lines = [
+        "| " + " | ".join(["object", "ranker", "centroid", "random", *oracle]) + " |",
+        "|" + " --- |" * (4 + len(oracle)),
+    ]
+    for obj, r in per.items():
+        cells = [obj, *(f"{100 * r[m]:.0f}%" for m in ("model", "centroid", "random"))]
+        cells += [f"{100 * ceiling['per_object'][obj]['oracle']:.0f}%"] if ceiling else []
+        lines.append("| " + " | ".join(cells) + " |")
+    if ceiling:
+        lines.append(
+            f"| all | {pct(rows[0][key])} | {pct(rows[0][key]['baselines']['centroid'])} | "
+            f"{pct(rows[0][key]['baselines']['random'])} | {100 * ceiling['oracle']:.1f}% |"
+        )
     return "\n".join(lines)
 
 
@@ -260,7 +272,8 @@ def main() -> None:
     count, real, scale, per = count_plot(), realistic_table(), scale_table(), per_object_table()
     markers = {
         "COUNT": count, "REALISTIC": real, "SCALE": scale, "PER_OBJECT": per, "ENSEMBLE": ensemble_table(),
-        "CEILING": ceiling_table(),
+        "CEILING": ceiling_table(), "GROCERY": scale_table("grocery", "grocery_test"),
+        "GROCERY_PER_OBJECT": per_object_table(0.12, "grocery", "grocery_test"),
     }  # fmt: skip
     fill_markers(HERE / "README.md", markers)
 
