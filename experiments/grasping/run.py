@@ -256,8 +256,8 @@ def ceiling(work: Path, trials: int) -> None:
     rows = []
     for s in c["scales"]:
         objs, _ = load_folder(folders["realistic_test"], s)
-        names = [o.name for o in objs]
         row = dense_ceiling(work, "realistic_test", objs, trials, s, ckpt)
+        names = row["objects"]
         if s == HARD:
             jit = work / f"jitter_realistic_test_{s:g}_{trials}_{c['jitter']}.npz"
             if not jit.is_file():
@@ -589,7 +589,7 @@ def main() -> None:
         "--scales", default="0.08,0.10,0.12,0.14", help="largest object extents for `scale` and `grocery`, metres"
     )
     args = ap.parse_args()
-    work = Path(args.work)
+    work, scales = Path(args.work), [float(s) for s in args.scales.split(",")]
     t0 = time.time()
     if args.experiment in ("objects", "all"):
         print(objects(work))
@@ -614,9 +614,9 @@ def main() -> None:
     if args.experiment == "select":
         select(work)
     if args.experiment in ("scale", "all"):
-        scale(work, args.trials, [float(s) for s in args.scales.split(",")])
+        scale(work, args.trials, scales)
     if args.experiment in ("grocery", "all"):
-        grocery(work, args.trials, [float(s) for s in args.scales.split(",")])
+        grocery(work, args.trials, scales)
     from plots import main as plots
 
     plots()
