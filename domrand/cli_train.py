@@ -46,8 +46,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
         out: dict[str, Any] = evaluate_pose(args.checkpoint, args.data, args.report, *readout_args(args))
     else:
-        if args.mirror_fusion is not None or args.no_mirror:
-            raise ValueError("--mirror-fusion and --no-mirror are for `domrand evaluate pose`, not grasp")
+        if args.mirror_fusion is not None or args.no_mirror or args.camera is not None:
+            raise ValueError("--mirror-fusion, --no-mirror and --camera are for `domrand evaluate pose`, not grasp")
         from domrand.eval.grasp import main_evaluate
 
         out = main_evaluate(args)
@@ -88,11 +88,18 @@ def add_readout_flags(parser: argparse.ArgumentParser) -> None:
         help="pose: combine the image's and its mirror's heatmaps, or their positions (default: the checkpoint's)",
     )
     parser.add_argument("--no-mirror", action="store_true", help="pose: read the image alone, without its mirror")
+    parser.add_argument(
+        "--camera",
+        metavar="learned|nominal|labels|FILE.json",
+        help="pose: a known camera to back-project through instead of the checkpoint's learnt correction for a roughly "
+        "known one: 'nominal' (calibrated at the nominal pose), 'labels' (evaluate: each image's camera in the "
+        "dataset), or a JSON file with fx, fy, cx, cy, width, height, cam_to_world (default: learned)",
+    )
 
 
-def readout_args(args: argparse.Namespace) -> tuple[str | None, bool | None]:
-    """(fusion, mirror) for `domrand.eval.pose.readout` from `add_readout_flags`' flags (None: the checkpoint's)."""
-    return args.mirror_fusion, (False if args.no_mirror else None)
+def readout_args(args: argparse.Namespace) -> tuple[str | None, bool | None, str | None]:
+    """(fusion, mirror, camera) for `domrand.eval.pose` from `add_readout_flags`' flags (None: the checkpoint's)."""
+    return args.mirror_fusion, (False if args.no_mirror else None), args.camera
 
 
 def add_train_commands(sub: Any) -> None:

@@ -16,7 +16,8 @@ import torch
 from torch import Tensor
 
 from domrand.io.images import read_image
-from domrand.train.pose_data import load_any, resize, to_input
+from domrand.train.pose_camera import CameraBatch, PinholeCamera
+from domrand.train.pose_data import folder_cameras, load_any, native_cameras, resize, to_input
 from domrand.train.pose_trainer import errors, load_model
 
 
@@ -48,18 +49,41 @@ def readout(model: Any, fusion: str | None = None, mirror: bool | None = None) -
         model.config = dataclasses.replace(model.config, **changes)  # validated by PoseNetConfig
 
 
+def cameras(
+    model: Any, camera: str | None, n: int, info: dict | list | None = None, data: str = ""
+) -> CameraBatch | None:
+    """The known cameras of n images for `PoseNet.forward`: None (`camera` None or "learned": the checkpoint's
+    own geometry, for a roughly known camera), the model's nominal camera ("nominal": a camera calibrated to
+    sit where the training cameras centre), each image's own camera from the dataset's labels ("labels"; `info`
+    is what `load_any` returned for `data`), or one camera from a JSON file (any other value: its path)."""
+    if camera is None or camera == "learned":
+        return None
+    if camera == "nominal":
+        return model.nominal_camera(n)
+    if camera == "labels":
+        if info is None:
+            raise ValueError("--camera labels needs a dataset whose labels give each image's camera")
+        return folder_cameras(info) if isinstance(info, list) else native_cameras(data)
+    return PinholeCamera.read(camera).batch(n)
+
+
 def evaluate_pose(
     checkpoint: str,
     data: str,
     report: str | None = None,
     fusion: str | None = None,
     mirror: bool | None = None,
+    camera: str | None = None,
 ) -> dict[str, Any]:
     """Evaluate a pose checkpoint on a native dataset or a labelled folder; optionally write a JSON report.
-    `fusion` and `mirror` override the checkpoint's read-out (`readout`); the report records the one used."""
+    `fusion` and `mirror` override the checkpoint's read-out (`readout`), `camera` gives a known camera
+    (`cameras`); the report records the ones used."""
     model, meta = load_model(checkpoint)
     readout(model, fusion, mirror)
+    if camera not in (None, "learned", "nominal", "labels"):
+        PinholeCamera.read(camera)  # a bad camera file fails before the dataset is read
     images, positions, info = load_any(data, model.config.image_size)
+    known = cameras(model, camera, len(images), info, data)
     if isinstance(info, list):
         names = {r.get("target") for r in info if r.get("target")}
         if names and names != {meta["target"]}:
@@ -67,12 +91,13 @@ def evaluate_pose(
                 f"labelled folder {data!r} is for target(s) {sorted(names)} but the checkpoint is for {meta['target']!r}"
             )
     out: dict[str, Any] = {
-        **metrics(errors(model, images, positions)),
+        **metrics(errors(model, images, positions, camera=known)),
         "target": meta["target"],
         "checkpoint": str(checkpoint),
         "data": str(data),
         "mirror_average": bool(model.config.mirror_average),
         "mirror_fusion": model.config.mirror_fusion,
+        "camera": camera or "learned",
     }
     if report:
         Path(report).parent.mkdir(parents=True, exist_ok=True)
@@ -81,11 +106,19 @@ def evaluate_pose(
 
 
 def predict_pose(
-    checkpoint: str, images: list[str], fusion: str | None = None, mirror: bool | None = None
+    checkpoint: str,
+    images: list[str],
+    fusion: str | None = None,
+    mirror: bool | None = None,
+    camera: str | None = None,
 ) -> list[list[float]]:
-    """One position (x, y, z metres, world frame) per image file (`fusion`, `mirror`: see `readout`)."""
+    """One position (x, y, z metres, world frame) per image file (`fusion`, `mirror`: see `readout`; `camera`
+    "nominal" or a camera JSON file: see `cameras`)."""
+    if camera == "labels":
+        raise ValueError("--camera labels is for `domrand evaluate pose`; give predict a camera JSON file or 'nominal'")
     model, _ = load_model(checkpoint)
     readout(model, fusion, mirror)
+    known = cameras(model, camera, len(images))
     batch = np.stack([resize(read_image(p)[None], model.config.image_size)[0] for p in images])
     with torch.no_grad():
-        return model(to_input(torch.from_numpy(batch))).tolist()
+        return model(to_input(torch.from_numpy(batch)), None, known).tolist()

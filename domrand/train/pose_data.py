@@ -13,6 +13,7 @@ from torch import Tensor
 
 from domrand.io.images import read_image
 from domrand.io.jsonl import read_labels_folder
+from domrand.train.pose_camera import CameraBatch, PinholeCamera
 from domrand.world import TARGET
 
 
@@ -104,6 +105,38 @@ def load_any(root: str | Path, size: int) -> tuple[Tensor, Tensor, dict | list]:
     if (root / "manifest.json").is_file() and (root / "native").is_dir():
         return load_native(root, size)
     return load_folder(root, size)
+
+
+def native_cameras(root: str | Path) -> CameraBatch:
+    """Every image's camera (its intrinsics and pose, at the size it was rendered) of a native dataset, in the
+    order `load_native` reads the images."""
+    ks, c2ws, sizes = [], [], []
+    for index_path in sorted((Path(root) / "native").glob("*.json")):
+        index = json.loads(index_path.read_text())
+        data = np.memmap(index_path.with_suffix(".bin"), dtype=np.uint8, mode="r")
+        arr = functools.partial(_array, index, data)
+        k = torch.from_numpy(np.array(arr("label.intrinsics"), dtype=np.float64))
+        h, w = index["arrays"]["rgb"]["shape"][1:3]
+        ks.append(k)
+        c2ws.append(torch.from_numpy(np.array(arr("label.cam_to_world"), dtype=np.float64)))
+        sizes.append((w, h))
+    if not ks:
+        raise ValueError(f"dataset {str(root)!r} holds no finished chunks")
+    parts = [CameraBatch.from_matrices(k, c, w, h) for k, c, (w, h) in zip(ks, c2ws, sizes)]
+    return CameraBatch(*(torch.cat([getattr(p, f) for p in parts]) for f in ("intrinsics", "size", "cam_to_world")))
+
+
+def folder_cameras(records: list[dict]) -> CameraBatch:
+    """Every image's camera of a labelled folder (each record's "camera"); one ValueError names the first
+    image without a usable one."""
+    cams = []
+    for r in records:
+        if "camera" not in r:
+            raise ValueError(
+                f'{r.get("image")!r} in labels.jsonl has no "camera" (fx, fy, cx, cy, width, height, cam_to_world)'
+            )
+        cams.append(PinholeCamera.from_json(r["camera"], where=f"the camera of {r.get('image')!r} in labels.jsonl"))
+    return CameraBatch.of(cams)
 
 
 def to_input(batch: Tensor) -> Tensor:

@@ -38,6 +38,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from domrand.train.pose_camera import CameraBatch, plane_points
+
 
 @dataclass(frozen=True)
 class PoseNetConfig:
@@ -317,9 +319,30 @@ class PoseNet(nn.Module):
             pos, plane_uv = self.locate(self.read_out(heat), c)
         return pos, heat, plane_uv
 
-    def forward(self, images: Tensor, mirror: bool | None = None) -> Tensor:
+    def image_points(self, images: Tensor, mirror: bool | None = None) -> list[Tensor]:
+        """The read-out image points (B, 2) in [-1, 1] of RGB images (B, 3, S, S) in [0, 1], in the image's own
+        frame: one (the image alone, or the two views' fused heatmap) or two (the image's and its mirror's,
+        flipped back, for `mirror_fusion` "position"), whose positions `forward` averages."""
+        if not (self.config.mirror_average if mirror is None else mirror):
+            return [self.read_out(self.features(images)[0])]
+        heat, heat_m = self.features(images)[0], self.features(images.flip(-1))[0].flip(-1)
+        if self.config.mirror_fusion == "position":
+            return [self.read_out(heat), self.read_out(heat_m)]
+        return [self.read_out((heat + heat_m) / 2)]
+
+    def nominal_camera(self, n: int) -> CameraBatch:
+        """The nominal camera (the one the training images perturb) for n images."""
+        s = self.config.image_size
+        return CameraBatch.from_matrices(self.k[None], self.c2w[None], s, s).expand(n)
+
+    def forward(self, images: Tensor, mirror: bool | None = None, camera: CameraBatch | None = None) -> Tensor:
         """(B, 3) positions, metres; `mirror` overrides `config.mirror_average` for this call (how the two views
-        are combined: `config.mirror_fusion`)."""
+        are combined: `config.mirror_fusion`). With `camera` (one per image), each read-out image point is
+        back-projected through that known camera onto the plane z = `target_height`, without the learnt
+        correction (or homography) that stands in for an unknown one; `nominal_camera` gives the nominal."""
+        if camera is not None:
+            height = self.config.target_height
+            return torch.stack([plane_points(uv, camera, height) for uv in self.image_points(images, mirror)]).mean(0)
         if not (self.config.mirror_average if mirror is None else mirror):
             return self.forward_train(images)[0] * self.scale + self.mean
         if self.config.mirror_fusion == "position":

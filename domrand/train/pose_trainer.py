@@ -26,6 +26,7 @@ import torch
 from torch import Tensor
 
 from domrand.train import checkpoint as ckpt
+from domrand.train.pose_camera import CameraBatch
 from domrand.train.pose_data import load_native, to_input
 from domrand.train.pose_model import DERIVED, PoseNet, PoseNetConfig
 
@@ -106,13 +107,22 @@ def heatmap_loss(logits: Tensor, uv: Tensor) -> Tensor:
     return -(target * logp).sum((1, 2)).mean()
 
 
-def errors(model: PoseNet, images: Tensor, positions: Tensor, batch: int = 256, mirror: bool | None = None) -> Tensor:
-    """(N,) Euclidean position errors, metres (`mirror`: see `PoseNet.forward`)."""
+def errors(
+    model: PoseNet,
+    images: Tensor,
+    positions: Tensor,
+    batch: int = 256,
+    mirror: bool | None = None,
+    camera: CameraBatch | None = None,
+) -> Tensor:
+    """(N,) Euclidean position errors, metres (`mirror`, `camera` (one per image): see `PoseNet.forward`)."""
     model.eval()
     out = []
     with torch.no_grad():
         for i in range(0, images.shape[0], batch):
-            out.append((model(to_input(images[i : i + batch]), mirror) - positions[i : i + batch]).norm(dim=-1))
+            cams = None if camera is None else camera.rows(i, i + batch)
+            pred = model(to_input(images[i : i + batch]), mirror, cams)
+            out.append((pred - positions[i : i + batch]).norm(dim=-1))
     model.train()
     return torch.cat(out) if out else torch.zeros(0)
 

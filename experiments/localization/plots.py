@@ -179,6 +179,29 @@ def fusion_markdown() -> str:
     return "\n".join(lines)
 
 
+def camera_markdown() -> str:
+    """The committed model with each camera it can be given (results/camera.json)."""
+    path = RESULTS / "camera.json"
+    if not path.is_file():
+        return "(not run yet)"
+    keys = ("test_objects", "test_distractors", "test_occluded", "gap_objects", "gap_distractors", "gap_occluded")
+    lines = [
+        "| `--camera` | the camera is | randomized test: object / distractors / occluded, mean (cm) "
+        "| reality gap: object / distractors / occluded, mean (cm) | reality gap: distractors, median / p95 (cm) "
+        "| reality gap: distractors, over 5 cm |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in json.loads(path.read_text())["rows"]:
+        test = " / ".join(f"{100 * r[k]['mean_error_m']:.2f}" for k in keys[:3])
+        gap = " / ".join(f"{100 * r[k]['mean_error_m']:.2f}" for k in keys[3:])
+        d = r["gap_distractors"]
+        tail = f"{100 * d['median_error_m']:.2f} / {100 * d['p95_error_m']:.1f}"
+        lines.append(
+            f"| `{r['camera']}` | {r['assumes']} | {test} | {gap} | {tail} | {100 * d['frac_over_0.05']:.1f}% |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     curve("datasize", "train_images", "training images", "Error against the number of training images")
     curve("textures", "unique_textures", "unique textures (10k images)", "Error against the number of unique textures")
@@ -189,6 +212,7 @@ def main() -> None:
             "HEADLINE_RUNS": headline_runs_markdown(),
             "DESIGN": design_markdown(),
             "FUSION": fusion_markdown(),
+            "CAMERA": camera_markdown(),
             "TABLE2": table2_markdown(),
             "DATASIZE": series_markdown("datasize", "train_images", "training images"),
             "TEXTURES": series_markdown("textures", "unique_textures", "unique textures"),

@@ -161,7 +161,68 @@ def test_evaluate_pose_reads_out_as_asked_and_records_it(tiny, tmp_path, capsys)
     assert r["mean_error_m"] == pytest.approx(float(errors(model, images, positions).mean()))
     capsys.readouterr()
     assert main(["evaluate", "grasp", "--checkpoint", ck, "--procedural", "1", "--no-mirror"]) == 2
-    assert "--no-mirror are for `domrand evaluate pose`" in capsys.readouterr().err
+    assert "--no-mirror and --camera are for `domrand evaluate pose`" in capsys.readouterr().err
+
+
+def test_known_cameras_from_the_labels_match_between_native_and_folder(tiny, tmp_path, capsys):
+    """`--camera labels` reads each image's camera from a native dataset's arrays or a labelled folder's
+    records (here at twice the size, its intrinsics scaled with it) and gives the same figures; with each
+    image's true camera the error is the heatmap's alone, so it beats the nominal camera's."""
+    from domrand.io import NativeDataset
+    from domrand.train.pose_data import native_cameras
+
+    ck = str(tiny / "run" / "best.pt")
+    ds = NativeDataset(tiny / "test")
+    cams = native_cameras(tiny / "test")
+    assert len(cams) == len(ds)
+    (tmp_path / "img").mkdir()
+    lines = []
+    for i in range(len(ds)):
+        rec = ds.label(i)
+        c = rec["camera"]
+        assert np.allclose(cams.intrinsics[i].numpy(), [c["fx"], c["fy"], c["cx"], c["cy"]], atol=1e-4)
+        assert np.allclose(cams.cam_to_world[i].numpy(), c["cam_to_world"], atol=1e-5)
+        big = np.kron(np.array(ds.array(i, "rgb")), np.ones((2, 2, 1), dtype=np.uint8))
+        (tmp_path / "img" / f"{i}.png").write_bytes(encode_png(big))
+        c2 = {**c, "fx": 2 * c["fx"], "fy": 2 * c["fy"], "cx": 2 * c["cx"] + 0.5, "cy": 2 * c["cy"] + 0.5,
+              "width": 2 * c["width"], "height": 2 * c["height"]}  # fmt: skip
+        lines.append(json.dumps({"image": f"img/{i}.png", "target_position": rec["target_position"], "camera": c2}))
+    (tmp_path / "labels.jsonl").write_text("\n".join(lines) + "\n")
+    native = evaluate_pose(ck, str(tiny / "test"), camera="labels")
+    folder = evaluate_pose(ck, str(tmp_path), camera="labels")
+    assert native["camera"] == folder["camera"] == "labels"
+    assert abs(folder["mean_error_m"] - native["mean_error_m"]) < 0.005
+    nominal = evaluate_pose(ck, str(tiny / "test"), camera="nominal")
+    assert native["mean_error_m"] < nominal["mean_error_m"]
+    (tmp_path / "labels.jsonl").write_text(
+        lines[0] + "\n" + json.dumps({"image": "img/1.png", "target_position": [0, 0, 0.025]}) + "\n"
+    )
+    assert main(["evaluate", "pose", "--checkpoint", ck, "--data", str(tmp_path), "--camera", "labels"]) == 2
+    assert '1.png\' in labels.jsonl has no "camera"' in capsys.readouterr().err
+
+
+def test_cli_takes_a_camera_file_and_refuses_a_bad_one(tiny, tmp_path, capsys):
+    from domrand.io import NativeDataset
+
+    ck = str(tiny / "run" / "best.pt")
+    ds = NativeDataset(tiny / "test")
+    cam = tmp_path / "cam.json"
+    cam.write_text(json.dumps(ds.label(0)["camera"]))
+    img = tmp_path / "x.png"
+    img.write_bytes(encode_png(np.array(ds.array(0, "rgb"))))
+    known = predict_pose(ck, [str(img)], camera=str(cam))[0]
+    report = tmp_path / "r.json"
+    assert main(["evaluate", "pose", "--checkpoint", ck, "--data", str(tiny / "test"), "--camera", str(cam), "--report", str(report)]) == 0  # fmt: skip
+    assert json.loads(report.read_text())["camera"] == str(cam)
+    capsys.readouterr()
+    assert main(["predict", "pose", "--checkpoint", ck, str(img), "--camera", str(cam)]) == 0
+    assert np.allclose([float(v) for v in capsys.readouterr().out.split()[1:]], known, atol=1e-4)
+    assert abs(known[2] - 0.025) < 1e-6  # on the plane where the target's centre rests
+    cam.write_text(json.dumps({**ds.label(0)["camera"], "fx": -1}))
+    assert main(["predict", "pose", "--checkpoint", ck, str(img), "--camera", str(cam)]) == 2
+    assert "fx must be positive" in capsys.readouterr().err
+    assert main(["predict", "pose", "--checkpoint", ck, str(img), "--camera", "labels"]) == 2
+    assert "--camera labels is for `domrand evaluate pose`" in capsys.readouterr().err
 
 
 def test_bad_checkpoints_are_one_clear_error(tmp_path, tiny):
