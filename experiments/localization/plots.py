@@ -161,7 +161,6 @@ def fusion_markdown() -> str:
     path = RESULTS / "fusion.json"
     if not path.is_file():
         return "(not run yet)"
-    keys = ("test_objects", "test_distractors", "test_occluded", "gap_objects", "gap_distractors", "gap_occluded")
     lines = [
         "| run | fusion | randomized test: object / distractors / occluded, mean (cm) "
         "| reality gap: object / distractors / occluded, mean (cm) | reality gap: distractors, median / p95 (cm) |",
@@ -169,14 +168,19 @@ def fusion_markdown() -> str:
     ]
     for r in json.loads(path.read_text()):
         for fuse in ("position", "heatmap"):
-            m = r[fuse]
             mark = " (checkpoint's)" if fuse == r["checkpoint_fusion"] else ""
-            test = " / ".join(f"{100 * m[k]['mean_error_m']:.2f}" for k in keys[:3])
-            gap = " / ".join(f"{100 * m[k]['mean_error_m']:.2f}" for k in keys[3:])
-            d = m["gap_distractors"]
-            tail = f"{100 * d['median_error_m']:.2f} / {100 * d['p95_error_m']:.1f}"
-            lines.append(f"| `{r['name']}` | {fuse}{mark} | {test} | {gap} | {tail} |")
+            lines.append(f"| `{r['name']}` | {fuse}{mark} | {six_sets_cells(r[fuse])} |")
     return "\n".join(lines)
+
+
+def six_sets_cells(m: dict) -> str:
+    """Table cells of one model's figures on the six test sets: the randomized and the reality-gap means, and
+    the reality-gap distractor set's median / p95 (cm)."""
+    keys = ("test_objects", "test_distractors", "test_occluded", "gap_objects", "gap_distractors", "gap_occluded")
+    test = " / ".join(f"{100 * m[k]['mean_error_m']:.2f}" for k in keys[:3])
+    gap = " / ".join(f"{100 * m[k]['mean_error_m']:.2f}" for k in keys[3:])
+    d = m["gap_distractors"]
+    return f"{test} | {gap} | {100 * d['median_error_m']:.2f} / {100 * d['p95_error_m']:.1f}"
 
 
 def camera_markdown() -> str:
@@ -184,7 +188,6 @@ def camera_markdown() -> str:
     path = RESULTS / "camera.json"
     if not path.is_file():
         return "(not run yet)"
-    keys = ("test_objects", "test_distractors", "test_occluded", "gap_objects", "gap_distractors", "gap_occluded")
     lines = [
         "| `--camera` | the camera is | randomized test: object / distractors / occluded, mean (cm) "
         "| reality gap: object / distractors / occluded, mean (cm) | reality gap: distractors, median / p95 (cm) "
@@ -192,13 +195,8 @@ def camera_markdown() -> str:
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for r in json.loads(path.read_text())["rows"]:
-        test = " / ".join(f"{100 * r[k]['mean_error_m']:.2f}" for k in keys[:3])
-        gap = " / ".join(f"{100 * r[k]['mean_error_m']:.2f}" for k in keys[3:])
-        d = r["gap_distractors"]
-        tail = f"{100 * d['median_error_m']:.2f} / {100 * d['p95_error_m']:.1f}"
-        lines.append(
-            f"| `{r['camera']}` | {r['assumes']} | {test} | {gap} | {tail} | {100 * d['frac_over_0.05']:.1f}% |"
-        )
+        over = 100 * r["gap_distractors"]["frac_over_0.05"]
+        lines.append(f"| `{r['camera']}` | {r['assumes']} | {six_sets_cells(r)} | {over:.1f}% |")
     return "\n".join(lines)
 
 
