@@ -29,7 +29,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise ValueError(f"domrand train pose takes one --data folder, got {len(args.data)}: {args.data}")
         s = train_pose(
             args.data and args.data[0], args.out, target=args.target, config=cfg, online=online, resume=args.resume, quiet=args.quiet,
-            init=args.init,
+            init=args.init, device=args.device,
         )  # fmt: skip
         print(
             f"trained {s['steps']} steps in {s['seconds']:.0f} s; best validation mean error {100 * s['best_val_mean_error_m']:.2f} cm; checkpoints in {s['run']}"
@@ -149,6 +149,11 @@ def add_train_commands(sub: Any) -> None:
     )
     t.add_argument("--resume", action="store_true", help="continue from RUN/last.pt")
     t.add_argument("--init", help="pose: fine-tune from this checkpoint's weights (fresh optimizer and schedule)")
+    t.add_argument(
+        "--device",
+        default="cpu",
+        help="where to train: cpu (the default, as for domrand generate), cuda, cuda:N or auto (a GPU where torch sees one)",
+    )
     t.add_argument("--quiet", action="store_true")
     t.set_defaults(func=cmd_train)
 

@@ -9,7 +9,6 @@ the ranker picks the most likely success.
 from __future__ import annotations
 
 import argparse
-import copy
 import json
 import math
 import sys
@@ -24,6 +23,7 @@ import torch
 from domrand.grasp.dataset import load
 from domrand.grasp.ranker import GraspRanker, RankerEnsemble, check_views
 from domrand.train import checkpoint as ckpt
+from domrand.train.device import resolve_device
 
 
 @dataclass(frozen=True)
@@ -63,12 +63,19 @@ class GraspTrainConfig:
 
 
 def train_grasp(
-    data: str | list[str], out: str, cfg: GraspTrainConfig | None = None, quiet: bool = False
+    data: str | list[str],
+    out: str,
+    cfg: GraspTrainConfig | None = None,
+    quiet: bool = False,
+    device: str | torch.device = "cpu",
 ) -> dict[str, Any]:
     """Train `cfg.members` rankers on one grasp-label folder or several (`dataset.load`); writes RUN/best.pt
     (every member at its best validation loss, evaluated as `RankerEnsemble`) and RUN/log.jsonl. Validation
-    holds out whole scenes (the last `val_fraction` of them, so the last folder's)."""
+    holds out whole scenes (the last `val_fraction` of them, so the last folder's). `device`: where the
+    rankers train (`domrand.train.device.resolve_device`); batches and weights are the same on every device, the
+    arithmetic is not, so runs are bit-for-bit reproducible on one kind of device."""
     cfg = cfg or GraspTrainConfig()
+    dev = resolve_device(device)
     run = Path(out)
     if run.exists() and any(run.iterdir()):
         raise ValueError(f"run folder {out!r} is not empty; choose another folder")
@@ -90,7 +97,7 @@ def train_grasp(
         from tqdm import tqdm
 
         bar = tqdm(total=cfg.steps * cfg.members, unit="step", file=sys.stderr)
-    members = [_train_member(i, train_set, val_set, cfg, run, bar) for i in range(cfg.members)]
+    members = [_train_member(i, train_set, val_set, cfg, run, bar, dev) for i in range(cfg.members)]
     if bar is not None:
         bar.close()
     ensemble = RankerEnsemble([m for m, _ in members], cfg.views).eval()
@@ -116,25 +123,30 @@ def train_grasp(
         "candidates": len(y),
         "positives": float(y.mean()),
         "seconds": time.perf_counter() - t0,
+        "device": str(dev),
     }
 
 
 def _validate(model: torch.nn.Module, x: torch.Tensor, w: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
     """Validation loss and accuracy of `model` (logits) on held-out candidates."""
+    dev = next(model.parameters()).device  # the crops go where the model is; the logits come back
     with torch.no_grad():
-        logits = torch.cat([model(x[i : i + 1024], w[i : i + 1024]) for i in range(0, len(y), 1024)])
+        logits = torch.cat(
+            [model(x[i : i + 1024].to(dev), w[i : i + 1024].to(dev)).cpu() for i in range(0, len(y), 1024)]
+        )
     loss = float(torch.nn.functional.binary_cross_entropy_with_logits(logits, y))
     return loss, float(((logits > 0) == (y > 0.5)).float().mean())
 
 
 def _train_member(
-    i: int, train_set: tuple, val_set: tuple, cfg: GraspTrainConfig, run: Path, bar: Any
+    i: int, train_set: tuple, val_set: tuple, cfg: GraspTrainConfig, run: Path, bar: Any, dev: torch.device
 ) -> tuple[GraspRanker, int]:
-    """Member i (seed cfg.seed + i): the ranker at its best validation loss (over `cfg.views` views) and that step."""
+    """Member i (seed cfg.seed + i): the ranker at its best validation loss (over `cfg.views` views) and that
+    step, on the CPU (trained on `dev`)."""
     xt, wt, yt = train_set
     seed = cfg.seed + i
     torch.manual_seed(seed)
-    model = GraspRanker(cfg.width)
+    model = GraspRanker(cfg.width).to(dev)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     gen = torch.Generator().manual_seed(seed)
     best, best_state, best_step, t0 = float("inf"), None, 0, time.perf_counter()
@@ -149,7 +161,8 @@ def _train_member(
             xb = torch.where(flip[:, None, None, None], xb.flip(-2), xb)
         for g in opt.param_groups:
             g["lr"] = cfg.lr * 0.5 * (1 + math.cos(math.pi * step / cfg.steps))
-        loss = torch.nn.functional.binary_cross_entropy_with_logits(model(xb, wt[idx]), yt[idx])
+        logits = model(xb.to(dev), wt[idx].to(dev))
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(logits, yt[idx].to(dev))
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
@@ -168,11 +181,13 @@ def _train_member(
             with open(run / "log.jsonl", "a") as f:
                 f.write(json.dumps(entry) + "\n")
             if vl < best:
-                best, best_state, best_step = vl, copy.deepcopy(model.state_dict()), step
+                best, best_step = vl, step
+                best_state = {k: v.detach().cpu().clone() for k, v in model.state_dict().items()}
             if bar is not None:
                 bar.set_postfix(member=i, val_loss=f"{vl:.3f}", val_acc=f"{acc:.3f}")
         if bar is not None:
             bar.update(1)
+    model = model.cpu()
     model.load_state_dict(best_state)
     return model.eval(), best_step
 
@@ -202,7 +217,7 @@ def main_train(args: argparse.Namespace) -> int:
         steps=args.steps, batch_size=max(args.batch_size, 1), lr=args.lr, seed=args.seed, members=args.members
     )
     data = [args.data] if isinstance(args.data, str) else list(args.data)
-    s = train_grasp(data[0] if len(data) == 1 else data, args.out, cfg, quiet=args.quiet)
+    s = train_grasp(data[0] if len(data) == 1 else data, args.out, cfg, quiet=args.quiet, device=args.device)
     print(
         f"trained on {s['candidates']} labelled grasps ({100 * s['positives']:.0f}% successes) in {s['seconds']:.0f} s; best validation loss {s['best_val_loss']:.3f}; {s['run']}/best.pt"
     )

@@ -26,6 +26,7 @@ import torch
 from torch import Tensor
 
 from domrand.train import checkpoint as ckpt
+from domrand.train.device import resolve_device
 from domrand.train.pose_camera import CameraBatch
 from domrand.train.pose_data import load_native, to_input
 from domrand.train.pose_model import DERIVED, PoseNet, PoseNetConfig
@@ -97,8 +98,8 @@ HEATMAP_SIGMA = 1.0  # Gaussian width of the heatmap target, heatmap cells
 def heatmap_loss(logits: Tensor, uv: Tensor) -> Tensor:
     """Cross-entropy between the heatmap's softmax (B, h, w) and a Gaussian at uv (B, 2) in [-1, 1]."""
     b, h, w = logits.shape
-    xs = (torch.arange(w) + 0.5) / w * 2 - 1
-    ys = (torch.arange(h) + 0.5) / h * 2 - 1
+    xs = (torch.arange(w, device=logits.device) + 0.5) / w * 2 - 1
+    ys = (torch.arange(h, device=logits.device) + 0.5) / h * 2 - 1
     dx = (xs[None, None, :] - uv[:, 0, None, None]) * (w / 2)
     dy = (ys[None, :, None] - uv[:, 1, None, None]) * (h / 2)
     target = torch.exp(-(dx**2 + dy**2) / (2 * HEATMAP_SIGMA**2))
@@ -117,11 +118,12 @@ def errors(
 ) -> Tensor:
     """(N,) Euclidean position errors, metres (`mirror`, `camera` (one per image): see `PoseNet.forward`)."""
     model.eval()
+    dev = model.mean.device  # the images go where the model is; the errors come back to the CPU
     out = []
     with torch.no_grad():
         for i in range(0, images.shape[0], batch):
             cams = None if camera is None else camera.rows(i, i + batch)
-            pred = model(to_input(images[i : i + batch]), mirror, cams)
+            pred = model(to_input(images[i : i + batch].to(dev)), mirror, cams).cpu()
             out.append((pred - positions[i : i + batch]).norm(dim=-1))
     model.train()
     return torch.cat(out) if out else torch.zeros(0)
@@ -130,10 +132,10 @@ def errors(
 class OnlineData:
     """Batches rendered on the fly from a dataset configuration (no disk)."""
 
-    def __init__(self, config: Any, seed: int) -> None:
+    def __init__(self, config: Any, seed: int, device: torch.device | str = "cpu") -> None:
         from domrand.pipeline import Pipeline
 
-        self.pipe = Pipeline(config)
+        self.pipe = Pipeline(config, device=device)  # renders there; the batches come back on the CPU
         self.seed = seed
 
     def batch(self, step: int, n: int, plane: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor, Tensor | None]:
@@ -170,6 +172,7 @@ def train_pose(
     quiet: bool = False,
     log: Any = None,
     init: str | None = None,
+    device: str | torch.device = "cpu",
 ) -> dict[str, Any]:
     """Train (or resume) a pose model; writes RUN/last.pt, RUN/best.pt and RUN/log.jsonl.
 
@@ -182,8 +185,13 @@ def train_pose(
         init: start from this pose checkpoint's weights (a model of ours, never downloaded weights) with a
             fresh optimizer and schedule: a fine-tune. Its architecture is used unless `model_config` gives
             one (whose weights must then match); a resumed run ignores it.
+        device: where to train: "cpu", "cuda", "cuda:N" or "auto" (`resolve_device`). Checkpoints hold
+            CPU tensors whatever the device, and a run may resume on another device. Batch order and the
+            initial weights do not depend on it; the arithmetic does, so a run is bit-for-bit reproducible
+            (and resumable) on one kind of device, not across kinds.
     """
     cfg = config or PoseTrainConfig()
+    dev = resolve_device(device)
     run = Path(out)
     last = run / "last.pt"
     state = ckpt.load(last, "pose") if resume and last.is_file() else None  # the run this call resumes
@@ -210,8 +218,8 @@ def train_pose(
     if mcfg.image_size != cfg.image_size:
         mcfg = replace(mcfg, image_size=cfg.image_size)
     torch.manual_seed(cfg.seed)  # parameter initialisation only; batches use their own generator
-    model = PoseNet(mcfg).to(memory_format=torch.channels_last)  # oneDNN's fast layout on CPU
-    precision = resolve_precision(cfg.precision)
+    model = PoseNet(mcfg).to(dev, memory_format=torch.channels_last)  # oneDNN's fast layout on CPU
+    precision = resolve_precision(cfg.precision, dev)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     gen = torch.Generator().manual_seed(cfg.seed)
     step, best = 0, float("inf")
@@ -226,9 +234,11 @@ def train_pose(
         raise ValueError(f"cannot resume {out!r}: it has no last.pt")
     elif init_state is not None:
         ckpt.load_state(model, _weights(init_state), init)
+    if dev.type == "cuda":
+        torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
     run.mkdir(parents=True, exist_ok=True)
 
-    plane = model.plane if mcfg.geometry == "homography" else None
+    plane = model.plane.cpu() if mcfg.geometry == "homography" else None  # the labels are made on the CPU
     if data is not None:
         loaded = load_native(data, cfg.image_size, with_uv=True, plane=plane)
         images, positions, manifest, uvs = loaded[:4]
@@ -241,7 +251,7 @@ def train_pose(
     else:
         if online is None:
             raise ValueError("give --data DIR or --online")
-        source = OnlineData(online, cfg.seed)
+        source = OnlineData(online, cfg.seed, dev)
         val_x, val_y, _, _ = source.batch(10**9, 256)  # a held-out stream (step index no training step uses)
     (run / "config.json").write_text(
         json.dumps(
@@ -249,6 +259,7 @@ def train_pose(
                 "target": target,
                 "train": asdict(cfg),
                 "precision": precision,
+                "device": str(dev),
                 "model": mcfg.to_json(),
                 "data": data,
                 "init": init,
@@ -267,13 +278,15 @@ def train_pose(
     while step < cfg.steps:
         if source is None:
             idx = torch.randint(0, train_x.shape[0], (cfg.batch_size,), generator=gen)
-            x, y, uv, pl = to_input(train_x[idx]), train_y[idx], train_uv[idx], train_pl[idx]
+            xb, y, uv, pl = train_x[idx], train_y[idx], train_uv[idx], train_pl[idx]
         else:
             xb, y, uv, pl = source.batch(step, cfg.batch_size, plane)
-            x = to_input(xb)
+        x = to_input(xb.to(dev, non_blocking=True))
+        y, uv = y.to(dev), uv.to(dev)
+        pl = None if pl is None else pl.to(dev)
         for g in opt.param_groups:
             g["lr"] = lr_at(step, cfg)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
+        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
             pred, heat, plane_uv = model.forward_train(x.contiguous(memory_format=torch.channels_last))
         loss = ((pred - (y - model.mean) / model.scale) ** 2).sum(-1).mean() + HEATMAP_WEIGHT * heatmap_loss(heat, uv)
         if plane_uv is not None:
@@ -309,7 +322,7 @@ def train_pose(
         bar.close()
     return {
         "run": str(run), "steps": step, "best_val_mean_error_m": best, "seconds": time.perf_counter() - t0,
-        "precision": precision,
+        "precision": precision, "device": str(dev),
     }  # fmt: skip
 
 
@@ -352,10 +365,21 @@ def _save(
     ckpt.save(
         path, "pose",
         {
-            "model": model.state_dict(), "optimizer": opt.state_dict(), "generator": gen.get_state(), "step": step,
+            "model": {k: v.cpu() for k, v in model.state_dict().items()}, "optimizer": _cpu(opt.state_dict()), "generator": gen.get_state(), "step": step,
             "best_val": best, "train_config": _json(asdict(cfg)), "model_config": mcfg.to_json(), "target": target, "data": data,
         },
     )  # fmt: skip
+
+
+def _cpu(obj: Any) -> Any:
+    """`obj` (nested dicts, lists and tensors) with every tensor on the CPU (no copy for CPU tensors)."""
+    if isinstance(obj, Tensor):
+        return obj.cpu()
+    if isinstance(obj, dict):
+        return {k: _cpu(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(_cpu(v) for v in obj)
+    return obj
 
 
 def _weights(state: dict[str, Any]) -> dict[str, Tensor]:

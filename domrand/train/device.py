@@ -1,0 +1,30 @@
+"""Where a trainer runs: `resolve_device` turns the command line's `--device` into a torch device.
+
+Example:
+    >>> resolve_device("cpu")
+    device(type='cpu')
+"""
+
+from __future__ import annotations
+
+import torch
+
+
+def resolve_device(device: str | torch.device = "auto") -> torch.device:
+    """The torch device that `device` names: "auto" (CUDA where torch sees a GPU, else the CPU), "cpu", "cuda"
+    or "cuda:N". One ValueError names a device this machine does not have."""
+    name = str(device)
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    try:
+        dev = torch.device(name)
+    except RuntimeError:
+        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {name!r}") from None
+    if dev.type not in ("cpu", "cuda"):
+        raise ValueError(f"device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got {name!r}")
+    if dev.type == "cuda":
+        if not torch.cuda.is_available():
+            raise ValueError(f"device {name!r}: CUDA is not available here (torch {torch.__version__}, no usable GPU)")
+        if dev.index is not None and dev.index >= torch.cuda.device_count():
+            raise ValueError(f"device {name!r}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    return dev

@@ -1,0 +1,102 @@
+"""`--device` for the trainers: names resolved or refused before anything is written; on a GPU, pose and
+grasp training run there, write CPU checkpoints, and land near the CPU run (skipped without CUDA)."""
+
+from __future__ import annotations
+
+import pytest
+import torch
+
+from domrand.cli import main
+from domrand.config import load_config
+from domrand.generate import GenerateOptions, generate
+from domrand.train.device import resolve_device
+from domrand.train.pose_trainer import PoseTrainConfig, errors, load_model, train_pose
+
+HAS_CUDA = torch.cuda.is_available()
+
+
+def test_device_names_resolve_or_are_one_clear_error():
+    assert resolve_device("cpu") == torch.device("cpu")
+    assert resolve_device("auto").type == ("cuda" if HAS_CUDA else "cpu")
+    with pytest.raises(ValueError, match="device must be 'auto', 'cpu', 'cuda' or 'cuda:N', got 'tpu'"):
+        resolve_device("tpu")
+    with pytest.raises(ValueError, match="got 'mps'"):
+        resolve_device("mps")
+    with pytest.raises(ValueError, match="'cuda:99'"):
+        resolve_device("cuda:99")
+    if not HAS_CUDA:
+        with pytest.raises(ValueError, match="CUDA is not available here"):
+            resolve_device("cuda")
+
+
+@pytest.mark.skipif(HAS_CUDA, reason="checks the refusal on a machine without CUDA")
+def test_train_on_a_missing_gpu_fails_before_writing_anything(tmp_path, capsys):
+    for task in ("pose", "grasp"):
+        run = tmp_path / f"run_{task}"
+        args = ["train", task, "--online", "--out", str(run), "--steps", "1", "--device", "cuda"]
+        if task == "grasp":
+            args = ["train", task, "--data", str(tmp_path), "--out", str(run), "--steps", "1", "--device", "cuda"]
+        assert main(args) == 2
+        assert "device 'cuda': CUDA is not available here" in capsys.readouterr().err
+        assert not run.exists()
+
+
+@pytest.fixture(scope="module")
+def small(tmp_path_factory):
+    root = tmp_path_factory.mktemp("pose_device")
+    cfg = load_config(overrides={"image_size": 32, "chunk_size": 64, "placement": {"distractor_count": 0}})
+    generate(cfg, GenerateOptions(out=str(root / "data"), num=256, seed=3, quiet=True))
+    return root
+
+
+@pytest.mark.cuda
+def test_pose_trains_on_cuda_writes_cpu_checkpoints_and_resumes_bit_for_bit(device, small):
+    cfg = PoseTrainConfig(
+        steps=120, batch_size=32, lr=3e-3, image_size=32, eval_every=40, checkpoint_every=40, warmup=10
+    )
+    cpu = train_pose(str(small / "data"), str(small / "cpu"), config=cfg, quiet=True, device="cpu")
+    gpu = train_pose(str(small / "data"), str(small / "gpu"), config=cfg, quiet=True, device=device)
+    assert cpu["device"] == "cpu" and gpu["device"].startswith("cuda")
+    state = torch.load(small / "gpu" / "best.pt", map_location="meta", weights_only=True)
+    assert all(v.device.type == "meta" for v in state["model"].values())  # loadable with no GPU: CPU tensors
+    raw = torch.load(small / "gpu" / "last.pt", weights_only=True)
+    assert {v.device.type for v in raw["model"].values()} == {"cpu"}
+    model, _ = load_model(small / "gpu" / "best.pt")  # on the CPU
+    from domrand.train.pose_data import load_native
+
+    images, positions, _ = load_native(small / "data", 32)
+    err_gpu = float(errors(model, images, positions).mean())
+    err_cpu = float(errors(load_model(small / "cpu" / "best.pt")[0], images, positions).mean())
+    assert err_gpu < 1.5 * err_cpu + 0.01, (err_gpu, err_cpu)  # the same training, other arithmetic
+
+    class Stop(Exception):
+        pass
+
+    def stop_at_80(entry):
+        if entry["step"] == 80:
+            raise Stop
+
+    with pytest.raises(Stop):
+        train_pose(str(small / "data"), str(small / "cut"), config=cfg, quiet=True, device=device, log=stop_at_80)
+    train_pose(str(small / "data"), str(small / "cut"), config=cfg, quiet=True, device=device, resume=True)
+    a = torch.load(small / "gpu" / "last.pt", weights_only=True)["model"]
+    b = torch.load(small / "cut" / "last.pt", weights_only=True)["model"]
+    assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+@pytest.mark.cuda
+def test_grasp_trains_on_cuda_and_writes_cpu_checkpoints(tmp_path, device):
+    from domrand.grasp.dataset import GraspDataConfig
+    from domrand.grasp.dataset import generate as label
+    from domrand.train.grasp_trainer import GraspTrainConfig, load_ranker, train_grasp
+
+    data = tmp_path / "labels"
+    label(GraspDataConfig(objects="procedural", num_objects=1, scenes=2, seed=1), data, workers=1, quiet=True)
+    cfg = GraspTrainConfig(steps=20, batch_size=8, eval_every=5)
+    s = train_grasp(str(data), str(tmp_path / "gpu"), cfg, quiet=True, device=device)
+    c = train_grasp(str(data), str(tmp_path / "cpu"), cfg, quiet=True, device="cpu")
+    assert s["device"].startswith("cuda") and c["device"] == "cpu"
+    raw = torch.load(tmp_path / "gpu" / "best.pt", weights_only=True)
+    assert {v.device.type for m in raw["members"] for v in m.values()} == {"cpu"}
+    load_ranker(tmp_path / "gpu" / "best.pt")
+    assert abs(s["best_val_loss"] - c["best_val_loss"]) < 0.05
