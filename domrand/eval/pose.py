@@ -16,7 +16,7 @@ import torch
 from torch import Tensor
 
 from domrand.io.images import read_image
-from domrand.train.pose_camera import CameraBatch, PinholeCamera
+from domrand.train.pose_camera import CameraBatch, PinholeCamera, check_sizes
 from domrand.train.pose_data import folder_cameras, load_any, native_cameras, resize, to_input
 from domrand.train.pose_trainer import errors, load_model
 
@@ -84,6 +84,13 @@ def evaluate_pose(
         PinholeCamera.read(camera)  # a bad camera file fails before the dataset is read
     images, positions, info = load_any(data, model.config.image_size)
     known = cameras(model, camera, len(images), info, data)
+    if known is not None and camera != "nominal":
+        if isinstance(info, list):
+            sizes, names = [tuple(r["image_size"]) for r in info], [f"image {r['image']!r}" for r in info]
+        else:
+            sizes = [tuple(int(v) for v in s) for s in native_cameras(data).size.tolist()]
+            names = [f"image {i} of {data!r}" for i in range(len(sizes))]
+        check_sizes(known, sizes, names)
     if isinstance(info, list):
         names = {r.get("target") for r in info if r.get("target")}
         if names and names != {meta["target"]}:
@@ -119,6 +126,9 @@ def predict_pose(
     model, _ = load_model(checkpoint)
     readout(model, fusion, mirror)
     known = cameras(model, camera, len(images))
-    batch = np.stack([resize(read_image(p)[None], model.config.image_size)[0] for p in images])
+    photos = [read_image(p) for p in images]
+    if known is not None and camera != "nominal":
+        check_sizes(known, [(im.shape[1], im.shape[0]) for im in photos], [f"image {p!r}" for p in images])
+    batch = np.stack([resize(im[None], model.config.image_size)[0] for im in photos])
     with torch.no_grad():
         return model(to_input(torch.from_numpy(batch)), None, known).tolist()

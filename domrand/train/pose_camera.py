@@ -141,6 +141,18 @@ class CameraBatch:
         return CameraBatch(self.intrinsics.expand(n, 4), self.size.expand(n, 2), self.cam_to_world.expand(n, 4, 4))
 
 
+def check_sizes(cameras: CameraBatch, sizes: list[tuple[int, int]], names: list[str]) -> None:
+    """One ValueError naming the first image (`names`) whose (width, height) in `sizes` is not its camera's
+    image size or that size scaled (the image points are read in fractions of the image, so a uniformly
+    resized image keeps its camera; a cropped or stretched one does not)."""
+    for (w, h), (cw, ch), name in zip(sizes, cameras.size.tolist(), names):
+        if abs(w / cw - h / ch) > 0.005 * max(w / cw, h / ch):
+            raise ValueError(
+                f"{name} is {w} x {h} pixels but its camera is for {cw:.0f} x {ch:.0f} images: give the camera of "
+                "the image as it is (a resized copy keeps the camera only if both sides scale alike)"
+            )
+
+
 def plane_points(uv: Tensor, cameras: CameraBatch, height: float) -> Tensor:
     """(B, 2) image points in [-1, 1] (pixel-edge convention: -1 and 1 are the image's edges, whatever size
     the model read it at) seen by `cameras` -> (B, 3) world points where their rays meet the plane z = height,

@@ -90,9 +90,15 @@ def load_native(
 
 
 def load_folder(root: str | Path, size: int) -> tuple[Tensor, Tensor, list[dict]]:
-    """Images (resized) and target positions of a labelled folder (`labels.jsonl`), with the records."""
+    """Images (resized) and target positions of a labelled folder (`labels.jsonl`), with the records (each
+    with "image_size": the image's [width, height] as stored)."""
     recs = read_labels_folder(root)
-    images = np.stack([resize(read_image(r["image"])[None], size)[0] for r in recs])
+    images = []
+    for r in recs:
+        im = read_image(r["image"])
+        r["image_size"] = [int(im.shape[1]), int(im.shape[0])]
+        images.append(resize(im[None], size)[0])
+    images = np.stack(images)
     positions = np.asarray([r["target_position"] for r in recs], dtype=np.float32)
     return torch.from_numpy(images), torch.from_numpy(positions), recs
 

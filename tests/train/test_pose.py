@@ -221,6 +221,11 @@ def test_cli_takes_a_camera_file_and_refuses_a_bad_one(tiny, tmp_path, capsys):
     cam.write_text(json.dumps({**ds.label(0)["camera"], "fx": -1}))
     assert main(["predict", "pose", "--checkpoint", ck, str(img), "--camera", str(cam)]) == 2
     assert "fx must be positive" in capsys.readouterr().err
+    cam.write_text(json.dumps({**ds.label(0)["camera"], "width": 64}))  # the image is 32 x 32
+    assert main(["predict", "pose", "--checkpoint", ck, str(img), "--camera", str(cam)]) == 2
+    assert "x.png' is 32 x 32 pixels but its camera is for 64 x 32 images" in capsys.readouterr().err
+    assert main(["evaluate", "pose", "--checkpoint", ck, "--data", str(tiny / "test"), "--camera", str(cam)]) == 2
+    assert "image 0 of" in capsys.readouterr().err
     assert main(["predict", "pose", "--checkpoint", ck, str(img), "--camera", "labels"]) == 2
     assert "--camera labels is for `domrand evaluate pose`" in capsys.readouterr().err
 

@@ -106,3 +106,12 @@ def test_camera_files_that_are_missing_or_not_json_are_named(tmp_path):
         PinholeCamera.read(tmp_path / "bad.json")
     (tmp_path / "good.json").write_text(json.dumps(GOOD))
     assert PinholeCamera.read(tmp_path / "good.json").batch(4).cam_to_world.shape == (4, 4, 4)
+
+
+def test_an_image_of_another_shape_than_its_camera_is_named():
+    from domrand.train.pose_camera import check_sizes
+
+    cams = PinholeCamera.from_json({**GOOD, "width": 640, "height": 480}).batch(3)
+    check_sizes(cams, [(640, 480), (320, 240), (1280, 960)], ["a", "b", "c"])  # as taken, or resized alike
+    with pytest.raises(ValueError, match=r"image 'd\.png' is 640 x 640 pixels but its camera is for 640 x 480"):
+        check_sizes(cams, [(640, 480), (640, 640)], ["a", "image 'd.png'"])
