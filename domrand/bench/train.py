@@ -1,10 +1,12 @@
-"""`domrand bench train`: seconds per pose-training step in float32 and in bfloat16 autocast, side by side.
+"""`domrand bench train`: seconds per pose-training step in float32 and in bfloat16 autocast, side by side,
+on the CPU or (`--device cuda`) a GPU.
 
 The two precisions step in turn (one float32 step, one bfloat16 step, repeated) on the same random batch,
 so that both see the same machine load; the figure is the median of each and their ratio. The data do
 not matter to a step's cost, so no dataset is needed.
 
     domrand bench train --size 128 --batch 64 --steps 10 --json experiments/benchmarks/train_cpu.json
+    domrand bench train --device cuda --size 128 --batch 256 --steps 50
 """
 
 from __future__ import annotations
@@ -20,27 +22,35 @@ from domrand.bench.markdown import write_results
 
 
 def _step(model: Any, opt: Any, x: torch.Tensor, bf16: bool) -> float:
+    cuda = x.device.type == "cuda"
+    if cuda:
+        torch.cuda.synchronize(x.device)
     t0 = time.perf_counter()
-    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+    with torch.autocast(x.device.type, dtype=torch.bfloat16, enabled=bf16):
         pos, heat, _ = model.forward_train(x)
     loss = pos.square().mean() + heat.square().mean()
     opt.zero_grad(set_to_none=True)
     loss.backward()
     opt.step()
+    if cuda:  # the step is done when the GPU is
+        torch.cuda.synchronize(x.device)
     return time.perf_counter() - t0
 
 
-def run(size: int, batch: int, steps: int) -> list[dict[str, Any]]:
-    """Median seconds per step of each precision (float32 contiguous, float32 and bfloat16 channels-last)."""
+def run(size: int, batch: int, steps: int, device: str = "cpu") -> list[dict[str, Any]]:
+    """Median seconds per step of each precision (float32 contiguous, float32 and bfloat16 channels-last) on
+    `device` ("cpu", "cuda", "cuda:N")."""
+    from domrand.train.device import resolve_device
     from domrand.train.pose_model import PoseNet, PoseNetConfig
     from domrand.train.pose_trainer import resolve_precision
 
+    dev = resolve_device(device)
     variants = [("fp32", False, False), ("fp32 channels-last", False, True), ("bf16 channels-last", True, True)]
     torch.manual_seed(0)
-    x = torch.rand(batch, 3, size, size)
+    x = torch.rand(batch, 3, size, size).to(dev)
     setups = []
     for name, bf16, cl in variants:
-        model = PoseNet(PoseNetConfig(image_size=size))
+        model = PoseNet(PoseNetConfig(image_size=size)).to(dev)
         if cl:
             model = model.to(memory_format=torch.channels_last)
         xin = x.contiguous(memory_format=torch.channels_last) if cl else x
@@ -51,13 +61,14 @@ def run(size: int, batch: int, steps: int) -> list[dict[str, Any]]:
     for _ in range(steps):
         for _name, bf16, model, opt, xin, times in setups:
             times.append(_step(model, opt, xin, bf16))
-    native = resolve_precision("auto") == "bf16"
+    native = resolve_precision("auto", dev) == "bf16"
+    where = torch.cuda.get_device_name(dev) if dev.type == "cuda" else "cpu"
     base = statistics.median(setups[0][5])
     return [
         {
             "variant": name, "size": size, "batch": batch, "steps": steps, "threads": torch.get_num_threads(),
             "s_per_step": round(statistics.median(times), 4), "speedup": round(base / statistics.median(times), 2),
-            "bf16_native": native,
+            "bf16_native": native, "device": where,
         }
         for name, _, _, _, _, times in setups
     ]  # fmt: skip
@@ -68,8 +79,10 @@ def table(rows: list[dict[str, Any]]) -> str:
     for r in rows:
         lines.append(f"| {r['variant']} | {r['s_per_step']:.3f} | {r['speedup']:.2f}x |")
     r = rows[0]
+    where = r.get("device", "cpu")
+    on = f"{r['threads']} threads" if where == "cpu" else where
     lines.append(
-        f"\nPoseNet at {r['size']} px, {r['batch']} images a step, {r['threads']} threads, median of {r['steps']} "
+        f"\nPoseNet at {r['size']} px, {r['batch']} images a step, {on}, median of {r['steps']} "
         f"interleaved steps; bfloat16 native on this processor: {'yes' if r['bf16_native'] else 'no'}."
     )
     return "\n".join(lines)
@@ -80,6 +93,6 @@ def main(args: argparse.Namespace) -> int:
         raise ValueError(f"--size must be a multiple of 16, >= 32, got {args.size}")
     if args.batch < 1 or args.steps < 1:
         raise ValueError(f"--batch and --steps must be >= 1, got {args.batch}, {args.steps}")
-    rows = run(args.size, args.batch, args.steps)
+    rows = run(args.size, args.batch, args.steps, args.device)
     write_results(args, rows, table(rows), "BENCH_TRAIN")
     return 0

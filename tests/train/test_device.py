@@ -100,3 +100,24 @@ def test_grasp_trains_on_cuda_and_writes_cpu_checkpoints(tmp_path, device):
     assert {v.device.type for m in raw["members"] for v in m.values()} == {"cpu"}
     load_ranker(tmp_path / "gpu" / "best.pt")
     assert abs(s["best_val_loss"] - c["best_val_loss"]) < 0.05
+
+
+def test_bench_train_times_each_precision_where_asked():
+    from domrand.bench.train import run, table
+
+    rows = run(32, 2, 1, "cpu")
+    assert [r["variant"] for r in rows] == ["fp32", "fp32 channels-last", "bf16 channels-last"]
+    assert all(r["device"] == "cpu" and r["s_per_step"] > 0 for r in rows)
+    assert "threads" in table(rows)
+    if not HAS_CUDA:
+        with pytest.raises(ValueError, match="CUDA is not available here"):
+            run(32, 2, 1, "cuda")
+
+
+@pytest.mark.cuda
+def test_bench_train_on_cuda_names_the_gpu(device):
+    from domrand.bench.train import run, table
+
+    rows = run(64, 8, 2, str(device))
+    assert rows[0]["device"] == torch.cuda.get_device_name(device)
+    assert rows[0]["device"] in table(rows)
