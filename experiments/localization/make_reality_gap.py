@@ -6,7 +6,8 @@ Nothing here comes from domrand's training randomization:
 - textures: photographs shipped with scikit-image (brick, grass, gravel, coffee, ...), pybullet_data (wood,
   tray, domino, stadium grass) and matplotlib (a portrait), on the floor, the table and the distractors;
 - distractors: real meshes from pybullet_data (Stanford bunny, duck, teddy bear, mug, soccer ball, stone,
-  lego brick, jenga block, domino), not primitives or procedural objects;
+  lego brick, jenga block (stretched by its URDF's scale, as in the physics), domino), not primitives or
+  procedural objects;
 - target: the task's 5 cm cube, painted in one of a few plain colours or wood;
 - camera: the task's nominal camera with a small calibration error (+-1 cm, +-1 deg), not the
   training's +-5 cm / +-3 deg.
@@ -43,6 +44,21 @@ MESHES = [
     "jenga/jenga.obj",
     "domino/domino.obj",
 ]
+# Per-axis scales the meshes' URDFs in pybullet_data apply (uniform ones do not matter: every mesh is scaled to a
+# largest extent). jenga.obj is a unit cube that jenga.urdf stretches into the block.
+AXIS_SCALE = {"jenga/jenga.obj": (0.15, 0.05, 0.03)}
+# Version 2: the jenga block has its URDF's shape; version 1 drew it as a cube, at 5 cm a second copy of the
+# target's shape (results measured on version 1 are marked so).
+GAP_VERSION = 2
+
+
+def shaped_extents(path: str, name: str) -> tuple[np.ndarray, np.ndarray]:
+    """The mesh file's extents (x, y, z) and bounding-box centre, metres, after its URDF's per-axis scale."""
+    import trimesh
+
+    m = trimesh.load(path, force="mesh")
+    m.apply_scale(AXIS_SCALE.get(name, (1.0, 1.0, 1.0)))
+    return np.asarray(m.extents), (m.bounds[0] + m.bounds[1]) / 2
 
 
 def photos() -> list[np.ndarray]:
@@ -130,7 +146,6 @@ class Scene:
     def __init__(self, seed: int) -> None:
         import pybullet as p
         import pybullet_data
-        import trimesh
         from PIL import Image
 
         self.p, self.rng = p, np.random.default_rng(seed)
@@ -146,25 +161,25 @@ class Scene:
         self.floor = p.createMultiBody(0, -1, box([3, 3, 0.01]), [0, 0, -0.76])
         self.table = p.createMultiBody(0, -1, box([TABLE[0] / 2, TABLE[1] / 2, TABLE[2] / 2]), [0, 0, -TABLE[2] / 2])
         self.target = p.createMultiBody(0, -1, box([CUBE / 2] * 3), [0, 0, CUBE / 2])
-        self.meshes = []  # (visual shape, scaled extents (x, y, z)) per mesh file and size
+        self.meshes = []  # (visual shape, scaled extents (x, y, z), mesh file, largest extent) per mesh file and size
         for name in MESHES:
             path = os.path.join(self.data, name)
-            m = trimesh.load(path, force="mesh")
-            ext = m.extents
+            ext, c = shaped_extents(path, name)
+            axis = np.asarray(AXIS_SCALE.get(name, (1.0, 1.0, 1.0)))
             for extent in (0.05, 0.08, 0.11):
                 s = extent / float(ext.max())
-                c = (m.bounds[0] + m.bounds[1]) / 2
                 vs = p.createVisualShape(
-                    p.GEOM_MESH, fileName=path, meshScale=[s] * 3, visualFramePosition=(-c * s).tolist()
+                    p.GEOM_MESH, fileName=path, meshScale=(s * axis).tolist(), visualFramePosition=(-c * s).tolist()
                 )
-                self.meshes.append((vs, ext * s))
+                self.meshes.append((vs, ext * s, name, extent))
         self.bodies: list[int] = []
+        self.placed: list[dict] = []  # each distractor of the scene being drawn (its label)
 
     def render(self, mode: str, size: int) -> tuple[np.ndarray, dict]:
         p, rng = self.p, self.rng
         for b in self.bodies:
             p.removeBody(b)
-        self.bodies = []
+        self.bodies, self.placed = [], []
         t = self.textures
         p.changeVisualShape(self.floor, -1, textureUniqueId=t[rng.integers(len(t))], rgbaColor=[1, 1, 1, 1])
         p.changeVisualShape(self.table, -1, textureUniqueId=t[rng.integers(len(t))], rgbaColor=[1, 1, 1, 1])
@@ -184,7 +199,7 @@ class Scene:
         n = {"objects": 0, "distractors": int(rng.integers(2, 7)), "occluded": int(rng.integers(1, 5))}[mode]
         occluder_placed = False
         for i in range(n):
-            vs, ext = self.meshes[rng.integers(len(self.meshes))]
+            vs, ext, mesh_name, extent = self.meshes[rng.integers(len(self.meshes))]
             on_side = rng.random() < 0.5  # rotated 90 degrees about x: its y extent becomes its height
             hh = (ext[1] if on_side else ext[2]) / 2
             r = float(np.linalg.norm([ext[0], ext[2] if on_side else ext[1]])) / 2
@@ -200,13 +215,12 @@ class Scene:
                     for q, _ in [(np.array(p.getBasePositionAndOrientation(b)[0][:2]), b) for b in self.bodies]
                 ):
                     break
-            b = p.createMultiBody(
-                0,
-                -1,
-                vs,
-                [xy[0], xy[1], hh],
-                p.getQuaternionFromEuler([math.pi / 2 if on_side else 0, 0, rng.uniform(0, 2 * math.pi)]),
-            )
+            orn = p.getQuaternionFromEuler([math.pi / 2 if on_side else 0, 0, rng.uniform(0, 2 * math.pi)])
+            b = p.createMultiBody(0, -1, vs, [xy[0], xy[1], hh], orn)
+            self.placed.append({
+                "class": mesh_name, "extent_m": extent, "position": [float(xy[0]), float(xy[1]), float(hh)],
+                "quaternion": [float(orn[3]), float(orn[0]), float(orn[1]), float(orn[2])],
+            })  # fmt: skip
             p.changeVisualShape(
                 b,
                 -1,
@@ -225,6 +239,8 @@ class Scene:
             "camera": cam,
             "target": "cube",
             "mode": mode,
+            "distractors": self.placed,  # class (pybullet_data mesh), largest extent, centre and (w, x, y, z)
+            "gap_version": GAP_VERSION,
         }
         rec["_visible"] = self._visible(seg, centre, view, proj, size, light, mode)
         return rgb, rec

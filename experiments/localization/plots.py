@@ -22,6 +22,14 @@ SETS = {
 }
 
 
+def gap_label(rows: list[dict]) -> str:
+    """ "reality gap", or "reality gap v1" where a row was measured on an older version of the set."""
+    from make_reality_gap import GAP_VERSION
+
+    v = min(r.get("gap_version", 1) for r in rows) if rows else GAP_VERSION
+    return "reality gap" if v == GAP_VERSION else f"reality gap v{v}"
+
+
 def cm(row: dict, key: str) -> float:
     return 100 * row[key]["mean_error_m"]
 
@@ -34,6 +42,7 @@ def curve(name: str, xkey: str, xlabel: str, title: str) -> None:
     fig, ax = plt.subplots(figsize=(6, 4))
     xs = list(range(len(rows)))
     for key, label in SETS.items():
+        label = label.replace("reality gap", gap_label(rows))
         ax.plot(
             xs, [cm(r, key) for r in rows], marker="o", label=label, linestyle="-" if key.startswith("gap") else "--"
         )
@@ -61,7 +70,7 @@ def table2_markdown() -> str:
         "no distractors": "1.5 / 7.2 / 11.2",
     }
     lines = [
-        "| training | randomized test: object / distractors / occluded (cm) | reality gap: object / distractors / occluded (cm) | paper, real images (cm) |",
+        f"| training | randomized test: object / distractors / occluded (cm) | {gap_label(rows)}: object / distractors / occluded (cm) | paper, real images (cm) |",
         "| --- | --- | --- | --- |",
     ]
     for r in rows:
@@ -76,8 +85,9 @@ def series_markdown(name: str, xkey: str, xlabel: str) -> str:
     if not path.is_file():
         return "(not run yet)"
     rows = json.loads(path.read_text())
+    g = gap_label(rows)
     lines = [
-        f"| {xlabel} | randomized test, distractors (cm) | reality gap, distractors (cm) | reality gap, object only (cm) |",
+        f"| {xlabel} | randomized test, distractors (cm) | {g}, distractors (cm) | {g}, object only (cm) |",
         "| --- | --- | --- | --- |",
     ]
     for r in rows:
@@ -93,9 +103,11 @@ def headline_markdown() -> str:
         return "(not run yet)"
     r = json.loads(path.read_text())[0]
     init = f", fine-tuned from run `{r['init']}`" if r.get("init") else ""
+    g = gap_label([r])
+    gap_note = "" if g == "reality gap" else f" The gap_* rows were measured on the {g} sets."
     lines = [
         f"`checkpoints/cube.pt` is run `{r['name']}` ({r['train_images']} images at {r['image_size']} px, "
-        f"{r['steps']} steps{init}), chosen by its error on the randomized test set with distractors.",
+        f"{r['steps']} steps{init}), chosen by its error on the randomized test set with distractors.{gap_note}",
         "",
         "| test set | n | mean (cm) | median (cm) | p95 (cm) | under 1.5 cm | under 3 cm |",
         "| --- | --- | --- | --- | --- | --- | --- |",
@@ -115,15 +127,17 @@ def headline_runs_markdown() -> str:
     if not path.is_file():
         return "(not run yet)"
     lines = [
-        "| run | input (px) | training images | steps | randomized test sets | randomized test: object / distractors (cm) "
+        "| run | input (px) | training images | steps | randomized test sets | reality-gap sets "
+        "| randomized test: object / distractors (cm) "
         "| reality gap: object / distractors / occluded, mean (cm) | reality gap: object / distractors, median (cm) |",
-        "| --- | --- | --- | --- | --- | --- | --- | --- |",
+        "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in json.loads(path.read_text()):
         med = [100 * r[k]["median_error_m"] for k in ("gap_objects", "gap_distractors")]
         steps = f"{r['steps']} more, from `{r['init']}`" if r.get("init") else r["steps"]
         lines.append(
             f"| `{r['name']}` | {r['image_size']} | {r['train_images']} | {steps} | v{r.get('test_version', 1)} | "
+            f"v{r.get('gap_version', 1)} | "
             f"{cm(r, 'test_objects'):.1f} / {cm(r, 'test_distractors'):.1f} | "
             f"{cm(r, 'gap_objects'):.1f} / {cm(r, 'gap_distractors'):.1f} / {cm(r, 'gap_occluded'):.1f} | "
             f"{med[0]:.1f} / {med[1]:.1f} |"
@@ -136,12 +150,14 @@ def design_markdown() -> str:
     path = RESULTS / "design.json"
     if not path.is_file():
         return "(not run yet)"
+    rows = json.loads(path.read_text())
+    g = gap_label(rows)
     lines = [
         "| run | texture kinds | geometry | randomized test: object / distractors, mean (median) (cm) "
-        "| reality gap: object / distractors / occluded, mean (cm) | reality gap: object / distractors, median / p95 (cm) |",
+        f"| {g}: object / distractors / occluded, mean (cm) | {g}: object / distractors, median / p95 (cm) |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
-    for r in json.loads(path.read_text()):
+    for r in rows:
         kinds = "original 7" if r["sets"] else "all 10 (+ dead leaves, stones, strokes)"
         geometry = r["model"].get("geometry", "correction")
         test = " / ".join(
@@ -161,12 +177,14 @@ def fusion_markdown() -> str:
     path = RESULTS / "fusion.json"
     if not path.is_file():
         return "(not run yet)"
+    rows = json.loads(path.read_text())
+    g = gap_label(rows)
     lines = [
         "| run | fusion | randomized test: object / distractors / occluded, mean (cm) "
-        "| reality gap: object / distractors / occluded, mean (cm) | reality gap: distractors, median / p95 (cm) |",
+        f"| {g}: object / distractors / occluded, mean (cm) | {g}: distractors, median / p95 (cm) |",
         "| --- | --- | --- | --- | --- |",
     ]
-    for r in json.loads(path.read_text()):
+    for r in rows:
         for fuse in ("position", "heatmap"):
             mark = " (checkpoint's)" if fuse == r["checkpoint_fusion"] else ""
             lines.append(f"| `{r['name']}` | {fuse}{mark} | {six_sets_cells(r[fuse])} |")
@@ -188,13 +206,15 @@ def camera_markdown() -> str:
     path = RESULTS / "camera.json"
     if not path.is_file():
         return "(not run yet)"
+    result = json.loads(path.read_text())
+    g = gap_label([result])
     lines = [
         "| `--camera` | the camera is | randomized test: object / distractors / occluded, mean (cm) "
-        "| reality gap: object / distractors / occluded, mean (cm) | reality gap: distractors, median / p95 (cm) "
-        "| reality gap: distractors, over 5 cm |",
+        f"| {g}: object / distractors / occluded, mean (cm) | {g}: distractors, median / p95 (cm) "
+        f"| {g}: distractors, over 5 cm |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
-    for r in json.loads(path.read_text())["rows"]:
+    for r in result["rows"]:
         over = 100 * r["gap_distractors"]["frac_over_0.05"]
         lines.append(f"| `{r['camera']}` | {r['assumes']} | {six_sets_cells(r)} | {over:.1f}% |")
     return "\n".join(lines)

@@ -6,6 +6,7 @@
     python experiments/localization/run.py design      # original vs photograph-like textures, correction vs camera head
     python experiments/localization/run.py headline    # the best cube model -> checkpoints/cube.pt
     python experiments/localization/run.py camera      # the committed model with a roughly known, calibrated or true camera
+    python experiments/localization/run.py regap       # the headline runs still on disk, on the current reality-gap sets
     python experiments/localization/run.py plots       # redraw the plots and the README table from results/
 
 Datasets are generated into --work (default ./work/localization, not committed) and reused when present.
@@ -132,9 +133,27 @@ def occluded_test(work: Path, num: int = 500, size: int = SIZE) -> Path:
     return out
 
 
+def gap_version() -> int:
+    """The reality-gap sets' current version (make_reality_gap.GAP_VERSION)."""
+    sys.path.insert(0, str(HERE))
+    from make_reality_gap import GAP_VERSION
+
+    return GAP_VERSION
+
+
+def _gap_current(out: Path) -> bool:
+    """Whether the reality-gap set in `out` is complete and of the current version."""
+    labels = out / "labels.jsonl"
+    if not labels.is_file():
+        return False
+    with open(labels) as f:
+        return json.loads(f.readline()).get("gap_version", 1) == gap_version()
+
+
 def test_sets(work: Path, size: int = SIZE) -> dict[str, Path]:
     """The six test sets; the randomized ones rendered at the model's input size (same seeds, so same scenes),
-    the reality-gap ones at 128 px for every model (resized to its input by the evaluator)."""
+    the reality-gap ones at 128 px for every model (resized to its input by the evaluator; a set of an older
+    version is rendered again)."""
     sets = {
         "test_objects": dataset(
             work, _sized("test_objects", size), 1000, SEEDS["test_objects"], ["placement.distractor_count=0"], size
@@ -144,7 +163,8 @@ def test_sets(work: Path, size: int = SIZE) -> dict[str, Path]:
     }
     for mode in ("objects", "distractors", "occluded"):
         out = work / f"gap_{mode}"
-        if not (out / "labels.jsonl").is_file():
+        if not _gap_current(out):
+            shutil.rmtree(out, ignore_errors=True)
             sh(
                 sys.executable,
                 str(HERE / "make_reality_gap.py"),
@@ -211,7 +231,7 @@ def train_and_eval(
         (run / "done.json").write_text(json.dumps(summary))
     sets = test_sets(work, size)
     out = {"name": name, "train_images": images or _count(data), "steps": steps, "image_size": size,
-           "test_version": 1 if size == SIZE else TEST_VERSION}  # fmt: skip
+           "test_version": 1 if size == SIZE else TEST_VERSION, "gap_version": gap_version()}  # fmt: skip
     for key in TEST_SETS:
         out[key] = _evaluate_once(run, key, sets[key])
     return out
@@ -381,7 +401,8 @@ def fusion(work: Path, size: int = 128) -> None:
     rows = []
     for name in names:
         model, _ = load_model(work / "runs" / name / "best.pt")
-        row: dict = {"name": name, "checkpoint_fusion": model.config.mirror_fusion, "position": {}, "heatmap": {}}
+        row: dict = {"name": name, "checkpoint_fusion": model.config.mirror_fusion, "position": {}, "heatmap": {},
+                     "gap_version": gap_version()}  # fmt: skip
         for key in TEST_SETS:
             images, positions, _ = load_any(str(sets[key]), model.config.image_size)  # read once, both fusions
             for fuse in ("position", "heatmap"):
@@ -421,9 +442,29 @@ def camera(work: Path, size: int = 128) -> None:
     out = {
         "checkpoint": "checkpoints/cube.pt",
         "sha256": hashlib.sha256(ck.read_bytes()).hexdigest(),
+        "gap_version": gap_version(),
         "rows": [{"camera": c, "assumes": CAMERAS[c], **rows[c]} for c in CAMERAS],
     }
     (RESULTS / "camera.json").write_text(json.dumps(out, indent=2) + "\n")
+
+
+def regap(work: Path, size: int = 128) -> None:
+    """Read every headline run whose checkpoint is still in work/runs on the current reality-gap sets (its row in
+    results/headline_runs.json is updated; rows whose checkpoint is gone keep the version they were measured
+    on), re-select cube.pt as `headline` does (on the randomized set alone, so the same model), and redo
+    `fusion` and `camera`."""
+    sets = test_sets(work, size)
+    rows = headline_runs()
+    for r in rows:
+        run = work / "runs" / r["name"]
+        if r.get("test_version") == TEST_VERSION and (run / "best.pt").is_file():
+            for key in TEST_SETS:
+                r[key] = _evaluate_once(run, key, sets[key])
+            r["gap_version"] = gap_version()
+    save("headline_runs", rows)
+    headline(work, 0, size, 0)
+    fusion(work, size)
+    camera(work, size)
 
 
 def headline(work: Path, steps: int, size: int, images: int) -> None:
@@ -470,6 +511,7 @@ def main() -> None:
             "finetune",
             "fusion",
             "camera",
+            "regap",
             "plots",
             "all",
         ],
@@ -500,6 +542,8 @@ def main() -> None:
         fusion(work)
     if args.experiment in ("camera", "all"):
         camera(work)
+    if args.experiment == "regap":
+        regap(work)
     from plots import main as plots
 
     plots()
