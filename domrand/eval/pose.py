@@ -80,11 +80,10 @@ def evaluate_pose(
     (`cameras`); the report records the ones used."""
     model, meta = load_model(checkpoint)
     readout(model, fusion, mirror)
-    if camera not in (None, "learned", "nominal", "labels"):
-        PinholeCamera.read(camera)  # a bad camera file fails before the dataset is read
+    fixed = None if camera in (None, "learned", "nominal", "labels") else PinholeCamera.read(camera)  # fails early
     images, positions, info = load_any(data, model.config.image_size)
-    known = cameras(model, camera, len(images), info, data)
-    if known is not None and camera != "nominal":
+    known = fixed.batch(len(images)) if fixed is not None else cameras(model, camera, len(images), info, data)
+    if fixed is not None or (camera == "labels" and isinstance(info, list)):  # a native dataset's own cameras fit
         if isinstance(info, list):
             sizes, names = [tuple(r["image_size"]) for r in info], [f"image {r['image']!r}" for r in info]
         else:

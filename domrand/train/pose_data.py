@@ -33,6 +33,14 @@ def _array(index: dict, data: np.ndarray, name: str) -> np.ndarray:
     return data[meta["offset"] : meta["offset"] + n].view(dtype).reshape(meta["shape"])
 
 
+def _shards(root: Path):
+    """Each native shard of a dataset, in order: its index (JSON) and an array reader (`_array` by name)."""
+    for index_path in sorted((root / "native").glob("*.json")):
+        index = json.loads(index_path.read_text())
+        data = np.memmap(index_path.with_suffix(".bin"), dtype=np.uint8, mode="r")
+        yield index, functools.partial(_array, index, data)
+
+
 def load_native(
     root: str | Path, size: int, limit: int | None = None, with_uv: bool = False, plane: Tensor | None = None
 ) -> tuple:
@@ -55,11 +63,7 @@ def load_native(
         )
     images, positions, uvs, planes = [], [], [], []
     count = 0
-    for index_path in sorted((root / "native").glob("*.json")):
-        index = json.loads(index_path.read_text())
-        data = np.memmap(index_path.with_suffix(".bin"), dtype=np.uint8, mode="r")
-
-        arr = functools.partial(_array, index, data)
+    for index, arr in _shards(root):
         images.append(resize(np.array(arr("rgb")), size))
         positions.append(np.array(arr("label.position")[:, TARGET], dtype=np.float32))
         if with_uv:
@@ -116,19 +120,14 @@ def load_any(root: str | Path, size: int) -> tuple[Tensor, Tensor, dict | list]:
 def native_cameras(root: str | Path) -> CameraBatch:
     """Every image's camera (its intrinsics and pose, at the size it was rendered) of a native dataset, in the
     order `load_native` reads the images."""
-    ks, c2ws, sizes = [], [], []
-    for index_path in sorted((Path(root) / "native").glob("*.json")):
-        index = json.loads(index_path.read_text())
-        data = np.memmap(index_path.with_suffix(".bin"), dtype=np.uint8, mode="r")
-        arr = functools.partial(_array, index, data)
-        k = torch.from_numpy(np.array(arr("label.intrinsics"), dtype=np.float64))
+    parts = []
+    for index, arr in _shards(Path(root)):
         h, w = index["arrays"]["rgb"]["shape"][1:3]
-        ks.append(k)
-        c2ws.append(torch.from_numpy(np.array(arr("label.cam_to_world"), dtype=np.float64)))
-        sizes.append((w, h))
-    if not ks:
+        k = torch.from_numpy(np.array(arr("label.intrinsics"), dtype=np.float64))
+        c2w = torch.from_numpy(np.array(arr("label.cam_to_world"), dtype=np.float64))
+        parts.append(CameraBatch.from_matrices(k, c2w, w, h))
+    if not parts:
         raise ValueError(f"dataset {str(root)!r} holds no finished chunks")
-    parts = [CameraBatch.from_matrices(k, c, w, h) for k, c, (w, h) in zip(ks, c2ws, sizes)]
     return CameraBatch(*(torch.cat([getattr(p, f) for p in parts]) for f in ("intrinsics", "size", "cam_to_world")))
 
 

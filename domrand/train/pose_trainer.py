@@ -365,18 +365,22 @@ def _save(
     ckpt.save(
         path, "pose",
         {
-            "model": {k: v.cpu() for k, v in model.state_dict().items()}, "optimizer": _cpu(opt.state_dict()), "generator": gen.get_state(), "step": step,
+            "model": _cpu(model.state_dict()), "optimizer": _cpu(opt.state_dict()), "generator": gen.get_state(), "step": step,
             "best_val": best, "train_config": _json(asdict(cfg)), "model_config": mcfg.to_json(), "target": target, "data": data,
         },
     )  # fmt: skip
 
 
 def _cpu(obj: Any) -> Any:
-    """`obj` (nested dicts, lists and tensors) with every tensor on the CPU (no copy for CPU tensors)."""
+    """`obj` (nested dicts, lists and tensors) with every tensor on the CPU (no copy for CPU tensors); a state
+    dict keeps its type and `_metadata`, so a CPU run's checkpoint is byte for byte what it was."""
     if isinstance(obj, Tensor):
         return obj.cpu()
     if isinstance(obj, dict):
-        return {k: _cpu(v) for k, v in obj.items()}
+        out = type(obj)((k, _cpu(v)) for k, v in obj.items())
+        if hasattr(obj, "_metadata"):
+            out._metadata = obj._metadata
+        return out
     if isinstance(obj, (list, tuple)):
         return type(obj)(_cpu(v) for v in obj)
     return obj
