@@ -6,7 +6,10 @@ Prints the mean / median / p95 error (cm) of the model; of its heatmap read out 
 highest peak, refined by a soft-argmax over the 7 x 7 cells around it) and back-projected through the nominal
 camera with no correction; of the true image point back-projected the same way (the floor that camera
 calibration alone sets); the heatmap's distance to the true image point (pixels of a 128 px image); and the
-share of misdetections (error over 5 cm). `--sheet` draws the 24 worst images: true centre (green circle),
+share of misdetections (error over 5 cm); and what the model's own camera estimate (its learnt correction) adds
+to the heatmap's point back-projected through each image's true camera: the mean offset and the scale about
+the workspace centre of a least-squares affine fit, on the images whose true-camera error is under 5 cm
+(a scale under 1 pulls positions toward the centre, as a camera estimated too far away would). `--sheet` draws the 24 worst images: true centre (green circle),
 heatmap read-out (red cross).
 """
 
@@ -19,7 +22,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from domrand.train.pose_data import load_folder, load_native, to_input
+from domrand.train.pose_data import folder_cameras, load_folder, load_native, native_cameras, to_input
 from domrand.train.pose_model import peak_soft_argmax, soft_argmax
 from domrand.train.pose_trainer import load_model
 
@@ -42,6 +45,36 @@ def report(name: str, err: np.ndarray) -> None:
     )
 
 
+def camera_bias(model, images: Tensor, positions: Tensor, known) -> None:
+    """Print what the model's camera estimate adds to its heatmap point through the true cameras (`known`), both
+    read out as `domrand evaluate pose` does: an affine fit d = A t + b of the xy offset d on the true xy position
+    t (about the origin)."""
+    with torch.no_grad():
+        pred, true_cam = (
+            torch.cat([model(to_input(images[i : i + 200]), None, None if k is None else k.rows(i, i + 200))
+                       for i in range(0, len(images), 200)])
+            for k in (None, known)
+        )  # fmt: skip
+    ok = ((true_cam - positions).norm(dim=1) < 0.05).numpy()
+    d, t = (pred - true_cam).numpy()[ok, :2], positions.numpy()[ok, :2]
+    off, scale, spread = affine_offset(d, t)
+    print(
+        f"camera estimate against the true camera ({ok.sum()} images): mean offset x {100 * off[0]:+.2f}"
+        f" y {100 * off[1]:+.2f} cm, scale about the origin {scale:.3f},"
+        f" residual spread x {100 * spread[0]:.2f} y {100 * spread[1]:.2f} cm"
+    )
+
+
+def affine_offset(d: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
+    """Offsets d (N, 2) of estimated from true positions t (N, 2), both metres: their mean (2,), the scale about
+    the origin of the least-squares affine fit d = t A + b (1 + trace(A) / 2: under 1 pulls toward the origin),
+    and the standard deviation (2,) of what the fit leaves."""
+    d, t = np.asarray(d, np.float64), np.asarray(t, np.float64)
+    x = np.c_[t, np.ones(len(t))]
+    coef, *_ = np.linalg.lstsq(x, d, rcond=None)
+    return d.mean(0), float(1 + np.trace(coef[:2]) / 2), (d - x @ coef).std(0)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("checkpoint")
@@ -52,9 +85,11 @@ def main() -> None:
     size = model.config.image_size
     try:
         images, positions, _, uv_true = load_native(args.data, size, with_uv=True)
+        known = native_cameras(args.data)
     except ValueError:
         images, positions, records = load_folder(args.data, size)
         uv_true = true_uv(records, positions)
+        known = folder_cameras(records)
     preds, heats = [], []
     with torch.no_grad():
         for i in range(0, len(images), 200):
@@ -76,6 +111,7 @@ def main() -> None:
     px = ((uv_model - uv_true).norm(dim=1) * 64).numpy()
     print(f"heatmap to true image point (px at 128): median {np.median(px):.2f}  p95 {np.percentile(px, 95):.2f}")
     print(f"model error over 5 cm: {(e > 0.05).mean():.1%}; mean of the rest {100 * e[e <= 0.05].mean():.2f} cm")
+    camera_bias(model, images, positions, known)
     if args.sheet:
         tiles = []
         for i in np.argsort(-e)[:24]:
