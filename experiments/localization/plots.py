@@ -211,12 +211,16 @@ def camera_markdown() -> str:
     lines = [
         "| `--camera` | the camera is | randomized test: object / distractors / occluded, mean (cm) "
         f"| {g}: object / distractors / occluded, mean (cm) | {g}: distractors, median / p95 (cm) "
-        f"| {g}: distractors, over 5 cm |",
-        "| --- | --- | --- | --- | --- | --- |",
+        f"| {g}: distractors, over 5 cm | control (domrand, {g} cameras): object / distractors, mean (cm) |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
     ]
     for r in result["rows"]:
         over = 100 * r["gap_distractors"]["frac_over_0.05"]
-        lines.append(f"| `{r['camera']}` | {r['assumes']} | {six_sets_cells(r)} | {over:.1f}% |")
+        control = " / ".join(
+            f"{100 * r[k]['mean_error_m']:.2f}" if k in r else "not run"
+            for k in ("control_objects", "control_distractors")
+        )
+        lines.append(f"| `{r['camera']}` | {r['assumes']} | {six_sets_cells(r)} | {over:.1f}% | {control} |")
     return "\n".join(lines)
 
 

@@ -40,7 +40,24 @@ TEST_VERSION = 2
 # what those runs taught, and differs (see the README).
 ORIGINAL_KINDS = "textures.kinds=[flat,linear_gradient,radial_gradient,checker,stripes,noise,blend]"
 ABLATION_MODEL = {"readout": "soft", "context_heat": False, "mirror_average": False}
-SEEDS = {"train": 100, "test_objects": 200, "test_distractors": 201, "test_occluded": 202}
+SEEDS = {
+    "train": 100,
+    "test_objects": 200,
+    "test_distractors": 201,
+    "test_occluded": 202,
+    "control_objects": 203,
+    "control_distractors": 204,
+}
+# The reality-gap sets' camera spread (make_reality_gap.camera: +-1 cm, +-1 deg) as preset overrides. The
+# control sets are domrand's own renders with it: what the model does on its training appearance with the
+# reality-gap sets' cameras, so that the camera's cost and the appearance's cost can be told apart.
+GAP_CAMERA = [
+    "camera.eye_jitter=[-0.01,0.01]",
+    "camera.target_jitter=[-0.01,0.01]",
+    "camera.roll_deg=[-1,1]",
+    "camera.fov_jitter_deg=[-1,1]",
+]
+CONTROL_SETS = ("control_objects", "control_distractors")
 
 
 def sh(*args: str) -> None:
@@ -179,6 +196,17 @@ def test_sets(work: Path, size: int = SIZE) -> dict[str, Path]:
             )
         sets[f"gap_{mode}"] = out
     return sets
+
+
+def control_sets(work: Path, size: int = 128) -> dict[str, Path]:
+    """The control sets (`GAP_CAMERA`): 500 images each, object only and with distractors, at `size` px."""
+    no_distractors = ["placement.distractor_count=0"]
+    return {
+        key: dataset(
+            work, _sized(key, size), 500, SEEDS[key], [*GAP_CAMERA, *(no_distractors if "objects" in key else [])], size
+        )
+        for key in CONTROL_SETS
+    }
 
 
 def train_and_eval(
@@ -423,7 +451,7 @@ def camera(work: Path, size: int = 128) -> None:
     """The committed model (checkpoints/cube.pt) on every test set with each of `CAMERAS` (`domrand evaluate
     pose --camera`), results/camera.json. Same weights and heatmaps, so the difference is what is known of
     the camera: the randomized sets move it by up to 5 cm and 3 deg, the reality-gap sets by up to 1 cm and
-    1 deg (make_reality_gap.py)."""
+    1 deg (make_reality_gap.py), and so do the control sets (`control_sets`), domrand's own renders."""
     import hashlib
 
     from domrand.eval.pose import cameras, metrics
@@ -432,9 +460,9 @@ def camera(work: Path, size: int = 128) -> None:
 
     ck = HERE / "checkpoints" / "cube.pt"
     model, _ = load_model(ck)
-    sets = test_sets(work, size)
+    sets = {**test_sets(work, size), **control_sets(work, size)}
     rows: dict[str, dict] = {c: {} for c in CAMERAS}
-    for key in TEST_SETS:
+    for key in (*TEST_SETS, *CONTROL_SETS):
         images, positions, info = load_any(str(sets[key]), model.config.image_size)  # read once, every camera
         for cam in CAMERAS:
             err = errors(model, images, positions, camera=cameras(model, cam, len(images), info, str(sets[key])))
