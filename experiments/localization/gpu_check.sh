@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # One device call for a session that is lent a GPU: the CUDA tests, the training step and the renderer timed on the
-# GPU, and an online fine-tune of the committed cube.pt read on the reality-gap sets and the randomized set with
-# distractors (the selection set). Every figure and log lands in $OUT.
+# GPU, and an online fine-tune of the committed cube.pt read on the reality-gap sets, the randomized set with
+# distractors (the selection set) and the control set with distractors (domrand's renders with the reality-gap
+# cameras: what is left there is the model's, not the reality gap's). Every figure and log lands in $OUT.
 #
 # Prepare once, on the CPU machine, in the repository root (the device machine has no network, and its Python
 # has every dependency but trimesh):
@@ -61,11 +62,15 @@ tail -3 "$OUT/finetune_log.jsonl" 2>/dev/null
 
 log "randomized test set with distractors (seed 201, as run.py)"
 domrand generate --num "$NUM" --size 128 --seed 201 --device "$DEVICE" --out /tmp/test_distractors --quiet --overwrite
+log "control set with distractors: the reality-gap cameras (+-1 cm, +-1 deg) on domrand's renders (seed 204, as run.py)"
+domrand generate --num "$NUM" --size 128 --seed 204 --device "$DEVICE" --out /tmp/control_distractors --quiet --overwrite \
+    --set "camera.eye_jitter=[-0.01,0.01]" --set "camera.target_jitter=[-0.01,0.01]" \
+    --set "camera.roll_deg=[-1,1]" --set "camera.fov_jitter_deg=[-1,1]"
 log evaluation
 for ck in experiments/localization/checkpoints/cube.pt "$RUN/best.pt"; do
     [ -f "$ck" ] || continue
     name=$(basename "$(dirname "$ck")")
-    for data in /tmp/test_distractors work/localization/gap_objects work/localization/gap_distractors; do
+    for data in /tmp/test_distractors /tmp/control_distractors work/localization/gap_objects work/localization/gap_distractors; do
         [ -d "$data" ] || continue
         domrand evaluate pose --checkpoint "$ck" --data "$data" --report "/tmp/eval_${name}_$(basename "$data").json" >/dev/null \
             && python3 -c "import json,sys; r=json.load(open(sys.argv[1])); print(f'{sys.argv[2]:14s} {sys.argv[3]:18s} mean {100*r[\"mean_error_m\"]:.2f} cm  median {100*r[\"median_error_m\"]:.2f} cm')" \
