@@ -2,20 +2,26 @@
 
     python experiments/localization/diagnose.py CKPT DATA [--sheet worst.png]
 
-Prints the mean / median / p95 error (cm) of the model; of its heatmap read out two ways (soft-argmax and the
-highest peak, refined by a soft-argmax over the 7 x 7 cells around it) and back-projected through the nominal
-camera with no correction; of the true image point back-projected the same way (the floor that camera
-calibration alone sets); the heatmap's distance to the true image point (pixels of a 128 px image); and the
-share of misdetections (error over 5 cm); and what the model's own camera estimate (its learnt correction) adds
-to the heatmap's point back-projected through each image's true camera: the mean offset and the scale about
-the workspace centre of a least-squares affine fit, on the images whose true-camera error is under 5 cm
-(a scale under 1 pulls positions toward the centre, as a camera estimated too far away would). `--sheet` draws the 24 worst images: true centre (green circle),
-heatmap read-out (red cross).
+Prints:
+- the mean / median / p95 error (cm) of the model (one view, its learnt camera correction); of its heatmap read
+  out two ways (soft-argmax, and the highest peak refined by a soft-argmax over the 7 x 7 cells around it) and
+  back-projected through the nominal camera with no correction; of the true image point back-projected the same
+  way (the floor that camera calibration alone sets);
+- the heatmap's distance to the true image point (pixels of a 128 px image) and the share of misdetections
+  (error over 5 cm);
+- what the model's own camera estimate adds to its heatmap point back-projected through each image's true camera
+  (both read out as `domrand evaluate pose` does): the mean offset, and the scale about the table centre of a
+  least-squares affine fit, on the images whose true-camera error is under 5 cm (a scale under 1 pulls positions
+  toward the centre);
+- where the misdetections through the true cameras land: on which class of other object (a native dataset's
+  objects, a labelled folder's "distractors"), against how often that class appears.
+`--sheet` draws the 24 worst images: true centre (green circle), heatmap read-out (red cross).
 """
 
 from __future__ import annotations
 
 import argparse
+from collections import Counter
 
 import cv2
 import numpy as np
@@ -45,10 +51,10 @@ def report(name: str, err: np.ndarray) -> None:
     )
 
 
-def camera_bias(model, images: Tensor, positions: Tensor, known) -> None:
+def camera_bias(model, images: Tensor, positions: Tensor, known) -> Tensor:
     """Print what the model's camera estimate adds to its heatmap point through the true cameras (`known`), both
     read out as `domrand evaluate pose` does: an affine fit d = A t + b of the xy offset d on the true xy position
-    t (about the origin)."""
+    t (about the origin). Returns the positions through the true cameras (N, 3)."""
     with torch.no_grad():
         pred, true_cam = (
             torch.cat([model(to_input(images[i : i + 200]), None, None if k is None else k.rows(i, i + 200))
@@ -63,6 +69,39 @@ def camera_bias(model, images: Tensor, positions: Tensor, known) -> None:
         f" y {100 * off[1]:+.2f} cm, scale about the origin {scale:.3f},"
         f" residual spread x {100 * spread[0]:.2f} y {100 * spread[1]:.2f} cm"
     )
+    return true_cam
+
+
+def others(data: str, records: list[dict] | None) -> list[list[dict]]:
+    """Each image's other objects as {"class", "extent_m" (largest), "position"}: a native dataset's non-target
+    objects, or a labelled folder's "distractors" records (the reality-gap sets' version 2)."""
+    if records is not None:
+        return [r.get("distractors", []) for r in records]
+    from domrand.io import NativeDataset
+
+    ds = NativeDataset(data, fields=("rgb",))
+    return [
+        [
+            {"class": o["class"], "extent_m": round(max(o["extents"]), 2), "position": o["position"]}
+            for o in ds.label(i)["objects"]
+            if o["role"] != "target"
+        ]
+        for i in range(len(ds))
+    ]
+
+
+def misdetections(pred: np.ndarray, positions: np.ndarray, objects: list[list[dict]]) -> tuple[Counter, int, Counter]:
+    """Where the predictions (N, 3) over 5 cm from the true positions (N, 3) land: on another object (its centre
+    within 5 cm in xy), counted by (class, largest extent), or elsewhere; and how often each class appears."""
+    on, elsewhere = Counter(), 0
+    for i in np.flatnonzero(np.linalg.norm(pred - positions, axis=1) > 0.05):
+        near = [(np.linalg.norm(np.asarray(o["position"][:2]) - pred[i, :2]), o) for o in objects[i]]
+        dist, o = min(near, key=lambda t: t[0]) if near else (np.inf, None)
+        if dist < 0.05:
+            on[(o["class"], o["extent_m"])] += 1
+        else:
+            elsewhere += 1
+    return on, elsewhere, Counter(o["class"] for objs in objects for o in objs)
 
 
 def affine_offset(d: np.ndarray, t: np.ndarray) -> tuple[np.ndarray, float, np.ndarray]:
@@ -85,7 +124,7 @@ def main() -> None:
     size = model.config.image_size
     try:
         images, positions, _, uv_true = load_native(args.data, size, with_uv=True)
-        known = native_cameras(args.data)
+        known, records = native_cameras(args.data), None
     except ValueError:
         images, positions, records = load_folder(args.data, size)
         uv_true = true_uv(records, positions)
@@ -111,7 +150,16 @@ def main() -> None:
     px = ((uv_model - uv_true).norm(dim=1) * 64).numpy()
     print(f"heatmap to true image point (px at 128): median {np.median(px):.2f}  p95 {np.percentile(px, 95):.2f}")
     print(f"model error over 5 cm: {(e > 0.05).mean():.1%}; mean of the rest {100 * e[e <= 0.05].mean():.2f} cm")
-    camera_bias(model, images, positions, known)
+    true_cam = camera_bias(model, images, positions, known)
+    on, elsewhere, seen = misdetections(true_cam.numpy(), positions.numpy(), others(args.data, records))
+    by_class = Counter()
+    for (c, _), n in on.items():
+        by_class[c] += n
+    print(
+        f"misdetections through the true cameras: {sum(on.values()) + elsewhere}; on another object {sum(on.values())},"
+        f" elsewhere {elsewhere}; by class (misdetections / appearances): "
+        + ", ".join(f"{c} {n}/{seen[c]}" for c, n in by_class.most_common())
+    )
     if args.sheet:
         tiles = []
         for i in np.argsort(-e)[:24]:

@@ -33,3 +33,19 @@ def test_affine_offset_of_an_unbiased_estimate_is_one() -> None:
     assert scale == 1.0
     np.testing.assert_array_equal(off, [0, 0])
     np.testing.assert_array_equal(spread, [0, 0])
+
+
+def test_misdetections_count_the_object_the_prediction_landed_on() -> None:
+    misdetections = _module.misdetections
+    true = np.zeros((4, 3))
+    objects = [
+        [{"class": "box", "extent_m": 0.06, "position": [0.20, 0.0, 0.03]}],  # landed on the box
+        [{"class": "box", "extent_m": 0.06, "position": [-0.20, 0.0, 0.03]}],  # 10 cm off, on nothing
+        [{"class": "torus", "extent_m": 0.08, "position": [0.0, 0.15, 0.02]}],  # within 5 cm of the truth: fine
+        [],
+    ]
+    pred = np.array([[0.21, 0.01, 0.025], [0.10, 0.0, 0.025], [0.03, 0.0, 0.025], [0.0, 0.0, 0.025]])
+    on, elsewhere, seen = misdetections(pred, true, objects)
+    assert on == {("box", 0.06): 1}
+    assert elsewhere == 1
+    assert seen == {"box": 2, "torus": 1}
