@@ -117,16 +117,23 @@ def errors(
     camera: CameraBatch | None = None,
 ) -> Tensor:
     """(N,) Euclidean position errors, metres (`mirror`, `camera` (one per image): see `PoseNet.forward`)."""
+    return (predictions(model, images, batch, mirror, camera) - positions).norm(dim=-1)
+
+
+def predictions(
+    model: PoseNet, images: Tensor, batch: int = 256, mirror: bool | None = None, camera: CameraBatch | None = None
+) -> Tensor:
+    """(N, 3) predicted positions, metres, of images (N, S, S, 3) uint8, `batch` at a time on the model's device,
+    returned on the CPU (`mirror`, `camera` (one per image): see `PoseNet.forward`)."""
     model.eval()
-    dev = model.mean.device  # the images go where the model is; the errors come back to the CPU
+    dev = model.mean.device  # the images go where the model is; the predictions come back to the CPU
     out = []
     with torch.no_grad():
         for i in range(0, images.shape[0], batch):
             cams = None if camera is None else camera.rows(i, i + batch)
-            pred = model(to_input(images[i : i + batch].to(dev)), mirror, cams).cpu()
-            out.append((pred - positions[i : i + batch]).norm(dim=-1))
+            out.append(model(to_input(images[i : i + batch].to(dev)), mirror, cams).cpu())
     model.train()
-    return torch.cat(out) if out else torch.zeros(0)
+    return torch.cat(out) if out else torch.zeros(0, 3)
 
 
 class OnlineData:

@@ -30,7 +30,7 @@ from torch import Tensor
 
 from domrand.train.pose_data import folder_cameras, load_folder, load_native, native_cameras, to_input
 from domrand.train.pose_model import peak_soft_argmax, soft_argmax
-from domrand.train.pose_trainer import load_model
+from domrand.train.pose_trainer import load_model, predictions
 
 
 def true_uv(records: list[dict], positions: Tensor) -> Tensor:
@@ -55,12 +55,7 @@ def camera_bias(model, images: Tensor, positions: Tensor, known) -> Tensor:
     """Print what the model's camera estimate adds to its heatmap point through the true cameras (`known`), both
     read out as `domrand evaluate pose` does: an affine fit d = A t + b of the xy offset d on the true xy position
     t (about the origin). Returns the positions through the true cameras (N, 3)."""
-    with torch.no_grad():
-        pred, true_cam = (
-            torch.cat([model(to_input(images[i : i + 200]), None, None if k is None else k.rows(i, i + 200))
-                       for i in range(0, len(images), 200)])
-            for k in (None, known)
-        )  # fmt: skip
+    pred, true_cam = predictions(model, images), predictions(model, images, camera=known)
     ok = ((true_cam - positions).norm(dim=1) < 0.05).numpy()
     d, t = (pred - true_cam).numpy()[ok, :2], positions.numpy()[ok, :2]
     off, scale, spread = affine_offset(d, t)
@@ -152,13 +147,16 @@ def main() -> None:
     print(f"model error over 5 cm: {(e > 0.05).mean():.1%}; mean of the rest {100 * e[e <= 0.05].mean():.2f} cm")
     true_cam = camera_bias(model, images, positions, known)
     on, elsewhere, seen = misdetections(true_cam.numpy(), positions.numpy(), others(args.data, records))
-    by_class = Counter()
-    for (c, _), n in on.items():
-        by_class[c] += n
+    by_class: dict[str, list[float]] = {}  # class -> the largest extent (m) of each object a misdetection is on
+    for (c, extent), n in on.most_common():
+        by_class.setdefault(c, []).extend([extent] * n)
     print(
         f"misdetections through the true cameras: {sum(on.values()) + elsewhere}; on another object {sum(on.values())},"
-        f" elsewhere {elsewhere}; by class (misdetections / appearances): "
-        + ", ".join(f"{c} {n}/{seen[c]}" for c, n in by_class.most_common())
+        f" elsewhere {elsewhere}; by class (misdetections / appearances, largest extents in m): "
+        + ", ".join(
+            f"{c} {len(e)}/{seen[c]} ({min(e):.2f}-{max(e):.2f})"
+            for c, e in sorted(by_class.items(), key=lambda t: -len(t[1]))
+        )
     )
     if args.sheet:
         tiles = []

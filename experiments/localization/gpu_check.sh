@@ -63,9 +63,10 @@ tail -3 "$OUT/finetune_log.jsonl" 2>/dev/null
 log "randomized test set with distractors (seed 201, as run.py)"
 domrand generate --num "$NUM" --size 128 --seed 201 --device "$DEVICE" --out /tmp/test_distractors --quiet --overwrite
 log "control set with distractors: the reality-gap cameras (+-1 cm, +-1 deg) on domrand's renders (seed 204, as run.py)"
+mapfile -t gap_camera < <(cd experiments/localization && python3 -c \
+    'from make_reality_gap import preset_overrides; print("\n".join(f"--set\n{s}" for s in preset_overrides()))')
 domrand generate --num "$NUM" --size 128 --seed 204 --device "$DEVICE" --out /tmp/control_distractors --quiet --overwrite \
-    --set "camera.eye_jitter=[-0.01,0.01]" --set "camera.target_jitter=[-0.01,0.01]" \
-    --set "camera.roll_deg=[-1,1]" --set "camera.fov_jitter_deg=[-1,1]"
+    "${gap_camera[@]}"
 log evaluation
 for ck in experiments/localization/checkpoints/cube.pt "$RUN/best.pt"; do
     [ -f "$ck" ] || continue

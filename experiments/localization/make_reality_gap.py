@@ -33,6 +33,9 @@ SIZE_RENDER = 128
 TABLE = (1.0, 0.8, 0.04)
 CUBE = 0.05
 EYE, LOOK, FOV = np.array([0.0, -0.70, 0.60]), np.array([0.0, 0.0, 0.0]), 45.0
+# The calibration error of every image's camera, uniform in +-each: eye and look-at point per axis (m), field of
+# view and roll (deg).
+EYE_ERR, LOOK_ERR, FOV_ERR_DEG, ROLL_ERR_DEG = 0.01, 0.01, 1.0, 1.0
 MESHES = [
     "bunny.obj",
     "duck.obj",
@@ -114,14 +117,14 @@ def photos() -> list[np.ndarray]:
 
 def camera(rng: np.random.Generator, size: int) -> tuple[list, list, dict]:
     """PyBullet matrices and the OpenCV camera record of the nominal camera with a small calibration error."""
-    eye = EYE + rng.uniform(-0.01, 0.01, 3)
-    look = LOOK + rng.uniform(-0.01, 0.01, 3)
-    fov = FOV + rng.uniform(-1, 1)
+    eye = EYE + rng.uniform(-EYE_ERR, EYE_ERR, 3)
+    look = LOOK + rng.uniform(-LOOK_ERR, LOOK_ERR, 3)
+    fov = FOV + rng.uniform(-FOV_ERR_DEG, FOV_ERR_DEG)
     z = (look - eye) / np.linalg.norm(look - eye)
     x = np.cross(z, [0, 0, 1.0])
     x /= np.linalg.norm(x)
     y = np.cross(z, x)
-    roll = math.radians(rng.uniform(-1, 1))
+    roll = math.radians(rng.uniform(-ROLL_ERR_DEG, ROLL_ERR_DEG))
     x, y = math.cos(roll) * x + math.sin(roll) * y, -math.sin(roll) * x + math.cos(roll) * y
     c2w = np.eye(4)
     c2w[:3, 0], c2w[:3, 1], c2w[:3, 2], c2w[:3, 3] = x, y, z, eye
@@ -140,6 +143,17 @@ def camera(rng: np.random.Generator, size: int) -> tuple[list, list, dict]:
     proj[2, 2], proj[2, 3], proj[3, 2] = -(far + near) / (far - near), -2 * far * near / (far - near), -1
     record = {"fx": f, "fy": f, "cx": c, "cy": c, "width": size, "height": size, "cam_to_world": c2w.tolist()}
     return view.T.reshape(-1).tolist(), proj.T.reshape(-1).tolist(), record
+
+
+def preset_overrides() -> list[str]:
+    """This set's camera spread as `domrand generate --set` overrides of the `tabletop` preset (whose nominal
+    camera is the same), for domrand renders with the reality-gap cameras."""
+    return [
+        f"camera.eye_jitter=[{-EYE_ERR},{EYE_ERR}]",
+        f"camera.target_jitter=[{-LOOK_ERR},{LOOK_ERR}]",
+        f"camera.roll_deg=[{-ROLL_ERR_DEG},{ROLL_ERR_DEG}]",
+        f"camera.fov_jitter_deg=[{-FOV_ERR_DEG},{FOV_ERR_DEG}]",
+    ]
 
 
 class Scene:

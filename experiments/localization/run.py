@@ -48,15 +48,9 @@ SEEDS = {
     "control_objects": 203,
     "control_distractors": 204,
 }
-# The reality-gap sets' camera spread (make_reality_gap.camera: +-1 cm, +-1 deg) as preset overrides. The
-# control sets are domrand's own renders with it: what the model does on its training appearance with the
-# reality-gap sets' cameras, so that the camera's cost and the appearance's cost can be told apart.
-GAP_CAMERA = [
-    "camera.eye_jitter=[-0.01,0.01]",
-    "camera.target_jitter=[-0.01,0.01]",
-    "camera.roll_deg=[-1,1]",
-    "camera.fov_jitter_deg=[-1,1]",
-]
+# The control sets are domrand's own renders with the reality-gap sets' camera spread (+-1 cm, +-1 deg;
+# make_reality_gap.preset_overrides): what the model does on its training appearance with the reality-gap sets'
+# cameras, so that the camera's cost and the appearance's cost can be told apart.
 CONTROL_SETS = ("control_objects", "control_distractors")
 
 
@@ -158,6 +152,14 @@ def gap_version() -> int:
     return GAP_VERSION
 
 
+def gap_camera() -> list[str]:
+    """The reality-gap sets' camera spread as preset overrides (make_reality_gap.preset_overrides)."""
+    sys.path.insert(0, str(HERE))
+    from make_reality_gap import preset_overrides
+
+    return preset_overrides()
+
+
 def _gap_current(out: Path) -> bool:
     """Whether the reality-gap set in `out` is complete and of the current version."""
     labels = out / "labels.jsonl"
@@ -199,11 +201,16 @@ def test_sets(work: Path, size: int = SIZE) -> dict[str, Path]:
 
 
 def control_sets(work: Path, size: int = 128) -> dict[str, Path]:
-    """The control sets (`GAP_CAMERA`): 500 images each, object only and with distractors, at `size` px."""
+    """The control sets (`gap_camera`): 500 images each, object only and with distractors, at `size` px."""
     no_distractors = ["placement.distractor_count=0"]
     return {
         key: dataset(
-            work, _sized(key, size), 500, SEEDS[key], [*GAP_CAMERA, *(no_distractors if "objects" in key else [])], size
+            work,
+            _sized(key, size),
+            500,
+            SEEDS[key],
+            [*gap_camera(), *(no_distractors if "objects" in key else [])],
+            size,
         )
         for key in CONTROL_SETS
     }
