@@ -224,6 +224,28 @@ def camera_markdown() -> str:
     return "\n".join(lines)
 
 
+def draws_markdown() -> str:
+    """The committed model on the reality-gap sets of record (seed 7) and on further draws (results/gap_draws.json)."""
+    path = RESULTS / "gap_draws.json"
+    if not path.is_file():
+        return "(not run yet)"
+    lines = [
+        "| set | seed | n | mean (cm) | median (cm) | p95 (cm) | over 5 cm |",
+        "| --- | --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in json.loads(path.read_text())["rows"]:
+        mean = f"{100 * r['mean_error_m']:.2f}"
+        if "mean_ci95_m" in r:
+            lo, hi = r["mean_ci95_m"]
+            mean += f" (95% {100 * lo:.2f} to {100 * hi:.2f})"
+        seed = f"{r['seed']} (of record)" if r["seed"] == 7 else str(r["seed"])
+        lines.append(
+            f"| {r['set']} | {seed} | {r['n']} | {mean} | {100 * r['median_error_m']:.2f} | "
+            f"{100 * r['p95_error_m']:.1f} | {100 * r['frac_over_0.05']:.1f}% |"
+        )
+    return "\n".join(lines)
+
+
 def main() -> None:
     curve("datasize", "train_images", "training images", "Error against the number of training images")
     curve("textures", "unique_textures", "unique textures (10k images)", "Error against the number of unique textures")
@@ -235,6 +257,7 @@ def main() -> None:
             "DESIGN": design_markdown(),
             "FUSION": fusion_markdown(),
             "CAMERA": camera_markdown(),
+            "DRAWS": draws_markdown(),
             "TABLE2": table2_markdown(),
             "DATASIZE": series_markdown("datasize", "train_images", "training images"),
             "TEXTURES": series_markdown("textures", "unique_textures", "unique textures"),

@@ -9,6 +9,7 @@
     python experiments/localization/run.py hardneg     # the second, on more prism-like distractors (HARDNEG); re-selects
     python experiments/localization/run.py again       # its control: the same on the first one's distractors (AGAIN)
     python experiments/localization/run.py camera      # the committed model with a roughly known, calibrated or true camera
+    python experiments/localization/run.py draws       # the committed model on two more draws of the reality-gap sets
     python experiments/localization/run.py regap       # the headline runs still on disk, on the current reality-gap sets
     python experiments/localization/run.py plots       # redraw the plots and the README table from results/
 
@@ -548,6 +549,52 @@ def camera(work: Path, size: int = 128) -> None:
     (RESULTS / "camera.json").write_text(json.dumps(out, indent=2) + "\n")
 
 
+# Further draws of the reality-gap sets (make_reality_gap.py with other seeds; the sets of record are seed 7):
+# how much a 500-image mean moves from one draw to the next. Never used to choose or train a model.
+DRAW_SEEDS = (8, 9)
+
+
+def draws(work: Path, size: int = 128) -> None:
+    """The committed model on the reality-gap sets of record and on `DRAW_SEEDS` draws of them (object only and
+    with distractors, 500 images each), and on all draws pooled with a bootstrap 95% interval of the mean
+    (results/gap_draws.json)."""
+    import hashlib
+
+    from domrand.eval.pose import metrics
+    from domrand.train.pose_data import load_any
+    from domrand.train.pose_trainer import errors, load_model
+
+    ck = HERE / "checkpoints" / "cube.pt"
+    model, _ = load_model(ck)
+    sets = test_sets(work, size)
+    rows = []
+    for mode in ("objects", "distractors"):
+        folders = {7: sets[f"gap_{mode}"]}
+        for seed in DRAW_SEEDS:
+            out = work / f"gap_{mode}_seed{seed}"
+            if not _gap_current(out):
+                shutil.rmtree(out, ignore_errors=True)
+                sh(sys.executable, str(HERE / "make_reality_gap.py"), "--out", str(out), "--mode", mode,
+                   "--num", "500", "--seed", str(seed))  # fmt: skip
+            folders[seed] = out
+        pooled = []
+        for seed, folder in folders.items():
+            images, positions, _ = load_any(str(folder), model.config.image_size)
+            err = errors(model, images, positions).numpy()
+            pooled.append(err)
+            rows.append(
+                {"set": f"gap_{mode}", "seed": seed, **metrics(err), "frac_over_0.05": float((err > 0.05).mean())}
+            )
+        err = np.concatenate(pooled)
+        rng = np.random.default_rng(0)
+        boot = [float(rng.choice(err, err.size).mean()) for _ in range(2000)]
+        rows.append({"set": f"gap_{mode}", "seed": "pooled", **metrics(err), "frac_over_0.05": float((err > 0.05).mean()),
+                     "mean_ci95_m": [float(np.percentile(boot, 2.5)), float(np.percentile(boot, 97.5))]})  # fmt: skip
+    out = {"checkpoint": "checkpoints/cube.pt", "sha256": hashlib.sha256(ck.read_bytes()).hexdigest(),
+           "gap_version": gap_version(), "rows": rows}  # fmt: skip
+    (RESULTS / "gap_draws.json").write_text(json.dumps(out, indent=2) + "\n")
+
+
 def regap(work: Path, size: int = 128) -> None:
     """Read every headline run whose checkpoint is still in work/runs on the current reality-gap sets (its row in
     results/headline_runs.json is updated; rows whose checkpoint is gone keep the version they were measured
@@ -611,6 +658,7 @@ def main() -> None:
             "finetune",
             "hardneg",
             "again",
+            "draws",
             "fusion",
             "camera",
             "regap",
@@ -648,6 +696,8 @@ def main() -> None:
         fusion(work)
     if args.experiment in ("camera", "all"):
         camera(work)
+    if args.experiment == "draws":
+        draws(work)
     if args.experiment == "regap":
         regap(work)
     from plots import main as plots
