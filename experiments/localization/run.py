@@ -8,6 +8,7 @@
     python experiments/localization/run.py finetune    # the first fine-tune (FINETUNE); re-selects cube.pt
     python experiments/localization/run.py hardneg     # the second, on more prism-like distractors (HARDNEG); re-selects
     python experiments/localization/run.py again       # its control: the same on the first one's distractors (AGAIN)
+    python experiments/localization/run.py hardneg2    # a third, from the second: the same on fresh images (HARDNEG2)
     python experiments/localization/run.py camera      # the committed model with a roughly known, calibrated or true camera
     python experiments/localization/run.py draws       # the committed model on two more draws of the reality-gap sets
     python experiments/localization/run.py regap       # the headline runs still on disk, on the current reality-gap sets
@@ -420,11 +421,17 @@ HARDNEG = {
 # Its control: the same second fine-tune (weights, seed, image count, steps, learning rate) on the first fine-tune's
 # distractor mix, so that what the prism-like shapes did can be told from what more steps on fresh images did.
 AGAIN = {**HARDNEG, "name": "again", "sets": FINETUNE["sets"], "data": "train_dshapes"}
+# A third, from the second's weights: the same mix and budget on 64k more fresh images (another seed).
+HARDNEG2 = {**HARDNEG, "name": "hardneg2", "init": "hardneg_128px_64k_6000", "seed": 103, "data": "train_hardneg_s103"}
 # Committed checkpoints a fine-tune may start from when their run folder is gone: run -> (commit, sha256).
 INIT_FROM_GIT = {
     "finetune_128px_80k_4000": (
         "7123f61",
         "c58fd72d92cf6ebcc4ce4dd9586b342eae214a5b878930dfb4107deefb9555e5",
+    ),
+    "hardneg_128px_64k_6000": (
+        "9859e50",
+        "7e6717b0634d0874e074f32987773c551cfa37c1230256bd5d2886298a8c6cdc",
     ),
 }
 
@@ -658,6 +665,7 @@ def main() -> None:
             "finetune",
             "hardneg",
             "again",
+            "hardneg2",
             "draws",
             "fusion",
             "camera",
@@ -692,6 +700,8 @@ def main() -> None:
         finetune(work, HARDNEG, args.finetune_steps)
     if args.experiment in ("again", "all"):
         finetune(work, AGAIN, args.finetune_steps)
+    if args.experiment in ("hardneg2", "all"):
+        finetune(work, HARDNEG2, args.finetune_steps)
     if args.experiment in ("fusion", "all"):
         fusion(work)
     if args.experiment in ("camera", "all"):
