@@ -176,6 +176,16 @@ def _gap_current(out: Path) -> bool:
         return json.loads(f.readline()).get("gap_version", 1) == gap_version()
 
 
+def gap_set(out: Path, mode: str, seed: int) -> Path:
+    """A reality-gap set of 500 images (make_reality_gap.py `mode`, `seed`) in `out`, rendered again unless it is
+    complete and of the current version."""
+    if not _gap_current(out):
+        shutil.rmtree(out, ignore_errors=True)
+        sh(sys.executable, str(HERE / "make_reality_gap.py"), "--out", str(out), "--mode", mode,
+           "--num", "500", "--seed", str(seed))  # fmt: skip
+    return out
+
+
 def test_sets(work: Path, size: int = SIZE) -> dict[str, Path]:
     """The six test sets; the randomized ones rendered at the model's input size (same seeds, so same scenes),
     the reality-gap ones at 128 px for every model (resized to its input by the evaluator; a set of an older
@@ -188,22 +198,7 @@ def test_sets(work: Path, size: int = SIZE) -> dict[str, Path]:
         "test_occluded": occluded_test(work, size=size),
     }
     for mode in ("objects", "distractors", "occluded"):
-        out = work / f"gap_{mode}"
-        if not _gap_current(out):
-            shutil.rmtree(out, ignore_errors=True)
-            sh(
-                sys.executable,
-                str(HERE / "make_reality_gap.py"),
-                "--out",
-                str(out),
-                "--mode",
-                mode,
-                "--num",
-                "500",
-                "--seed",
-                "7",
-            )
-        sets[f"gap_{mode}"] = out
+        sets[f"gap_{mode}"] = gap_set(work / f"gap_{mode}", mode, 7)
     return sets
 
 
@@ -576,14 +571,7 @@ def draws(work: Path, size: int = 128) -> None:
     sets = test_sets(work, size)
     rows = []
     for mode in ("objects", "distractors"):
-        folders = {7: sets[f"gap_{mode}"]}
-        for seed in DRAW_SEEDS:
-            out = work / f"gap_{mode}_seed{seed}"
-            if not _gap_current(out):
-                shutil.rmtree(out, ignore_errors=True)
-                sh(sys.executable, str(HERE / "make_reality_gap.py"), "--out", str(out), "--mode", mode,
-                   "--num", "500", "--seed", str(seed))  # fmt: skip
-            folders[seed] = out
+        folders = {7: sets[f"gap_{mode}"], **{s: gap_set(work / f"gap_{mode}_seed{s}", mode, s) for s in DRAW_SEEDS}}
         pooled = []
         for seed, folder in folders.items():
             images, positions, _ = load_any(str(folder), model.config.image_size)
@@ -694,14 +682,9 @@ def main() -> None:
         design(work)
     if args.experiment in ("headline", "all"):
         headline(work, args.headline_steps, args.headline_size, args.headline_images)
-    if args.experiment in ("finetune", "all"):
-        finetune(work, FINETUNE, args.finetune_steps)
-    if args.experiment in ("hardneg", "all"):
-        finetune(work, HARDNEG, args.finetune_steps)
-    if args.experiment in ("again", "all"):
-        finetune(work, AGAIN, args.finetune_steps)
-    if args.experiment in ("hardneg2", "all"):
-        finetune(work, HARDNEG2, args.finetune_steps)
+    for recipe in (FINETUNE, HARDNEG, AGAIN, HARDNEG2):
+        if args.experiment in (recipe["name"], "all"):
+            finetune(work, recipe, args.finetune_steps)
     if args.experiment in ("fusion", "all"):
         fusion(work)
     if args.experiment in ("camera", "all"):
