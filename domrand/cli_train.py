@@ -147,6 +147,12 @@ def add_train_commands(sub: Any) -> None:
     t.add_argument(
         "--members", type=int, default=1, help="grasp: rankers trained with seeds seed, seed+1, ... and averaged"
     )
+    t.add_argument(
+        "--pick-weight",
+        type=float,
+        default=0.0,
+        help="grasp: weight of the pick loss (a softmax over each scene's candidates trained towards its successes; default 0: none)",
+    )
     t.add_argument("--resume", action="store_true", help="continue from RUN/last.pt")
     t.add_argument("--init", help="pose: fine-tune from this checkpoint's weights (fresh optimizer and schedule)")
     t.add_argument(

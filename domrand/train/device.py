@@ -1,8 +1,11 @@
-"""Where a trainer runs: `resolve_device` turns the command line's `--device` into a torch device.
+"""Where a trainer runs: `resolve_device` turns the command line's `--device` into a torch device;
+`resolve_precision` says whether it trains in bfloat16 there.
 
 Example:
     >>> resolve_device("cpu")
     device(type='cpu')
+    >>> resolve_precision("fp32")
+    'fp32'
 """
 
 from __future__ import annotations
@@ -28,3 +31,13 @@ def resolve_device(device: str | torch.device = "auto") -> torch.device:
         if dev.index is not None and dev.index >= torch.cuda.device_count():
             raise ValueError(f"device {name!r}: this machine has {torch.cuda.device_count()} CUDA device(s)")
     return dev
+
+
+def resolve_precision(precision: str, device: torch.device | str = "cpu") -> str:
+    """ "bf16" or "fp32": what `precision` ("auto", "bf16", "fp32") means on `device`."""
+    if precision != "auto":
+        return precision
+    if torch.device(device).type == "cuda":
+        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+    native = [getattr(torch.cpu, f, None) for f in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
+    return "bf16" if any(f is not None and f() for f in native) else "fp32"

@@ -26,7 +26,7 @@ import torch
 from torch import Tensor
 
 from domrand.train import checkpoint as ckpt
-from domrand.train.device import resolve_device
+from domrand.train.device import resolve_device, resolve_precision
 from domrand.train.pose_camera import CameraBatch
 from domrand.train.pose_data import load_native, to_input
 from domrand.train.pose_model import DERIVED, PoseNet, PoseNetConfig
@@ -70,16 +70,6 @@ class PoseTrainConfig:
             raise ValueError(f"val_fraction must be in (0, 0.5), got {self.val_fraction}")
         if self.precision not in ("auto", "bf16", "fp32"):
             raise ValueError(f"precision must be 'auto', 'bf16' or 'fp32', got {self.precision!r}")
-
-
-def resolve_precision(precision: str, device: torch.device | str = "cpu") -> str:
-    """ "bf16" or "fp32": what `precision` ("auto", "bf16", "fp32") means on `device`."""
-    if precision != "auto":
-        return precision
-    if torch.device(device).type == "cuda":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
-    native = [getattr(torch.cpu, f, None) for f in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
-    return "bf16" if any(f is not None and f() for f in native) else "fp32"
 
 
 def lr_at(step: int, cfg: PoseTrainConfig) -> float:

@@ -147,11 +147,13 @@ def ceiling_table() -> str:
     path = RESULTS / "ceiling.json"
     if not path.is_file():
         return "(not run yet)"
+    rows = json.loads(path.read_text())
+    # ceiling.json from before the field was recorded was made with the prism run's model, committed then
+    model = rows[0].get("committed_model", "prism_1000_2000_1600_1200")
     lines = [
-        "| largest extent | drops | oracle: some candidate succeeds | robust oracle (bound) | committed model | centroid | the bar |",
+        f"| largest extent | drops | oracle: some candidate succeeds | robust oracle (bound) | model committed when it ran (`{model}`) | centroid | the bar |",
         "| --- | --- | --- | --- | --- | --- | --- |",
     ]
-    rows = json.loads(path.read_text())
     for r in rows:
         n = len(r["objects"]) * r["trials_per_object"]
         robust = f"{100 * r['robust_oracle_bound']:.1f}%" if "robust_oracle_bound" in r else "not measured"
@@ -164,7 +166,7 @@ def ceiling_table() -> str:
     if hard:
         r = hard[0]
         per = "; ".join(
-            f"{name} {100 * v['robust oracle']:.0f}% (committed model's pick {100 * v['robust committed']:.0f}%, "
+            f"{name} {100 * v['robust oracle']:.0f}% (`{model}`'s pick {100 * v['robust committed']:.0f}%, "
             f"centroid {100 * v['robust centroid']:.0f}%)"
             for name, v in r["robust"].items()
         )
@@ -183,7 +185,8 @@ def rows_of(name: str, describe) -> list[tuple[str, dict]]:
 
 def ensemble_table() -> str:
     """The committed recipe (results/ensemble.json), with focused labels (results/focus.json), prism labels
-    (results/prism.json), rate labels (results/rates.json), shell labels (results/shell.json) and wide-regime labels (results/wide.json), beside the
+    (results/prism.json), rate labels (results/rates.json), shell labels (results/shell.json), the pick loss
+    (results/pick.json) and wide-regime labels (results/wide.json), beside the
     count experiment's row for the same objects."""
     rows = rows_of(
         "ensemble",
@@ -222,6 +225,19 @@ def ensemble_table() -> str:
         ),
     )
     rows += rows_of(
+        "pick",
+        lambda k: (
+            f"{k['members']} rankers x {k['views']} views, "
+            + (
+                f"**pick loss** (weight {k['pick_weight']:g}, {k['pick_scenes']} scenes a step)"
+                if k["pick_weight"]
+                else "the pick loss's control (cross-entropy only)"
+            )
+            + f", {k['scenes']} scenes + {k['prism_scenes']} scenes of {k['prism_objects']} `random_prism` objects "
+            f"(no focused scenes), {k['precision_used']}"
+        ),
+    )
+    rows += rows_of(
         "wide",
         lambda w: (
             f"{w['members']} rankers x {w['views']} views, {w['scenes']} scenes + {w['wide_scenes']} wide-regime "
@@ -252,8 +268,9 @@ def ensemble_table() -> str:
     if sel.is_file():
         s = json.loads(sel.read_text())
         by_set = s.get("pick_success_by_set", {"procedural": s["pick_success"]})
+        earlier = set(s.get("earlier", []))
         picks = ", ".join(
-            f"`{k}` {100 * v:.1f}% ({' / '.join(f'{100 * by_set[n][k]:.1f}' for n in by_set)})"
+            f"`{k}`{'*' if k in earlier else ''} {100 * v:.1f}% ({' / '.join(f'{100 * by_set[n][k]:.1f}' for n in by_set)})"
             for k, v in s["pick_success"].items()
         )
         sets = f"{s['validation'][2]} drops each of the held-out procedural objects (seeds {s['validation'][0]:,} to {s['validation'][1] - 1:,})"
@@ -262,8 +279,9 @@ def ensemble_table() -> str:
         lines += [
             "",
             f"Pick success on the dense validation drops ({sets}, at {s['scale_to']} m; in brackets "
-            f"{' / '.join(by_set)}; `grasp` is the checkpoint committed before the selection): {picks}; "
-            f"committed: `{s['committed']}`.",
+            f"{' / '.join(by_set)}; `grasp` is the checkpoint committed before the selection"
+            f"{'; * a run scored by an earlier selection on the same drops, no longer on disk' if earlier else ''}): "
+            f"{picks}; committed: `{s['committed']}`.",
         ]
     return "\n".join(lines)
 

@@ -1,0 +1,48 @@
+"""experiments/grasping/run.py's selection record: rows of runs no longer on disk are kept only when the dense
+drops made again are the same ones (the committed checkpoint scores what it scored then)."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT / "experiments" / "grasping"))
+_spec = importlib.util.spec_from_file_location("grasping_run", ROOT / "experiments" / "grasping" / "run.py")
+run = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(run)
+
+OLD = {
+    "drops": {"procedural": 200, "realistic_train": 200},
+    "pick_success_by_set": {
+        "procedural": {"grasp": 0.9, "a": 0.95, "b": 0.94},
+        "realistic_train": {"grasp": 0.8, "a": 0.895, "b": 0.84},
+    },
+    "pick_success": {"grasp": 0.85, "a": 0.9225, "b": 0.89},
+    "committed": "a",
+}
+
+
+def test_runs_gone_from_disk_keep_their_selection_rows_when_the_committed_model_scores_the_same(tmp_path, monkeypatch):
+    monkeypatch.setattr(run, "RESULTS", tmp_path)
+    (tmp_path / "selection.json").write_text(json.dumps(OLD))
+    drops = {"procedural": 200, "realistic_train": 200}
+    now = {"procedural": {"grasp": 0.95, "c": 0.96}, "realistic_train": {"grasp": 0.895, "c": 0.9}}
+    kept = run.earlier_selection(now, drops)
+    assert kept["scores"] == {"a": 0.9225, "b": 0.89}  # "a", committed then, is "grasp" now: kept by its name
+    assert kept["by_set"] == {"procedural": {"a": 0.95, "b": 0.94}, "realistic_train": {"a": 0.895, "b": 0.84}}
+    assert list(run._committed_first({"grasp": 0.92, "c": 0.93}, kept["scores"])) == ["grasp", "a", "b", "c"]
+
+
+def test_selection_rows_are_dropped_when_the_dense_drops_came_out_different(tmp_path, monkeypatch):
+    monkeypatch.setattr(run, "RESULTS", tmp_path)
+    (tmp_path / "selection.json").write_text(json.dumps(OLD))
+    drops = {"procedural": 200, "realistic_train": 200}
+    moved = {"procedural": {"grasp": 0.945, "c": 0.96}, "realistic_train": {"grasp": 0.895, "c": 0.9}}
+    assert run.earlier_selection(moved, drops)["scores"] == {}
+    same = {"procedural": {"grasp": 0.95}, "realistic_train": {"grasp": 0.895}}
+    assert run.earlier_selection(same, {"procedural": 100, "realistic_train": 200})["scores"] == {}
+    (tmp_path / "selection.json").unlink()
+    assert run.earlier_selection(same, drops) == {"scores": {}, "by_set": {"procedural": {}, "realistic_train": {}}}
