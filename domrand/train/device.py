@@ -41,3 +41,13 @@ def resolve_precision(precision: str, device: torch.device | str = "cpu") -> str
         return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
     native = [getattr(torch.cpu, f, None) for f in ("_is_avx512_bf16_supported", "_is_amx_tile_supported")]
     return "bf16" if any(f is not None and f() for f in native) else "fp32"
+
+
+PRECISIONS = ("auto", "bf16", "fp32")
+
+
+def check_precision(precision: str) -> str:
+    """`precision` if it is one of `PRECISIONS`, else one ValueError naming it."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be 'auto', 'bf16' or 'fp32', got {precision!r}")
+    return precision

@@ -27,7 +27,7 @@ import torch
 from domrand.grasp.dataset import load
 from domrand.grasp.ranker import GraspRanker, RankerEnsemble, check_views
 from domrand.train import checkpoint as ckpt
-from domrand.train.device import resolve_device, resolve_precision
+from domrand.train.device import check_precision, resolve_device, resolve_precision
 
 
 @dataclass(frozen=True)
@@ -78,8 +78,7 @@ class GraspTrainConfig:
             raise ValueError(f"val_fraction must be in (0, 0.5), got {self.val_fraction}")
         if not self.pick_weight >= 0:
             raise ValueError(f"pick_weight must be >= 0, got {self.pick_weight}")
-        if self.precision not in ("auto", "bf16", "fp32"):
-            raise ValueError(f"precision must be 'auto', 'bf16' or 'fp32', got {self.precision!r}")
+        check_precision(self.precision)
         check_views(self.views)
 
 
@@ -130,6 +129,7 @@ def train_grasp(
         bar.close()
     ensemble = RankerEnsemble([m for m, _ in members], cfg.views).eval()
     logits = _logits(ensemble, *val_set[:2])
+    precision = resolve_precision(cfg.precision, dev)
     vl, acc = _bce(logits, val_set[2])
     pl, ps = pick_metrics(logits, val_set[2], tables[1])
     ckpt.save(
@@ -140,7 +140,7 @@ def train_grasp(
             "width": cfg.width,
             "views": cfg.views,
             "train_config": asdict(cfg),
-            "precision": resolve_precision(cfg.precision, dev),
+            "precision": precision,
             "data": str(data) if isinstance(data, (str, Path)) else [str(d) for d in data],
             "steps": [step for _, step in members],
             "val_loss": vl,
@@ -160,7 +160,7 @@ def train_grasp(
         "positives": float(y.mean()),
         "seconds": time.perf_counter() - t0,
         "device": str(dev),
-        "precision": resolve_precision(cfg.precision, dev),
+        "precision": precision,
     }
 
 

@@ -26,7 +26,7 @@ import torch
 from torch import Tensor
 
 from domrand.train import checkpoint as ckpt
-from domrand.train.device import resolve_device, resolve_precision
+from domrand.train.device import check_precision, resolve_device, resolve_precision
 from domrand.train.pose_camera import CameraBatch
 from domrand.train.pose_data import load_native, to_input
 from domrand.train.pose_model import DERIVED, PoseNet, PoseNetConfig
@@ -68,8 +68,7 @@ class PoseTrainConfig:
             raise ValueError(f"lr must be > 0, got {self.lr}")
         if not 0 < self.val_fraction < 0.5:
             raise ValueError(f"val_fraction must be in (0, 0.5), got {self.val_fraction}")
-        if self.precision not in ("auto", "bf16", "fp32"):
-            raise ValueError(f"precision must be 'auto', 'bf16' or 'fp32', got {self.precision!r}")
+        check_precision(self.precision)
 
 
 def lr_at(step: int, cfg: PoseTrainConfig) -> float:
