@@ -9,11 +9,13 @@ from typing import Any
 
 def cmd_train(args: argparse.Namespace) -> int:
     if args.task == "pose":
+        from domrand.train.device import precision_arg
         from domrand.train.pose_trainer import PoseTrainConfig, train_pose
 
         cfg = PoseTrainConfig(
-            steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, image_size=args.size
-        )
+            steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, image_size=args.size,
+            **precision_arg(args),
+        )  # fmt: skip
         online = None
         if args.online:
             from domrand.config import load_config
@@ -152,6 +154,11 @@ def add_train_commands(sub: Any) -> None:
         type=float,
         default=0.0,
         help="grasp: weight of the pick loss (a softmax over each scene's candidates trained towards its successes; default 0: none)",
+    )
+    t.add_argument(
+        "--precision",
+        help="auto, bf16 or fp32. bf16: bfloat16 autocast; auto: bf16 where the device computes it natively (CUDA with bf16, AVX-512 BF16 "
+        "or AMX CPUs), else fp32 (default: pose auto, grasp fp32)",
     )
     t.add_argument("--resume", action="store_true", help="continue from RUN/last.pt")
     t.add_argument("--init", help="pose: fine-tune from this checkpoint's weights (fresh optimizer and schedule)")

@@ -10,6 +10,8 @@ Example:
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 
 
@@ -51,3 +53,9 @@ def check_precision(precision: str) -> str:
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be 'auto', 'bf16' or 'fp32', got {precision!r}")
     return precision
+
+
+def precision_arg(args: Any) -> dict[str, str]:
+    """{"precision": args.precision} where the command line gave `--precision`, else {} (the config's default)."""
+    precision = getattr(args, "precision", None)
+    return {} if precision is None else {"precision": precision}

@@ -27,7 +27,7 @@ import torch
 from domrand.grasp.dataset import load
 from domrand.grasp.ranker import GraspRanker, RankerEnsemble, check_views
 from domrand.train import checkpoint as ckpt
-from domrand.train.device import check_precision, resolve_device, resolve_precision
+from domrand.train.device import check_precision, precision_arg, resolve_device, resolve_precision
 
 
 @dataclass(frozen=True)
@@ -342,6 +342,7 @@ def main_train(args: argparse.Namespace) -> int:
         seed=args.seed,
         members=args.members,
         pick_weight=args.pick_weight,
+        **precision_arg(args),
     )
     data = [args.data] if isinstance(args.data, str) else list(args.data)
     s = train_grasp(data[0] if len(data) == 1 else data, args.out, cfg, quiet=args.quiet, device=args.device)

@@ -91,7 +91,7 @@ def test_a_pick_weight_without_mixed_scenes_is_refused_by_name(tmp_path):
         train_grasp(str(data), str(tmp_path / "run"), GraspTrainConfig(steps=2, pick_weight=1.0), quiet=True)
 
 
-def test_domrand_train_grasp_takes_the_pick_weight_and_records_it(tmp_path):
+def test_domrand_train_grasp_takes_the_pick_weight_and_the_precision_and_records_them(tmp_path, capsys):
     from domrand.cli import main
     from domrand.grasp.dataset import GraspDataConfig, generate
     from domrand.train.grasp_trainer import load_ranker
@@ -103,10 +103,15 @@ def test_domrand_train_grasp_takes_the_pick_weight_and_records_it(tmp_path):
         workers=1,
         quiet=True,
     )
-    args = ["train", "grasp", "--data", str(data), "--out", str(tmp_path / "run"), "--steps", "2", "--batch-size", "8"]
-    assert main([*args, "--pick-weight", "0.5", "--quiet"]) == 0
+    args = ["train", "grasp", "--data", str(data), "--steps", "2", "--batch-size", "8", "--quiet"]
+    assert main([*args, "--out", str(tmp_path / "run"), "--pick-weight", "0.5"]) == 0
     _, meta = load_ranker(tmp_path / "run" / "best.pt")
     assert meta["train_config"]["pick_weight"] == 0.5 and "val_pick_success" in meta
+    assert meta["train_config"]["precision"] == "fp32"  # the grasp default without --precision
+    assert main([*args, "--out", str(tmp_path / "bf16"), "--precision", "bf16"]) == 0
+    assert load_ranker(tmp_path / "bf16" / "best.pt")[1]["train_config"]["precision"] == "bf16"
+    assert main([*args, "--out", str(tmp_path / "bad"), "--precision", "fp16"]) != 0
+    assert "got 'fp16'" in capsys.readouterr().err and not (tmp_path / "bad").exists()
 
 
 def test_bf16_training_keeps_float32_weights_and_a_bad_precision_is_refused_by_name(tmp_path):
