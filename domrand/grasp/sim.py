@@ -63,6 +63,13 @@ def jittered(g: Grasp, rng: np.random.Generator) -> Grasp:
     return Grasp(g.x + float(dx), g.y + float(dy), g.z, g.yaw + float(dyaw), g.width)
 
 
+def moved(g: Grasp, along: float, across: float, dyaw: float) -> Grasp:
+    """`g` with its centre moved `along` (metres, in the closing direction) and `across` (metres, to its left
+    in the table plane) and its yaw turned by `dyaw` (radians); height and opening kept."""
+    c, s = math.cos(g.yaw), math.sin(g.yaw)
+    return Grasp(g.x + along * c - across * s, g.y + along * s + across * c, g.z, g.yaw + dyaw, g.width)
+
+
 @dataclass(frozen=True)
 class GraspResult:
     success: bool

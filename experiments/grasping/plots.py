@@ -177,6 +177,28 @@ def ceiling_table() -> str:
     return "\n".join(lines)
 
 
+def smooth_table() -> str:
+    """The committed rankers' pick success on the dense validation drops under each way of scoring a candidate
+    (results/smooth.json, `run.py smooth`)."""
+    path = RESULTS / "smooth.json"
+    if not path.is_file():
+        return "(not run yet)"
+    r = json.loads(path.read_text())
+    n = sum(r["drops"].values())
+    lines = [
+        f"| scoring (`{r['checkpoint']}`'s rankers) | picks that succeed, of {n} | procedural | realistic training |",
+        "| --- | --- | --- | --- |",
+    ]
+    for k, wins in r["successes"].items():
+        sets = " | ".join(f"{100 * r['by_set'][s][k]:.1f}%" for s in ("procedural", "realistic_train"))
+        lines.append(f"| {k} | {wins} ({100 * wins / n:.2f}%) | {sets} |")
+    verdict = ", ".join(r["replaces_committed_scoring"]) or "none"
+    lines.append(
+        f"\nClears the margin fixed beforehand ({r['margin']} more of the {n} drops, no fewer in either set): {verdict}."
+    )
+    return "\n".join(lines)
+
+
 def rows_of(name: str, describe) -> list[tuple[str, dict]]:
     """(description, row) for each row of results/NAME.json (none if it was not run)."""
     path = RESULTS / f"{name}.json"
@@ -290,7 +312,7 @@ def main() -> None:
     count, real, scale, per = count_plot(), realistic_table(), scale_table(), per_object_table()
     markers = {
         "COUNT": count, "REALISTIC": real, "SCALE": scale, "PER_OBJECT": per, "ENSEMBLE": ensemble_table(),
-        "CEILING": ceiling_table(), "GROCERY": scale_table("grocery", "grocery_test"),
+        "CEILING": ceiling_table(), "SMOOTH": smooth_table(), "GROCERY": scale_table("grocery", "grocery_test"),
         "GROCERY_PER_OBJECT": per_object_table(0.12, "grocery", "grocery_test"),
     }  # fmt: skip
     fill_markers(HERE / "README.md", markers)

@@ -1,5 +1,6 @@
-"""experiments/grasping/run.py's selection record: rows of runs no longer on disk are kept only when the dense
-drops made again are the same ones (the committed checkpoint scores what it scored then)."""
+"""experiments/grasping/run.py's selection: rows of runs no longer on disk are kept only when the dense drops made
+again are the same ones (the committed checkpoint scores what it scored then); a run replaces the committed
+checkpoint only by `SELECT_MARGIN` drops."""
 
 from __future__ import annotations
 
@@ -46,3 +47,11 @@ def test_selection_rows_are_dropped_when_the_dense_drops_came_out_different(tmp_
     assert run.earlier_selection(same, {"procedural": 100, "realistic_train": 200})["scores"] == {}
     (tmp_path / "selection.json").unlink()
     assert run.earlier_selection(same, drops) == {"scores": {}, "by_set": {"procedural": {}, "realistic_train": {}}}
+
+
+def test_a_run_replaces_the_committed_checkpoint_only_by_the_margin():
+    m = run.SELECT_MARGIN
+    assert run.winner({"grasp": 370, "a": 370 + m - 1, "b": 360}) == "grasp"  # a lead under the margin: noise
+    assert run.winner({"grasp": 370, "a": 370 + m, "b": 370 + m}) == "b"  # ties go to the later run
+    assert run.winner({"grasp": 370, "a": 380, "b": 375}) == "a"
+    assert run.winner({"a": 360, "b": 359}) == "a"  # nothing committed yet: the best run

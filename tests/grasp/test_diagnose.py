@@ -52,3 +52,33 @@ def test_picks_are_the_candidate_the_ranker_scores_highest_and_are_cached(dense,
     ranker_checkpoint(tmp_path / "r.pt", 1)  # other weights at the same path: picked again, not read back
     diagnose.rank(dense, [ckpt])
     assert len(list((dense.parent / "dense.npz.picks").glob("*.npy"))) == 2
+
+
+def test_moved_shifts_the_centre_in_the_grasps_own_frame():
+    import math
+
+    from domrand.grasp.sim import Grasp, moved
+
+    g = Grasp(0.01, 0.02, 0.03, math.pi / 2, 0.05)  # fingers close along +y
+    assert moved(g, 0.004, 0.0, 0.0) == pytest.approx(Grasp(0.01, 0.024, 0.03, math.pi / 2, 0.05))
+    assert moved(g, 0.0, 0.004, 0.0) == pytest.approx(Grasp(0.006, 0.02, 0.03, math.pi / 2, 0.05))  # left of +y
+    assert moved(g, 0.0, 0.0, 0.1).yaw == pytest.approx(math.pi / 2 + 0.1)
+
+
+def test_smooth_reads_the_committed_scoring_as_rank_does_and_caches_the_shifted_logits(dense, tmp_path):
+    from domrand.grasp import candidates as cand
+    from domrand.train.grasp_trainer import load_ranker
+
+    ckpt = ranker_checkpoint(tmp_path / "s.pt", 2)
+    d = dict(np.load(dense))
+    sel, grasps = diagnose.drop_grasps(d, 0)
+    logits = diagnose.shifted_logits(d, ckpt, workers=1)
+    assert logits.shape == (len(d["cand_success"]), len(diagnose.SHIFTS), 1, 4)
+    expect = cand.scores(load_ranker(ckpt)[0], diagnose.drop_points(d, 0), grasps).numpy()
+    np.testing.assert_allclose(logits[sel, 0].mean((1, 2)), expect, atol=1e-4)  # unmoved: the ensemble's logit
+    assert not np.allclose(logits[sel, 1], logits[sel, 0])  # moved 3 mm: another crop
+    first = diagnose.smooth(dense, ckpt, workers=1)
+    assert list(first) == list(diagnose.SCORINGS)
+    assert first["mean logit (committed)"] == pytest.approx(diagnose.rank(dense, [ckpt])["all"]["s"])
+    assert len(list((dense.parent / "dense.npz.picks").glob("*_shifted_*.npy"))) == 1
+    assert diagnose.smooth(dense, ckpt, workers=1) == first  # from the cache
