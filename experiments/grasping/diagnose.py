@@ -16,8 +16,9 @@ centroid is wider than the gripper opens, and the others). No physics runs again
 the same outcomes; each checkpoint's picks are cached in DENSE.picks/ (keyed by both files' bytes), so a rerun takes
 seconds. `smooth` reads the pick success of other ways to score a candidate with the same rankers (`SCORINGS`:
 the mean probability, the least member, and scores averaged over the candidate moved a few millimetres or turned
-a few degrees, `SHIFTS`), to see whether a smoother choice avoids knife-edge grasps. Pick rankers on drops of objects that are not the test objects (the realistic training meshes, procedural
-seeds outside the training and test ranges).
+a few degrees, `SHIFTS`), to see whether a smoother choice avoids knife-edge grasps. Pick rankers on drops of
+objects that are not the test objects (the realistic training meshes, procedural seeds outside the training and
+test ranges).
 """
 
 from __future__ import annotations
