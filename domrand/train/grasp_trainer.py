@@ -183,11 +183,6 @@ def _bce(logits: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
     return loss, float(((logits > 0) == (y > 0.5)).float().mean())
 
 
-def _validate(model: torch.nn.Module, x: torch.Tensor, w: torch.Tensor, y: torch.Tensor) -> tuple[float, float]:
-    """Validation loss and accuracy of `model` (logits) on held-out candidates."""
-    return _bce(_logits(model, x, w), y)
-
-
 def mixed_scenes(scene: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """(S, K) long: for each scene (`scene` (N,) the candidates' scene numbers) whose candidates' targets (N,)
     differ, the indices of its candidates, padded with -1 to the largest such scene's count K.

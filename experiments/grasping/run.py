@@ -547,6 +547,18 @@ def realistic_validation(work: Path) -> Path:
     return out
 
 
+def validation_sets(work: Path) -> tuple[dict[str, Path], dict[str, int]]:
+    """`select`'s dense validation files by set ("procedural", "realistic_train"; made once) and their drop counts."""
+    sets = {"procedural": validation(work), "realistic_train": realistic_validation(work)}
+    return sets, {name: len(np.load(path)["object"]) for name, path in sets.items()}
+
+
+def pooled(by_set: dict[str, dict[str, float]], drops: dict[str, int]) -> dict[str, int]:
+    """Per key of `by_set` (set -> key -> pick success rate): its successful picks over all the sets' `drops`."""
+    keys = next(iter(by_set.values()))
+    return {k: round(sum(by_set[n][k] * drops[n] for n in by_set)) for k in keys}
+
+
 # Other ways to score the committed rankers' candidates (diagnose.py `SCORINGS`: the mean probability, the least
 # member, scores averaged over the candidate moved a few millimetres or turned a few degrees), read on `select`'s
 # 400 dense validation drops. The rule was fixed before the first figure: a scoring replaces the committed one (the
@@ -562,10 +574,9 @@ def smooth(work: Path) -> None:
     from diagnose import smooth as rates
 
     ckpt = committed_copy(work)
-    sets = {"procedural": validation(work), "realistic_train": realistic_validation(work)}
-    drops = {name: len(np.load(path)["object"]) for name, path in sets.items()}
+    sets, drops = validation_sets(work)
     by_set = {name: rates(path, str(ckpt)) for name, path in sets.items()}
-    successes = {k: round(sum(by_set[n][k] * drops[n] for n in sets)) for k in SCORINGS}
+    successes = pooled(by_set, drops)
     committed = next(iter(SCORINGS))
     better = [
         k
@@ -610,12 +621,11 @@ def select(work: Path) -> None:
     if not candidates:
         raise SystemExit(f"no finished run in {work}/runs")
     keys = ["grasp" if p == committed else p.parent.name for p in candidates]
-    sets = {"procedural": validation(work), "realistic_train": realistic_validation(work)}
+    sets, drops = validation_sets(work)
     tables = {name: rank(path, [str(p) for p in candidates])["all"] for name, path in sets.items()}
-    drops = {name: len(np.load(path)["object"]) for name, path in sets.items()}
     per_set = {name: {k: tables[name][k] for k in keys} for name in sets}
     scores = {k: sum(per_set[n][k] * drops[n] for n in sets) / sum(drops.values()) for k in keys}
-    best = keys.index(winner({k: round(scores[k] * sum(drops.values())) for k in keys}))
+    best = keys.index(winner(pooled(per_set, drops)))
     print("dense validation pick success:", {k: round(v, 3) for k, v in scores.items()}, "->", keys[best])
     earlier = earlier_selection(per_set, drops)
     RESULTS.mkdir(exist_ok=True)

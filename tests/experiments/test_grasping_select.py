@@ -55,3 +55,8 @@ def test_a_run_replaces_the_committed_checkpoint_only_by_the_margin():
     assert run.winner({"grasp": 370, "a": 370 + m, "b": 370 + m}) == "b"  # ties go to the later run
     assert run.winner({"grasp": 370, "a": 380, "b": 375}) == "a"
     assert run.winner({"a": 360, "b": 359}) == "a"  # nothing committed yet: the best run
+
+
+def test_pooled_counts_each_keys_successful_picks_over_both_sets():
+    by_set = {"procedural": {"grasp": 0.955, "a": 0.95}, "realistic_train": {"grasp": 0.895, "a": 0.9}}
+    assert run.pooled(by_set, {"procedural": 200, "realistic_train": 200}) == {"grasp": 370, "a": 370}
