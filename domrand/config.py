@@ -19,11 +19,15 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Union
 
+import torch
 import yaml
 
 from domrand.dist import Dist, dist_from_json
+from domrand.generators.transforms import intrinsics_from_fov
+from domrand.pipeline import Pipeline
 from domrand.randomizers import (
     CameraJitter,
+    Compose,
     DepthNoise,
     ImageNoise,
     LightRandomizer,
@@ -33,9 +37,13 @@ from domrand.randomizers import (
     TextureRandomizer,
     TopDownCamera,
 )
+from domrand.render import RenderConfig
 from domrand.world import TableWorld
 
 TASKS = ("localization", "grasping")
+#: Randomizer sections in the order they act: scene randomizers, then those of the rendered images.
+SCENE_RANDOMIZERS = ("camera", "lighting", "placement", "textures", "materials")
+IMAGE_RANDOMIZERS = ("noise", "depth_noise")
 PRESETS = ("tabletop", "grasping")
 
 
@@ -103,6 +111,47 @@ class DatasetConfig:
     def to_json(self) -> dict[str, Any]:
         """Every setting, as JSON values (what `manifest.json` records)."""
         return to_json(self)
+
+    def pipeline(self, device: str | torch.device = "cpu", backend: str = "auto", max_batch: int = 64) -> Pipeline:
+        """The `Pipeline` of this configuration: its randomizers in data-flow order, its world and renderer.
+
+        `device`, `backend` and `max_batch` decide where and how much is rendered at once; none changes a pixel.
+        """
+        scene = tuple((n, getattr(self, n)) for n in SCENE_RANDOMIZERS if getattr(self, n) is not None)
+        image = tuple((n, getattr(self, n)) for n in IMAGE_RANDOMIZERS if getattr(self, n) is not None)
+        rs = self.render
+        render = RenderConfig(
+            shadows=rs.shadows,
+            shadow_map_size=rs.shadow_map_size,
+            supersample=rs.supersample,
+            max_batch=max_batch,
+            backend=backend,
+        )
+        size = (self.image_size, self.image_size)
+        return Pipeline(Compose(scene=scene, image=image), self.world, size, render, device=device)
+
+    def nominal_camera(self) -> dict[str, float | int]:
+        """The unrandomized camera's intrinsics: fx, fy, cx, cy (pixels), width, height."""
+        size = self.image_size
+        k = self.world.base_scene(1, (size, size)).camera.intrinsics[0]
+        if self.camera is not None:
+            k = intrinsics_from_fov(torch.deg2rad(torch.tensor([self.camera.fov_deg])), size, size)[0]
+        return {
+            "fx": float(k[0, 0]), "fy": float(k[1, 1]), "cx": float(k[0, 2]), "cy": float(k[1, 2]),
+            "width": size, "height": size,
+        }  # fmt: skip
+
+    def world_facts(self) -> dict[str, Any]:
+        """What the labels refer to, as plain data (what `io.manifest.build` records as `world`)."""
+        bank = self.world.mesh_bank()
+        return {
+            "image_size": [self.image_size, self.image_size],
+            "slots": self.world.slot_names(),
+            "meshes": list(bank.names),
+            "target_meshes": list(self.world.target_mesh_ids),
+            "classes": sorted(set(bank.names[2:])),
+            "nominal_camera": self.nominal_camera(),
+        }
 
 
 def to_json(obj: Any) -> Any:

@@ -1,4 +1,4 @@
-"""Labels: a pure function of a `SceneBatch` and its rendered `Frame`.
+"""Labels: a pure function of a `SceneBatch` and what was rendered of it (instance ids, silhouette areas).
 
 Per image: the camera (OpenCV intrinsics, camera-to-world), and per object (the target and every
 visible distractor): id (its slot, the value in the instance mask), class, pose in world and camera
@@ -8,10 +8,9 @@ projected centre, and the target's position and quaternion.
 Example:
     >>> import torch
     >>> from domrand.config import load_config
-    >>> from domrand.pipeline import Pipeline
-    >>> pipe = Pipeline(load_config(overrides={"image_size": 32}))
+    >>> pipe = load_config(overrides={"image_size": 32}).pipeline()
     >>> frame = pipe.render(pipe.sample(2, rng=torch.Generator().manual_seed(0)))
-    >>> labels = compute(frame, pipe.renderer)
+    >>> labels = compute(frame.scene, frame.instance, frame.silhouette)
     >>> rec = labels.record(0)
     >>> sorted(rec), rec["objects"][0]["role"]
     (['camera', 'objects', 'target_name', 'target_position', 'target_quaternion'], 'target')
@@ -27,9 +26,9 @@ import torch
 from torch import Tensor
 
 from domrand.generators.transforms import matrix_to_quaternion, quaternion_to_matrix
-from domrand.pipeline import Frame
-from domrand.render import Renderer
 from domrand.render.frontend import invert_rigid
+from domrand.render.project import intrinsics_parts, pinhole
+from domrand.scene import SceneBatch
 from domrand.world import TARGET, mesh_half_extents, used_vertices
 
 #: Corners of the unit box in the order the 8 keypoints use (x, y, z in {-1, +1}), then the centre.
@@ -148,7 +147,7 @@ def boxes_from_mask(instance: Tensor, k: int) -> tuple[Tensor, Tensor]:
     """
     b, h, w = instance.shape
     if instance.device.type == "cpu":  # one compiled pass per mask
-        from domrand.render.cpu_silhouettes import mask_stats
+        from domrand.kernels.silhouettes import mask_stats
 
         bbox_c, pixels_c = torch.empty(b, k, 4, dtype=torch.float32), torch.empty(b, k, dtype=torch.int64)
         mask_stats(instance.to(torch.int32).contiguous().numpy(), k, bbox_c.numpy(), pixels_c.numpy())
@@ -172,9 +171,15 @@ def boxes_from_mask(instance: Tensor, k: int) -> tuple[Tensor, Tensor]:
     return torch.where((pixels > 0)[..., None], bbox, torch.full_like(bbox, -1.0)), pixels
 
 
-def compute(frame: Frame, renderer: Renderer) -> Labels:
-    """Labels of a rendered batch (CPU tensors)."""
-    scene = frame.scene
+def compute(scene: SceneBatch, instance: Tensor, silhouette: Tensor) -> Labels:
+    """Labels of a rendered batch (CPU tensors).
+
+    Args:
+        scene: the B scenes with K slots that were rendered.
+        instance: (B, H, W) int32 rendered slot per pixel, -1 for background.
+        silhouette: (B, K) int64 unoccluded silhouette areas, pixels (`RenderOutput.silhouette` of a
+            render asked for the object slots).
+    """
     inst = scene.instances
     _b, k = inst.mesh.shape
     objects = torch.arange(k) >= TARGET
@@ -187,10 +192,8 @@ def compute(frame: Frame, renderer: Renderer) -> Labels:
     kmat = scene.camera.intrinsics[:, None, None]
     z = cam_pts[..., 2]
     safe = torch.where(z.abs() < 1e-9, torch.full_like(z, 1e-9), z)
-    u = kmat[..., 0, 0] * cam_pts[..., 0] / safe + kmat[..., 0, 2]
-    v = kmat[..., 1, 1] * cam_pts[..., 1] / safe + kmat[..., 1, 2]
-    bbox, pixels = boxes_from_mask(frame.instance, k)
-    silhouette = frame.silhouette if frame.silhouette is not None else renderer.silhouette_areas(scene, slots=objects)
+    u, v = pinhole(cam_pts[..., 0], cam_pts[..., 1], safe, *intrinsics_parts(kmat))
+    bbox, pixels = boxes_from_mask(instance, k)
     amodal = _amodal_boxes(scene, pose_cam)
     return Labels(
         intrinsics=scene.camera.intrinsics, cam_to_world=scene.camera.cam_to_world, size=scene.image_size, present=present,
@@ -199,12 +202,12 @@ def compute(frame: Frame, renderer: Renderer) -> Labels:
     )  # fmt: skip
 
 
-def _amodal_boxes(scene, pose_cam: Tensor) -> Tensor:
+def _amodal_boxes(scene: SceneBatch, pose_cam: Tensor) -> Tensor:
     """(B, K, 4) image-clipped bounds of every slot's projected vertices in front of the camera."""
     bank, inst = scene.meshes, scene.instances
     h, w = scene.image_size
     if pose_cam.device.type == "cpu":  # one compiled pass over the vertices each mesh uses
-        from domrand.render.cpu_silhouettes import amodal_boxes
+        from domrand.kernels.silhouettes import amodal_boxes
 
         out = torch.empty(*inst.mesh.shape, 4, dtype=torch.float32)
         amodal_boxes(
@@ -223,7 +226,7 @@ def _amodal_boxes(scene, pose_cam: Tensor) -> Tensor:
     return _amodal_boxes_torch(scene, pose_cam)
 
 
-def _amodal_boxes_torch(scene, pose_cam: Tensor) -> Tensor:
+def _amodal_boxes_torch(scene: SceneBatch, pose_cam: Tensor) -> Tensor:
     bank, inst = scene.meshes, scene.instances
     h, w = scene.image_size
     verts = bank.vertices[inst.mesh] * inst.scale[:, :, None, :]  # (B, K, V, 3)
@@ -231,8 +234,7 @@ def _amodal_boxes_torch(scene, pose_cam: Tensor) -> Tensor:
     used = used_vertices(bank)[inst.mesh] & (cam[..., 2] > 1e-6)
     kmat = scene.camera.intrinsics[:, None, None]
     z = cam[..., 2].clamp_min(1e-6)
-    u = kmat[..., 0, 0] * cam[..., 0] / z + kmat[..., 0, 2]
-    v = kmat[..., 1, 1] * cam[..., 1] / z + kmat[..., 1, 2]
+    u, v = pinhole(cam[..., 0], cam[..., 1], z, *intrinsics_parts(kmat))
     inf = torch.tensor(float("inf"))
     x0 = torch.where(used, u, inf).amin(-1) + 0.5
     x1 = torch.where(used, u, -inf).amax(-1) + 0.5

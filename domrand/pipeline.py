@@ -1,9 +1,12 @@
-"""The data flow of one batch: randomizers.sample -> randomizers.apply -> renderer -> post-processing.
+"""The data flow of one batch: randomizers.sample -> randomizers.apply -> renderer -> image randomizers.
+
+A `Pipeline` knows randomizers only as a `Compose` (names and order are the caller's: `DatasetConfig.pipeline`
+builds it from a configuration), a world that makes the base scenes, and a renderer configuration.
 
 Example:
     >>> import torch
     >>> from domrand.config import load_config
-    >>> pipe = Pipeline(load_config(overrides={"image_size": 32}))
+    >>> pipe = load_config(overrides={"image_size": 32}).pipeline()
     >>> params = pipe.sample(2, rng=torch.Generator().manual_seed(0))
     >>> frame = pipe.render(params)
     >>> tuple(frame.rgb.shape), tuple(frame.instance.shape)
@@ -12,12 +15,11 @@ Example:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Protocol
 
 import torch
-from torch import Tensor
 
-from domrand.config import DatasetConfig
+from domrand.frame import Frame
 from domrand.params import Params
 from domrand.randomizers import Compose
 from domrand.render import RenderConfig, Renderer
@@ -25,53 +27,34 @@ from domrand.scene import SceneBatch
 from domrand.world import TARGET
 
 
-@dataclass(frozen=True, eq=False)
-class Frame:
-    """A rendered, post-processed batch and the scene it came from.
+class World(Protocol):
+    """What a pipeline needs of a world: the unrandomized scenes."""
 
-    Attributes:
-        rgb: (B, H, W, 3) float32 in [0, 1], after image noise.
-        depth: (B, H, W) float32 metres along the optical axis (0: no surface), after depth noise.
-        instance: (B, H, W) int32 slot per pixel, -1 for background.
-        clean_depth: (B, H, W) float32 depth before depth noise (labels use it).
-        scene: the `SceneBatch` (on the CPU).
-        silhouette: (B, K) int64 unoccluded silhouette areas of the object slots (target and up).
-    """
-
-    rgb: Tensor
-    depth: Tensor
-    instance: Tensor
-    clean_depth: Tensor
-    scene: SceneBatch
-    silhouette: Tensor | None = None
+    def base_scene(self, n: int, size: tuple[int, int]) -> SceneBatch: ...
 
 
 class Pipeline:
-    """A dataset configuration turned into batches of rendered frames."""
+    """Randomizers, a world and a renderer turned into batches of rendered frames.
+
+    Args:
+        compose: the scene and image randomizers, in order.
+        world: makes the base scenes (`TableWorld`).
+        image_size: (H, W) pixels.
+        render: renderer settings (shadows, supersampling, max_batch, backend).
+        device: where scenes are rendered; frames come back on the CPU.
+    """
 
     def __init__(
-        self, config: DatasetConfig, device: str | torch.device = "cpu", backend: str = "auto", max_batch: int = 64
+        self,
+        compose: Compose,
+        world: World,
+        image_size: tuple[int, int],
+        render: RenderConfig,
+        device: str | torch.device = "cpu",
     ) -> None:
-        self.config = config
+        self.compose, self.world, self.image_size = compose, world, (int(image_size[0]), int(image_size[1]))
         self.device = torch.device(device)
-        c = config
-        scene_r = [
-            (n, getattr(c, n))
-            for n in ("camera", "lighting", "placement", "textures", "materials")
-            if getattr(c, n) is not None
-        ]
-        image_r = [(n, getattr(c, n)) for n in ("noise", "depth_noise") if getattr(c, n) is not None]
-        self.compose = Compose(scene=tuple(scene_r), image=tuple(image_r))
-        rs = c.render
-        self.renderer = Renderer(
-            RenderConfig(
-                shadows=rs.shadows,
-                shadow_map_size=rs.shadow_map_size,
-                supersample=rs.supersample,
-                max_batch=max_batch,
-                backend=backend,
-            )
-        )
+        self.renderer = Renderer(render)
 
     def sample(self, n: int, *, rng: torch.Generator) -> dict[str, Params]:
         """Draw the parameters of n images (on the CPU)."""
@@ -80,15 +63,13 @@ class Pipeline:
     def scene(self, params: dict[str, Params]) -> SceneBatch:
         """The scenes that `params` describe (pure: the same params give the same scenes)."""
         n = next(iter(params.values())).batch_size if params else 1
-        size = (self.config.image_size, self.config.image_size)
-        return self.compose.apply(self.config.world.base_scene(n, size), params)
+        return self.compose.apply(self.world.base_scene(n, self.image_size), params)
 
     def render(self, params: dict[str, Params]) -> Frame:
         """Render and post-process the images that `params` describe."""
         scene = self.scene(params)
         objects = torch.arange(scene.instances.mesh.shape[1]) >= TARGET
         out = self.renderer.render(scene.to(self.device), silhouettes=objects.to(self.device)).to("cpu")
-        images = self.compose.apply_images(
-            {"rgb": out.rgb, "depth": out.depth}, params, {"noise": "rgb", "depth_noise": "depth"}
-        )
+        images = self.compose.apply_images({"rgb": out.rgb, "depth": out.depth}, params)
+        assert out.silhouette is not None  # asked for above
         return Frame(images["rgb"], images["depth"], out.instance, out.depth, scene, out.silhouette)

@@ -5,7 +5,7 @@ import pytest
 import torch
 
 sys.path.insert(0, os.path.dirname(__file__))
-sys.path.insert(0, os.path.join(os.path.dirname(__file__), "io"))
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "generate"))
 
 
 @pytest.fixture(params=["numba", "torch"])

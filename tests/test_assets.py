@@ -36,7 +36,7 @@ def test_listed_hashes_reads_only_full_rows() -> None:
 def test_the_grocery_meshes_load_as_grasp_objects_scaled_to_the_extent_asked(tmp_path, monkeypatch) -> None:
     import torch
 
-    from domrand.grasp.objects import load_folder
+    from domrand.tasks.grasp.objects import load_folder
 
     monkeypatch.setenv("DOMRAND_CACHE", str(tmp_path))
     objects, skipped = load_folder(ASSETS / "meshes" / "robosuite_grocery", 0.12)

@@ -8,15 +8,14 @@ import torch
 
 from domrand.config import load_config
 from domrand.labels import _amodal_boxes_torch, compute
-from domrand.pipeline import Pipeline
 from domrand.rng import chunk_rng
 from domrand.world import used_vertices
 
 
 def _batch():
-    pipe = Pipeline(load_config(overrides={"image_size": 64}))
+    pipe = load_config(overrides={"image_size": 64}).pipeline()
     frame = pipe.render(pipe.sample(12, rng=chunk_rng(4, 0)))
-    return frame, compute(frame, pipe.renderer)
+    return frame, compute(frame.scene, frame.instance, frame.silhouette)
 
 
 def test_amodal_boxes_match_cv2_projection_of_every_used_vertex():

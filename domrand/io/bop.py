@@ -22,9 +22,9 @@ from typing import Any
 
 import numpy as np
 
+from domrand.io.chunk import Chunk, Model
 from domrand.io.files import TMP_SUFFIX, dumps
 from domrand.io.images import encode_png
-from domrand.io.native import Chunk
 from domrand.labels import pose_matrix
 
 DEPTH_SCALE = 0.1  # BOP PBR convention: depth PNG value * 0.1 = millimetres
@@ -43,8 +43,8 @@ class BopWriter:
 
     name = "bop"
 
-    def __init__(self, store: Any, manifest: dict[str, Any]) -> None:
-        self.store = store
+    def __init__(self, store: Any, manifest: dict[str, Any], models: tuple[Model, ...] = ()) -> None:
+        self.store, self.manifest, self.models = store, manifest, models
 
     def write_chunk(self, chunk: Chunk) -> None:
         final = f"bop/train_pbr/{chunk.index:06d}"
@@ -88,29 +88,21 @@ class BopWriter:
         self.store.replace_folder(tmp, final)
 
     def finalize(self, num_chunks: int) -> None:
-        pass
+        """The scene-independent files: the models of the targets and the nominal camera (from the manifest)."""
+        write_models(self.store, "bop/models", self.models)
+        camera = {**self.manifest["nominal_camera"], "depth_scale": DEPTH_SCALE}
+        self.store.write("bop/camera.json", (json.dumps(camera, sort_keys=True, indent=2) + "\n").encode())
 
 
-def write_dataset_files(store: Any, bank: Any, target_meshes: tuple[int, int], camera: dict[str, Any]) -> None:
-    """The scene-independent BOP files: models of the target meshes and the nominal camera."""
-    write_models(store, "bop/models", bank, range(*target_meshes))
-    store.write("bop/camera.json", (json.dumps(camera, sort_keys=True, indent=2) + "\n").encode())
-
-
-def write_models(store: Any, folder: str, bank: Any, meshes: range) -> None:
-    """PLY models (millimetres) and models_info.json of the banked meshes `meshes`."""
+def write_models(store: Any, folder: str, models: tuple[Model, ...]) -> None:
+    """PLY models (millimetres) and models_info.json of `models`."""
     info = {}
-    for m in meshes:
-        nf = int(bank.num_faces[m])
-        faces = bank.faces[m, :nf].numpy()
-        used = np.unique(faces)
-        remap = np.full(bank.vertices.shape[1], -1, dtype=np.int64)
-        remap[used] = np.arange(used.size)
-        v = bank.vertices[m, used].double().numpy() * 1000.0
-        n = bank.normals[m, used].double().numpy()
-        f = remap[faces]
-        obj_id = m - FIRST_OBJECT_MESH + 1
-        header = f"ply\nformat ascii 1.0\ncomment domrand mesh {bank.names[m]}, millimetres\nelement vertex {len(v)}\nproperty float x\nproperty float y\nproperty float z\nproperty float nx\nproperty float ny\nproperty float nz\nelement face {len(f)}\nproperty list uchar int vertex_indices\nend_header\n"
+    for model in models:
+        v = model.vertices.astype(np.float64) * 1000.0
+        n = model.normals.astype(np.float64)
+        f = model.faces
+        obj_id = model.index - FIRST_OBJECT_MESH + 1
+        header = f"ply\nformat ascii 1.0\ncomment domrand mesh {model.name}, millimetres\nelement vertex {len(v)}\nproperty float x\nproperty float y\nproperty float z\nproperty float nx\nproperty float ny\nproperty float nz\nelement face {len(f)}\nproperty list uchar int vertex_indices\nend_header\n"
         body = "".join(
             f"{a:.6f} {b:.6f} {c:.6f} {d:.6f} {e:.6f} {g:.6f}\n" for (a, b, c), (d, e, g) in zip(v.tolist(), n.tolist())
         )
@@ -124,7 +116,7 @@ def write_models(store: Any, folder: str, bank: Any, meshes: range) -> None:
         )
         info[str(obj_id)] = {
             "diameter": diameter, "min_x": lo[0], "min_y": lo[1], "min_z": lo[2],
-            "size_x": hi[0] - lo[0], "size_y": hi[1] - lo[1], "size_z": hi[2] - lo[2], "name": bank.names[m],
+            "size_x": hi[0] - lo[0], "size_y": hi[1] - lo[1], "size_z": hi[2] - lo[2], "name": model.name,
         }  # fmt: skip
     clean = {k: {kk: (float(vv) if not isinstance(vv, str) else vv) for kk, vv in d.items()} for k, d in info.items()}
     store.write(f"{folder}/models_info.json", (json.dumps(clean, sort_keys=True, indent=2) + "\n").encode())

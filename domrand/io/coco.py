@@ -12,9 +12,9 @@ from pathlib import Path
 from typing import Any
 
 from domrand.io import rle
+from domrand.io.chunk import Chunk, Model
 from domrand.io.files import dumps
 from domrand.io.images import encode_png
-from domrand.io.native import Chunk
 
 KEYPOINT_NAMES = [f"corner_{x}{y}{z}" for x in "-+" for y in "-+" for z in "-+"] + ["centre"]
 # Edges of the box between corners that differ in one coordinate (1-based, COCO style).
@@ -33,7 +33,7 @@ class CocoWriter:
 
     name = "coco"
 
-    def __init__(self, store: Any, manifest: dict[str, Any]) -> None:
+    def __init__(self, store: Any, manifest: dict[str, Any], models: tuple[Model, ...] = ()) -> None:
         self.store = store
         self.classes = list(manifest["classes"])
         self.category = {name: i + 1 for i, name in enumerate(self.classes)}

@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
+from domrand.io.chunk import Chunk, Model
 from domrand.io.files import dumps
 from domrand.io.images import encode_png
-from domrand.io.native import Chunk
 
 
 def depth_mm(depth: np.ndarray) -> np.ndarray:
@@ -30,7 +30,7 @@ class JsonlWriter:
 
     name = "jsonl"
 
-    def __init__(self, store: Any, manifest: dict[str, Any]) -> None:
+    def __init__(self, store: Any, manifest: dict[str, Any], models: tuple[Model, ...] = ()) -> None:
         self.store = store
 
     def write_chunk(self, chunk: Chunk) -> None:

@@ -11,7 +11,6 @@ import numpy as np
 import torch
 
 import domrand
-from domrand.config import DatasetConfig
 
 FORMAT_VERSION = 1
 # Keys a resumed run must reproduce exactly.
@@ -41,28 +40,42 @@ def versions() -> dict[str, str]:
 
 
 def build(
-    config: DatasetConfig, seed: int, num_images: int, formats: tuple[str, ...], backend: str, device: str
+    config: dict[str, Any],
+    world: dict[str, Any],
+    seed: int,
+    num_images: int,
+    chunk_size: int,
+    formats: tuple[str, ...],
+    backend: str,
+    device: str,
 ) -> dict[str, Any]:
-    world = config.world
-    bank = world.mesh_bank()
-    c = config.chunk_size
+    """The manifest of a new dataset, from plain data.
+
+    Args:
+        config: the full configuration as JSON values (`DatasetConfig.to_json()`).
+        world: what the labels refer to: "image_size" [H, W], "slots" (names by slot), "meshes" (names by
+            bank index), "target_meshes" [first, stop) bank indices, "classes", "nominal_camera" (fx, fy,
+            cx, cy, width, height of the unrandomized camera).
+        seed, num_images, chunk_size: the chunk grid; formats, backend, device: how it is written.
+    """
     return {
         "format_version": FORMAT_VERSION,
         "generator": "domrand generate",
         "root_seed": seed,
         "num_images": num_images,
-        "chunk_size": c,
-        "num_chunks": (num_images + c - 1) // c,
+        "chunk_size": chunk_size,
+        "num_chunks": (num_images + chunk_size - 1) // chunk_size,
         "formats": list(formats),
         "backend": backend,
         "device": device,
-        "image_size": [config.image_size, config.image_size],
-        "config": config.to_json(),
+        "image_size": list(world["image_size"]),
+        "config": config,
         "versions": versions(),
-        "slots": world.slot_names(),
-        "meshes": list(bank.names),
-        "target_meshes": list(world.target_mesh_ids),
-        "classes": sorted(set(bank.names[2:])),
+        "slots": list(world["slots"]),
+        "meshes": list(world["meshes"]),
+        "target_meshes": list(world["target_meshes"]),
+        "classes": list(world["classes"]),
+        "nominal_camera": dict(world["nominal_camera"]),
         "arrays": {
             "rgb": "uint8 (H, W, 3)",
             "depth": "float32 (H, W) metres along the optical axis, 0 where no surface",

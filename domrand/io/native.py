@@ -12,83 +12,16 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
+from domrand.io.chunk import Chunk, Model, params_row
 from domrand.io.files import dumps
 
 ARRAYS = ("rgb", "depth", "instance")
-
-
-def params_arrays(params: dict[str, Any]) -> dict[str, np.ndarray]:
-    """{"params.<randomizer>.<field>": array} of a dict of `Params` batches."""
-    return {
-        f"params.{name}.{field}": t.detach().cpu().numpy()
-        for name, p in params.items()
-        for field, t in p.tensors().items()
-    }
-
-
-def params_row(arrays: dict[str, np.ndarray], i: int) -> dict[str, dict[str, Any]]:
-    """Row i of the params arrays as {randomizer: {field: value}} (what `Params.from_rows` reads)."""
-    out: dict[str, dict[str, Any]] = {}
-    for key, a in arrays.items():
-        if key.startswith("params."):
-            _, name, field = key.split(".", 2)
-            out.setdefault(name, {})[field] = a[i].tolist()
-    return out
-
-
-@dataclass
-class Chunk:
-    """One chunk's images, labels and parameters, ready for the writers.
-
-    Attributes:
-        index: chunk number k. first: global index of its first image.
-        rgb: (n, H, W, 3) uint8. depth: (n, H, W) float32 metres (0: no surface).
-        instance: (n, H, W) int16 slot per pixel, -1 for background.
-        arrays: batch-first label arrays ("label.<name>", see `Labels.arrays`) and randomizer
-            parameters ("params.<randomizer>.<field>").
-        names: mesh names by bank index (classes).
-    """
-
-    index: int
-    first: int
-    rgb: np.ndarray
-    depth: np.ndarray
-    instance: np.ndarray
-    arrays: dict[str, np.ndarray]
-    names: tuple[str, ...]
-    _records: list[dict[str, Any]] | None = None
-
-    @property
-    def count(self) -> int:
-        return int(self.rgb.shape[0])
-
-    def label_arrays(self) -> dict[str, np.ndarray]:
-        return {k[6:]: v for k, v in self.arrays.items() if k.startswith("label.")}
-
-    def records(self) -> list[dict[str, Any]]:
-        """Per image: the label record plus "index", "chunk", "index_in_chunk" and "params" (built once)."""
-        if self._records is None:
-            from domrand.labels import record_from
-
-            a, size = self.label_arrays(), self.rgb.shape[1:3]
-            self._records = [
-                {
-                    "index": self.first + i,
-                    "chunk": self.index,
-                    "index_in_chunk": i,
-                    **record_from(a, i, self.names, size),
-                    "params": params_row(self.arrays, i),
-                }
-                for i in range(self.count)
-            ]
-        return self._records
 
 
 class NativeWriter:
@@ -96,7 +29,7 @@ class NativeWriter:
 
     name = "native"
 
-    def __init__(self, store: Any, manifest: dict[str, Any]) -> None:
+    def __init__(self, store: Any, manifest: dict[str, Any], models: tuple[Model, ...] = ()) -> None:
         self.store = store
 
     def write_chunk(self, chunk: Chunk) -> None:

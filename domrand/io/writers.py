@@ -1,17 +1,21 @@
-"""The output formats by name."""
+"""The output formats by name, and the `Writer` contract they share."""
 
 from __future__ import annotations
 
 from typing import Any, Protocol
 
 from domrand.io.bop import BopWriter
+from domrand.io.chunk import Chunk, Model
 from domrand.io.coco import CocoWriter
 from domrand.io.jsonl import JsonlWriter
-from domrand.io.native import Chunk, NativeWriter
+from domrand.io.native import NativeWriter
 
 
 class Writer(Protocol):
-    """Writes one format: each chunk atomically (idempotent), then dataset-wide files at the end."""
+    """Writes one format: each chunk atomically (idempotent), then dataset-wide files at the end.
+
+    A writer is built from the store, the manifest (plain JSON) and the object models; it reads nothing else.
+    """
 
     name: str
 
@@ -23,7 +27,9 @@ class Writer(Protocol):
 WRITERS: dict[str, type] = {"native": NativeWriter, "jsonl": JsonlWriter, "coco": CocoWriter, "bop": BopWriter}
 
 
-def make_writers(formats: list[str] | tuple[str, ...], store: Any, manifest: dict[str, Any]) -> list[Writer]:
-    # jsonl before coco: both need rgb/*.png, and coco reuses what jsonl wrote.
+def make_writers(
+    formats: list[str] | tuple[str, ...], store: Any, manifest: dict[str, Any], models: tuple[Model, ...] = ()
+) -> list[Writer]:
+    """One writer per format, in the order they must run (jsonl before coco: coco reuses jsonl's rgb/*.png)."""
     order = sorted(formats, key=list(WRITERS).index)
-    return [WRITERS[f](store, manifest) for f in order]
+    return [WRITERS[f](store, manifest, models) for f in order]

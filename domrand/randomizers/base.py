@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Generic, TypeVar
+from typing import ClassVar, Generic, TypeVar
 
 import torch
 from torch import Tensor
@@ -30,9 +30,13 @@ class Randomizer(Generic[P]):
 
 
 class ImageRandomizer(Generic[P]):
-    """Like `Randomizer`, but applied to rendered images (post-processing) instead of the scene."""
+    """Like `Randomizer`, but applied to rendered images (post-processing) instead of the scene.
+
+    `image` names the rendered output it perturbs: "rgb" ((B, H, W, 3) in [0, 1]) or "depth" ((B, H, W) metres).
+    """
 
     params_type: type[Params] = Params
+    image: ClassVar[str] = "rgb"
 
     def sample(self, n: int, *, rng: torch.Generator) -> P:
         raise NotImplementedError

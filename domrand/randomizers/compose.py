@@ -53,12 +53,9 @@ class Compose:
             scene = r.apply(scene, params[name])
         return scene
 
-    def apply_images(
-        self, images: dict[str, Tensor], params: dict[str, Params], targets: dict[str, str]
-    ) -> dict[str, Tensor]:
-        """Apply each image randomizer to the output named in `targets` (e.g. noise -> rgb)."""
+    def apply_images(self, images: dict[str, Tensor], params: dict[str, Params]) -> dict[str, Tensor]:
+        """Apply each image randomizer, in order, to the output it names (`ImageRandomizer.image`)."""
         out = dict(images)
         for name, r in self.image:
-            key = targets[name]
-            out[key] = r.apply(out[key], params[name])
+            out[r.image] = r.apply(out[r.image], params[name])
         return out

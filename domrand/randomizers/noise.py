@@ -44,6 +44,7 @@ class ImageNoise(ImageRandomizer[NoiseParams]):
     gaussian_std: Dist = Uniform(0.0, 0.03)
     salt_pepper: Dist = Uniform(0.0, 0.002)
     params_type = NoiseParams
+    image = "rgb"  # perturbs the rendered colours
 
     def __post_init__(self) -> None:
         for name in ("brightness", "contrast", "saturation", "blur_sigma", "gaussian_std", "salt_pepper"):
@@ -66,7 +67,7 @@ class ImageNoise(ImageRandomizer[NoiseParams]):
 
     def apply(self, images: Tensor, p: NoiseParams) -> Tensor:
         """(B, H, W, 3) float32 in [0, 1] on the CPU -> the same, degraded (a compiled kernel)."""
-        from domrand.randomizers.noise_kernel import degrade
+        from domrand.kernels.noise import degrade
 
         x = images.detach().to("cpu", torch.float32).contiguous()
         out = torch.empty_like(x)
@@ -106,6 +107,7 @@ class DepthNoise(ImageRandomizer[DepthNoiseParams]):
     std: Dist = Uniform(0.0, 0.005)
     dropout: Dist = Uniform(0.0, 0.01)
     params_type = DepthNoiseParams
+    image = "depth"  # perturbs the rendered depth
 
     def __post_init__(self) -> None:
         if not (self.std.bounds()[0] >= 0 and self.dropout.bounds()[0] >= 0 and self.dropout.bounds()[1] <= 1):

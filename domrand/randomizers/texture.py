@@ -236,7 +236,7 @@ def _empty_spec(n: int) -> TextureSpec:
 
 def synthesize(spec: TextureSpec, size: int, images: Tensor) -> Tensor:
     """Pixels (N, size, size, 3) uint8 of N texture rows, by the compiled kernel (`texture_kernel`)."""
-    from domrand.randomizers.texture_kernel import synthesize as kernel
+    from domrand.kernels.textures import synthesize as kernel
 
     n = spec.kind.shape[0]
     out = torch.empty(n, size, size, 3, dtype=torch.uint8)

@@ -197,7 +197,7 @@ class Renderer:
         if self.backend_for(scene.device) == "numba":
             import numpy as np
 
-            from domrand.render.cpu_silhouettes import silhouette_areas
+            from domrand.kernels.silhouettes import silhouette_areas
 
             pos, _ = _world_geometry_numba(scene)
             out = torch.zeros(b, k, dtype=torch.int64)
@@ -298,7 +298,7 @@ class Renderer:
     ) -> RenderOutput:
         import numpy as np
 
-        from domrand.render import cpu_kernels
+        from domrand.kernels import raster as cpu_kernels
 
         cfg = self.config
         b, (h, w) = scene.batch_size, scene.image_size
@@ -333,7 +333,7 @@ class Renderer:
 
 def _world_geometry_numba(scene: SceneBatch) -> tuple[Tensor, Tensor]:
     """`frontend.world_geometry` by the compiled kernel: positions bit-identical, only used vertex rows."""
-    from domrand.render import cpu_kernels
+    from domrand.kernels import raster as cpu_kernels
 
     bank, inst = scene.meshes, scene.instances
     b, k = inst.mesh.shape

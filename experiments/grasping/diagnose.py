@@ -39,7 +39,7 @@ _W: dict = {}
 
 
 def _init(objects: list) -> None:
-    from domrand.grasp.sim import GraspSim
+    from domrand.tasks.grasp.sim import GraspSim
 
     torch.set_num_threads(1)
     _W.update(sim=GraspSim(), objects=objects)
@@ -48,9 +48,9 @@ def _init(objects: list) -> None:
 def _drop(job: tuple[int, int, int, int]) -> dict:
     """Object i, drop t: the evaluation's depth image and candidates, each executed (and `jitter` times more,
     jittered)."""
-    from domrand.eval.grasp import trial_view
-    from domrand.grasp.sim import jittered
     from domrand.rng import derive_seed
+    from domrand.tasks.grasp.evaluate import trial_view
+    from domrand.tasks.grasp.sim import jittered
 
     i, t, seed, jitter = job
     sim, obj = _W["sim"], _W["objects"][i]
@@ -112,7 +112,7 @@ def label(
 
 def drop_points(data: dict, j: int) -> np.ndarray:
     """(H, W, 3) world points of drop `j`'s depth image, as the evaluation saw them."""
-    from domrand.grasp import candidates as cand
+    from domrand.tasks.grasp import candidates as cand
 
     return cand.world_points(data["depth"][j], data["k"][j], data["c2w"][j])
 
@@ -142,7 +142,7 @@ def _cached(cache: Path | None, checkpoint: str, tag: str, compute: Callable[[],
 
 def drop_grasps(data: dict, j: int) -> tuple[np.ndarray, list]:
     """Drop `j`'s candidates: their indices (into the candidates) and `Grasp`s."""
-    from domrand.grasp.sim import Grasp
+    from domrand.tasks.grasp.sim import Grasp
 
     sel = np.flatnonzero(data["cand_drop"] == j)
     return sel, [Grasp(*map(float, g)) for g in data["cand_grasp"][sel]]
@@ -152,8 +152,8 @@ def chosen(data: dict, checkpoint: str, cache: Path | None = None) -> np.ndarray
     """(drops,) the index (into the candidates) of the candidate `checkpoint` scores highest per drop; -1 where a
     drop has none. With `cache` (a path stem, `rank`'s: the dense file's picks folder and its bytes' hash), read
     from or written to CACHE_<hash of the checkpoint's bytes>.npy."""
-    from domrand.grasp import candidates as cand
-    from domrand.train.grasp_trainer import load_ranker
+    from domrand.tasks.grasp import candidates as cand
+    from domrand.tasks.grasp.ranker import load_ranker
 
     model = load_ranker(checkpoint)[0]  # a checkpoint that does not load is one clear error, cached or not
 
@@ -187,7 +187,7 @@ def shifted_logits(data: dict, checkpoint: str, cache: Path | None = None, worke
     """(candidates, len(SHIFTS), members, views) float32: each of `checkpoint`'s rankers' logit of each symmetric
     view of each candidate moved by each of `SHIFTS` (`sim.moved`), from the drop's depth image; cached as
     `chosen`'s picks are. Drops are split over `workers` processes."""
-    from domrand.train.grasp_trainer import load_ranker
+    from domrand.tasks.grasp.ranker import load_ranker
 
     load_ranker(checkpoint)  # a checkpoint that does not load is one clear error, cached or not
 
@@ -215,10 +215,9 @@ def _shifted_drop(job: tuple) -> np.ndarray:
     the drop's depth image, intrinsics, camera-to-world and candidates (N, 5)."""
     import math
 
-    from domrand.grasp import candidates as cand
-    from domrand.grasp.ranker import symmetric_views
-    from domrand.grasp.sim import Grasp, moved
-    from domrand.train.grasp_trainer import load_ranker
+    from domrand.tasks.grasp import candidates as cand
+    from domrand.tasks.grasp.ranker import load_ranker, symmetric_views
+    from domrand.tasks.grasp.sim import Grasp, moved
 
     checkpoint, depth, k, c2w, rows = job
     if checkpoint not in _W:
@@ -276,7 +275,7 @@ def smooth(path: Path, checkpoint: str, workers: int = 2) -> dict[str, float]:
 def wide_drops(data: dict) -> np.ndarray:
     """(drops,) bool: whether the object's section across its centroid is wider than the gripper opens
     (`candidates.centroid_section`), where the centroid baseline closes on the middle of it in vain."""
-    from domrand.grasp import candidates as cand
+    from domrand.tasks.grasp import candidates as cand
 
     out = np.zeros(len(data["object"]), dtype=bool)
     for j in range(len(out)):
@@ -357,7 +356,7 @@ def main() -> None:
         except (ValueError, FileNotFoundError) as e:
             raise SystemExit(f"diagnose.py smooth: {e}") from None
     elif args.cmd == "label":
-        from domrand.grasp.objects import from_procedural, load_folder
+        from domrand.tasks.grasp.objects import from_procedural, load_folder
 
         if (args.objects is None) == (args.procedural is None):
             raise SystemExit("give exactly one of --objects DIR or --procedural A-B")

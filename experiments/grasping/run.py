@@ -87,7 +87,7 @@ def label(
     first_seed: int = 0,
     executions: int = 1,
 ) -> Path:
-    from domrand.grasp.dataset import GraspDataConfig, generate
+    from domrand.tasks.grasp.dataset import GraspDataConfig, generate
 
     out = work / "labels" / name
     cfg = GraspDataConfig(
@@ -105,7 +105,7 @@ def train(
     """Train a ranker (reused if its run finished). The count and realistic experiments were run with one
     ranker trained on two views (fingers swapped) and evaluated on one (`views=2` is that recipe). `more`: other
     `GraspTrainConfig` fields (`PICK`)."""
-    from domrand.train.grasp_trainer import GraspTrainConfig, train_grasp
+    from domrand.tasks.grasp.trainer import GraspTrainConfig, train_grasp
 
     run = work / "runs" / name
     if not (run / "done.json").is_file():
@@ -131,9 +131,9 @@ def evaluate(ckpt: Path, folder: Path | None, procedural: int | None, trials: in
 
 
 def _evaluate(ckpt: Path, folder: Path | None, procedural: int | None, trials: int, scale: float) -> dict:
-    from domrand.eval.grasp import evaluate as run_eval
-    from domrand.grasp.dataset import TEST_SEED_OFFSET
-    from domrand.grasp.objects import from_procedural, load_folder
+    from domrand.tasks.grasp.dataset import TEST_SEED_OFFSET
+    from domrand.tasks.grasp.evaluate import evaluate as run_eval
+    from domrand.tasks.grasp.objects import from_procedural, load_folder
 
     if folder is not None:
         objs, skipped = load_folder(folder, scale)
@@ -213,7 +213,7 @@ GROCERY = HERE.parents[1] / "assets" / "meshes" / "robosuite_grocery"
 def grocery(work: Path, trials: int, scales: list[float]) -> None:
     """The committed checkpoint on the grocery test set (`GROCERY`) at each scale, and at HARD the ceiling
     (`dense_ceiling`: what any ranker of the candidates could reach): results/grocery.json."""
-    from domrand.grasp.objects import load_folder
+    from domrand.tasks.grasp.objects import load_folder
 
     ckpt = committed_copy(work)
     rows = [{"scale_to": s, "grocery_test": evaluate(ckpt, GROCERY, None, trials, s)} for s in scales]
@@ -253,7 +253,7 @@ def ceiling(work: Path, trials: int) -> None:
     from diagnose import label as dense_label
     from diagnose import rank
 
-    from domrand.grasp.objects import load_folder
+    from domrand.tasks.grasp.objects import load_folder
 
     folders, ckpt, c = objects(work), committed_copy(work), CEILING
     rows = []
@@ -521,7 +521,7 @@ def validation(work: Path) -> Path:
     if not out.is_file():
         from diagnose import label as dense_label
 
-        from domrand.grasp.objects import from_procedural
+        from domrand.tasks.grasp.objects import from_procedural
 
         a, b, drops = VALIDATION
         objs = [from_procedural(s, HARD) for s in range(a, b)]
@@ -540,7 +540,7 @@ def realistic_validation(work: Path) -> Path:
     if not out.is_file():
         from diagnose import label as dense_label
 
-        from domrand.grasp.objects import load_folder
+        from domrand.tasks.grasp.objects import load_folder
 
         objs, _ = load_folder(objects(work)["realistic_train"], HARD)
         dense_label(objs, [o.name for o in objs], REALISTIC_VALIDATION_DROPS, 0, out, workers=2)

@@ -28,9 +28,9 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from domrand.train.pose_data import folder_cameras, load_folder, load_native, native_cameras, to_input
-from domrand.train.pose_model import peak_soft_argmax, soft_argmax
-from domrand.train.pose_trainer import load_model, predictions
+from domrand.tasks.pose.data import folder_cameras, load_folder, load_native, native_cameras, to_input
+from domrand.tasks.pose.model import peak_soft_argmax, soft_argmax
+from domrand.tasks.pose.trainer import load_model, predictions
 
 
 def true_uv(records: list[dict], positions: Tensor) -> Tensor:

@@ -235,7 +235,7 @@ def train_and_eval(
     a checkpoint to fine-tune from, has); `precision` and `lr` are `PoseTrainConfig`'s."""
     from dataclasses import replace
 
-    from domrand.train.pose_trainer import PoseTrainConfig, model_config_for, train_pose
+    from domrand.tasks.pose.trainer import PoseTrainConfig, model_config_for, train_pose
 
     run = work / "runs" / name
     if not (run / "done.json").is_file():
@@ -247,7 +247,7 @@ def train_and_eval(
         mcfg = None
         if model and not resume:
             if init is not None:
-                from domrand.train.pose_trainer import load_model
+                from domrand.tasks.pose.trainer import load_model
 
                 base = load_model(init)[0].config
             else:
@@ -276,7 +276,7 @@ def train_and_eval(
 
 def _evaluate_once(run: Path, key: str, data: Path) -> dict:
     """A run's report on one test set, kept in the run folder until the checkpoint or the set changes."""
-    from domrand.eval.pose import evaluate_pose
+    from domrand.tasks.pose.evaluate import evaluate_pose
 
     cache = run / f"eval_{key}.json"
     labels = data / "labels.jsonl" if (data / "labels.jsonl").is_file() else data / "manifest.json"
@@ -490,9 +490,9 @@ def fusion(work: Path, size: int = 128) -> None:
     fusion alone."""
     import dataclasses
 
-    from domrand.eval.pose import metrics
-    from domrand.train.pose_data import load_any
-    from domrand.train.pose_trainer import errors, load_model
+    from domrand.tasks.pose.data import load_any
+    from domrand.tasks.pose.evaluate import metrics
+    from domrand.tasks.pose.trainer import errors, load_model
 
     names = [r["name"] for r in headline_runs() if r.get("test_version") == TEST_VERSION]
     names = [n for n in names if (work / "runs" / n / "best.pt").is_file()]
@@ -529,9 +529,9 @@ def camera(work: Path, size: int = 128) -> None:
     1 deg (make_reality_gap.py), and so do the control sets (`control_sets`), domrand's own renders."""
     import hashlib
 
-    from domrand.eval.pose import cameras, metrics
-    from domrand.train.pose_data import load_any
-    from domrand.train.pose_trainer import errors, load_model
+    from domrand.tasks.pose.data import load_any
+    from domrand.tasks.pose.evaluate import cameras, metrics
+    from domrand.tasks.pose.trainer import errors, load_model
 
     ck = HERE / "checkpoints" / "cube.pt"
     model, _ = load_model(ck)
@@ -562,9 +562,9 @@ def draws(work: Path, size: int = 128) -> None:
     (results/gap_draws.json)."""
     import hashlib
 
-    from domrand.eval.pose import metrics
-    from domrand.train.pose_data import load_any
-    from domrand.train.pose_trainer import errors, load_model
+    from domrand.tasks.pose.data import load_any
+    from domrand.tasks.pose.evaluate import metrics
+    from domrand.tasks.pose.trainer import errors, load_model
 
     ck = HERE / "checkpoints" / "cube.pt"
     model, _ = load_model(ck)

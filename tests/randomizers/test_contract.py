@@ -10,7 +10,6 @@ import torch
 
 from domrand.config import load_config
 from domrand.params import params_equal
-from domrand.pipeline import Pipeline
 from domrand.randomizers import ImageRandomizer
 
 CONFIGS = {
@@ -19,7 +18,7 @@ CONFIGS = {
     "grasping": load_config("grasping", overrides={"image_size": 32, "world": {"procedural_targets": 4}}),
 }
 REGISTRY = {
-    f"{cfg_name}.{name}": (cfg_name, name) for cfg_name, cfg in CONFIGS.items() for name in Pipeline(cfg).compose.names
+    f"{cfg_name}.{name}": (cfg_name, name) for cfg_name, cfg in CONFIGS.items() for name in cfg.pipeline().compose.names
 }
 
 
@@ -98,7 +97,7 @@ class TestRandomizerContract:
 
 @pytest.mark.parametrize("cfg_name", list(CONFIGS))
 def test_same_seed_same_pixels(cfg_name):
-    pipe = Pipeline(CONFIGS[cfg_name])
+    pipe = CONFIGS[cfg_name].pipeline()
     a = pipe.render(pipe.sample(3, rng=rng(5)))
     b = pipe.render(pipe.sample(3, rng=rng(5)))
     assert torch.equal(a.rgb, b.rgb) and torch.equal(a.depth, b.depth) and torch.equal(a.instance, b.instance)
@@ -107,8 +106,8 @@ def test_same_seed_same_pixels(cfg_name):
 
 
 def test_switching_one_randomizer_off_leaves_the_others_draws_unchanged():
-    full = Pipeline(CONFIGS["tabletop"])
-    no_noise = Pipeline(load_config(overrides={"image_size": 32, "noise": {"enabled": False}}))
+    full = CONFIGS["tabletop"].pipeline()
+    no_noise = load_config(overrides={"image_size": 32, "noise": {"enabled": False}}).pipeline()
     a, b = full.sample(4, rng=rng(7)), no_noise.sample(4, rng=rng(7))
     assert "noise" not in b
     for name in b:

@@ -9,14 +9,15 @@ import torch
 from domrand.generators.cameras import fov_from_intrinsics
 
 from domrand.config import load_config
-from domrand.pipeline import Pipeline
 from domrand.randomizers.texture import TextureRandomizer
 from domrand.world import FIRST_DISTRACTOR, TARGET, footprint_radii
+
+TABLETOP = load_config(overrides={"image_size": 64})
 
 
 @pytest.fixture(scope="module")
 def tabletop():
-    pipe = Pipeline(load_config(overrides={"image_size": 64}))
+    pipe = TABLETOP.pipeline()
     params = pipe.sample(64, rng=torch.Generator().manual_seed(11))
     return pipe, params, pipe.scene(params)
 
@@ -46,8 +47,8 @@ def test_target_and_distractors_rest_on_the_table(tabletop):
 
 
 def test_footprints_do_not_overlap(tabletop):
-    pipe, _params, scene = tabletop
-    placement = pipe.config.placement
+    _pipe, _params, scene = tabletop
+    placement = TABLETOP.placement
     vis = scene.instances.visible
     radii = footprint_radii(scene.meshes)[scene.instances.mesh] * scene.instances.scale[..., 0]
     checked = 0
@@ -76,8 +77,8 @@ def test_targets_and_distractors_stay_in_their_regions(tabletop):
 
 
 def test_cameras_stay_inside_their_ranges(tabletop):
-    pipe, _, scene = tabletop
-    cam = pipe.config.camera
+    _pipe, _, scene = tabletop
+    cam = TABLETOP.camera
     eye = scene.camera.cam_to_world[:, :3, 3]
     assert ((eye - torch.tensor(cam.eye)).abs() <= 0.05 + 1e-6).all()
     fov = torch.rad2deg(fov_from_intrinsics(scene.camera.intrinsics))
@@ -122,7 +123,7 @@ def test_texture_pool_of_flat_colours_stays_distinct_even_when_draws_collide():
 
 
 def test_pool_mode_uses_only_pool_textures():
-    pipe = Pipeline(load_config(overrides={"image_size": 32, "textures": {"pool_size": 7}}))
+    pipe = load_config(overrides={"image_size": 32, "textures": {"pool_size": 7}}).pipeline()
     scene = pipe.scene(pipe.sample(16, rng=torch.Generator().manual_seed(0)))
     assert scene.textures.shape[0] == 7
     used = torch.cat([scene.instances.texture.reshape(-1), scene.background_texture])
@@ -130,7 +131,7 @@ def test_pool_mode_uses_only_pool_textures():
 
 
 def test_a_stored_row_renders_the_same_image_alone():
-    pipe = Pipeline(load_config(overrides={"image_size": 48}))
+    pipe = load_config(overrides={"image_size": 48}).pipeline()
     params = pipe.sample(5, rng=torch.Generator().manual_seed(3))
     batch = pipe.render(params)
     alone = pipe.render({k: p.index(2) for k, p in params.items()})
@@ -138,7 +139,7 @@ def test_a_stored_row_renders_the_same_image_alone():
 
 
 def test_grasping_object_rests_on_the_table_in_any_orientation():
-    pipe = Pipeline(load_config("grasping", overrides={"image_size": 32, "world": {"procedural_targets": 8}}))
+    pipe = load_config("grasping", overrides={"image_size": 32, "world": {"procedural_targets": 8}}).pipeline()
     params = pipe.sample(16, rng=torch.Generator().manual_seed(0))
     scene = pipe.scene(params)
     for v in world_vertices(scene, TARGET):

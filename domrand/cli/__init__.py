@@ -1,0 +1,234 @@
+"""The `domrand` command line: parse, build a config, call the library. Nothing else lives here."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+
+class UsageError(ValueError):
+    pass
+
+
+def _set_overrides(items: list[str]) -> dict[str, Any]:
+    """--set a.b=value pairs -> a nested dict (values parsed as YAML, so numbers and lists work)."""
+    out: dict[str, Any] = {}
+    for item in items:
+        if "=" not in item:
+            raise UsageError(f"--set needs key=value, got {item!r}")
+        key, raw = item.split("=", 1)
+        node = out
+        parts = key.strip().split(".")
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+        try:
+            node[parts[-1]] = yaml.safe_load(raw)
+        except yaml.YAMLError as e:
+            raise UsageError(f"--set {key}: cannot parse {raw!r}: {e}") from None
+    return out
+
+
+def _config(args: argparse.Namespace) -> Any:
+    from domrand.config import load_config
+
+    overrides = _set_overrides(args.set or [])
+    if getattr(args, "size", None) is not None:
+        overrides["image_size"] = args.size
+    if getattr(args, "chunk_size", None) is not None:
+        overrides["chunk_size"] = args.chunk_size
+    return load_config(preset=args.preset, path=args.config, overrides=overrides)
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from domrand.generate import GenerateOptions, generate
+
+    cfg = _config(args)
+    formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
+    opts = GenerateOptions(
+        out=args.out, num=args.num, seed=args.seed, formats=formats, workers=args.workers, batch_size=args.batch_size,
+        device=args.device, resume=args.resume, overwrite=args.overwrite, quiet=args.quiet, backend=args.backend, address=args.address,
+    )  # fmt: skip
+    s = generate(cfg, opts)
+    print(
+        f"wrote {s.images} images ({s.chunks_written} chunks, {s.chunks_skipped} already done) to {s.out} in {s.seconds:.1f} s: {s.images_per_s:.1f} images/s"
+    )
+    return 0
+
+
+def cmd_preview(args: argparse.Namespace) -> int:
+    from domrand.tools.preview import preview
+
+    out = preview(
+        Path(args.dataset),
+        Path(args.out) if args.out else None,
+        count=args.count,
+        columns=args.columns,
+        start=args.start,
+    )
+    print(f"wrote {out}")
+    return 0
+
+
+def cmd_info(args: argparse.Namespace) -> int:
+    from domrand.tools.preview import info
+
+    print(info(Path(args.dataset)))
+    return 0
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    out = {"json_out": args.json_out, "readme": args.readme}
+    if args.what == "render":
+        from domrand.tools.bench import render
+
+        sizes = [int(s) for s in args.sizes.split(",") if s.strip()]
+        render.main(sizes, args.images, args.peer, args.procs, args.device, **out)
+    elif args.what == "train":
+        from domrand.tools.bench import train
+
+        train.main(args.size, args.batch, args.steps, args.device, **out)
+    else:
+        from domrand.tools.bench import generate
+
+        generate.main(args.size, args.images, args.ray, args.memory, **out)
+    return 0
+
+
+def cmd_gallery(args: argparse.Namespace) -> int:
+    from domrand.tools import gallery
+
+    make = {"tabletop": gallery.tabletop_sheet, "objects": gallery.objects_sheet, "mujoco": gallery.mujoco_sheet}[
+        args.what
+    ]
+    if args.family is not None and args.what != "objects":
+        raise ValueError(f"--family is for `domrand gallery objects`, not {args.what!r}")
+    kw = {"family": args.family} if args.family is not None else {}
+    out = make(Path(args.out), count=args.count, seed=args.seed, **kw)
+    print(f"wrote {out}")
+    return 0
+
+
+def _add_config_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--preset", choices=["tabletop", "grasping"], help="built-in preset (default: tabletop)")
+    g.add_argument("--config", type=str, help="YAML config file (may name its own `preset` to start from)")
+    p.add_argument(
+        "--set", action="append", metavar="KEY=VALUE", help="override one setting, e.g. --set textures.pool_size=100"
+    )
+
+
+def parser() -> argparse.ArgumentParser:
+    ap = argparse.ArgumentParser(
+        prog="domrand", description="Sim-to-real domain randomization: datasets, benchmarks, trainers."
+    )
+    ap.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = ap.add_subparsers(dest="command", required=True)
+
+    g = sub.add_parser(
+        "generate",
+        help="write a labelled synthetic dataset",
+        description="Write a labelled synthetic dataset. With no --preset or --config, the tabletop preset.",
+    )
+    _add_config_args(g)
+    g.add_argument("--num", type=int, required=True, help="number of images")
+    g.add_argument("--out", required=True, help="output folder")
+    g.add_argument("--seed", type=int, default=0, help="root seed (default 0)")
+    g.add_argument("--size", type=int, help="image size in pixels (default: the preset's, 128)")
+    g.add_argument(
+        "--chunk-size", type=int, help="images per chunk, the unit of seeding and writing (default: the preset's, 64)"
+    )
+    g.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    g.add_argument("--workers", type=int, default=1, help="local worker processes (default 1)")
+    g.add_argument(
+        "--batch-size",
+        type=int,
+        default=64,
+        help="images rendered at once; a memory knob that changes no byte (default 64)",
+    )
+    g.add_argument("--format", default="native", help="comma-separated: native, jsonl, coco, bop (default native)")
+    mode = g.add_mutually_exclusive_group()
+    mode.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
+    mode.add_argument("--overwrite", action="store_true", help="replace the dataset in --out")
+    g.add_argument("--quiet", action="store_true", help="log lines instead of a progress bar")
+    g.add_argument("--backend", default="local", choices=["local", "ray"], help="where chunks run (default local)")
+    g.add_argument(
+        "--address", default=None, help="Ray cluster address (auto, ray://HOST:PORT); default: start a local Ray"
+    )
+    g.set_defaults(func=cmd_generate)
+
+    p = sub.add_parser("preview", help="contact sheet of a dataset with overlays")
+    p.add_argument("dataset")
+    p.add_argument("--out", help="PNG path (default DATASET/preview.png)")
+    p.add_argument("--count", type=int, default=16)
+    p.add_argument("--columns", type=int, default=4)
+    p.add_argument("--start", type=int, default=0, help="first image index")
+    p.set_defaults(func=cmd_preview)
+
+    i = sub.add_parser("info", help="summarise a dataset from its manifest")
+    i.add_argument("dataset")
+    i.set_defaults(func=cmd_info)
+
+    b = sub.add_parser("bench", help="benchmarks: render or generate throughput, pose-training step cost")
+    b.add_argument("what", choices=["render", "generate", "train"])
+    b.add_argument("--json", dest="json_out", help="write results to this JSON file")
+    b.add_argument(
+        "--readme", help="fill the table between <!-- BENCH_RENDER|GENERATE|TRAIN --> markers in this Markdown file"
+    )
+    b.add_argument("--sizes", default="64,128,224", help="image sizes (render benchmark)")
+    b.add_argument("--images", type=int, default=0, help="images per measurement (default: size-dependent)")
+    b.add_argument(
+        "--peer", default="auto", choices=["auto", "on", "off"], help="also measure the PyBullet TinyRenderer peer"
+    )
+    b.add_argument("--procs", type=int, default=2, help="peer processes (the same cores domrand uses)")
+    b.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    b.add_argument("--size", type=int, default=128, help="image size (generate and train benchmarks)")
+    b.add_argument("--batch", type=int, default=64, help="images per step (train benchmark)")
+    b.add_argument("--steps", type=int, default=10, help="timed steps per variant (train benchmark)")
+    b.add_argument("--ray", action="store_true", help="also measure the Ray backend (generate benchmark)")
+    b.add_argument(
+        "--memory", action="store_true", help="also measure peak memory of 10k and 100k-image runs (generate benchmark)"
+    )
+    b.set_defaults(func=cmd_bench)
+
+    gl = sub.add_parser(
+        "gallery", help="contact sheets: the tabletop preset, procedural objects, randomized MuJoCo scenes"
+    )
+    gl.add_argument("what", choices=["tabletop", "objects", "mujoco"])
+    gl.add_argument("--out", required=True)
+    gl.add_argument("--count", type=int, default=64)
+    gl.add_argument("--seed", type=int, default=0)
+    gl.add_argument(
+        "--family", help="objects: only this procedural family (e.g. random_prism, random_shell; default: the mix)"
+    )
+    gl.set_defaults(func=cmd_gallery)
+    from domrand.cli.train import add_train_commands
+
+    add_train_commands(sub)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parser().parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s", stream=sys.stderr)
+    from domrand.io.files import DatasetWriteError
+
+    try:
+        return int(args.func(args) or 0)
+    except (ValueError, FileNotFoundError) as e:
+        print(f"domrand: error: {e}", file=sys.stderr)
+        return 2
+    except DatasetWriteError as e:
+        print(f"domrand: error: {e}. Finished chunks are intact; rerun with --resume when fixed.", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("domrand: interrupted; finished chunks are intact, continue with --resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

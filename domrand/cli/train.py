@@ -1,0 +1,237 @@
+"""`domrand train|evaluate|predict` subcommands (the trainers' command line)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    if args.task == "pose":
+        from domrand.tasks.device import precision_arg
+        from domrand.tasks.pose.trainer import PoseTrainConfig, train_pose
+
+        cfg = PoseTrainConfig(
+            steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, image_size=args.size,
+            **precision_arg(args),
+        )  # fmt: skip
+        online = None
+        if args.online:
+            from domrand.config import load_config
+
+            online = load_config(
+                preset="tabletop",
+                path=args.config,
+                overrides={"image_size": args.size, "world": {"target": args.target}},
+            )
+        elif args.data is None:
+            raise ValueError("give --data DIR or --online")
+        if args.data is not None and len(args.data) > 1:
+            raise ValueError(f"domrand train pose takes one --data folder, got {len(args.data)}: {args.data}")
+        s = train_pose(
+            args.data and args.data[0], args.out, target=args.target, config=cfg, online=online, resume=args.resume, quiet=args.quiet,
+            init=args.init, device=args.device,
+        )  # fmt: skip
+        print(
+            f"trained {s['steps']} steps in {s['seconds']:.0f} s; best validation mean error {100 * s['best_val_mean_error_m']:.2f} cm; checkpoints in {s['run']}"
+        )
+        return 0
+    return _train_grasp(args)
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    if args.task == "pose":
+        from domrand.tasks.pose.evaluate import evaluate_pose
+
+        out: dict[str, Any] = evaluate_pose(args.checkpoint, args.data, args.report, *readout_args(args))
+    else:
+        if args.mirror_fusion is not None or args.no_mirror or args.camera is not None:
+            raise ValueError("--mirror-fusion, --no-mirror and --camera are for `domrand evaluate pose`, not grasp")
+        out = _evaluate_grasp(args)
+    print(json.dumps(out, indent=2))
+    return 0
+
+
+def _train_grasp(args: argparse.Namespace) -> int:
+    from domrand.tasks.device import precision_arg
+    from domrand.tasks.grasp.trainer import GraspTrainConfig, train_grasp
+
+    if not args.data:
+        raise ValueError("domrand train grasp needs --data (folders from `domrand label grasps`)")
+    cfg = GraspTrainConfig(
+        steps=args.steps,
+        batch_size=max(args.batch_size, 1),
+        lr=args.lr,
+        seed=args.seed,
+        members=args.members,
+        pick_weight=args.pick_weight,
+        **precision_arg(args),
+    )
+    data = [args.data] if isinstance(args.data, str) else list(args.data)
+    s = train_grasp(data[0] if len(data) == 1 else data, args.out, cfg, quiet=args.quiet, device=args.device)
+    print(
+        f"trained on {s['candidates']} labelled grasps ({100 * s['positives']:.0f}% successes) in {s['seconds']:.0f} s; best validation loss {s['best_val_loss']:.3f}; {s['run']}/best.pt"
+    )
+    return 0
+
+
+def _evaluate_grasp(args: argparse.Namespace) -> dict[str, Any]:
+    from domrand.tasks.grasp.dataset import TEST_SEED_OFFSET
+    from domrand.tasks.grasp.evaluate import evaluate
+    from domrand.tasks.grasp.objects import from_procedural, load_folder
+
+    if (args.objects is None) == (args.procedural is None):
+        raise ValueError("domrand evaluate grasp needs exactly one of --objects DIR or --procedural N")
+    if not args.trials >= 1:
+        raise ValueError(f"--trials must be >= 1, got {args.trials}")
+    if not args.scale_to > 0:
+        raise ValueError(f"--scale-to must be > 0 metres, got {args.scale_to}")
+    if args.objects is not None:
+        objects, skipped = load_folder(args.objects, args.scale_to)
+        source = args.objects
+    else:
+        objects, skipped = [from_procedural(TEST_SEED_OFFSET + i, args.scale_to) for i in range(args.procedural)], []
+        source = f"procedural seeds {TEST_SEED_OFFSET} to {TEST_SEED_OFFSET + args.procedural - 1}"
+    report = evaluate(args.checkpoint, objects, args.trials, args.seed, args.workers, skipped)
+    report.update(source=source, scale_to=args.scale_to)
+    if args.report:
+        Path(args.report).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.report).write_text(json.dumps(report, indent=2) + "\n")
+    return report
+
+
+def cmd_predict(args: argparse.Namespace) -> int:
+    from domrand.tasks.pose.evaluate import predict_pose
+
+    for path, (x, y, z) in zip(args.images, predict_pose(args.checkpoint, args.images, *readout_args(args))):
+        print(f"{path} {x:.4f} {y:.4f} {z:.4f}")
+    return 0
+
+
+def cmd_label(args: argparse.Namespace) -> int:
+    from domrand.tasks.grasp.dataset import GraspDataConfig, generate
+
+    if (args.objects is None) == (args.procedural is None):
+        raise ValueError("domrand label grasps needs exactly one of --objects DIR or --procedural N")
+    cfg = GraspDataConfig(
+        objects=args.objects or "procedural", num_objects=args.procedural or 1, scenes=args.scenes, candidates=args.candidates,
+        scale_to=args.scale_to, scale_to_max=args.scale_to_max, seed=args.seed, focus=args.focus,
+        focus_top=args.focus_top, family=args.family, executions=args.executions, first_seed=args.first_seed,
+    )  # fmt: skip
+    s = generate(cfg, args.out, workers=args.workers, quiet=args.quiet)
+    print(
+        f"labelled {s['candidates']} grasps in {s['scenes']} scenes ({100 * s['success_rate']:.0f}% succeeded) in {args.out}"
+    )
+    return 0
+
+
+def add_readout_flags(parser: argparse.ArgumentParser) -> None:
+    """pose: override the checkpoint's mirror read-out (`domrand.tasks.pose.evaluate.readout`)."""
+    parser.add_argument(
+        "--mirror-fusion",
+        choices=["heatmap", "position"],
+        help="pose: combine the image's and its mirror's heatmaps, or their positions (default: the checkpoint's)",
+    )
+    parser.add_argument("--no-mirror", action="store_true", help="pose: read the image alone, without its mirror")
+    parser.add_argument(
+        "--camera",
+        metavar="learned|nominal|labels|FILE.json",
+        help="pose: a known camera to back-project through instead of the checkpoint's learnt correction for a roughly "
+        "known one: 'nominal' (calibrated at the nominal pose), 'labels' (evaluate: each image's camera in the "
+        "dataset), or a JSON file with fx, fy, cx, cy, width, height, cam_to_world (default: learned)",
+    )
+
+
+def readout_args(args: argparse.Namespace) -> tuple[str | None, bool | None, str | None]:
+    """(fusion, mirror, camera) for `domrand.tasks.pose.evaluate` from `add_readout_flags`' flags (None: the checkpoint's)."""
+    return args.mirror_fusion, (False if args.no_mirror else None), args.camera
+
+
+def add_train_commands(sub: Any) -> None:
+    lab = sub.add_parser("label", help="label grasps in physics (objects dropped, rendered, candidates executed)")
+    lab.add_argument("what", choices=["grasps"])
+    lab.add_argument("--objects", help="folder of mesh files (.obj, .stl, .ply, .urdf)")
+    lab.add_argument("--procedural", type=int, help="this many procedural training objects (seeds 0 to N-1)")
+    lab.add_argument("--first-seed", type=int, default=0, help="with --procedural: seeds from this one instead of 0")
+    lab.add_argument(
+        "--family",
+        help="with --procedural: every object of this procedural family (e.g. random_prism, random_shell; default: the mix)",
+    )
+    lab.add_argument("--scenes", type=int, default=1000)
+    lab.add_argument("--candidates", type=int, default=24, help="grasps executed per scene")
+    lab.add_argument("--scale-to", type=float, default=0.08, help="largest extent of every object, metres")
+    lab.add_argument(
+        "--scale-to-max", type=float, help="scale each scene's object to an extent drawn from [--scale-to, this]"
+    )
+    lab.add_argument("--seed", type=int, default=0)
+    lab.add_argument("--focus", help="ranker checkpoint: its best candidates of each scene are among those executed")
+    lab.add_argument("--focus-top", type=int, default=8, help="with --focus: how many of its best candidates")
+    lab.add_argument(
+        "--executions",
+        type=int,
+        default=1,
+        help="execute each candidate this many times (beyond the first with 1 mm / 1 deg noise); label = success rate",
+    )
+    lab.add_argument("--workers", type=int, default=2)
+    lab.add_argument("--out", required=True)
+    lab.add_argument("--quiet", action="store_true")
+    lab.set_defaults(func=cmd_label)
+
+    t = sub.add_parser("train", help="train a pose or grasp model from scratch")
+    t.add_argument("task", choices=["pose", "grasp"])
+    t.add_argument("--data", nargs="+", help="native dataset folder (pose) or grasp-label folders, one or more (grasp)")
+    t.add_argument("--online", action="store_true", help="pose: render training batches on the fly (no disk)")
+    t.add_argument("--config", help="pose --online: dataset YAML (default: the tabletop preset)")
+    t.add_argument("--target", default="cube", help="pose: target object (default cube)")
+    t.add_argument("--out", required=True, help="run folder (checkpoints, log)")
+    t.add_argument("--steps", type=int, default=3000)
+    t.add_argument("--batch-size", type=int, default=64)
+    t.add_argument("--lr", type=float, default=1e-3)
+    t.add_argument("--size", type=int, default=64, help="model input size, pixels (default 64)")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument(
+        "--members", type=int, default=1, help="grasp: rankers trained with seeds seed, seed+1, ... and averaged"
+    )
+    t.add_argument(
+        "--pick-weight",
+        type=float,
+        default=0.0,
+        help="grasp: weight of the pick loss (a softmax over each scene's candidates trained towards its successes; default 0: none)",
+    )
+    t.add_argument(
+        "--precision",
+        help="auto, bf16 or fp32. bf16: bfloat16 autocast; auto: bf16 where the device computes it natively (CUDA with bf16, AVX-512 BF16 "
+        "or AMX CPUs), else fp32 (default: pose auto, grasp fp32)",
+    )
+    t.add_argument("--resume", action="store_true", help="continue from RUN/last.pt")
+    t.add_argument("--init", help="pose: fine-tune from this checkpoint's weights (fresh optimizer and schedule)")
+    t.add_argument(
+        "--device",
+        default="cpu",
+        help="where to train: cpu (the default, as for domrand generate), cuda, cuda:N or auto (a GPU where torch sees one)",
+    )
+    t.add_argument("--quiet", action="store_true")
+    t.set_defaults(func=cmd_train)
+
+    e = sub.add_parser("evaluate", help="evaluate a checkpoint")
+    e.add_argument("task", choices=["pose", "grasp"])
+    e.add_argument("--checkpoint", required=True)
+    e.add_argument("--data", help="pose: native dataset or labelled folder (labels.jsonl)")
+    e.add_argument("--objects", help="grasp: folder of meshes (.obj, .stl, .ply, .urdf)")
+    e.add_argument("--procedural", type=int, help="grasp: this many procedural test objects")
+    e.add_argument("--trials", type=int, default=5, help="grasp: drops per object")
+    e.add_argument("--scale-to", type=float, default=0.08, help="grasp: largest extent of each object, metres")
+    e.add_argument("--seed", type=int, default=0, help="grasp: trial seed")
+    e.add_argument("--workers", type=int, default=2, help="grasp: simulation processes")
+    e.add_argument("--report", help="write the report to this JSON file")
+    add_readout_flags(e)
+    e.set_defaults(func=cmd_evaluate)
+
+    p = sub.add_parser("predict", help="predict with a checkpoint")
+    p.add_argument("task", choices=["pose"])
+    p.add_argument("--checkpoint", required=True)
+    p.add_argument("images", nargs="+")
+    add_readout_flags(p)
+    p.set_defaults(func=cmd_predict)

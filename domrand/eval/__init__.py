@@ -1,1 +1,0 @@
-"""Evaluation: `domrand evaluate pose` and `domrand evaluate grasp` metrics and reports."""

@@ -1,0 +1,122 @@
+"""`generate`: a labelled dataset, chunk by chunk, reproducible and resumable.
+
+The chunk is the unit of seeding and of writing: chunk k draws from `chunk_rng(seed, k)` and is
+written atomically, then marked done (`chunks/00000k.json`). Workers, the render batch size and the
+backend decide only who renders which chunk and how much at once, so they never change a byte.
+
+Example:
+    >>> from domrand.config import load_config
+    >>> opts = GenerateOptions(out="/tmp/ds", num=8, overwrite=True, quiet=True)  # doctest: +SKIP
+    >>> generate(load_config(), opts)  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import time
+from typing import Any
+
+from domrand.config import DatasetConfig
+from domrand.generate import pool
+from domrand.generate.options import GenerateOptions, Summary, chunk_count, done_marker
+from domrand.generate.progress import Progress
+from domrand.generate.runner import ChunkRunner, RunSpec, target_models
+from domrand.io import manifest as mf
+from domrand.io.store import open_store
+from domrand.io.writers import make_writers
+
+
+def prepare(config: DatasetConfig, opts: GenerateOptions) -> tuple[dict[str, Any], list[int], int]:
+    """Check the output folder, write or check the manifest; returns (manifest, chunks to do, chunks done)."""
+    store = open_store(opts.out)
+    backend = "numba" if opts.device == "cpu" else "torch"
+    new = mf.build(
+        config.to_json(),
+        config.world_facts(),
+        opts.seed,
+        opts.num,
+        config.chunk_size,
+        opts.formats,
+        backend,
+        opts.device,
+    )
+    store.make_root()
+    existing = bool(store.list(""))
+    is_dataset = store.exists("manifest.json")
+    if existing and not (opts.resume or opts.overwrite):
+        raise ValueError(
+            f"output folder {opts.out!r} is not empty: pass --resume to continue it or --overwrite to replace it"
+        )
+    if existing and opts.overwrite:
+        if not is_dataset:
+            raise ValueError(f"refusing to --overwrite {opts.out!r}: it is not a domrand dataset (no manifest.json)")
+        store.clear()
+    if existing and opts.resume:
+        if not is_dataset:
+            raise ValueError(f"cannot --resume {opts.out!r}: it is not a domrand dataset (no manifest.json)")
+        old = mf.read(store)
+        mf.check_resumable(old, new)
+        store.remove_temporaries()
+        manifest = {**new, **old}  # keys an older manifest lacks (nominal_camera) are filled in
+    else:
+        manifest = new
+        mf.write(store, {**manifest, "complete": False})
+    done = set(store.list("chunks"))
+    todo = [k for k in range(manifest["num_chunks"]) if done_marker(k).split("/")[1] not in done]
+    return manifest, todo, manifest["num_chunks"] - len(todo)
+
+
+def finalize(config: DatasetConfig, out: str, manifest: dict[str, Any]) -> None:
+    """Assemble the formats' dataset-wide files, then mark the manifest complete."""
+    store = open_store(out)
+    for w in make_writers(manifest["formats"], store, manifest, target_models(config)):
+        w.finalize(manifest["num_chunks"])
+    mf.write(store, {**manifest, "complete": True})
+
+
+def run_local(spec: RunSpec, todo: list[int], workers: int, on_done: Any) -> None:
+    """Run chunks `todo` in this process (1 worker) or a pool of spawned processes, each using its share of the cores."""
+    threads = max(1, (os.cpu_count() or 1) // workers)
+    for n in pool.run(functools.partial(ChunkRunner, spec), todo, workers, threads=threads):
+        on_done(n)
+
+
+def generate(config: DatasetConfig, opts: GenerateOptions) -> Summary:
+    """Generate (or continue) a dataset; see the module docstring."""
+    if opts.backend == "ray":
+        from domrand.generate.ray import import_ray
+
+        import_ray()  # fail before touching the output folder
+    manifest, todo, skipped = prepare(config, opts)
+    pending = set(todo)
+    done_images = sum(
+        chunk_count(opts.num, config.chunk_size, k) for k in range(manifest["num_chunks"]) if k not in pending
+    )
+    progress = Progress(opts.num, done_images, opts.quiet)
+    t0 = time.perf_counter()
+    written = 0
+    spec = RunSpec(config, opts.out, manifest, opts.seed, opts.num, opts.batch_size, opts.device)
+    try:
+
+        def on_done(n: int) -> None:
+            nonlocal written
+            written += 1
+            progress.update(n)
+
+        if opts.backend == "ray":
+            from domrand.generate.ray import run_ray
+
+            run_ray(spec, todo, opts, on_done)
+        else:
+            run_local(spec, todo, opts.workers, on_done)
+    finally:
+        progress.close()
+    finalize(config, opts.out, manifest)
+    return Summary(
+        opts.out,
+        sum(chunk_count(opts.num, config.chunk_size, k) for k in todo),
+        written,
+        skipped,
+        time.perf_counter() - t0,
+    )

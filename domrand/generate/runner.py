@@ -1,0 +1,81 @@
+"""`ChunkRunner`: renders and writes chunks of one dataset, built once per process (or Ray worker) from a `RunSpec`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from domrand.config import DatasetConfig
+from domrand.generate.options import chunk_count, done_marker
+from domrand.io.chunk import Chunk, Model, models_from_bank, params_arrays
+from domrand.io.files import dumps
+from domrand.io.store import open_store
+from domrand.io.writers import make_writers
+from domrand.labels import compute
+from domrand.rng import chunk_rng
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """Everything a process needs to render and write any chunk of one dataset (picklable).
+
+    Attributes:
+        config: the dataset's configuration. out: its folder or URL. manifest: as written at the start.
+        seed: root seed. num: images in the dataset. batch_size: images rendered at once (a memory knob).
+        device: "cpu" or "cuda".
+    """
+
+    config: DatasetConfig
+    out: str
+    manifest: dict[str, Any]
+    seed: int
+    num: int
+    batch_size: int
+    device: str
+
+
+def target_models(config: DatasetConfig) -> tuple[Model, ...]:
+    """The models of the dataset's target meshes (what formats that ship models write)."""
+    return models_from_bank(config.world.mesh_bank(), range(*config.world.target_mesh_ids))
+
+
+class ChunkRunner:
+    """Renders and writes chunks of one dataset; one per process (or Ray worker). Call it with a chunk index."""
+
+    def __init__(self, spec: RunSpec) -> None:
+        self.spec = spec
+        self.store = open_store(spec.out)
+        self.pipeline = spec.config.pipeline(device=spec.device, max_batch=spec.batch_size)
+        self.names = spec.config.world.mesh_bank().names
+        self.writers = make_writers(spec.manifest["formats"], self.store, spec.manifest, target_models(spec.config))
+
+    def render(self, k: int) -> Chunk:
+        """Chunk k's images, labels and parameters (pure: depends on seed, k and the config only)."""
+        spec, c = self.spec, self.spec.config.chunk_size
+        n = chunk_count(spec.num, c, k)
+        params = self.pipeline.sample(n, rng=chunk_rng(spec.seed, k))
+        rgb, depth, inst, label_parts = [], [], [], []
+        for s in range(0, n, spec.batch_size):
+            idx = torch.arange(s, min(n, s + spec.batch_size))
+            frame = self.pipeline.render({name: p.select(idx) for name, p in params.items()})
+            labels = compute(frame.scene, frame.instance, frame.silhouette)
+            rgb.append(frame.rgb_uint8().numpy())
+            depth.append(frame.depth.numpy().astype(np.float32))
+            inst.append(frame.instance.numpy().astype(np.int16))
+            label_parts.append(labels.arrays())
+        arrays = {f"label.{name}": np.concatenate([part[name] for part in label_parts]) for name in label_parts[0]}
+        arrays.update(params_arrays(params))
+        return Chunk(k, k * c, np.concatenate(rgb), np.concatenate(depth), np.concatenate(inst), arrays, self.names)
+
+    def run(self, k: int) -> int:
+        """Render chunk k, write it in every format, then mark it done; returns its image count."""
+        chunk = self.render(k)
+        for w in self.writers:
+            w.write_chunk(chunk)
+        self.store.write(done_marker(k), dumps({"chunk": k, "first": chunk.first, "count": chunk.count}).encode())
+        return chunk.count
+
+    __call__ = run

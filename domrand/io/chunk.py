@@ -1,0 +1,109 @@
+"""`Chunk`: one chunk of a dataset as plain arrays, what every writer reads; `Models`: the object models the
+labels refer to (the target meshes), as plain arrays, for formats that ship models (BOP).
+
+Nothing here knows the configuration or the randomizers: the generate runner fills these from them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+
+def params_arrays(params: dict[str, Any]) -> dict[str, np.ndarray]:
+    """{"params.<randomizer>.<field>": array} of a dict of `Params` batches."""
+    return {
+        f"params.{name}.{field}": t.detach().cpu().numpy()
+        for name, p in params.items()
+        for field, t in p.tensors().items()
+    }
+
+
+def params_row(arrays: dict[str, np.ndarray], i: int) -> dict[str, dict[str, Any]]:
+    """Row i of the params arrays as {randomizer: {field: value}} (what `Params.from_rows` reads)."""
+    out: dict[str, dict[str, Any]] = {}
+    for key, a in arrays.items():
+        if key.startswith("params."):
+            _, name, field = key.split(".", 2)
+            out.setdefault(name, {})[field] = a[i].tolist()
+    return out
+
+
+@dataclass
+class Chunk:
+    """One chunk's images, labels and parameters, ready for the writers.
+
+    Attributes:
+        index: chunk number k. first: global index of its first image.
+        rgb: (n, H, W, 3) uint8. depth: (n, H, W) float32 metres (0: no surface).
+        instance: (n, H, W) int16 slot per pixel, -1 for background.
+        arrays: batch-first label arrays ("label.<name>", see `Labels.arrays`) and randomizer
+            parameters ("params.<randomizer>.<field>").
+        names: mesh names by bank index (classes).
+    """
+
+    index: int
+    first: int
+    rgb: np.ndarray
+    depth: np.ndarray
+    instance: np.ndarray
+    arrays: dict[str, np.ndarray]
+    names: tuple[str, ...]
+    _records: list[dict[str, Any]] | None = None
+
+    @property
+    def count(self) -> int:
+        return int(self.rgb.shape[0])
+
+    def label_arrays(self) -> dict[str, np.ndarray]:
+        return {k[6:]: v for k, v in self.arrays.items() if k.startswith("label.")}
+
+    def records(self) -> list[dict[str, Any]]:
+        """Per image: the label record plus "index", "chunk", "index_in_chunk" and "params" (built once)."""
+        if self._records is None:
+            from domrand.labels import record_from
+
+            a, size = self.label_arrays(), self.rgb.shape[1:3]
+            self._records = [
+                {
+                    "index": self.first + i,
+                    "chunk": self.index,
+                    "index_in_chunk": i,
+                    **record_from(a, i, self.names, size),
+                    "params": params_row(self.arrays, i),
+                }
+                for i in range(self.count)
+            ]
+        return self._records
+
+
+@dataclass(frozen=True, eq=False)
+class Model:
+    """One object model: what a format that ships models writes.
+
+    Attributes:
+        name: the mesh's class name. index: its mesh bank index (labels' `mesh`).
+        vertices, normals: (V, 3) float32 metres / unit vectors, only the vertices faces use.
+        faces: (F, 3) int64 indices into `vertices`.
+    """
+
+    name: str
+    index: int
+    vertices: np.ndarray
+    normals: np.ndarray
+    faces: np.ndarray
+
+
+def models_from_bank(bank: Any, meshes: range) -> tuple[Model, ...]:
+    """The banked meshes `meshes` (a `MeshBank`'s padded rows) as compact `Model`s."""
+    out = []
+    for m in meshes:
+        nf = int(bank.num_faces[m])
+        faces = bank.faces[m, :nf].numpy()
+        used = np.unique(faces)
+        remap = np.full(bank.vertices.shape[1], -1, dtype=np.int64)
+        remap[used] = np.arange(used.size)
+        out.append(Model(bank.names[m], m, bank.vertices[m, used].numpy(), bank.normals[m, used].numpy(), remap[faces]))
+    return tuple(out)

@@ -1,0 +1,130 @@
+"""Unoccluded silhouette areas per instance slot (for visible fractions), compiled CPU kernel.
+
+Coverage uses the same front end, edge functions and fill rule as the renderer, so every pixel of a
+slot's visible mask lies in its silhouette."""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit, prange
+
+from domrand.kernels.raster import cover_range, front_scene
+
+
+@njit(cache=True, parallel=True)
+def silhouette_areas(
+    world_pos,
+    inst_mesh,
+    faces,
+    num_faces,
+    num_vertices,
+    double_sided,
+    visible,
+    cam_w2v,
+    cam_proj,
+    near,
+    cull_back,
+    h,
+    w,
+    out,
+):
+    """out (B, K) int64: pixels each visible slot would cover with nothing in front of it."""
+    b_n, k_n, v_n = world_pos.shape[0], world_pos.shape[1], world_pos.shape[2]
+    t2 = 2 * k_n * faces.shape[1]
+    for b in prange(b_n):
+        view_pos = np.empty((k_n, v_n, 3), dtype=np.float32)
+        screen = np.empty((t2, 3, 4), dtype=np.float32)
+        weights = np.empty((t2, 3, 3), dtype=np.float32)
+        valid = np.empty(t2, dtype=np.bool_)
+        stamp = np.full((h, w), -1, dtype=np.int32)
+        keep = np.zeros(k_n, dtype=np.bool_)
+        for k in range(k_n):
+            out[b, k] = 0
+            if not visible[b, k]:
+                continue
+            keep[:] = False
+            keep[k] = True
+            front_scene(
+                world_pos[b],
+                inst_mesh[b],
+                faces,
+                num_faces,
+                num_vertices,
+                double_sided,
+                keep,
+                cam_w2v[b],
+                cam_proj[b],
+                False,
+                near,
+                cull_back,
+                view_pos,
+                screen,
+                weights,
+                valid,
+            )
+            out[b, k] = cover_range(screen, valid, 0, t2, stamp, k)
+
+
+@njit(cache=True, parallel=True)
+def mask_stats(instance, k, bbox, pixels):
+    """Per slot of each mask (B, H, W): pixel count (B, K) and tight box x0, y0, x1, y1 (B, K, 4),
+    x1 and y1 exclusive, -1 where the slot has no pixel."""
+    b_n, h, w = instance.shape
+    for b in prange(b_n):
+        x0 = np.full(k, w, dtype=np.int64)
+        y0 = np.full(k, h, dtype=np.int64)
+        x1 = np.full(k, -1, dtype=np.int64)
+        y1 = np.full(k, -1, dtype=np.int64)
+        cnt = np.zeros(k, dtype=np.int64)
+        for y in range(h):
+            for x in range(w):
+                s = instance[b, y, x]
+                if 0 <= s < k:
+                    cnt[s] += 1
+                    x0[s] = min(x0[s], x)
+                    x1[s] = max(x1[s], x)
+                    y0[s] = min(y0[s], y)
+                    y1[s] = max(y1[s], y)
+        for s in range(k):
+            pixels[b, s] = cnt[s]
+            if cnt[s] > 0:
+                bbox[b, s, 0], bbox[b, s, 1], bbox[b, s, 2], bbox[b, s, 3] = x0[s], y0[s], x1[s] + 1, y1[s] + 1
+            else:
+                bbox[b, s, 0], bbox[b, s, 1], bbox[b, s, 2], bbox[b, s, 3] = -1, -1, -1, -1
+
+
+@njit(cache=True, parallel=True)
+def amodal_boxes(vertices, used, num_vertices, inst_mesh, scale, pose_cam, intrinsics, h, w, out):
+    """Image-clipped bounds x0, y0, x1, y1 (B, K, 4) of every slot's used vertices in front of the camera
+    (z > 1e-6 m), -1 where none projects to a non-empty box. `labels._amodal_boxes` for the CPU.
+
+    vertices (M, V, 3) float32 object frame; used (M, V) bool; num_vertices (M,); inst_mesh (B, K);
+    scale (B, K, 3); pose_cam (B, K, 4, 4) object to camera; intrinsics (B, 3, 3); out (B, K, 4) float32.
+    """
+    b_n, k_n = inst_mesh.shape
+    half = np.float32(0.5)
+    for b in prange(b_n):
+        fx, fy, cx, cy = intrinsics[b, 0, 0], intrinsics[b, 1, 1], intrinsics[b, 0, 2], intrinsics[b, 1, 2]
+        for k in range(k_n):
+            m = inst_mesh[b, k]
+            t = pose_cam[b, k]
+            s0, s1, s2 = scale[b, k, 0], scale[b, k, 1], scale[b, k, 2]
+            u0, v0, u1, v1 = np.inf, np.inf, -np.inf, -np.inf
+            for v in range(num_vertices[m]):
+                if not used[m, v]:
+                    continue
+                x, y, z = vertices[m, v, 0] * s0, vertices[m, v, 1] * s1, vertices[m, v, 2] * s2
+                cz = x * t[2, 0] + y * t[2, 1] + z * t[2, 2] + t[2, 3]
+                if not cz > 1e-6:
+                    continue
+                u = fx * (x * t[0, 0] + y * t[0, 1] + z * t[0, 2] + t[0, 3]) / cz + cx
+                vv = fy * (x * t[1, 0] + y * t[1, 1] + z * t[1, 2] + t[1, 3]) / cz + cy
+                u0, u1, v0, v1 = min(u0, u), max(u1, u), min(v0, vv), max(v1, vv)
+            x0 = min(max(np.float32(u0) + half, 0.0), w)
+            x1 = min(max(np.float32(u1) + half, 0.0), w)
+            y0 = min(max(np.float32(v0) + half, 0.0), h)
+            y1 = min(max(np.float32(v1) + half, 0.0), h)
+            if u0 <= u1 and x1 > x0 and y1 > y0:
+                out[b, k, 0], out[b, k, 1], out[b, k, 2], out[b, k, 3] = x0, y0, x1, y1
+            else:
+                out[b, k, 0], out[b, k, 1], out[b, k, 2], out[b, k, 3] = -1.0, -1.0, -1.0, -1.0

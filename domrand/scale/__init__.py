@@ -1,1 +1,0 @@
-"""Scaling out `domrand generate`: the Ray backend (`pip install 'domrand[ray]'`)."""

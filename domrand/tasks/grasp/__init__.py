@@ -1,0 +1,1 @@
+"""The grasping task: objects, the PyBullet grasp simulator, candidates, views, ranker, labels, trainer, evaluation."""

@@ -1,0 +1,1 @@
+"""Pose (localization) from randomized images: model, data, camera, trainer, inference, evaluation."""

@@ -1,0 +1,149 @@
+"""Pose training and evaluation data: images and target positions from a native dataset or a labelled folder."""
+
+from __future__ import annotations
+
+import functools
+import json
+from pathlib import Path
+
+import cv2
+import numpy as np
+import torch
+from torch import Tensor
+
+from domrand.io.images import read_image
+from domrand.io.jsonl import read_labels_folder
+from domrand.tasks.pose.camera import CameraBatch, PinholeCamera
+from domrand.world import TARGET
+
+
+def resize(images: np.ndarray, size: int) -> np.ndarray:
+    """(N, H, W, 3) uint8 -> (N, size, size, 3) uint8 (area interpolation when shrinking)."""
+    if images.shape[1] == size and images.shape[2] == size:
+        return images
+    interp = cv2.INTER_AREA if images.shape[1] > size else cv2.INTER_LINEAR
+    return np.stack([cv2.resize(im, (size, size), interpolation=interp) for im in images])
+
+
+def _array(index: dict, data: np.ndarray, name: str) -> np.ndarray:
+    """Array `name` of a shard (its index and memory-mapped bytes)."""
+    meta = index["arrays"][name]
+    dtype = np.dtype(np.uint8 if meta["dtype"] == "bool" else meta["dtype"])
+    n = int(np.prod(meta["shape"])) * dtype.itemsize
+    return data[meta["offset"] : meta["offset"] + n].view(dtype).reshape(meta["shape"])
+
+
+def _shards(root: Path):
+    """Each native shard of a dataset, in order: its index (JSON) and an array reader (`_array` by name)."""
+    for index_path in sorted((root / "native").glob("*.json")):
+        index = json.loads(index_path.read_text())
+        data = np.memmap(index_path.with_suffix(".bin"), dtype=np.uint8, mode="r")
+        yield index, functools.partial(_array, index, data)
+
+
+def load_native(
+    root: str | Path, size: int, limit: int | None = None, with_uv: bool = False, plane: Tensor | None = None
+) -> tuple:
+    """All images (N, size, size, 3) uint8 and target positions (N, 3) float32 of a native dataset, read
+    shard by shard straight from the raw arrays, and the manifest; with `with_uv`, also the target
+    centre's image position (N, 2) in [-1, 1] (pixel-edge convention), after the manifest, and with
+    `plane` (P, 3) world points, their image positions (N, P, 2) through each image's camera, after that."""
+    from domrand.tasks.pose.model import project
+
+    root = Path(root)
+    mpath = root / "manifest.json"
+    if not mpath.is_file():
+        raise ValueError(
+            f"{str(root)!r} is neither a domrand dataset (no manifest.json) nor a labelled folder (no labels.jsonl)"
+        )
+    manifest = json.loads(mpath.read_text())
+    if "native" not in manifest.get("formats", []):
+        raise ValueError(
+            f"dataset {str(root)!r} has no native shards (formats: {manifest.get('formats')}); read its labels.jsonl instead"
+        )
+    images, positions, uvs, planes = [], [], [], []
+    count = 0
+    for index, arr in _shards(root):
+        images.append(resize(np.array(arr("rgb")), size))
+        positions.append(np.array(arr("label.position")[:, TARGET], dtype=np.float32))
+        if with_uv:
+            h, w = index["arrays"]["rgb"]["shape"][1:3]
+            kp = np.array(arr("label.keypoints")[:, TARGET, 8, :2], dtype=np.float32)
+            uvs.append(np.stack([(kp[:, 0] + 0.5) / w * 2 - 1, (kp[:, 1] + 0.5) / h * 2 - 1], -1))
+            if plane is not None:
+                k = torch.from_numpy(np.array(arr("label.intrinsics"), dtype=np.float32))
+                c2w = torch.from_numpy(np.array(arr("label.cam_to_world"), dtype=np.float32))
+                planes.append(project(plane, k, c2w, w, h).numpy())
+        count += len(images[-1])
+        if limit is not None and count >= limit:
+            break
+    if not images:
+        raise ValueError(f"dataset {str(root)!r} holds no finished chunks")
+    img, pos = np.concatenate(images), np.concatenate(positions)
+    uv = np.concatenate(uvs) if with_uv else None
+    pl = np.concatenate(planes) if with_uv and plane is not None else None
+    if limit is not None:
+        img, pos = img[:limit], pos[:limit]
+        uv = None if uv is None else uv[:limit]
+        pl = None if pl is None else pl[:limit]
+    if with_uv and pl is not None:
+        return torch.from_numpy(img), torch.from_numpy(pos), manifest, torch.from_numpy(uv), torch.from_numpy(pl)
+    if with_uv:
+        return torch.from_numpy(img), torch.from_numpy(pos), manifest, torch.from_numpy(uv)
+    return torch.from_numpy(img), torch.from_numpy(pos), manifest
+
+
+def load_folder(root: str | Path, size: int) -> tuple[Tensor, Tensor, list[dict]]:
+    """Images (resized) and target positions of a labelled folder (`labels.jsonl`), with the records (each
+    with "image_size": the image's [width, height] as stored)."""
+    recs = read_labels_folder(root)
+    images = []
+    for r in recs:
+        im = read_image(r["image"])
+        r["image_size"] = [int(im.shape[1]), int(im.shape[0])]
+        images.append(resize(im[None], size)[0])
+    images = np.stack(images)
+    positions = np.asarray([r["target_position"] for r in recs], dtype=np.float32)
+    return torch.from_numpy(images), torch.from_numpy(positions), recs
+
+
+def load_any(root: str | Path, size: int) -> tuple[Tensor, Tensor, dict | list]:
+    """A native dataset if `root` has one, else a labelled folder."""
+    root = Path(root)
+    if not root.exists():
+        raise ValueError(f"data folder {str(root)!r} does not exist")
+    if (root / "manifest.json").is_file() and (root / "native").is_dir():
+        return load_native(root, size)
+    return load_folder(root, size)
+
+
+def native_cameras(root: str | Path) -> CameraBatch:
+    """Every image's camera (its intrinsics and pose, at the size it was rendered) of a native dataset, in the
+    order `load_native` reads the images."""
+    parts = []
+    for index, arr in _shards(Path(root)):
+        h, w = index["arrays"]["rgb"]["shape"][1:3]
+        k = torch.from_numpy(np.array(arr("label.intrinsics"), dtype=np.float64))
+        c2w = torch.from_numpy(np.array(arr("label.cam_to_world"), dtype=np.float64))
+        parts.append(CameraBatch.from_matrices(k, c2w, w, h))
+    if not parts:
+        raise ValueError(f"dataset {str(root)!r} holds no finished chunks")
+    return CameraBatch(*(torch.cat([getattr(p, f) for p in parts]) for f in ("intrinsics", "size", "cam_to_world")))
+
+
+def folder_cameras(records: list[dict]) -> CameraBatch:
+    """Every image's camera of a labelled folder (each record's "camera"); one ValueError names the first
+    image without a usable one."""
+    cams = []
+    for r in records:
+        if "camera" not in r:
+            raise ValueError(
+                f'{r.get("image")!r} in labels.jsonl has no "camera" (fx, fy, cx, cy, width, height, cam_to_world)'
+            )
+        cams.append(PinholeCamera.from_json(r["camera"], where=f"the camera of {r.get('image')!r} in labels.jsonl"))
+    return CameraBatch.of(cams)
+
+
+def to_input(batch: Tensor) -> Tensor:
+    """(B, S, S, 3) uint8 -> (B, 3, S, S) float32 in [0, 1]."""
+    return batch.permute(0, 3, 1, 2).to(torch.float32).div_(255.0)

@@ -1,0 +1,1 @@
+"""Tools around datasets: benchmarks (`bench`), contact sheets (`gallery`, `preview`)."""
