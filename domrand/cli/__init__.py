@@ -228,7 +228,3 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("domrand: interrupted; finished chunks are intact, continue with --resume", file=sys.stderr)
         return 130
-
-
-if __name__ == "__main__":
-    sys.exit(main())
