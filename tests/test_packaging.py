@@ -62,7 +62,7 @@ def test_regression_wheel_missing_io_and_bench_packages(tmp_path):
         [sys.executable, "-m", "pip", "install", "--no-deps", "-q", "--target", str(target), str(wheel)], check=True
     )
     code = (
-        "import sys; sys.path.insert(0, sys.argv[1]); import domrand, domrand.generators.meshes.procedural, domrand.io, domrand.bench, domrand.scale;"
+        "import sys; sys.path.insert(0, sys.argv[1]); import domrand, domrand.generators.meshes.procedural, domrand.io, domrand.tools.bench, domrand.generate, domrand.tasks.grasp;"
         "from domrand.config import load_config; load_config('grasping'); assert domrand.__file__.startswith(sys.argv[1]), domrand.__file__"
     )
     subprocess.run([sys.executable, "-c", code, str(target)], check=True, cwd=tmp_path)

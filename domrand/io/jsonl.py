@@ -10,6 +10,7 @@ DIR/labels/000000.jsonl the per-chunk pieces that labels.jsonl is assembled from
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,36 @@ class JsonlWriter:
                 with self.store.open(f"labels/{k:06d}.jsonl") as f:
                     while block := f.read(1 << 20):
                         out.write(block)
+
+
+def write_labels_folder(out: str | Path, items: Iterable[tuple[np.ndarray, dict[str, Any]]]) -> int:
+    """Write a labelled folder of your own records: `rgb/000000.png`, ... and `labels.jsonl` (written last, so a
+    folder with labels.jsonl is complete). Each record gets "image" (its PNG, relative) as its first key.
+
+    Args:
+        out: the folder (created).
+        items: (rgb (H, W, 3) uint8, record) pairs; a record needs "target_position" to be read back.
+
+    Returns:
+        the number of records written.
+
+    Example:
+        >>> import numpy as np, tempfile
+        >>> d = tempfile.mkdtemp()
+        >>> write_labels_folder(d, [(np.zeros((4, 4, 3), np.uint8), {"target_position": [0.0, 0.0, 0.0]})])
+        1
+        >>> [r["target_position"] for r in read_labels_folder(d)]
+        [[0.0, 0.0, 0.0]]
+    """
+    root = Path(out)
+    (root / "rgb").mkdir(parents=True, exist_ok=True)
+    lines = []
+    for rgb, rec in items:
+        name = f"rgb/{len(lines):06d}.png"
+        (root / name).write_bytes(encode_png(np.asarray(rgb)))
+        lines.append(json.dumps({"image": name, **rec}))
+    (root / "labels.jsonl").write_text("\n".join(lines) + "\n")
+    return len(lines)
 
 
 def read_labels_folder(root: str | Path) -> list[dict[str, Any]]:

@@ -24,6 +24,34 @@ from domrand.io.files import dumps
 ARRAYS = ("rgb", "depth", "instance")
 
 
+def link_first_images(data: str | Path, out: str | Path, n: int) -> Path:
+    """A native dataset at `out` holding the first n images of `data`, whole chunks hard-linked (no copy).
+
+    Raises:
+        ValueError: n is not a whole number of `data`'s chunks.
+
+    Returns:
+        `data` itself when n covers it, else `out` (left as it is when it already holds a manifest).
+    """
+    data, out = Path(data), Path(out)
+    manifest = json.loads((data / "manifest.json").read_text())
+    c = manifest["chunk_size"]
+    if n >= manifest["num_images"]:
+        return data
+    if n % c:
+        raise ValueError(f"subset sizes must be whole chunks of {c}, got {n}")
+    if (out / "manifest.json").is_file():
+        return out
+    (out / "native").mkdir(parents=True, exist_ok=True)
+    for k in range(n // c):
+        for ext in (".bin", ".json"):
+            dst = out / "native" / f"{k:06d}{ext}"
+            if not dst.exists():
+                dst.hardlink_to(data / "native" / f"{k:06d}{ext}")
+    (out / "manifest.json").write_text(json.dumps({**manifest, "num_images": n, "num_chunks": n // c}, indent=2))
+    return out
+
+
 class NativeWriter:
     """Writes each chunk as one raw shard (images, labels, parameters) and its index."""
 

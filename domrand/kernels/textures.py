@@ -1,4 +1,4 @@
-"""Compiled CPU texture synthesis for `TextureRandomizer`: the formulas of `domrand.generators.textures`,
+"""Compiled CPU twin of `domrand.generators.textures` for `TextureRandomizer`: the same formulas,
 one thread per texture, no per-texel allocation. The torch functions in `generators/` are the reference;
 tests hold this kernel to them within one uint8 step."""
 
@@ -10,10 +10,17 @@ import numpy as np
 from numba import njit, prange
 
 from domrand.generators.textures import _SALT as SALT
-from domrand.generators.textures import LEAVES, STROKES
+from domrand.generators.textures import KINDS, LEAVES, STROKES
 
 MASK = 0xFFFFFFFF
-FLAT, LINEAR, RADIAL, CHECKER, STRIPES, NOISE, BLEND, IMAGE, DEAD_LEAVES, STONES, STROKE = range(11)
+# Kind ids from the one table both twins read (compile-time constants to numba).
+FLAT, LINEAR, RADIAL, CHECKER, STRIPES, NOISE, BLEND, IMAGE, DEAD_LEAVES, STONES, STROKE = (
+    KINDS.index(k)
+    for k in (
+        "flat", "linear_gradient", "radial_gradient", "checker", "stripes", "noise", "blend", "image",
+        "dead_leaves", "stones", "strokes",
+    )
+)  # fmt: skip
 F = np.float32
 
 

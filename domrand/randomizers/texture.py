@@ -22,11 +22,7 @@ from domrand.randomizers.base import Randomizer, check_n
 from domrand.rng import generator
 from domrand.scene import SceneBatch
 
-# A texture's kind is stored as its index here: new kinds are appended, so stored rows keep replaying.
-KINDS = (
-    "flat", "linear_gradient", "radial_gradient", "checker", "stripes", "noise", "blend", "image",
-    "dead_leaves", "stones", "strokes",
-)  # fmt: skip
+KINDS = tx.KINDS  # a texture's kind is stored as its index in this table (owned by generators.textures)
 PROCEDURAL_KINDS = tuple(k for k in KINDS if k != "image")
 
 

@@ -4,7 +4,7 @@ Each triangle's screen bounding box is expanded into fragments with prefix sums;
 tests the three edge functions at its pixel centre and proposes a 64-bit key
 ``(float32 bits of depth) << 32 | triangle index`` to its pixel, and ``scatter_reduce(amin)`` keeps
 the nearest (ties go to the lower triangle index, so the result is deterministic). The arithmetic
-is written exactly as in `cpu_kernels`, so both give the same triangle at every pixel.
+is written exactly as in `kernels.raster`, so both give the same triangle at every pixel.
 """
 
 from __future__ import annotations

@@ -12,7 +12,6 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import torch
@@ -298,7 +297,7 @@ class Renderer:
     ) -> RenderOutput:
         import numpy as np
 
-        from domrand.kernels import raster as cpu_kernels
+        from domrand.kernels import raster
 
         cfg = self.config
         b, (h, w) = scene.batch_size, scene.image_size
@@ -315,17 +314,20 @@ class Renderer:
         cam = fe.camera_view(scene)
         inst, lights, bank = scene.instances, scene.lights, scene.meshes
         n = lambda t: t.contiguous().numpy()  # noqa: E731
-        cpu_kernels.render_batch(
-            n(pos), n(nrm), n(inst.mesh), n(bank.faces), n(bank.num_faces), n(bank.num_vertices), n(bank.uvs), n(bank.double_sided),
-            n(inst.visible), n(inst.cast_shadow), n(cam.world_to_view), n(cam.proj), np.float32(cam.near),
-            n(lview.world_to_view), n(lview.proj), n(lview.ortho), np.float32(lview.near), n(has_shadow), n(light),
-            self.shadow_size(scene.image_size), cfg.cull_back_faces,
-            n(inst.texture), n(inst.color), n(inst.uv_scale), n(inst.specular), n(inst.shininess), n(scene.textures),
-            n(lights.kind), n(lights.position), n(lights.color), n(lights.intensity), n(lights.enabled),
-            n(lights.ambient), n(scene.camera.cam_to_world[:, :3, 3]), n(scene.background_color),
-            n(scene.background_texture), rgb.numpy(), depth.numpy(), instance.numpy(), normals.numpy(),
-            cfg.normals, shade, n(sil_slots), sil.numpy(),
+        job = raster.RenderJob(
+            world_pos=n(pos), world_nrm=n(nrm), inst_mesh=n(inst.mesh), faces=n(bank.faces), num_faces=n(bank.num_faces),
+            num_vertices=n(bank.num_vertices), uvs=n(bank.uvs), double_sided=n(bank.double_sided), visible=n(inst.visible),
+            cast_shadow=n(inst.cast_shadow), cam_w2v=n(cam.world_to_view), cam_proj=n(cam.proj), near=np.float32(cam.near),
+            l_w2v=n(lview.world_to_view), l_proj=n(lview.proj), l_ortho=n(lview.ortho), l_near=np.float32(lview.near),
+            has_shadow=n(has_shadow), shadow_light=n(light), smap_size=self.shadow_size(scene.image_size),
+            cull_back=cfg.cull_back_faces, inst_tex=n(inst.texture), inst_color=n(inst.color), inst_uv_scale=n(inst.uv_scale),
+            inst_spec=n(inst.specular), inst_shin=n(inst.shininess), textures=n(scene.textures), l_kind=n(lights.kind),
+            l_pos=n(lights.position), l_color=n(lights.color), l_intensity=n(lights.intensity), l_enabled=n(lights.enabled),
+            ambient=n(lights.ambient), eye=n(scene.camera.cam_to_world[:, :3, 3]), bg_color=n(scene.background_color),
+            bg_tex=n(scene.background_texture), rgb=rgb.numpy(), depth=depth.numpy(), inst_out=instance.numpy(),
+            normals_out=normals.numpy(), want_normals=cfg.normals, shade_on=shade, sil_slots=n(sil_slots), sil_out=sil.numpy(),
         )  # fmt: skip
+        raster.render(job)
         return RenderOutput(
             rgb, depth, instance, normals if cfg.normals else None, None if silhouettes is None else sil
         )
@@ -333,19 +335,14 @@ class Renderer:
 
 def _world_geometry_numba(scene: SceneBatch) -> tuple[Tensor, Tensor]:
     """`frontend.world_geometry` by the compiled kernel: positions bit-identical, only used vertex rows."""
-    from domrand.kernels import raster as cpu_kernels
+    from domrand.kernels import frontend
 
     bank, inst = scene.meshes, scene.instances
     b, k = inst.mesh.shape
     pos = torch.zeros(b, k, bank.vertices.shape[1], 3)
     nrm = torch.zeros_like(pos)
     n = lambda t: t.contiguous().numpy()  # noqa: E731
-    cpu_kernels.world_geometry(
+    frontend.world_geometry(
         n(bank.vertices), n(bank.normals), n(bank.num_vertices), n(inst.mesh), n(inst.scale), n(inst.pose), pos.numpy(), nrm.numpy()
     )  # fmt: skip
     return pos, nrm
-
-
-def with_config(renderer: Renderer, **changes) -> Renderer:
-    """A new renderer whose config differs from `renderer`'s by `changes`."""
-    return Renderer(dataclasses.replace(renderer.config, **changes))

@@ -1,6 +1,6 @@
 """Deferred shading in plain torch: resolve each pixel's surface, sample its texture, light it.
 
-The compiled CPU kernel (`cpu_kernels`) implements the same formulas; the two agree to float
+The compiled CPU twin (`kernels.shade`) implements the same formulas; the two agree to float
 tolerance (transcendental functions may differ in the last bit).
 """
 
@@ -11,12 +11,10 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
+from domrand.kernels.constants import SHADOW_BIAS_TEXELS, SHADOW_SLOPE_TEXELS
 from domrand.render.frontend import Triangles, View, transform_points
 from domrand.render.raster_torch import edge_weights
 from domrand.scene import DIRECTIONAL, SceneBatch
-
-SHADOW_BIAS_TEXELS = 1.5
-SHADOW_SLOPE_TEXELS = 3.0
 
 
 @dataclass(frozen=True, eq=False)

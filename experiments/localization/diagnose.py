@@ -29,8 +29,8 @@ import torch
 from torch import Tensor
 
 from domrand.tasks.pose.data import folder_cameras, load_folder, load_native, native_cameras, to_input
+from domrand.tasks.pose.infer import load_model, predictions
 from domrand.tasks.pose.model import peak_soft_argmax, soft_argmax
-from domrand.tasks.pose.trainer import load_model, predictions
 
 
 def true_uv(records: list[dict], positions: Tensor) -> Tensor:

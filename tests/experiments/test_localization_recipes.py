@@ -1,10 +1,10 @@
-"""The localization fine-tune recipes (experiments/localization/run.py): the data they ask for and where they start."""
+"""The localization fine-tune recipes (experiments/localization/pose_recipes/finetune.py): the data they ask for and where they start."""
 
 from __future__ import annotations
 
 import hashlib
-import importlib.util
 import subprocess
+import sys
 from collections import Counter
 from pathlib import Path
 
@@ -14,9 +14,8 @@ from domrand.cli import _set_overrides
 from domrand.config import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
-_spec = importlib.util.spec_from_file_location("localization_run", ROOT / "experiments" / "localization" / "run.py")
-run = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(run)
+sys.path.insert(0, str(ROOT / "experiments" / "localization"))
+from pose_recipes import finetune  # noqa: E402
 
 
 def _in_git() -> bool:
@@ -25,8 +24,8 @@ def _in_git() -> bool:
 
 
 def test_hardneg_recipe_shows_more_of_the_shapes_the_misdetections_land_on() -> None:
-    world = load_config(overrides=_set_overrides(run.HARDNEG["sets"])).world
-    first = load_config(overrides=_set_overrides(run.FINETUNE["sets"])).world
+    world = load_config(overrides=_set_overrides(finetune.HARDNEG["sets"])).world
+    first = load_config(overrides=_set_overrides(finetune.FINETUNE["sets"])).world
     preset = load_config().world
     d0, d1 = world.distractor_mesh_ids
     assert d1 - d0 == 132  # 30 primitive entries + 6 more hexagonal prisms + 96 procedural shapes
@@ -43,15 +42,15 @@ def test_hardneg_recipe_shows_more_of_the_shapes_the_misdetections_land_on() -> 
 
 @pytest.mark.skipif(not _in_git(), reason="needs the git history that holds the first fine-tune's weights")
 def test_a_fine_tune_starts_from_the_committed_weights_when_the_run_is_gone(tmp_path: Path) -> None:
-    path = run._init_checkpoint(tmp_path, "finetune_128px_80k_4000")
+    path = finetune._init_checkpoint(tmp_path, "finetune_128px_80k_4000")
     assert path == tmp_path / "runs" / "finetune_128px_80k_4000" / "best.pt"
-    assert hashlib.sha256(path.read_bytes()).hexdigest() == run.INIT_FROM_GIT["finetune_128px_80k_4000"][1]
-    assert run._init_checkpoint(tmp_path, "no_such_run") == tmp_path / "runs" / "no_such_run" / "best.pt"
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == finetune.INIT_FROM_GIT["finetune_128px_80k_4000"][1]
+    assert finetune._init_checkpoint(tmp_path, "no_such_run") == tmp_path / "runs" / "no_such_run" / "best.pt"
 
 
 @pytest.mark.skipif(not _in_git(), reason="needs the git history that holds the first fine-tune's weights")
 def test_a_restored_checkpoint_of_other_bytes_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(run.INIT_FROM_GIT, "finetune_128px_80k_4000", ("7123f61", "0" * 64))
+    monkeypatch.setitem(finetune.INIT_FROM_GIT, "finetune_128px_80k_4000", ("7123f61", "0" * 64))
     with pytest.raises(SystemExit, match="sha256 differs"):
-        run._init_checkpoint(tmp_path, "finetune_128px_80k_4000")
+        finetune._init_checkpoint(tmp_path, "finetune_128px_80k_4000")
     assert not (tmp_path / "runs" / "finetune_128px_80k_4000" / "best.pt").exists()

@@ -10,7 +10,8 @@ from domrand.cli import main
 from domrand.config import load_config
 from domrand.generate import GenerateOptions, generate
 from domrand.tasks.device import resolve_device
-from domrand.tasks.pose.trainer import PoseTrainConfig, errors, load_model, train_pose
+from domrand.tasks.pose.infer import errors, load_model
+from domrand.tasks.pose.trainer import PoseTrainConfig, train_pose
 
 HAS_CUDA = torch.cuda.is_available()
 

@@ -18,7 +18,7 @@ from torch import Tensor
 from domrand.io.images import read_image
 from domrand.tasks.pose.camera import CameraBatch, PinholeCamera, check_sizes
 from domrand.tasks.pose.data import folder_cameras, load_any, native_cameras, resize, to_input
-from domrand.tasks.pose.trainer import errors, load_model
+from domrand.tasks.pose.infer import errors, load_model
 
 
 def metrics(err: Tensor | np.ndarray) -> dict[str, float | int]:

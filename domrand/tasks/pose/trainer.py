@@ -27,9 +27,9 @@ from torch import Tensor
 
 from domrand.tasks import checkpoint as ckpt
 from domrand.tasks.device import check_precision, resolve_device, resolve_precision
-from domrand.tasks.pose.camera import CameraBatch
 from domrand.tasks.pose.data import load_native, to_input
-from domrand.tasks.pose.model import DERIVED, PoseNet, PoseNetConfig
+from domrand.tasks.pose.infer import errors, weights
+from domrand.tasks.pose.model import PoseNet, PoseNetConfig
 
 
 @dataclass(frozen=True)
@@ -95,34 +95,6 @@ def heatmap_loss(logits: Tensor, uv: Tensor) -> Tensor:
     target = target / target.sum((1, 2), keepdim=True).clamp_min(1e-12)
     logp = torch.log_softmax(logits.reshape(b, -1), -1).reshape(b, h, w)
     return -(target * logp).sum((1, 2)).mean()
-
-
-def errors(
-    model: PoseNet,
-    images: Tensor,
-    positions: Tensor,
-    batch: int = 256,
-    mirror: bool | None = None,
-    camera: CameraBatch | None = None,
-) -> Tensor:
-    """(N,) Euclidean position errors, metres (`mirror`, `camera` (one per image): see `PoseNet.forward`)."""
-    return (predictions(model, images, batch, mirror, camera) - positions).norm(dim=-1)
-
-
-def predictions(
-    model: PoseNet, images: Tensor, batch: int = 256, mirror: bool | None = None, camera: CameraBatch | None = None
-) -> Tensor:
-    """(N, 3) predicted positions, metres, of images (N, S, S, 3) uint8, `batch` at a time on the model's device,
-    returned on the CPU (`mirror`, `camera` (one per image): see `PoseNet.forward`)."""
-    model.eval()
-    dev = model.mean.device  # the images go where the model is; the predictions come back to the CPU
-    out = []
-    with torch.no_grad():
-        for i in range(0, images.shape[0], batch):
-            cams = None if camera is None else camera.rows(i, i + batch)
-            out.append(model(to_input(images[i : i + batch].to(dev)), mirror, cams).cpu())
-    model.train()
-    return torch.cat(out) if out else torch.zeros(0, 3)
 
 
 class OnlineData:
@@ -220,14 +192,14 @@ def train_pose(
     if state is not None:
         if state["train_config"] != _json(asdict(cfg)) or state["target"] != target:
             raise ValueError(f"cannot resume {out!r}: its training settings or target differ from these")
-        ckpt.load_state(model, _weights(state), last)
+        ckpt.load_state(model, weights(state), last)
         opt.load_state_dict(state["optimizer"])
         gen.set_state(state["generator"])
         step, best = int(state["step"]), float(state["best_val"])
     elif resume:
         raise ValueError(f"cannot resume {out!r}: it has no last.pt")
     elif init_state is not None:
-        ckpt.load_state(model, _weights(init_state), init)
+        ckpt.load_state(model, weights(init_state), init)
     if dev.type == "cuda":
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
     run.mkdir(parents=True, exist_ok=True)
@@ -378,21 +350,3 @@ def _cpu(obj: Any) -> Any:
     if isinstance(obj, (list, tuple)):
         return type(obj)(_cpu(v) for v in obj)
     return obj
-
-
-def _weights(state: dict[str, Any]) -> dict[str, Tensor]:
-    """A checkpoint's state dict without the buffers the configuration derives (see `DERIVED`)."""
-    return {k: v for k, v in state["model"].items() if k not in DERIVED}
-
-
-def load_model(path: str | Path) -> tuple[PoseNet, dict[str, Any]]:
-    """A trained `PoseNet` (eval mode) and its checkpoint's metadata."""
-    state = ckpt.load(path, "pose")
-    try:
-        mcfg = PoseNetConfig.from_json(state["model_config"])
-    except (KeyError, TypeError, ValueError) as e:
-        raise ValueError(f"checkpoint {str(path)!r} has no valid model configuration: {e}") from None
-    model = PoseNet(mcfg)
-    ckpt.load_state(model, _weights(state), path)
-    model.eval()
-    return model, {k: v for k, v in state.items() if k not in ("model", "optimizer", "generator")}

@@ -39,9 +39,8 @@ def _step(model: Any, opt: Any, x: torch.Tensor, bf16: bool) -> float:
 def run(size: int, batch: int, steps: int, device: str = "cpu") -> list[dict[str, Any]]:
     """Median seconds per step of each precision (float32 contiguous, float32 and bfloat16 channels-last) on
     `device` ("cpu", "cuda", "cuda:N")."""
-    from domrand.tasks.device import resolve_device
+    from domrand.tasks.device import resolve_device, resolve_precision
     from domrand.tasks.pose.model import PoseNet, PoseNetConfig
-    from domrand.tasks.pose.trainer import resolve_precision
 
     dev = resolve_device(device)
     variants = [("fp32", False, False), ("fp32 channels-last", False, True), ("bf16 channels-last", True, True)]

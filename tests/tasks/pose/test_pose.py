@@ -15,7 +15,8 @@ from domrand.io.images import encode_png
 from domrand.tasks import checkpoint as ckpt
 from domrand.tasks.pose.data import load_native
 from domrand.tasks.pose.evaluate import evaluate_pose, metrics, predict_pose
-from domrand.tasks.pose.trainer import PoseTrainConfig, errors, load_model, train_pose
+from domrand.tasks.pose.infer import errors, load_model
+from domrand.tasks.pose.trainer import PoseTrainConfig, train_pose
 
 TINY = PoseTrainConfig(steps=300, batch_size=32, lr=3e-3, image_size=32, eval_every=100, checkpoint_every=50, warmup=20)
 

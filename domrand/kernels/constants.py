@@ -1,0 +1,4 @@
+"""Constants that a compiled kernel and its torch twin must share (plain Python: importing this loads no numba)."""
+
+SHADOW_BIAS_TEXELS = 1.5  # constant shadow-map depth bias, in shadow-map texels
+SHADOW_SLOPE_TEXELS = 3.0  # slope-scaled shadow-map depth bias, texels at grazing light

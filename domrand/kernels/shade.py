@@ -1,0 +1,176 @@
+"""The compiled twin of `render.shade_torch` (numba): texture lookup, the shadow-map test with 2x2 PCF, and
+Blinn-Phong shading of one scene's visible fragments. The shadow bias constants come from
+`kernels.constants`, which `shade_torch` reads too, so both back ends use one value.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from domrand.kernels.constants import SHADOW_BIAS_TEXELS, SHADOW_SLOPE_TEXELS
+from domrand.kernels.frontend import F32, ONE, ZERO, _corners
+
+BIAS_TEXELS = np.float32(SHADOW_BIAS_TEXELS)
+SLOPE_TEXELS = np.float32(SHADOW_SLOPE_TEXELS)
+
+
+@njit(cache=True, inline="always")
+def _tex(textures, idx, u, v):
+    """Bilinear, repeat-addressed lookup of texture `idx` at (u, v) -> (r, g, b) in [0, 1]."""
+    n, size = textures.shape[0], textures.shape[1]
+    idx = min(max(idx, 0), n - 1)
+    x = u * F32(size) - F32(0.5)
+    y = v * F32(size) - F32(0.5)
+    x0f, y0f = F32(math.floor(x)), F32(math.floor(y))
+    ax, ay = x - x0f, y - y0f
+    x0, y0 = int(x0f) % size, int(y0f) % size
+    x1, y1 = (x0 + 1) % size, (y0 + 1) % size
+    s = F32(1.0 / 255.0)
+    out0, out1, out2 = ZERO, ZERO, ZERO
+    for c in range(3):
+        a = F32(textures[idx, y0, x0, c]) * s
+        b = F32(textures[idx, y0, x1, c]) * s
+        cc = F32(textures[idx, y1, x0, c]) * s
+        d = F32(textures[idx, y1, x1, c]) * s
+        val = (a * (ONE - ax) + b * ax) * (ONE - ay) + (cc * (ONE - ax) + d * ax) * ay
+        if c == 0:
+            out0 = val
+        elif c == 1:
+            out1 = val
+        else:
+            out2 = val
+    return out0, out1, out2
+
+
+@njit(cache=True, inline="always")
+def _shadow(smap, w2v, proj, ortho, x_, y_, z_, ndl):
+    """Lit fraction of world point (x_, y_, z_) from one shadow map with 2x2 PCF, as `shadow_visibility`."""
+    s = smap.shape[0]
+    x = x_ * w2v[0, 0] + y_ * w2v[0, 1] + z_ * w2v[0, 2] + w2v[0, 3]
+    y = x_ * w2v[1, 0] + y_ * w2v[1, 1] + z_ * w2v[1, 2] + w2v[1, 3]
+    z = x_ * w2v[2, 0] + y_ * w2v[2, 1] + z_ * w2v[2, 2] + w2v[2, 3]
+    q = ONE if ortho else ONE / z
+    sx = proj[0] * (x * q) + proj[2]
+    sy = proj[1] * (y * q) + proj[3]
+    texel = ONE / proj[0] if ortho else z / proj[0]
+    bias = texel * (BIAS_TEXELS + SLOPE_TEXELS * (ONE - min(max(ndl, ZERO), ONE)))
+    x0f, y0f = F32(math.floor(sx)), F32(math.floor(sy))
+    ax, ay = sx - x0f, sy - y0f
+    xi0, yi0 = int(x0f), int(y0f)
+    lit00 = lit01 = lit10 = lit11 = ONE
+    if z > 0:
+        zb = z - bias
+        if 0 <= xi0 < s and 0 <= yi0 < s and zb > smap[yi0, xi0]:
+            lit00 = ZERO
+        if 0 <= xi0 + 1 < s and 0 <= yi0 < s and zb > smap[yi0, xi0 + 1]:
+            lit01 = ZERO
+        if 0 <= xi0 < s and 0 <= yi0 + 1 < s and zb > smap[yi0 + 1, xi0]:
+            lit10 = ZERO
+        if 0 <= xi0 + 1 < s and 0 <= yi0 + 1 < s and zb > smap[yi0 + 1, xi0 + 1]:
+            lit11 = ZERO
+    return (lit00 * (ONE - ax) + lit01 * ax) * (ONE - ay) + (lit10 * (ONE - ax) + lit11 * ax) * ay
+
+
+@njit(cache=True, fastmath=True)
+def _shade_scene(
+    b, zbuf, tbuf, screen, weights, world_pos, world_nrm, inst_mesh, faces, uvs, double_sided, inst_tex,
+    inst_color, inst_uv_scale, inst_spec, inst_shin, textures, l_kind, l_pos, l_color, l_intensity, l_enabled,
+    ambient, eye, smap, l_w2v, l_proj, l_ortho, has_shadow, shadow_light, bg_color, bg_tex, rgb, depth,
+    inst_out, normals_out, want_normals, shade_on,
+):  # fmt: skip
+    """Deferred shading of one scene, as `shade_torch.resolve` + `shade` + `background`."""
+    h, w = zbuf.shape
+    f_n = faces.shape[1]
+    ex, ey, ez = eye[b, 0], eye[b, 1], eye[b, 2]
+    for py in range(h):
+        for px in range(w):
+            s = tbuf[py, px]
+            if s < 0:
+                depth[b, py, px] = 0
+                inst_out[b, py, px] = -1
+                if shade_on:
+                    if bg_tex[b] >= 0:
+                        r, g, bb = _tex(
+                            textures, bg_tex[b], (F32(px) + F32(0.5)) / F32(w), (F32(py) + F32(0.5)) / F32(h)
+                        )
+                    else:
+                        r, g, bb = bg_color[b, 0], bg_color[b, 1], bg_color[b, 2]
+                    rgb[b, py, px, 0], rgb[b, py, px, 1], rgb[b, py, px, 2] = r, g, bb
+                continue
+            depth[b, py, px] = zbuf[py, px]
+            src = s // 2
+            slot, face = src // f_n, src % f_n
+            inst_out[b, py, px] = slot
+            if not (shade_on or want_normals):
+                continue
+            fx, fy = F32(px), F32(py)
+            x0, y0, x1, y1, x2, y2 = _corners(screen, s)
+            e0 = (x2 - x1) * (fy - y1) - (y2 - y1) * (fx - x1)
+            e1 = (x0 - x2) * (fy - y2) - (y0 - y2) * (fx - x2)
+            e2 = (x1 - x0) * (fy - y0) - (y1 - y0) * (fx - x0)
+            p0, p1, p2 = e0 * screen[s, 0, 2], e1 * screen[s, 1, 2], e2 * screen[s, 2, 2]
+            tot = p0 + p1 + p2
+            p0, p1, p2 = p0 / tot, p1 / tot, p2 / tot
+            mesh = inst_mesh[b, slot]
+            px_ = py_ = pz_ = nx = ny = nz = u = v = ZERO
+            for j in range(3):
+                bj = p0 * weights[s, 0, j] + p1 * weights[s, 1, j] + p2 * weights[s, 2, j]
+                vid = faces[mesh, face, j]
+                px_ += bj * world_pos[b, slot, vid, 0]
+                py_ += bj * world_pos[b, slot, vid, 1]
+                pz_ += bj * world_pos[b, slot, vid, 2]
+                nx += bj * world_nrm[b, slot, vid, 0]
+                ny += bj * world_nrm[b, slot, vid, 1]
+                nz += bj * world_nrm[b, slot, vid, 2]
+                u += bj * uvs[mesh, vid, 0]
+                v += bj * uvs[mesh, vid, 1]
+            nl = max(F32(math.sqrt(nx * nx + ny * ny + nz * nz)), F32(1e-12))
+            nx, ny, nz = nx / nl, ny / nl, nz / nl
+            vx, vy, vz = ex - px_, ey - py_, ez - pz_
+            if double_sided[mesh] and nx * vx + ny * vy + nz * vz < 0:
+                nx, ny, nz = -nx, -ny, -nz
+            if want_normals:
+                normals_out[b, py, px, 0], normals_out[b, py, px, 1], normals_out[b, py, px, 2] = nx, ny, nz
+            if not shade_on:
+                continue
+            vl = max(F32(math.sqrt(vx * vx + vy * vy + vz * vz)), F32(1e-12))
+            vx, vy, vz = vx / vl, vy / vl, vz / vl
+            ar, ag, ab = inst_color[b, slot, 0], inst_color[b, slot, 1], inst_color[b, slot, 2]
+            tex = inst_tex[b, slot]
+            if tex >= 0:
+                sc = inst_uv_scale[b, slot]
+                tr, tg, tb = _tex(textures, tex, u * sc, v * sc)
+                ar, ag, ab = ar * tr, ag * tg, ab * tb
+            dr = dg = db = sr = sg = sb = ZERO
+            for li in range(l_kind.shape[1]):
+                if not l_enabled[b, li]:
+                    continue
+                if l_kind[b, li] == 0:
+                    lx, ly, lz = l_pos[b, li, 0], l_pos[b, li, 1], l_pos[b, li, 2]
+                else:
+                    lx, ly, lz = l_pos[b, li, 0] - px_, l_pos[b, li, 1] - py_, l_pos[b, li, 2] - pz_
+                ll = max(F32(math.sqrt(lx * lx + ly * ly + lz * lz)), F32(1e-12))
+                lx, ly, lz = lx / ll, ly / ll, lz / ll
+                ndl = nx * lx + ny * ly + nz * lz
+                if ndl <= 0:
+                    continue
+                vis = ONE
+                if has_shadow[b] and li == shadow_light[b]:
+                    vis = _shadow(smap, l_w2v[b], l_proj[b], l_ortho[b], px_, py_, pz_, ndl)
+                hx, hy, hz = lx + vx, ly + vy, lz + vz
+                hl = max(F32(math.sqrt(hx * hx + hy * hy + hz * hz)), F32(1e-12))
+                ndh = max((nx * hx + ny * hy + nz * hz) / hl, ZERO)
+                sp = inst_spec[b, slot] * F32(ndh ** inst_shin[b, slot])
+                wgt = l_intensity[b, li] * vis
+                dr += wgt * l_color[b, li, 0] * ndl
+                dg += wgt * l_color[b, li, 1] * ndl
+                db += wgt * l_color[b, li, 2] * ndl
+                sr += wgt * l_color[b, li, 0] * sp
+                sg += wgt * l_color[b, li, 1] * sp
+                sb += wgt * l_color[b, li, 2] * sp
+            rgb[b, py, px, 0] = min(max(ar * (ambient[b, 0] + dr) + sr, ZERO), ONE)
+            rgb[b, py, px, 1] = min(max(ag * (ambient[b, 1] + dg) + sg, ZERO), ONE)
+            rgb[b, py, px, 2] = min(max(ab * (ambient[b, 2] + db) + sb, ZERO), ONE)

@@ -1,0 +1,113 @@
+"""The fine-tune recipes of the committed model (`finetune`, `hardneg`, `again`, `hardneg2`)."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from domrand.world import DISTRACTOR_PRIMITIVES
+from pose_recipes.common import HERE, _sized, dataset
+from pose_recipes.headline import add_headline_run, headline
+from pose_recipes.training import train_and_eval
+
+# The fine-tune that continues the 40k-image headline run: twice the images, fresh ones (another seed), with four
+# times the procedural distractor shapes (96: the misdetections that remain are on real objects the
+# training's 24 shapes never resembled), the heatmap-level mirror fusion, half the peak learning rate.
+FINETUNE = {
+    "name": "finetune",
+    "init": "headline_128px_40k_6000",
+    "images": 80000,
+    "seed": 101,
+    "sets": ["world.procedural_distractors=96"],
+    "model": {"mirror_fusion": "heatmap"},
+    "lr": 5e-4,
+    "steps": 4000,
+    "data": "train_dshapes",
+}
+
+
+# The second fine-tune, against the misdetections the first one left. On the control set with distractors
+# (domrand's own images; diagnose.py) they land on prism-like distractors of 6 to 10 cm, hexagonal prisms most
+# often (4 of their 72 appearances). The first fine-tune's 96 procedural shapes had cut the primitives to 10 of 106
+# distractor meshes (the preset: 10 of 34). Here each primitive is listed three times, which gives them about the
+# preset's share back beside the 96 shapes (36 of 132), and the hexagonal prism six times more (9 of 132): fresh
+# images (another seed) that show the model more of the shapes it mistakes for the cube. It starts from the
+# committed first fine-tune; where that run's folder is gone, its weights are taken from the commit that holds
+# them as checkpoints/cube.pt (`INIT_FROM_GIT`, checked against its sha256).
+HARDNEG = {
+    "name": "hardneg",
+    "init": "finetune_128px_80k_4000",
+    "images": 64000,
+    "seed": 102,
+    "sets": [
+        "world.procedural_distractors=96",
+        "world.distractor_primitives=[" + ",".join([*list(DISTRACTOR_PRIMITIVES) * 3, *["hexagonal_prism"] * 6]) + "]",
+    ],
+    "model": {},
+    "lr": 5e-4,
+    "steps": 6000,
+    "data": "train_hardneg",
+}
+
+
+# Its control: the same second fine-tune (weights, seed, image count, steps, learning rate) on the first fine-tune's
+# distractor mix, so that what the prism-like shapes did can be told from what more steps on fresh images did.
+AGAIN = {**HARDNEG, "name": "again", "sets": FINETUNE["sets"], "data": "train_dshapes"}
+
+
+# A third, from the second's weights: the same mix and budget on 64k more fresh images (another seed).
+HARDNEG2 = {**HARDNEG, "name": "hardneg2", "init": "hardneg_128px_64k_6000", "seed": 103, "data": "train_hardneg_s103"}
+
+
+# Committed checkpoints a fine-tune may start from when their run folder is gone: run -> (commit, sha256).
+INIT_FROM_GIT = {
+    "finetune_128px_80k_4000": (
+        "7123f61",
+        "c58fd72d92cf6ebcc4ce4dd9586b342eae214a5b878930dfb4107deefb9555e5",
+    ),
+    "hardneg_128px_64k_6000": (
+        "9859e50",
+        "7e6717b0634d0874e074f32987773c551cfa37c1230256bd5d2886298a8c6cdc",
+    ),
+}
+
+
+def _init_checkpoint(work: Path, name: str) -> Path:
+    """best.pt of run `name` in work/runs; restored from git (`INIT_FROM_GIT`) when the folder is gone."""
+    import hashlib
+
+    path = work / "runs" / name / "best.pt"
+    if path.is_file() or name not in INIT_FROM_GIT:
+        return path
+    commit, sha = INIT_FROM_GIT[name]
+    blob = subprocess.run(
+        ["git", "-C", str(HERE), "show", f"{commit}:experiments/localization/checkpoints/cube.pt"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    if hashlib.sha256(blob).hexdigest() != sha:
+        raise SystemExit(f"checkpoints/cube.pt at {commit} is not run {name}'s best.pt (sha256 differs)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(blob)
+    return path
+
+
+def finetune(work: Path, recipe: dict, steps: int | None = None, size: int = 128) -> None:
+    """Fine-tune run `recipe["init"]` on fresh images (`FINETUNE`, `HARDNEG`); its row joins
+    `results/headline_runs.json` and the committed model is re-selected among all runs, as `headline` does."""
+    f = recipe
+    steps = steps or f["steps"]
+    init = _init_checkpoint(work, f["init"])
+    if not init.is_file():
+        raise SystemExit(f"{init} is missing: run `run.py headline` first (its best.pt is checkpoints/cube.pt)")
+    k = f"{f['images'] // 1000}k"
+    data = dataset(work, _sized(f"{f['data']}_{k}", size), f["images"], f["seed"], f["sets"], size)
+    name = f"{f['name']}_{size}px_{k}_{steps}"
+    row = {
+        **train_and_eval(work, name, data, steps, size=size, model=f["model"], init=init, lr=f["lr"]),
+        "source": "headline",
+        "init": f["init"],
+        "sets": f["sets"],
+    }
+    add_headline_run(row)
+    headline(work, 0, size, 0)
