@@ -1,94 +1,117 @@
-"""Pieces shared by the simulator adapters: drawn parameters as named arrays, and procedural texture pixels
-at any size (the same texture kinds as the dataset randomizer)."""
+"""Pieces shared by the simulator adapters: the `SimRandomizer` contract, draws as named `Params`, and procedural
+texture pixels at any size (the same texture kinds as the dataset randomizer).
+
+A *draw* is what an adapter's `sample(n, rng=...)` returns: a `dict[str, Params]` of batch-first tensors, one
+entry per group it randomizes (absent where a group is switched off or the simulation lacks it), the same
+shape of record that `Compose.sample` gives the dataset pipeline. Where domrand has a randomizer for the
+quantity, the group holds that randomizer's own `Params` (`CameraParams`, `LightingParams`, `TextureSpec`);
+the rest are the adapter's own small `Params` classes.
+
+Example:
+    >>> import torch
+    >>> from domrand.randomizers.camera import CameraJitter
+    >>> draw = {"camera": CameraJitter().sample(2, rng=torch.Generator().manual_seed(0))}
+    >>> draws_equal(draw_from_json(draw_to_json(draw), {"camera": type(draw["camera"])}), draw)
+    True
+    >>> draw_row(draw, 1)["camera"].batch_size
+    1
+"""
 
 from __future__ import annotations
 
 import contextlib
-import json
-from collections.abc import Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import torch
+from torch import Tensor
 
 from domrand.dist import Dist
-from domrand.randomizers.texture import PROCEDURAL_KINDS, TextureRandomizer, synthesize
-from domrand.rng import derive_seed
+from domrand.params import Params, params_equal
+from domrand.randomizers.texture import PROCEDURAL_KINDS, TextureRandomizer, TextureSpec, synthesize
 
 DEFAULT_KINDS = PROCEDURAL_KINDS  # every procedural kind, those of the `tabletop` preset included
+Draw = dict[str, Params]
 
 
-@dataclass
-class SimParams:
-    """What an adapter drew: named arrays (per texture, material, light, camera, body, ...), JSON-able.
+def draws_equal(a: Mapping[str, Params], b: Mapping[str, Params]) -> bool:
+    """Same groups, and each group's tensors equal bit for bit."""
+    return a.keys() == b.keys() and all(params_equal(a[k], b[k]) for k in a)
 
-    `apply(params)` on the adapter replays them exactly.
-    """
 
-    values: dict[str, np.ndarray] = field(default_factory=dict)
+def draw_to_json(draw: Mapping[str, Params]) -> dict[str, Any]:
+    """A draw as JSON values ({group: {field: nested lists}})."""
+    return {name: p.to_json() for name, p in sorted(draw.items())}
 
-    def __getitem__(self, key: str) -> np.ndarray:
-        return self.values[key]
 
-    def __contains__(self, key: str) -> bool:
-        return key in self.values
+def draw_from_json(obj: Mapping[str, Any], types: Mapping[str, type[Params]]) -> Draw:
+    """Inverse of `draw_to_json`; `types` names each group's `Params` class (an adapter's `PARAMS`)."""
+    unknown = sorted(set(obj) - set(types))
+    if unknown:
+        raise ValueError(f"unknown parameter group {unknown[0]!r}; expected some of {sorted(types)}")
+    return {name: types[name].from_json(v) for name, v in obj.items()}
 
-    def to_json(self) -> dict[str, Any]:
-        return {
-            k: {"dtype": str(v.dtype), "shape": list(v.shape), "data": v.reshape(-1).tolist()}
-            for k, v in sorted(self.values.items())
-        }
 
-    @staticmethod
-    def from_json(obj: dict[str, Any]) -> SimParams:
-        return SimParams({k: np.asarray(v["data"], dtype=v["dtype"]).reshape(v["shape"]) for k, v in obj.items()})
+def draw_row(draw: Mapping[str, Params], i: int) -> Draw:
+    """Draw i of a batch of draws, as a batch of one (what `apply` takes)."""
+    return {name: p.index(i) for name, p in draw.items()}
 
-    def equal(self, other: SimParams) -> bool:
-        """Same names, shapes, dtypes and values (bit-exact)."""
-        a, b = self.values, other.values
-        return a.keys() == b.keys() and all(a[k].dtype == b[k].dtype and np.array_equal(a[k], b[k]) for k in a)
 
-    def dumps(self) -> str:
-        return json.dumps(self.to_json(), sort_keys=True)
+def batch_of_one(draw: Mapping[str, Params]) -> None:
+    """Raise one ValueError unless every group of `draw` holds exactly one draw."""
+    sizes = {name: p.batch_size for name, p in draw.items()}
+    bad = {k: v for k, v in sizes.items() if v != 1}
+    if bad:
+        raise ValueError(f"apply takes one draw (batch size 1), got {bad}; pick one with draw_row(draw, i)")
+
+
+@dataclass(frozen=True, eq=False)
+class ColorBlend(Params):
+    """Each link's or geom's rgb moved towards `color` by `mix` (alpha kept)."""
+
+    color: Tensor  # (B, N, 3) RGB in [0, 1]
+    mix: Tensor  # (B, N) in [0, 1]
 
 
 class SimRandomizer:
-    """Base of the simulator adapters: a seeded stream of its own, `randomize` = `sample` then `apply`.
+    """Base of the simulator adapters: `sample(n, rng=...)` draws, `apply(draw)` sets the simulation, `restore()`
+    undoes it.
 
-    Subclasses save what they may touch when they attach, draw in `sample` (nothing else is random),
-    set the simulator in `apply` (pure: the same params give the same state) and undo it in `restore`.
+    Subclasses save what they may touch when they attach, draw only in `sample` (from the generator they are
+    given: an adapter holds no random state), set the simulator in `apply` (pure: the same draw gives the same
+    state) and undo it in `restore`.
     """
 
-    rng: torch.Generator
-
-    def reseed(self, seed: int, *more: int) -> None:
-        """Restart the randomizer's stream from (seed, *more)."""
-        self.rng = torch.Generator().manual_seed(derive_seed(seed, *more))
-
-    def sample(self) -> SimParams:
+    def sample(self, n: int, *, rng: torch.Generator) -> Draw:
         raise NotImplementedError
 
-    def apply(self, params: SimParams) -> None:
+    def apply(self, params: Draw) -> None:
         raise NotImplementedError
 
     def restore(self) -> None:
         raise NotImplementedError
 
-    def randomize(self) -> SimParams:
-        """Draw parameters, apply them, and return them."""
-        params = self.sample()
+    def randomize(self, *, rng: torch.Generator) -> Draw:
+        """Draw one set of parameters from `rng`, apply it, and return it."""
+        params = self.sample(1, rng=rng)
         self.apply(params)
         return params
 
     @contextlib.contextmanager
-    def applied(self, params: SimParams) -> Iterator[None]:
+    def applied(self, params: Draw) -> Iterator[None]:
         """Apply `params` for the duration of a `with` block, then restore (also on errors)."""
         self.apply(params)
         try:
             yield
         finally:
             self.restore()
+
+
+def check_n(n: int) -> None:
+    if not (isinstance(n, int) and n >= 1):
+        raise ValueError(f"n must be a positive number of draws, got {n!r}")
 
 
 def check_range(name: str, d: Dist, low: float | None = None, high: float | None = None) -> None:
@@ -100,27 +123,14 @@ def check_range(name: str, d: Dist, low: float | None = None, high: float | None
         raise ValueError(f"{name} must stay <= {high}, got {d}")
 
 
-def sample(d: Dist, shape: tuple[int, ...], rng: torch.Generator) -> np.ndarray:
-    return d.sample(shape, rng=rng).numpy().astype(np.float64)
+def texture_specs(n: int, kinds: tuple[str, ...], rng: torch.Generator) -> TextureSpec:
+    """Parameters of n procedural textures of `kinds` (one `TextureSpec` row each)."""
+    return TextureRandomizer(slots=1, kinds=kinds).sample_spec(n, rng=rng)
 
 
-def texture_spec_arrays(n: int, kinds: tuple[str, ...], rng: torch.Generator) -> dict[str, np.ndarray]:
-    """Parameters of n procedural textures, as arrays named "texture.<field>"."""
-    spec = TextureRandomizer(slots=1, kinds=kinds).sample_spec(n, rng=rng)
-    return {f"texture.{k}": v.numpy() for k, v in spec.tensors().items()}
-
-
-def texture_pixels(arrays: dict[str, np.ndarray], i: int, size: int) -> np.ndarray:
-    """(size, size, 3) uint8 pixels of texture row i of `texture_spec_arrays` output."""
-    from domrand.randomizers.texture import TextureSpec
-
-    row = TextureSpec(
-        **{
-            k[8:]: torch.from_numpy(np.ascontiguousarray(v[i : i + 1]))
-            for k, v in arrays.items()
-            if k.startswith("texture.")
-        }
-    )
+def texture_pixels(spec: TextureSpec, i: int, size: int) -> np.ndarray:
+    """(size, size, 3) uint8 pixels of row i of `spec` ((N, ...) rows, as `texture_specs` gives)."""
+    row = spec.select(torch.tensor([i])).map(lambda t: t.contiguous())
     return synthesize(row, size, torch.zeros(0, 1, 1, 3, dtype=torch.uint8))[0].numpy()
 
 

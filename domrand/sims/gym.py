@@ -14,21 +14,24 @@ from __future__ import annotations
 from typing import Any
 
 import gymnasium
+import torch
+
+from domrand.rng import derive_seed
 
 
-def _find_randomizer(env: gymnasium.Env, seed: int, kwargs: dict[str, Any]) -> Any:
+def _find_randomizer(env: gymnasium.Env, kwargs: dict[str, Any]) -> Any:
     base = env.unwrapped
     model = getattr(base, "model", None)
     if model is not None and type(model).__module__.startswith("mujoco"):
         from domrand.sims.mujoco import MujocoRandomizer
 
-        return MujocoRandomizer(model, seed=seed, **kwargs)
+        return MujocoRandomizer(model, **kwargs)
     for attr in ("_p", "p", "client", "_client", "physics_client"):
         cid = getattr(base, attr, None)
         if isinstance(cid, int):
             from domrand.sims.pybullet import PyBulletRandomizer
 
-            return PyBulletRandomizer(cid, seed=seed, **kwargs)
+            return PyBulletRandomizer(cid, **kwargs)
     raise ValueError(
         f"cannot find a MuJoCo model or PyBullet client in {type(base).__name__}; pass randomizer=... yourself"
     )
@@ -39,8 +42,8 @@ class DomainRandomizationWrapper(gymnasium.Wrapper, gymnasium.utils.RecordConstr
 
     Args:
         env: a Gymnasium environment backed by MuJoCo (`env.unwrapped.model`) or PyBullet.
-        seed: seed of the randomization stream; `reset(seed=s)` restarts it from (seed, s), so the same
-            reset seed always gives the same randomization.
+        seed: seed of the randomization stream (the wrapper's `rng`); `reset(seed=s)` restarts it from (seed, s),
+            so the same reset seed always gives the same randomization.
         every: "reset", "step", or an int N (every N steps, and on reset).
         randomizer: use this randomizer instead of finding one; other keyword arguments configure the
             found one (e.g. `dynamics=False`).
@@ -57,13 +60,14 @@ class DomainRandomizationWrapper(gymnasium.Wrapper, gymnasium.utils.RecordConstr
             raise ValueError(f"every must be 'reset', 'step' or a positive int, got {every!r}")
         self.every = every
         self.base_seed = seed
-        self.randomizer = randomizer or _find_randomizer(env, seed, kwargs)
+        self.randomizer = randomizer or _find_randomizer(env, kwargs)
+        self.rng = torch.Generator().manual_seed(derive_seed(seed))  # the wrapper's stream: adapters hold none
         self.last_params: Any = None
         self._steps = 0
         self._uploaded_viewers: set[int] = set()
 
     def _randomize(self) -> None:
-        self.last_params = self.randomizer.randomize()
+        self.last_params = self.randomizer.randomize(rng=self.rng)
         self._sync_viewers()
 
     def _sync_viewers(self) -> None:
@@ -80,7 +84,7 @@ class DomainRandomizationWrapper(gymnasium.Wrapper, gymnasium.utils.RecordConstr
 
     def reset(self, *, seed: int | None = None, options: dict[str, Any] | None = None) -> tuple[Any, dict[str, Any]]:
         if seed is not None:
-            self.randomizer.reseed(self.base_seed, seed)
+            self.rng = torch.Generator().manual_seed(derive_seed(self.base_seed, seed))
         self._steps = 0
         self._randomize()
         return self.env.reset(seed=seed, options=options)

@@ -1,11 +1,11 @@
 """`MujocoRandomizer`: domrand's randomizers inside a live MuJoCo model (save, randomize, replay, restore).
 
 Example:
-    >>> import mujoco                                                    # doctest: +SKIP
+    >>> import mujoco, torch                                             # doctest: +SKIP
     >>> from domrand.sims.mujoco import MujocoRandomizer                 # doctest: +SKIP
     >>> model = mujoco.MjModel.from_xml_path("robot.xml")               # doctest: +SKIP
-    >>> r = MujocoRandomizer(model, seed=0)                              # doctest: +SKIP
-    >>> params = r.randomize()   # draws, applies, returns what it drew  # doctest: +SKIP
+    >>> r = MujocoRandomizer(model)                                      # doctest: +SKIP
+    >>> params = r.randomize(rng=torch.Generator().manual_seed(0))  # draws, applies, returns it  # doctest: +SKIP
     >>> r.apply(params)          # replays it exactly                    # doctest: +SKIP
     >>> r.restore()              # every touched field back, bit-exact   # doctest: +SKIP
 
@@ -22,20 +22,79 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import Tensor
 
 from domrand.dist import Dist, Uniform
+from domrand.params import Params, bool_field
+from domrand.randomizers.camera import CameraJitter
+from domrand.randomizers.texture import TextureSpec
 from domrand.sims.common import (
     DEFAULT_KINDS,
-    SimParams,
+    ColorBlend,
+    Draw,
     SimRandomizer,
+    batch_of_one,
     check_kinds,
+    check_n,
     check_range,
-    sample,
     texture_pixels,
-    texture_spec_arrays,
+    texture_specs,
 )
 
 GROUPS = ("textures", "materials", "geoms", "lights", "cameras", "dynamics")
+
+
+@dataclass(frozen=True, eq=False)
+class MaterialJitter(Params):
+    """Every material's rgba blended towards `color`; specular, shininess, reflectance shifted (clipped to [0, 1])."""
+
+    color: Tensor  # (B, M, 3)
+    mix: Tensor  # (B, M)
+    specular_shift: Tensor  # (B, M)
+    shininess_shift: Tensor  # (B, M)
+    reflectance_shift: Tensor  # (B, M)
+
+
+@dataclass(frozen=True, eq=False)
+class LightJitter(Params):
+    """Every light of the model moved, turned and recoloured relative to its saved values; on / off, shadows."""
+
+    pos_offset: Tensor  # (B, L, 3) metres
+    dir_offset: Tensor  # (B, L, 3) added to the direction, then renormalised
+    diffuse_scale: Tensor  # (B, L, 3)
+    specular_shift: Tensor  # (B, L, 3)
+    ambient_shift: Tensor  # (B, L, 3)
+    on: Tensor = bool_field()  # (B, L)
+    shadow: Tensor = bool_field()  # (B, L)
+
+
+@dataclass(frozen=True, eq=False)
+class CameraPerturbation(Params):
+    """Every camera of the model moved and turned relative to its saved pose; its field of view widened or narrowed."""
+
+    pos_offset: Tensor  # (B, C, 3) metres
+    rotation: Tensor  # (B, C, 3) radians about the camera's x, y, z axes (an axis-angle vector)
+    fovy_offset: Tensor  # (B, C) degrees
+
+
+@dataclass(frozen=True, eq=False)
+class DynamicsScale(Params):
+    """Physics relative to the saved model: factors per body, geom, degree of freedom and actuator."""
+
+    mass_scale: Tensor  # (B, nbody) mass and inertia
+    friction_scale: Tensor  # (B, ngeom, 3)
+    damping_scale: Tensor  # (B, nv)
+    armature_scale: Tensor  # (B, nv)
+    frictionloss_scale: Tensor  # (B, nv)
+    gain_scale: Tensor  # (B, nu) actuator gain and the matching bias terms
+
+
+#: The `Params` class of every group a draw may hold (what `draw_from_json` needs). "textures" holds one
+#: `TextureSpec` row per model texture: fields (B, ntex, ...).
+PARAMS: dict[str, type[Params]] = {
+    "textures": TextureSpec, "materials": MaterialJitter, "geoms": ColorBlend, "lights": LightJitter,
+    "cameras": CameraPerturbation, "dynamics": DynamicsScale,
+}  # fmt: skip
 FIELDS = {
     "textures": ("tex_data",),
     "materials": ("mat_rgba", "mat_specular", "mat_shininess", "mat_reflectance"),
@@ -76,8 +135,10 @@ class MujocoRandomization:
             axis, renormalised; diffuse x `light_diffuse_scale` (0.5 to 1.5 per channel); specular and
             ambient shifted; each light on with `light_on_probability` (at least one stays on) and casting
             shadows with `light_shadow_probability`.
-        cameras: position + `camera_pos_jitter` (+-0.05 m), rotation by `camera_rot_deg` about each
-            axis (+-3 deg), vertical field of view + `camera_fovy_jitter_deg` (+-3 deg).
+        cameras: the ranges of `camera`, a `CameraJitter` (the dataset preset's, by default): position +
+            its `eye_jitter` (+-0.05 m per axis), rotation by its `roll_deg` about each camera axis (+-3 deg),
+            vertical field of view + its `fov_jitter_deg` (+-3 deg). MuJoCo cameras have no look-at point,
+            so its `target_jitter` is not used.
         dynamics: body mass and inertia x `mass_scale` (0.7 to 1.3, one factor per body), geom friction
             x `friction_scale` (0.5 to 1.5 per coefficient), joint damping, armature and friction loss x
             `joint_scale` (0.5 to 1.5), actuator gain (and the matching bias terms) x `gain_scale`
@@ -102,9 +163,7 @@ class MujocoRandomization:
     light_ambient_shift: Dist = Uniform(-0.1, 0.2)
     light_on_probability: float = 0.9
     light_shadow_probability: float = 0.5
-    camera_pos_jitter: Dist = Uniform(-0.05, 0.05)
-    camera_rot_deg: Dist = Uniform(-3.0, 3.0)
-    camera_fovy_jitter_deg: Dist = Uniform(-3.0, 3.0)
+    camera: CameraJitter = CameraJitter()
     mass_scale: Dist = Uniform(0.7, 1.3)
     friction_scale: Dist = Uniform(0.5, 1.5)
     joint_scale: Dist = Uniform(0.5, 1.5)
@@ -115,8 +174,10 @@ class MujocoRandomization:
         check_range("color_mix", self.color_mix, 0.0, 1.0)
         for name in ("mass_scale", "friction_scale", "joint_scale", "gain_scale", "light_diffuse_scale"):
             check_range(name, getattr(self, name), low=1e-6)
-        check_range("camera_rot_deg", self.camera_rot_deg, -45.0, 45.0)
-        check_range("camera_fovy_jitter_deg", self.camera_fovy_jitter_deg, -60.0, 60.0)
+        if not isinstance(self.camera, CameraJitter):
+            raise ValueError(f"camera must be a CameraJitter (its ranges are the cameras'), got {self.camera!r}")
+        check_range("camera.roll_deg", self.camera.roll_deg, -45.0, 45.0)
+        check_range("camera.fov_jitter_deg", self.camera.fov_jitter_deg, -60.0, 60.0)
         for name in ("light_on_probability", "light_shadow_probability"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
@@ -154,11 +215,10 @@ class MujocoRandomizer(SimRandomizer):
 
     Args:
         model: the model to randomize in place.
-        seed: seed of the randomizer's own stream (`reseed` restarts it).
         config: ranges and switches; keyword arguments override its fields, e.g. `dynamics=False`.
     """
 
-    def __init__(self, model: Any, seed: int = 0, config: MujocoRandomization | None = None, **overrides: Any) -> None:
+    def __init__(self, model: Any, config: MujocoRandomization | None = None, **overrides: Any) -> None:
         import mujoco
 
         self._mj = mujoco
@@ -176,7 +236,6 @@ class MujocoRandomizer(SimRandomizer):
                     if value is not None and np.asarray(value).size:
                         self.saved[name] = np.array(value, copy=True)
         self._renderers: list[Any] = []
-        self.reseed(seed)
 
     def attach_renderer(self, renderer: Any) -> None:
         """Keep `renderer` (a `mujoco.Renderer`, or anything with `con` and `opengl_context`) in step:
@@ -185,91 +244,95 @@ class MujocoRandomizer(SimRandomizer):
         self._upload()
 
     # ---------------------------------------------------------------------------------- sampling
-    def sample(self) -> SimParams:
-        """Draw parameters for this model (nothing is applied)."""
-        c, m, g, v = self.config, self.model, self.rng, {}
+    def sample(self, n: int, *, rng: torch.Generator) -> Draw:
+        """Draw n sets of parameters for this model (nothing is applied)."""
+        check_n(n)
+        c, m, g, out = self.config, self.model, rng, {}
         if "tex_data" in self.saved and m.ntex:
-            v.update(texture_spec_arrays(int(m.ntex), c.texture_kinds, g))
+            t = int(m.ntex)
+            spec = texture_specs(n * t, c.texture_kinds, g)
+            out["textures"] = spec.map(lambda x: x.reshape(n, t, *x.shape[1:]))
         if "mat_rgba" in self.saved:
-            n = int(m.nmat)
-            v["mat_color"], v["mat_mix"] = torch.rand(n, 3, generator=g).numpy(), sample(c.color_mix, (n,), g)
-            v["mat_specular_shift"], v["mat_shininess_shift"] = (
-                sample(c.specular_shift, (n,), g),
-                sample(c.shininess_shift, (n,), g),
-            )
-            v["mat_reflectance_shift"] = sample(c.reflectance_shift, (n,), g)
+            k = int(m.nmat)
+            out["materials"] = MaterialJitter(
+                torch.rand(n, k, 3, generator=g), c.color_mix.sample((n, k), rng=g), c.specular_shift.sample((n, k), rng=g),
+                c.shininess_shift.sample((n, k), rng=g), c.reflectance_shift.sample((n, k), rng=g),
+            )  # fmt: skip
         if "geom_rgba" in self.saved:
-            n = int(m.ngeom)
-            v["geom_color"], v["geom_mix"] = torch.rand(n, 3, generator=g).numpy(), sample(c.color_mix, (n,), g)
+            k = int(m.ngeom)
+            out["geoms"] = ColorBlend(torch.rand(n, k, 3, generator=g), c.color_mix.sample((n, k), rng=g))
         if "light_pos" in self.saved:
-            n = int(m.nlight)
-            v["light_pos_offset"], v["light_dir_offset"] = (
-                sample(c.light_pos_jitter, (n, 3), g),
-                sample(c.light_dir_jitter, (n, 3), g),
-            )
-            v["light_diffuse_scale"] = sample(c.light_diffuse_scale, (n, 3), g)
-            v["light_specular_shift"], v["light_ambient_shift"] = (
-                sample(c.light_specular_shift, (n, 3), g),
-                sample(c.light_ambient_shift, (n, 3), g),
-            )
-            on = (torch.rand(n, generator=g) < c.light_on_probability).numpy()
-            keep = int(torch.randint(0, n, (1,), generator=g))
-            on[keep] |= bool(self.saved["light_active"].any()) if "light_active" in self.saved else True
-            v["light_on"], v["light_shadow"] = on, (torch.rand(n, generator=g) < c.light_shadow_probability).numpy()
+            k = int(m.nlight)
+            on = torch.rand(n, k, generator=g) < c.light_on_probability
+            keep = torch.randint(0, k, (n,), generator=g)
+            if "light_active" not in self.saved or bool(self.saved["light_active"].any()):
+                on[torch.arange(n), keep] = True  # at least one light stays on where the model had one on
+            out["lights"] = LightJitter(
+                c.light_pos_jitter.sample((n, k, 3), rng=g), c.light_dir_jitter.sample((n, k, 3), rng=g),
+                c.light_diffuse_scale.sample((n, k, 3), rng=g), c.light_specular_shift.sample((n, k, 3), rng=g),
+                c.light_ambient_shift.sample((n, k, 3), rng=g), on, torch.rand(n, k, generator=g) < c.light_shadow_probability,
+            )  # fmt: skip
         if "cam_pos" in self.saved:
-            n = int(m.ncam)
-            v["cam_pos_offset"], v["cam_rotation_deg"] = (
-                sample(c.camera_pos_jitter, (n, 3), g),
-                sample(c.camera_rot_deg, (n, 3), g),
-            )
-            v["cam_fovy_offset_deg"] = sample(c.camera_fovy_jitter_deg, (n,), g)
+            k, cam = int(m.ncam), c.camera
+            out["cameras"] = CameraPerturbation(
+                cam.eye_jitter.sample((n, k, 3), rng=g), torch.deg2rad(cam.roll_deg.sample((n, k, 3), rng=g)),
+                cam.fov_jitter_deg.sample((n, k), rng=g),
+            )  # fmt: skip
         if "body_mass" in self.saved:
-            v["mass_scale"] = sample(c.mass_scale, (int(m.nbody),), g)
-            v["friction_scale"] = sample(c.friction_scale, (int(m.ngeom), 3), g)
-            for name in ("damping", "armature", "frictionloss"):
-                v[f"{name}_scale"] = sample(c.joint_scale, (int(m.nv),), g)
-            v["gain_scale"] = sample(c.gain_scale, (int(m.nu),), g)
-        return SimParams(v)
+            nv = int(m.nv)
+            out["dynamics"] = DynamicsScale(
+                c.mass_scale.sample((n, int(m.nbody)), rng=g), c.friction_scale.sample((n, int(m.ngeom), 3), rng=g),
+                c.joint_scale.sample((n, nv), rng=g), c.joint_scale.sample((n, nv), rng=g), c.joint_scale.sample((n, nv), rng=g),
+                c.gain_scale.sample((n, int(m.nu)), rng=g),
+            )  # fmt: skip
+        return out
 
     # ---------------------------------------------------------------------------------- applying
-    def apply(self, params: SimParams) -> None:
-        """Set the model from the saved values and `params` (pure: the same params give the same model)."""
-        m, s, p = self.model, self.saved, params
-        if "texture.kind" in p and "tex_data" in s:
-            self._write_textures(p)
-        if "mat_mix" in p:
-            m.mat_rgba[:] = _blend(s["mat_rgba"], p["mat_color"], p["mat_mix"])
-            m.mat_specular[:] = np.clip(s["mat_specular"] + p["mat_specular_shift"], 0, 1)
-            m.mat_shininess[:] = np.clip(s["mat_shininess"] + p["mat_shininess_shift"], 0, 1)
-            m.mat_reflectance[:] = np.clip(s["mat_reflectance"] + p["mat_reflectance_shift"], 0, 1)
-        if "geom_mix" in p:
-            m.geom_rgba[:] = _blend(s["geom_rgba"], p["geom_color"], p["geom_mix"])
-        if "light_on" in p:
-            m.light_pos[:] = s["light_pos"] + p["light_pos_offset"]
-            d = s["light_dir"] + p["light_dir_offset"]
+    def apply(self, params: Draw) -> None:
+        """Set the model from the saved values and one draw (pure: the same draw gives the same model)."""
+        batch_of_one(params)
+        m, s = self.model, self.saved
+        p = {name: {k: v[0].double().numpy() if v.is_floating_point() else v[0].numpy() for k, v in q.tensors().items()}
+             for name, q in params.items()}  # fmt: skip
+        if "textures" in params and "tex_data" in s:
+            self._write_textures(params["textures"].map(lambda x: x[0]))
+        if "materials" in p:
+            q = p["materials"]
+            m.mat_rgba[:] = _blend(s["mat_rgba"], q["color"], q["mix"])
+            m.mat_specular[:] = np.clip(s["mat_specular"] + q["specular_shift"], 0, 1)
+            m.mat_shininess[:] = np.clip(s["mat_shininess"] + q["shininess_shift"], 0, 1)
+            m.mat_reflectance[:] = np.clip(s["mat_reflectance"] + q["reflectance_shift"], 0, 1)
+        if "geoms" in p:
+            m.geom_rgba[:] = _blend(s["geom_rgba"], p["geoms"]["color"], p["geoms"]["mix"])
+        if "lights" in p:
+            q = p["lights"]
+            m.light_pos[:] = s["light_pos"] + q["pos_offset"]
+            d = s["light_dir"] + q["dir_offset"]
             m.light_dir[:] = d / np.maximum(np.linalg.norm(d, axis=-1, keepdims=True), 1e-9)
-            m.light_diffuse[:] = np.clip(s["light_diffuse"] * p["light_diffuse_scale"], 0, 1)
-            m.light_specular[:] = np.clip(s["light_specular"] + p["light_specular_shift"], 0, 1)
-            m.light_ambient[:] = np.clip(s["light_ambient"] + p["light_ambient_shift"], 0, 1)
+            m.light_diffuse[:] = np.clip(s["light_diffuse"] * q["diffuse_scale"], 0, 1)
+            m.light_specular[:] = np.clip(s["light_specular"] + q["specular_shift"], 0, 1)
+            m.light_ambient[:] = np.clip(s["light_ambient"] + q["ambient_shift"], 0, 1)
             if "light_active" in s:
-                m.light_active[:] = p["light_on"].astype(s["light_active"].dtype)
+                m.light_active[:] = q["on"].astype(s["light_active"].dtype)
             if "light_castshadow" in s:
-                m.light_castshadow[:] = p["light_shadow"].astype(s["light_castshadow"].dtype)
-        if "cam_pos_offset" in p:
-            m.cam_pos[:] = s["cam_pos"] + p["cam_pos_offset"]
-            q = _quat_mul(s["cam_quat"], _axis_angle_quat(np.deg2rad(p["cam_rotation_deg"])))
-            m.cam_quat[:] = q / np.linalg.norm(q, axis=-1, keepdims=True)
-            m.cam_fovy[:] = np.clip(s["cam_fovy"] + p["cam_fovy_offset_deg"], 1.0, 179.0)
-        if "mass_scale" in p:
-            m.body_mass[:] = s["body_mass"] * p["mass_scale"]
-            m.body_inertia[:] = s["body_inertia"] * p["mass_scale"][:, None]
-            m.geom_friction[:] = s["geom_friction"] * p["friction_scale"]
+                m.light_castshadow[:] = q["shadow"].astype(s["light_castshadow"].dtype)
+        if "cameras" in p:
+            q = p["cameras"]
+            m.cam_pos[:] = s["cam_pos"] + q["pos_offset"]
+            rot = _quat_mul(s["cam_quat"], _axis_angle_quat(q["rotation"]))
+            m.cam_quat[:] = rot / np.linalg.norm(rot, axis=-1, keepdims=True)
+            m.cam_fovy[:] = np.clip(s["cam_fovy"] + q["fovy_offset"], 1.0, 179.0)
+        if "dynamics" in p:
+            q = p["dynamics"]
+            m.body_mass[:] = s["body_mass"] * q["mass_scale"]
+            m.body_inertia[:] = s["body_inertia"] * q["mass_scale"][:, None]
+            m.geom_friction[:] = s["geom_friction"] * q["friction_scale"]
             for name in ("damping", "armature", "frictionloss"):
                 if f"dof_{name}" in s:
-                    getattr(m, f"dof_{name}")[:] = s[f"dof_{name}"] * p[f"{name}_scale"]
+                    getattr(m, f"dof_{name}")[:] = s[f"dof_{name}"] * q[f"{name}_scale"]
             if "actuator_gainprm" in s:
-                m.actuator_gainprm[:, 0] = s["actuator_gainprm"][:, 0] * p["gain_scale"]
-                m.actuator_biasprm[:, 1:3] = s["actuator_biasprm"][:, 1:3] * p["gain_scale"][:, None]
+                m.actuator_gainprm[:, 0] = s["actuator_gainprm"][:, 0] * q["gain_scale"]
+                m.actuator_biasprm[:, 1:3] = s["actuator_biasprm"][:, 1:3] * q["gain_scale"][:, None]
         self._upload()
 
     def restore(self) -> None:
@@ -279,16 +342,17 @@ class MujocoRandomizer(SimRandomizer):
         self._upload()
 
     # ---------------------------------------------------------------------------------- textures
-    def _write_textures(self, p: SimParams) -> None:
+    def _write_textures(self, spec: TextureSpec) -> None:
+        """Refill every texture of the model from `spec` ((ntex, ...) rows, one per texture)."""
         m = self.model
         data = self.saved["tex_data"].copy()
         nchan = np.asarray(getattr(m, "tex_nchannel", np.full(m.ntex, 3)))
         for t in range(int(m.ntex)):
             w, h, nc, adr = int(m.tex_width[t]), int(m.tex_height[t]), int(nchan[t]), int(m.tex_adr[t])
             if int(m.tex_type[t]) == int(self._mj.mjtTexture.mjTEXTURE_2D):
-                px = texture_pixels(p.values, t, max(w, h))[:h, :w]
+                px = texture_pixels(spec, t, max(w, h))[:h, :w]
             else:  # cube and skybox: six w x w faces stacked vertically
-                face = texture_pixels(p.values, t, w)
+                face = texture_pixels(spec, t, w)
                 px = np.tile(face, (math.ceil(h / w), 1, 1))[:h]
             if nc == 4:
                 px = np.concatenate([px, np.full((h, w, 1), 255, np.uint8)], -1)

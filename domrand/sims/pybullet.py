@@ -1,21 +1,21 @@
 """`PyBulletRandomizer`: domrand's randomizers inside a live PyBullet world.
 
 Example:
-    >>> import pybullet as p, pybullet_data                                         # doctest: +SKIP
+    >>> import pybullet as p, pybullet_data, torch                                  # doctest: +SKIP
     >>> cid = p.connect(p.DIRECT); p.setAdditionalSearchPath(pybullet_data.getDataPath())  # doctest: +SKIP
     >>> robot = p.loadURDF("kuka_iiwa/model.urdf")                                  # doctest: +SKIP
-    >>> r = PyBulletRandomizer(cid, seed=0)              # every body in the world    # doctest: +SKIP
-    >>> params = r.randomize()                                                      # doctest: +SKIP
+    >>> r = PyBulletRandomizer(cid)                      # every body in the world    # doctest: +SKIP
+    >>> params = r.randomize(rng=torch.Generator().manual_seed(0))                  # doctest: +SKIP
     >>> view, proj = r.camera_matrices(128, 128)         # the perturbed camera       # doctest: +SKIP
     >>> img = p.getCameraImage(128, 128, view, proj, **r.light_kwargs())            # doctest: +SKIP
     >>> r.restore()                                                                 # doctest: +SKIP
 
 Randomizes per link: texture (one of a pool of procedural textures loaded once: PyBullet can never free a
-loaded texture, and `changeTexture` does not reach its TinyRenderer), colour, mass, lateral / spinning / rolling friction,
-restitution and linear / angular damping; per call of `randomize`: the light (direction, colour,
-distance, ambient / diffuse / specular coefficients, shadows) and a camera perturbed around a nominal
-look-at camera. Perturbations are relative to the values saved when a body was first seen. A
-`resetSimulation` (or removing and loading bodies) is noticed and the new bodies are attached afresh.
+loaded texture, and `changeTexture` does not reach its TinyRenderer), colour, mass, lateral / spinning / rolling
+friction, restitution and linear / angular damping; per draw: the light and the camera, drawn by domrand's own
+`LightRandomizer` and `CameraJitter` (the dataset's ranges; `LightingParams` and `CameraParams` in the draw).
+Perturbations are relative to the values saved when a body was first seen. A `resetSimulation` (or removing
+and loading bodies) is noticed and the new bodies are attached afresh.
 """
 
 from __future__ import annotations
@@ -29,23 +29,69 @@ from typing import Any
 
 import numpy as np
 import torch
+from torch import Tensor
 
-from domrand.dist import Dist, Uniform
+from domrand.dist import Dist, IntUniform, Uniform
+from domrand.generators.lighting import hemisphere, kelvin_to_rgb
+from domrand.params import Params, bool_field, int_field
+from domrand.randomizers.camera import CameraJitter, CameraParams
+from domrand.randomizers.lighting import LightingParams, LightRandomizer
 from domrand.rng import derive_seed
 from domrand.sims.common import (
     DEFAULT_KINDS,
-    SimParams,
+    ColorBlend,
+    Draw,
     SimRandomizer,
+    batch_of_one,
     check_kinds,
+    check_n,
     check_range,
-    sample,
     texture_pixels,
-    texture_spec_arrays,
+    texture_specs,
 )
 
 # PyBullet can not read linear / angular damping back; these are its documented defaults.
 DEFAULT_LINEAR_DAMPING = 0.04
 DEFAULT_ANGULAR_DAMPING = 0.04
+
+
+@dataclass(frozen=True, eq=False)
+class LinkIds(Params):
+    """Which links a draw is for: (body unique id, link index; -1 is the base)."""
+
+    ids: Tensor = int_field()  # (B, N, 2)
+
+
+@dataclass(frozen=True, eq=False)
+class LinkTextures(Params):
+    """Each link's texture, an index into the adapter's texture pool."""
+
+    index: Tensor = int_field()  # (B, N)
+
+
+@dataclass(frozen=True, eq=False)
+class LinkDynamics(Params):
+    """Each link's dynamics relative to its saved values."""
+
+    mass_scale: Tensor  # (B, N) mass and inertia factor
+    friction_scale: Tensor  # (B, N, 3) lateral, spinning, rolling friction factors
+    restitution_shift: Tensor  # (B, N) added to restitution (clipped to [0, 1])
+    damping_scale: Tensor  # (B, N, 2) linear, angular damping factors
+
+
+@dataclass(frozen=True, eq=False)
+class BulletLightExtras(Params):
+    """What TinyRenderer's light has beyond domrand's lights: a specular coefficient and a shadow switch."""
+
+    specular: Tensor  # (B,) in [0, 1]
+    shadow: Tensor = bool_field()  # (B,)
+
+
+#: The `Params` class of every group a draw may hold (what `draw_from_json` needs).
+PARAMS: dict[str, type[Params]] = {
+    "links": LinkIds, "textures": LinkTextures, "colors": ColorBlend, "dynamics": LinkDynamics,
+    "light": LightingParams, "light_extras": BulletLightExtras, "camera": CameraParams,
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -59,19 +105,20 @@ class PyBulletRandomization:
         dynamics: mass and inertia x `mass_scale` (0.7 to 1.3), lateral / spinning / rolling friction x
             `friction_scale` (0.5 to 1.5), restitution + `restitution_shift` (0 to 0.3), linear and
             angular damping x `damping_scale` (0.5 to 2).
-        light: direction on the upper hemisphere (elevation `light_elevation_deg` 20 to 85), colour
-            `light_color` (0.6 to 1 per channel), distance `light_distance` (1 to 5 m), ambient /
-            diffuse / specular coefficients, shadows with probability `shadow_probability`.
-        camera: around `camera_eye` looking at `camera_target`: eye + `camera_eye_jitter` (+-0.05 m),
-            look-at + `camera_target_jitter` (+-0.03 m), roll `camera_roll_deg` (+-3 deg), vertical
-            field of view `camera_fov_deg` + `camera_fov_jitter_deg` (+-3 deg).
+        light: `light`, a `LightRandomizer` (None: off) whose first light is TinyRenderer's: direction from
+            its azimuth and elevation (20 to 85 deg), colour from its temperature, distance, diffuse
+            coefficient = intensity, ambient coefficient = ambient; beyond it, the specular coefficient
+            `light_specular` (0 to 0.5) and shadows with probability `shadow_probability`.
+        camera: `camera`, a `CameraJitter` (None: off) around its nominal look-at camera (by default eye
+            (1, -1, 1), looking at (0, 0, 0.3), 60 deg vertical field of view, the jitter of the dataset
+            preset: +-0.05 m, +-0.03 m, +-3 deg roll, +-3 deg field of view).
     """
 
     textures: bool = True
     colors: bool = True
     dynamics: bool = True
-    light: bool = True
-    camera: bool = True
+    light: LightRandomizer | None = LightRandomizer(count=IntUniform(1, 1), shadows=False)
+    camera: CameraJitter | None = CameraJitter(eye=(1.0, -1.0, 1.0), look_at=(0.0, 0.0, 0.3), fov_deg=60.0)
     texture_kinds: tuple[str, ...] = DEFAULT_KINDS
     texture_size: int = 64
     texture_pool: int = 64
@@ -81,20 +128,8 @@ class PyBulletRandomization:
     friction_scale: Dist = Uniform(0.5, 1.5)
     restitution_shift: Dist = Uniform(0.0, 0.3)
     damping_scale: Dist = Uniform(0.5, 2.0)
-    light_elevation_deg: Dist = Uniform(20.0, 85.0)
-    light_color: Dist = Uniform(0.6, 1.0)
-    light_distance: Dist = Uniform(1.0, 5.0)
-    light_ambient: Dist = Uniform(0.2, 0.7)
-    light_diffuse: Dist = Uniform(0.3, 0.9)
     light_specular: Dist = Uniform(0.0, 0.5)
     shadow_probability: float = 0.5
-    camera_eye: tuple[float, float, float] = (1.0, -1.0, 1.0)
-    camera_target: tuple[float, float, float] = (0.0, 0.0, 0.3)
-    camera_fov_deg: float = 60.0
-    camera_eye_jitter: Dist = Uniform(-0.05, 0.05)
-    camera_target_jitter: Dist = Uniform(-0.03, 0.03)
-    camera_roll_deg: Dist = Uniform(-3.0, 3.0)
-    camera_fov_jitter_deg: Dist = Uniform(-3.0, 3.0)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "texture_kinds", check_kinds(self.texture_kinds))
@@ -103,19 +138,19 @@ class PyBulletRandomization:
         if not (isinstance(self.texture_pool, int) and 1 <= self.texture_pool <= 4096):
             raise ValueError(f"texture_pool must be an int in [1, 4096], got {self.texture_pool!r}")
         check_range("color_mix", self.color_mix, 0.0, 1.0)
-        for name in ("mass_scale", "friction_scale", "damping_scale", "light_distance"):
+        for name in ("mass_scale", "friction_scale", "damping_scale"):
             check_range(name, getattr(self, name), low=1e-6)
         check_range("restitution_shift", self.restitution_shift, -1.0, 1.0)
-        check_range("light_elevation_deg", self.light_elevation_deg, 0.0, 90.0)
-        for name in ("light_color", "light_ambient", "light_diffuse", "light_specular"):
-            check_range(name, getattr(self, name), 0.0, 1.0)
+        check_range("light_specular", self.light_specular, 0.0, 1.0)
+        if self.light is not None and not isinstance(self.light, LightRandomizer):
+            raise ValueError(f"light must be a LightRandomizer or None (off), got {self.light!r}")
+        if self.camera is not None and not isinstance(self.camera, CameraJitter):
+            raise ValueError(f"camera must be a CameraJitter or None (off), got {self.camera!r}")
+        if self.light is not None:
+            check_range("light.intensity", self.light.intensity, 0.0, 1.0)
+            check_range("light.ambient", self.light.ambient, 0.0, 1.0)
         if not 0 <= self.shadow_probability <= 1:
             raise ValueError(f"shadow_probability must be in [0, 1], got {self.shadow_probability}")
-        lo, hi = self.camera_fov_jitter_deg.bounds()
-        if not (0 < self.camera_fov_deg + lo and self.camera_fov_deg + hi < 180):
-            raise ValueError(
-                f"camera_fov_deg + camera_fov_jitter_deg must stay in (0, 180), got {self.camera_fov_deg} + [{lo}, {hi}]"
-            )
 
 
 @dataclass
@@ -133,7 +168,6 @@ class PyBulletRandomizer(SimRandomizer):
 
     Args:
         client_id: the physics client (`pybullet.connect`).
-        seed: seed of the randomizer's own stream.
         bodies: body unique ids to randomize; None: every body in the world, looked up at each call.
         config: ranges and switches; keyword arguments override its fields, e.g. `dynamics=False`.
     """
@@ -141,7 +175,6 @@ class PyBulletRandomizer(SimRandomizer):
     def __init__(
         self,
         client_id: int,
-        seed: int = 0,
         bodies: list[int] | None = None,
         config: PyBulletRandomization | None = None,
         **overrides: Any,
@@ -158,9 +191,7 @@ class PyBulletRandomizer(SimRandomizer):
         self._links: dict[tuple[int, int], _Link] = {}
         self._names: dict[int, bytes] = {}
         self._pool: list[int] = []
-        self._tmp = tempfile.mkdtemp(prefix="domrand_pb_")
-        self.last: SimParams | None = None
-        self.reseed(seed)
+        self.last: Draw | None = None
         self._attach()
 
     # ---------------------------------------------------------------------------------- bodies
@@ -205,69 +236,59 @@ class PyBulletRandomizer(SimRandomizer):
         return sorted(k for k in self._links if k[0] in bodies)
 
     # ---------------------------------------------------------------------------------- sampling
-    def sample(self) -> SimParams:
-        """Draw parameters for the bodies present now (attaching new ones first)."""
+    def sample(self, n: int, *, rng: torch.Generator) -> Draw:
+        """Draw n sets of parameters for the bodies present now (attaching new ones first); nothing is applied."""
+        check_n(n)
         self._attach()
-        c, g = self.config, self.rng
+        c, g = self.config, rng
         keys = self._keys()
-        n = len(keys)
-        v: dict[str, np.ndarray] = {"links": np.asarray(keys, dtype=np.int64).reshape(n, 2)}
+        k = len(keys)
+        out: Draw = {"links": LinkIds(torch.tensor(keys, dtype=torch.int64).reshape(1, k, 2).expand(n, k, 2).clone())}
         if c.textures:
-            v["texture_index"] = torch.randint(0, c.texture_pool, (n,), generator=g).numpy()
+            out["textures"] = LinkTextures(torch.randint(0, c.texture_pool, (n, k), generator=g))
         if c.colors:
-            v["color"], v["color_mix"] = torch.rand(n, 3, generator=g).numpy(), sample(c.color_mix, (n,), g)
+            out["colors"] = ColorBlend(torch.rand(n, k, 3, generator=g), c.color_mix.sample((n, k), rng=g))
         if c.dynamics:
-            v["mass_scale"] = sample(c.mass_scale, (n,), g)
-            v["friction_scale"] = sample(c.friction_scale, (n, 3), g)
-            v["restitution_shift"] = sample(c.restitution_shift, (n,), g)
-            v["damping_scale"] = sample(c.damping_scale, (n, 2), g)
-        if c.light:
-            az = torch.rand(1, generator=g).numpy() * 2 * math.pi
-            el = np.deg2rad(sample(c.light_elevation_deg, (1,), g))
-            v["light_direction"] = np.stack([np.cos(el) * np.cos(az), np.cos(el) * np.sin(az), np.sin(el)], -1)[0]
-            v["light_color"], v["light_distance"] = sample(c.light_color, (3,), g), sample(c.light_distance, (1,), g)
-            v["light_coefficients"] = np.concatenate(
-                [sample(d, (1,), g) for d in (c.light_ambient, c.light_diffuse, c.light_specular)]
+            out["dynamics"] = LinkDynamics(
+                c.mass_scale.sample((n, k), rng=g), c.friction_scale.sample((n, k, 3), rng=g),
+                c.restitution_shift.sample((n, k), rng=g), c.damping_scale.sample((n, k, 2), rng=g),
+            )  # fmt: skip
+        if c.light is not None:
+            out["light"] = c.light.sample(n, rng=g)
+            out["light_extras"] = BulletLightExtras(
+                c.light_specular.sample((n,), rng=g), torch.rand(n, generator=g) < c.shadow_probability
             )
-            v["shadow"] = (torch.rand(1, generator=g) < c.shadow_probability).numpy()
-        if c.camera:
-            v["eye_offset"], v["target_offset"] = (
-                sample(c.camera_eye_jitter, (3,), g),
-                sample(c.camera_target_jitter, (3,), g),
-            )
-            v["roll_deg"], v["fov_offset_deg"] = (
-                sample(c.camera_roll_deg, (1,), g),
-                sample(c.camera_fov_jitter_deg, (1,), g),
-            )
-        return SimParams(v)
+        if c.camera is not None:
+            out["camera"] = c.camera.sample(n, rng=g)
+        return out
 
     # ---------------------------------------------------------------------------------- applying
-    def apply(self, params: SimParams) -> None:
-        """Set the bodies from their saved values and `params` (light and camera are read by
-        `light_kwargs` and `camera_matrices`)."""
+    def apply(self, params: Draw) -> None:
+        """Set the bodies from their saved values and one draw (light and camera are read by `light_kwargs`
+        and `camera_matrices`)."""
+        batch_of_one(params)
         self._attach()
         p, kw = self.p, {"physicsClientId": self.cid}
-        keys = [tuple(int(x) for x in k) for k in params["links"]]
+        keys = [tuple(int(x) for x in key) for key in params["links"].ids[0].tolist()]
+        tex, col, dyn = params.get("textures"), params.get("colors"), params.get("dynamics")
         for i, key in enumerate(keys):
             link = self._links.get(key)
             if link is None:
                 raise ValueError(f"params name link {key[1]} of body {key[0]}, which is not in the world")
-            if link.has_visual and "texture_index" in params:
-                p.changeVisualShape(
-                    key[0], key[1], textureUniqueId=self._textures()[int(params["texture_index"][i])], **kw
-                )
-            if link.has_visual and "color_mix" in params:
+            if link.has_visual and tex is not None:
+                p.changeVisualShape(key[0], key[1], textureUniqueId=self._textures()[int(tex.index[0, i])], **kw)
+            if link.has_visual and col is not None:
                 rgba = np.asarray(link.rgba, dtype=np.float64)
-                mix = params["color_mix"][i]
-                rgba[:3] = (1 - mix) * rgba[:3] + mix * params["color"][i]
+                mix = float(col.mix[0, i])
+                rgba[:3] = (1 - mix) * rgba[:3] + mix * col.color[0, i].double().numpy()
                 p.changeVisualShape(key[0], key[1], rgbaColor=rgba.tolist(), **kw)
-            if "mass_scale" in params:
-                d = link.dynamics
-                f = params["friction_scale"][i]
+            if dyn is not None:
+                d, m, f = link.dynamics, float(dyn.mass_scale[0, i]), dyn.friction_scale[0, i].tolist()
+                damp = dyn.damping_scale[0, i].tolist()
                 p.changeDynamics(
-                    key[0], key[1], mass=d[0] * params["mass_scale"][i], localInertiaDiagonal=[x * params["mass_scale"][i] for x in d[2]], lateralFriction=d[1] * f[0], spinningFriction=d[7] * f[1],
-                    rollingFriction=d[6] * f[2], restitution=float(np.clip(d[5] + params["restitution_shift"][i], 0, 1)),
-                    linearDamping=DEFAULT_LINEAR_DAMPING * params["damping_scale"][i, 0], angularDamping=DEFAULT_ANGULAR_DAMPING * params["damping_scale"][i, 1], **kw,
+                    key[0], key[1], mass=d[0] * m, localInertiaDiagonal=[x * m for x in d[2]], lateralFriction=d[1] * f[0], spinningFriction=d[7] * f[1],
+                    rollingFriction=d[6] * f[2], restitution=float(np.clip(d[5] + float(dyn.restitution_shift[0, i]), 0, 1)),
+                    linearDamping=DEFAULT_LINEAR_DAMPING * damp[0], angularDamping=DEFAULT_ANGULAR_DAMPING * damp[1], **kw,
                 )  # fmt: skip
         self.last = params
 
@@ -292,39 +313,45 @@ class PyBulletRandomizer(SimRandomizer):
             from PIL import Image
 
             c = self.config
-            specs = texture_spec_arrays(
+            specs = texture_specs(
                 c.texture_pool, c.texture_kinds, torch.Generator().manual_seed(derive_seed(c.texture_pool_seed, 0x7E))
             )
-            for i in range(c.texture_pool):
-                path = os.path.join(self._tmp, f"pool_{c.texture_pool_seed}_{i}.png")
-                if not os.path.exists(path):
+            with tempfile.TemporaryDirectory(prefix="domrand_pb_") as tmp:  # loadTexture reads the file at once
+                for i in range(c.texture_pool):
+                    path = os.path.join(tmp, f"pool_{c.texture_pool_seed}_{i}.png")
                     Image.fromarray(texture_pixels(specs, i, c.texture_size)).save(path)
-                self._pool.append(self.p.loadTexture(path, physicsClientId=self.cid))
+                    self._pool.append(self.p.loadTexture(path, physicsClientId=self.cid))
         return self._pool
 
     # ---------------------------------------------------------------------------------- light and camera
     def light_kwargs(self) -> dict[str, Any]:
-        """getCameraImage keyword arguments for the last drawn light (empty if the light is off or not drawn)."""
+        """getCameraImage keyword arguments for the last applied light (empty if the light is off or none was applied)."""
         v = self.last
-        if v is None or "light_direction" not in v:
+        if v is None or "light" not in v:
             return {}
-        a, d, s = (float(x) for x in v["light_coefficients"])
+        light, extras = v["light"], v["light_extras"]
+        direction = hemisphere(light.azimuth[0, 0], light.elevation[0, 0])
         return {
-            "lightDirection": v["light_direction"].tolist(), "lightColor": v["light_color"].tolist(),
-            "lightDistance": float(v["light_distance"][0]), "lightAmbientCoeff": a, "lightDiffuseCoeff": d,
-            "lightSpecularCoeff": s, "shadow": int(v["shadow"][0]),
+            "lightDirection": direction.tolist(), "lightColor": kelvin_to_rgb(light.kelvin[0, 0]).tolist(),
+            "lightDistance": float(light.distance[0, 0]), "lightAmbientCoeff": float(light.ambient[0]),
+            "lightDiffuseCoeff": float(light.intensity[0, 0]), "lightSpecularCoeff": float(extras.specular[0]),
+            "shadow": int(extras.shadow[0]),
         }  # fmt: skip
 
     def camera_matrices(
         self, width: int, height: int, near: float = 0.01, far: float = 10.0
     ) -> tuple[list[float], list[float]]:
-        """(viewMatrix, projectionMatrix) of the nominal camera perturbed by the last draw."""
-        c, v = self.config, self.last
-        eye, target = np.asarray(c.camera_eye, dtype=np.float64), np.asarray(c.camera_target, dtype=np.float64)
-        roll, fov = 0.0, c.camera_fov_deg
-        if v is not None and "eye_offset" in v:
-            eye, target = eye + v["eye_offset"], target + v["target_offset"]
-            roll, fov = math.radians(float(v["roll_deg"][0])), fov + float(v["fov_offset_deg"][0])
+        """(viewMatrix, projectionMatrix) of the nominal camera perturbed by the last applied draw."""
+        cam, v = (
+            self.config.camera or CameraJitter(eye=(1.0, -1.0, 1.0), look_at=(0.0, 0.0, 0.3), fov_deg=60.0),
+            self.last,
+        )
+        eye, target = np.asarray(cam.eye, dtype=np.float64), np.asarray(cam.look_at, dtype=np.float64)
+        roll, fov = 0.0, cam.fov_deg
+        if v is not None and "camera" in v:
+            p = v["camera"]
+            eye, target = eye + p.eye_offset[0].double().numpy(), target + p.target_offset[0].double().numpy()
+            roll, fov = float(p.roll[0]), fov + math.degrees(float(p.fov_offset[0]))
         forward = (target - eye) / np.linalg.norm(target - eye)
         right = np.cross(forward, [0.0, 0.0, 1.0])
         right = right / max(np.linalg.norm(right), 1e-9) if np.linalg.norm(right) > 1e-6 else np.array([1.0, 0.0, 0.0])

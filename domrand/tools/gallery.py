@@ -90,13 +90,14 @@ def mujoco_sheet(out: Path, count: int = 8, seed: int = 0, size: int = 160) -> P
     from domrand.sims.mujoco import MujocoRandomizer
 
     def frames(model: Any, camera: int) -> list[np.ndarray]:
-        r = MujocoRandomizer(model, seed=seed)
+        r = MujocoRandomizer(model)
+        rng = torch.Generator().manual_seed(seed)
         renderer = mujoco.Renderer(model, size, size)
         r.attach_renderer(renderer)
         data = mujoco.MjData(model)
         out_frames = []
         for _ in range(count // 2):
-            r.randomize()
+            r.randomize(rng=rng)
             mujoco.mj_forward(model, data)
             renderer.update_scene(data, camera=camera)
             out_frames.append(renderer.render().copy())

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from domrand.config import preset_data
-from domrand.sims.common import DEFAULT_KINDS, check_kinds, texture_pixels, texture_spec_arrays
+from domrand.sims.common import DEFAULT_KINDS, check_kinds, texture_pixels, texture_specs
 
 
 def test_regression_adapter_default_kinds_lacked_the_photo_like_kinds():
@@ -15,8 +15,8 @@ def test_regression_adapter_default_kinds_lacked_the_photo_like_kinds():
     tabletop = preset_data("tabletop")["textures"]["kinds"]
     assert set(tabletop) <= set(DEFAULT_KINDS)
     for kind in ("dead_leaves", "stones", "strokes"):
-        arrays = texture_spec_arrays(4, (kind,), torch.Generator().manual_seed(0))
-        pixels = np.stack([texture_pixels(arrays, i, 64) for i in range(4)])
+        spec = texture_specs(4, (kind,), torch.Generator().manual_seed(0))
+        pixels = np.stack([texture_pixels(spec, i, 64) for i in range(4)])
         assert pixels.shape == (4, 64, 64, 3) and pixels.dtype == np.uint8
         assert pixels.reshape(4, -1, 3).std(axis=1).mean() > 5  # patterned, not a flat fill
 
