@@ -44,36 +44,34 @@ def world_geometry(vertices, normals, num_vertices, inst_mesh, scale, pose, pos_
                 nrm_out[b, k, v, 0], nrm_out[b, k, v, 1], nrm_out[b, k, v, 2] = rx / nl, ry / nl, rz / nl
 
 
+@njit(cache=True, inline="always")
+def scene_buffers(k_n, v_n, t2):
+    """The scratch and outputs `front_scene` writes for K slots of V vertices and T2 = 2 * K * F triangles:
+    (view_pos (K, V, 3), screen (T2, 3, 4), weights (T2, 3, 3) float32, valid (T2,) bool)."""
+    return (
+        np.empty((k_n, v_n, 3), dtype=np.float32),
+        np.empty((t2, 3, 4), dtype=np.float32),
+        np.empty((t2, 3, 3), dtype=np.float32),
+        np.empty(t2, dtype=np.bool_),
+    )
+
+
 @njit(cache=True)
-def front_scene(
-    world_pos,
-    mesh_ids,
-    faces,
-    num_faces,
-    num_vertices,
-    double_sided,
-    keep,
-    w2v,
-    proj,
-    ortho,
-    near,
-    cull_back,
-    view_pos,
-    screen,
-    weights,
-    valid,
-):
+def front_scene(world_pos, mesh_ids, bank, keep, view, cull_back, out):
     """Front end for one scene and one view, as `frontend.triangles` (same arithmetic, same order).
 
     Args:
-        world_pos: (K, V, 3) float32 world vertex positions.
-        mesh_ids: (K,) int64; faces (M, F, 3) int64; num_faces, num_vertices (M,); double_sided (M,) bool.
+        world_pos: (K, V, 3) float32 world vertex positions. mesh_ids: (K,) int64.
+        bank: (faces (M, F, 3) int64, num_faces (M,), num_vertices (M,), double_sided (M,) bool).
         keep: (K,) bool slots to draw.
-        w2v: (4, 4) float32 world-to-view; proj (4,) float32 fx, fy, cx, cy; ortho bool; near float32.
+        view: (w2v (4, 4) float32 world-to-view, proj (4,) float32 fx, fy, cx, cy, ortho bool, near float32).
         cull_back: drop back faces of single-sided meshes.
-        view_pos: (K, V, 3) float32 scratch.
-        screen, weights, valid: outputs (T2, 3, 4), (T2, 3, 3), (T2,) with T2 = 2 * K * F.
+        out: (view_pos (K, V, 3) float32 scratch, then the outputs screen (T2, 3, 4), weights (T2, 3, 3),
+            valid (T2,) with T2 = 2 * K * F).
     """
+    faces, num_faces, num_vertices, double_sided = bank
+    w2v, proj, ortho, near = view
+    view_pos, screen, weights, valid = out
     k_n = world_pos.shape[0]
     f_n = faces.shape[1]
     fx, fy, cx, cy = proj[0], proj[1], proj[2], proj[3]

@@ -16,7 +16,7 @@ from typing import Any, NamedTuple
 import numpy as np
 from numba import njit, prange
 
-from domrand.kernels.frontend import F32, INF, _corners, front_scene, world_geometry
+from domrand.kernels.frontend import F32, INF, _corners, front_scene, scene_buffers, world_geometry
 from domrand.kernels.shade import _shade_scene
 
 __all__ = ["RenderJob", "cover_range", "front_scene", "raster_scene", "render", "render_batch", "world_geometry"]
@@ -107,52 +107,19 @@ def render_batch(
     b_n, h, w = depth.shape
     k_n, v_n = world_pos.shape[1], world_pos.shape[2]
     t2 = 2 * k_n * faces.shape[1]
+    bank = (faces, num_faces, num_vertices, double_sided)
     for b in prange(b_n):
-        view_pos = np.empty((k_n, v_n, 3), dtype=np.float32)
-        screen = np.empty((t2, 3, 4), dtype=np.float32)
-        weights = np.empty((t2, 3, 3), dtype=np.float32)
-        valid = np.empty(t2, dtype=np.bool_)
+        buffers = scene_buffers(k_n, v_n, t2)
+        _, screen, weights, valid = buffers
         smap = np.full((smap_size, smap_size), INF, dtype=np.float32)
         if has_shadow[b] and shade_on:
             stb = np.full((smap_size, smap_size), -1, dtype=np.int32)
             keep = visible[b] & cast_shadow[b]
-            front_scene(
-                world_pos[b],
-                inst_mesh[b],
-                faces,
-                num_faces,
-                num_vertices,
-                double_sided,
-                keep,
-                l_w2v[b],
-                l_proj[b],
-                l_ortho[b],
-                l_near,
-                False,
-                view_pos,
-                screen,
-                weights,
-                valid,
-            )
+            light_view = (l_w2v[b], l_proj[b], l_ortho[b], l_near)
+            front_scene(world_pos[b], inst_mesh[b], bank, keep, light_view, False, buffers)
             raster_scene(screen, valid, smap, stb)
-        front_scene(
-            world_pos[b],
-            inst_mesh[b],
-            faces,
-            num_faces,
-            num_vertices,
-            double_sided,
-            visible[b],
-            cam_w2v[b],
-            cam_proj[b],
-            False,
-            near,
-            cull_back,
-            view_pos,
-            screen,
-            weights,
-            valid,
-        )
+        camera_view = (cam_w2v[b], cam_proj[b], False, near)
+        front_scene(world_pos[b], inst_mesh[b], bank, visible[b], camera_view, cull_back, buffers)
         zbuf = np.full((h, w), INF, dtype=np.float32)
         tbuf = np.full((h, w), -1, dtype=np.int32)
         raster_scene(screen, valid, zbuf, tbuf)

@@ -8,7 +8,8 @@ from __future__ import annotations
 import numpy as np
 from numba import njit, prange
 
-from domrand.kernels.raster import cover_range, front_scene
+from domrand.kernels.frontend import front_scene, scene_buffers
+from domrand.kernels.raster import cover_range
 
 
 @njit(cache=True, parallel=True)
@@ -32,10 +33,8 @@ def silhouette_areas(
     b_n, k_n, v_n = world_pos.shape[0], world_pos.shape[1], world_pos.shape[2]
     t2 = 2 * k_n * faces.shape[1]
     for b in prange(b_n):
-        view_pos = np.empty((k_n, v_n, 3), dtype=np.float32)
-        screen = np.empty((t2, 3, 4), dtype=np.float32)
-        weights = np.empty((t2, 3, 3), dtype=np.float32)
-        valid = np.empty(t2, dtype=np.bool_)
+        buffers = scene_buffers(k_n, v_n, t2)
+        _, screen, _, valid = buffers
         stamp = np.full((h, w), -1, dtype=np.int32)
         keep = np.zeros(k_n, dtype=np.bool_)
         for k in range(k_n):
@@ -44,23 +43,9 @@ def silhouette_areas(
                 continue
             keep[:] = False
             keep[k] = True
+            bank = (faces, num_faces, num_vertices, double_sided)
             front_scene(
-                world_pos[b],
-                inst_mesh[b],
-                faces,
-                num_faces,
-                num_vertices,
-                double_sided,
-                keep,
-                cam_w2v[b],
-                cam_proj[b],
-                False,
-                near,
-                cull_back,
-                view_pos,
-                screen,
-                weights,
-                valid,
+                world_pos[b], inst_mesh[b], bank, keep, (cam_w2v[b], cam_proj[b], False, near), cull_back, buffers
             )
             out[b, k] = cover_range(screen, valid, 0, t2, stamp, k)
 

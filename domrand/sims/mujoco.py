@@ -28,18 +28,8 @@ from domrand.dist import Dist, Uniform
 from domrand.params import Params, bool_field
 from domrand.randomizers.camera import CameraJitter
 from domrand.randomizers.texture import TextureSpec
-from domrand.sims.common import (
-    DEFAULT_KINDS,
-    ColorBlend,
-    Draw,
-    SimRandomizer,
-    batch_of_one,
-    check_kinds,
-    check_n,
-    check_range,
-    texture_pixels,
-    texture_specs,
-)
+from domrand.sims import common
+from domrand.sims.common import ColorBlend, Draw, SimRandomizer
 
 GROUPS = ("textures", "materials", "geoms", "lights", "cameras", "dynamics")
 
@@ -151,7 +141,7 @@ class MujocoRandomization:
     lights: bool = True
     cameras: bool = True
     dynamics: bool = True
-    texture_kinds: tuple[str, ...] = DEFAULT_KINDS
+    texture_kinds: tuple[str, ...] = common.DEFAULT_KINDS
     color_mix: Dist = Uniform(0.5, 1.0)
     specular_shift: Dist = Uniform(-0.3, 0.3)
     shininess_shift: Dist = Uniform(-0.3, 0.3)
@@ -170,14 +160,14 @@ class MujocoRandomization:
     gain_scale: Dist = Uniform(0.8, 1.2)
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "texture_kinds", check_kinds(self.texture_kinds))
-        check_range("color_mix", self.color_mix, 0.0, 1.0)
+        object.__setattr__(self, "texture_kinds", common.check_kinds(self.texture_kinds))
+        common.check_range("color_mix", self.color_mix, 0.0, 1.0)
         for name in ("mass_scale", "friction_scale", "joint_scale", "gain_scale", "light_diffuse_scale"):
-            check_range(name, getattr(self, name), low=1e-6)
+            common.check_range(name, getattr(self, name), low=1e-6)
         if not isinstance(self.camera, CameraJitter):
             raise ValueError(f"camera must be a CameraJitter (its ranges are the cameras'), got {self.camera!r}")
-        check_range("camera.roll_deg", self.camera.roll_deg, -45.0, 45.0)
-        check_range("camera.fov_jitter_deg", self.camera.fov_jitter_deg, -60.0, 60.0)
+        common.check_range("camera.roll_deg", self.camera.roll_deg, -45.0, 45.0)
+        common.check_range("camera.fov_jitter_deg", self.camera.fov_jitter_deg, -60.0, 60.0)
         for name in ("light_on_probability", "light_shadow_probability"):
             if not 0 <= getattr(self, name) <= 1:
                 raise ValueError(f"{name} must be in [0, 1], got {getattr(self, name)}")
@@ -246,11 +236,11 @@ class MujocoRandomizer(SimRandomizer):
     # ---------------------------------------------------------------------------------- sampling
     def sample(self, n: int, *, rng: torch.Generator) -> Draw:
         """Draw n sets of parameters for this model (nothing is applied)."""
-        check_n(n)
+        common.check_n(n)
         c, m, g, out = self.config, self.model, rng, {}
         if "tex_data" in self.saved and m.ntex:
             t = int(m.ntex)
-            spec = texture_specs(n * t, c.texture_kinds, g)
+            spec = common.texture_specs(n * t, c.texture_kinds, g)
             out["textures"] = spec.map(lambda x: x.reshape(n, t, *x.shape[1:]))
         if "mat_rgba" in self.saved:
             k = int(m.nmat)
@@ -290,7 +280,7 @@ class MujocoRandomizer(SimRandomizer):
     # ---------------------------------------------------------------------------------- applying
     def apply(self, params: Draw) -> None:
         """Set the model from the saved values and one draw (pure: the same draw gives the same model)."""
-        batch_of_one(params)
+        common.batch_of_one(params)
         m, s = self.model, self.saved
         p = {name: {k: v[0].double().numpy() if v.is_floating_point() else v[0].numpy() for k, v in q.tensors().items()}
              for name, q in params.items()}  # fmt: skip
@@ -350,9 +340,9 @@ class MujocoRandomizer(SimRandomizer):
         for t in range(int(m.ntex)):
             w, h, nc, adr = int(m.tex_width[t]), int(m.tex_height[t]), int(nchan[t]), int(m.tex_adr[t])
             if int(m.tex_type[t]) == int(self._mj.mjtTexture.mjTEXTURE_2D):
-                px = texture_pixels(spec, t, max(w, h))[:h, :w]
+                px = common.texture_pixels(spec, t, max(w, h))[:h, :w]
             else:  # cube and skybox: six w x w faces stacked vertically
-                face = texture_pixels(spec, t, w)
+                face = common.texture_pixels(spec, t, w)
                 px = np.tile(face, (math.ceil(h / w), 1, 1))[:h]
             if nc == 4:
                 px = np.concatenate([px, np.full((h, w, 1), 255, np.uint8)], -1)

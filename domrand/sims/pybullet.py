@@ -37,18 +37,8 @@ from domrand.params import Params, bool_field, int_field
 from domrand.randomizers.camera import CameraJitter, CameraParams
 from domrand.randomizers.lighting import LightingParams, LightRandomizer
 from domrand.rng import derive_seed
-from domrand.sims.common import (
-    DEFAULT_KINDS,
-    ColorBlend,
-    Draw,
-    SimRandomizer,
-    batch_of_one,
-    check_kinds,
-    check_n,
-    check_range,
-    texture_pixels,
-    texture_specs,
-)
+from domrand.sims import common
+from domrand.sims.common import ColorBlend, Draw, SimRandomizer
 
 # PyBullet can not read linear / angular damping back; these are its documented defaults.
 DEFAULT_LINEAR_DAMPING = 0.04
@@ -119,7 +109,7 @@ class PyBulletRandomization:
     dynamics: bool = True
     light: LightRandomizer | None = LightRandomizer(count=IntUniform(1, 1), shadows=False)
     camera: CameraJitter | None = CameraJitter(eye=(1.0, -1.0, 1.0), look_at=(0.0, 0.0, 0.3), fov_deg=60.0)
-    texture_kinds: tuple[str, ...] = DEFAULT_KINDS
+    texture_kinds: tuple[str, ...] = common.DEFAULT_KINDS
     texture_size: int = 64
     texture_pool: int = 64
     texture_pool_seed: int = 0
@@ -132,23 +122,23 @@ class PyBulletRandomization:
     shadow_probability: float = 0.5
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "texture_kinds", check_kinds(self.texture_kinds))
+        object.__setattr__(self, "texture_kinds", common.check_kinds(self.texture_kinds))
         if not (isinstance(self.texture_size, int) and 4 <= self.texture_size <= 1024):
             raise ValueError(f"texture_size must be an int in [4, 1024], got {self.texture_size!r}")
         if not (isinstance(self.texture_pool, int) and 1 <= self.texture_pool <= 4096):
             raise ValueError(f"texture_pool must be an int in [1, 4096], got {self.texture_pool!r}")
-        check_range("color_mix", self.color_mix, 0.0, 1.0)
+        common.check_range("color_mix", self.color_mix, 0.0, 1.0)
         for name in ("mass_scale", "friction_scale", "damping_scale"):
-            check_range(name, getattr(self, name), low=1e-6)
-        check_range("restitution_shift", self.restitution_shift, -1.0, 1.0)
-        check_range("light_specular", self.light_specular, 0.0, 1.0)
+            common.check_range(name, getattr(self, name), low=1e-6)
+        common.check_range("restitution_shift", self.restitution_shift, -1.0, 1.0)
+        common.check_range("light_specular", self.light_specular, 0.0, 1.0)
         if self.light is not None and not isinstance(self.light, LightRandomizer):
             raise ValueError(f"light must be a LightRandomizer or None (off), got {self.light!r}")
         if self.camera is not None and not isinstance(self.camera, CameraJitter):
             raise ValueError(f"camera must be a CameraJitter or None (off), got {self.camera!r}")
         if self.light is not None:
-            check_range("light.intensity", self.light.intensity, 0.0, 1.0)
-            check_range("light.ambient", self.light.ambient, 0.0, 1.0)
+            common.check_range("light.intensity", self.light.intensity, 0.0, 1.0)
+            common.check_range("light.ambient", self.light.ambient, 0.0, 1.0)
         if not 0 <= self.shadow_probability <= 1:
             raise ValueError(f"shadow_probability must be in [0, 1], got {self.shadow_probability}")
 
@@ -238,7 +228,7 @@ class PyBulletRandomizer(SimRandomizer):
     # ---------------------------------------------------------------------------------- sampling
     def sample(self, n: int, *, rng: torch.Generator) -> Draw:
         """Draw n sets of parameters for the bodies present now (attaching new ones first); nothing is applied."""
-        check_n(n)
+        common.check_n(n)
         self._attach()
         c, g = self.config, rng
         keys = self._keys()
@@ -266,7 +256,7 @@ class PyBulletRandomizer(SimRandomizer):
     def apply(self, params: Draw) -> None:
         """Set the bodies from their saved values and one draw (light and camera are read by `light_kwargs`
         and `camera_matrices`)."""
-        batch_of_one(params)
+        common.batch_of_one(params)
         self._attach()
         p, kw = self.p, {"physicsClientId": self.cid}
         keys = [tuple(int(x) for x in key) for key in params["links"].ids[0].tolist()]
@@ -313,13 +303,13 @@ class PyBulletRandomizer(SimRandomizer):
             from PIL import Image
 
             c = self.config
-            specs = texture_specs(
+            specs = common.texture_specs(
                 c.texture_pool, c.texture_kinds, torch.Generator().manual_seed(derive_seed(c.texture_pool_seed, 0x7E))
             )
             with tempfile.TemporaryDirectory(prefix="domrand_pb_") as tmp:  # loadTexture reads the file at once
                 for i in range(c.texture_pool):
                     path = os.path.join(tmp, f"pool_{c.texture_pool_seed}_{i}.png")
-                    Image.fromarray(texture_pixels(specs, i, c.texture_size)).save(path)
+                    Image.fromarray(common.texture_pixels(specs, i, c.texture_size)).save(path)
                     self._pool.append(self.p.loadTexture(path, physicsClientId=self.cid))
         return self._pool
 

@@ -64,16 +64,10 @@ def objects_sheet(out: Path, count: int = 64, seed: int = 0, size: int = 128, fa
     target = torch.stack([torch.zeros(n), torch.zeros(n), z], -1)
     cam = Camera(intrinsics_from_fov(torch.full((n,), math.radians(45)), size, size), look_at(eye, target))
     scene = SceneBatch(
-        bank,
-        inst,
-        lights,
-        cam,
-        torch.full((1, 4, 4, 3), 255, dtype=torch.uint8),
-        torch.full((n, 3), 0.9),
-        torch.full((n,), -1),
-        (size, size),
+        meshes=bank, instances=inst, lights=lights, camera=cam, textures=torch.full((1, 4, 4, 3), 255, dtype=torch.uint8),
+        background_color=torch.full((n, 3), 0.9), background_texture=torch.full((n,), -1), image_size=(size, size),
         shadow_region=(0.0, 0.0, 0.0, 1.2),
-    )
+    )  # fmt: skip
     rgb = Renderer(RenderConfig(supersample=2, shadow_map_size=512)).render(scene).rgb
     out.write_bytes(encode_png(grid(quantize(rgb).numpy())))
     return out

@@ -27,6 +27,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from grasp_recipes.common import HERE, objects
@@ -36,30 +37,37 @@ from grasp_recipes.paper import count, realistic
 from grasp_recipes.selection import select, smooth
 
 
+def _counts(args: argparse.Namespace) -> list[int]:
+    return [int(c) for c in args.counts.split(",")]
+
+
+def _scales(args: argparse.Namespace) -> list[float]:
+    return [float(s) for s in args.scales.split(",")]
+
+
+#: Every recipe by name, in the order `all` runs them; (recipe, part of `all`).
+RECIPES: dict[str, tuple[Callable[[Path, argparse.Namespace], object], bool]] = {
+    "objects": (lambda work, a: print(objects(work)), True),
+    "count": (lambda work, a: count(work, a.scenes, a.steps, a.trials, _counts(a)), True),
+    "realistic": (lambda work, a: realistic(work, a.scenes, a.steps, a.trials, max(_counts(a))), True),
+    "ensemble": (lambda work, a: ensemble(work, a.trials, a.ensemble_scenes), True),
+    "focus": (lambda work, a: focus(work, a.trials, a.focus_scenes), True),
+    "wide": (lambda work, a: wide(work, a.trials, a.ensemble_scenes), True),
+    "prism": (lambda work, a: prism(work, a.trials), True),
+    "rates": (lambda work, a: rates(work, a.trials), True),
+    "shell": (lambda work, a: shell(work, a.trials), True),
+    "pick": (lambda work, a: pick(work, a.trials), True),
+    "ceiling": (lambda work, a: ceiling(work, a.trials), True),
+    "select": (lambda work, a: select(work), False),
+    "smooth": (lambda work, a: smooth(work), False),
+    "scale": (lambda work, a: scale(work, a.trials, _scales(a)), True),
+    "grocery": (lambda work, a: grocery(work, a.trials, _scales(a)), True),
+}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument(
-        "experiment",
-        choices=[
-            "objects",
-            "count",
-            "realistic",
-            "scale",
-            "grocery",
-            "ensemble",
-            "focus",
-            "wide",
-            "prism",
-            "rates",
-            "shell",
-            "pick",
-            "ceiling",
-            "select",
-            "smooth",
-            "plots",
-            "all",
-        ],
-    )
+    ap.add_argument("experiment", choices=[*RECIPES, "plots", "all"])
     ap.add_argument("--work", default="work/grasping")
     ap.add_argument("--scenes", type=int, default=800, help="labelled scenes per training set")
     ap.add_argument("--steps", type=int, default=2000, help="ranker training steps")
@@ -73,38 +81,11 @@ def main() -> None:
         "--scales", default="0.08,0.10,0.12,0.14", help="largest object extents for `scale` and `grocery`, metres"
     )
     args = ap.parse_args()
-    work, scales = Path(args.work), [float(s) for s in args.scales.split(",")]
+    work = Path(args.work)
     t0 = time.time()
-    if args.experiment in ("objects", "all"):
-        print(objects(work))
-    if args.experiment in ("count", "all"):
-        count(work, args.scenes, args.steps, args.trials, [int(c) for c in args.counts.split(",")])
-    if args.experiment in ("realistic", "all"):
-        realistic(work, args.scenes, args.steps, args.trials, max(int(c) for c in args.counts.split(",")))
-    if args.experiment in ("ensemble", "all"):
-        ensemble(work, args.trials, args.ensemble_scenes)
-    if args.experiment in ("focus", "all"):
-        focus(work, args.trials, args.focus_scenes)
-    if args.experiment in ("wide", "all"):
-        wide(work, args.trials, args.ensemble_scenes)
-    if args.experiment in ("prism", "all"):
-        prism(work, args.trials)
-    if args.experiment in ("rates", "all"):
-        rates(work, args.trials)
-    if args.experiment in ("shell", "all"):
-        shell(work, args.trials)
-    if args.experiment in ("pick", "all"):
-        pick(work, args.trials)
-    if args.experiment in ("ceiling", "all"):
-        ceiling(work, args.trials)
-    if args.experiment == "select":
-        select(work)
-    if args.experiment == "smooth":
-        smooth(work)
-    if args.experiment in ("scale", "all"):
-        scale(work, args.trials, scales)
-    if args.experiment in ("grocery", "all"):
-        grocery(work, args.trials, scales)
+    for name, (recipe, in_all) in RECIPES.items():
+        if args.experiment == name or (args.experiment == "all" and in_all):
+            recipe(work, args)
     from plots import main as plots
 
     plots()

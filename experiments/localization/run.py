@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 from pose_recipes.ablations import datasize, design, table2, textures
@@ -34,28 +35,28 @@ from pose_recipes.headline import headline
 from pose_recipes.readings import camera, draws, fusion, regap
 
 
+def _finetune(recipe: dict) -> Callable[[Path, argparse.Namespace], None]:
+    return lambda work, a: finetune(work, recipe, a.finetune_steps)
+
+
+#: Every recipe by name, in the order `all` runs them; (recipe, part of `all`).
+RECIPES: dict[str, tuple[Callable[[Path, argparse.Namespace], object], bool]] = {
+    "datasize": (lambda work, a: datasize(work, a.steps), True),
+    "textures": (lambda work, a: textures(work, a.steps), True),
+    "table2": (lambda work, a: table2(work, a.steps), True),
+    "design": (lambda work, a: design(work), True),
+    "headline": (lambda work, a: headline(work, a.headline_steps, a.headline_size, a.headline_images), True),
+    **{r["name"]: (_finetune(r), True) for r in (FINETUNE, HARDNEG, AGAIN, HARDNEG2)},
+    "fusion": (lambda work, a: fusion(work), True),
+    "camera": (lambda work, a: camera(work), True),
+    "draws": (lambda work, a: draws(work), False),
+    "regap": (lambda work, a: regap(work), False),
+}  # fmt: skip
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument(
-        "experiment",
-        choices=[
-            "datasize",
-            "textures",
-            "table2",
-            "design",
-            "headline",
-            "finetune",
-            "hardneg",
-            "again",
-            "hardneg2",
-            "draws",
-            "fusion",
-            "camera",
-            "regap",
-            "plots",
-            "all",
-        ],
-    )
+    ap.add_argument("experiment", choices=[*RECIPES, "plots", "all"])
     ap.add_argument("--work", default="work/localization")
     ap.add_argument("--steps", type=int, default=2000)
     ap.add_argument("--headline-steps", type=int, default=6000, help="0: only pick the best finished run")
@@ -66,27 +67,9 @@ def main() -> None:
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
     t0 = time.time()
-    if args.experiment in ("datasize", "all"):
-        datasize(work, args.steps)
-    if args.experiment in ("textures", "all"):
-        textures(work, args.steps)
-    if args.experiment in ("table2", "all"):
-        table2(work, args.steps)
-    if args.experiment in ("design", "all"):
-        design(work)
-    if args.experiment in ("headline", "all"):
-        headline(work, args.headline_steps, args.headline_size, args.headline_images)
-    for recipe in (FINETUNE, HARDNEG, AGAIN, HARDNEG2):
-        if args.experiment in (recipe["name"], "all"):
-            finetune(work, recipe, args.finetune_steps)
-    if args.experiment in ("fusion", "all"):
-        fusion(work)
-    if args.experiment in ("camera", "all"):
-        camera(work)
-    if args.experiment == "draws":
-        draws(work)
-    if args.experiment == "regap":
-        regap(work)
+    for name, (recipe, in_all) in RECIPES.items():
+        if args.experiment == name or (args.experiment == "all" and in_all):
+            recipe(work, args)
     from plots import main as plots
 
     plots()

@@ -54,16 +54,10 @@ def depth_view(
         torch.full((1, 3), 0.3),
         torch.zeros(1, 1, dtype=torch.bool),
     )
-    base = SceneBatch(
-        bank,
-        inst,
-        lights,
-        None,
-        torch.full((1, 2, 2, 3), 128, dtype=torch.uint8),
-        torch.zeros(1, 3),
-        torch.full((1,), -1),
-        (size, size),
-    )  # type: ignore[arg-type]
+    base = SceneBatch(  # type: ignore[arg-type]  (the camera is set below)
+        meshes=bank, instances=inst, lights=lights, camera=None, textures=torch.full((1, 2, 2, 3), 128, dtype=torch.uint8),
+        background_color=torch.zeros(1, 3), background_texture=torch.full((1,), -1), image_size=(size, size),
+    )  # fmt: skip
     cam = TopDownCamera()
     params = (
         cam.sample(1, rng=rng)

@@ -74,19 +74,8 @@ def peak_rss_mb(num: int, size: int) -> float:
     """Peak resident memory (MB) of a child `domrand generate` of `num` images at size x size."""
     out = Path(tempfile.mkdtemp(prefix="domrand_mem_"))
     try:
-        cmd = [
-            sys.executable,
-            "-m",
-            "domrand.cli",
-            "generate",
-            "--num",
-            str(num),
-            "--size",
-            str(size),
-            "--out",
-            str(out / "ds"),
-            "--quiet",
-        ]
+        cmd = [sys.executable, "-m", "domrand.cli", "generate", "--num", str(num), "--size", str(size)]
+        cmd += ["--out", str(out / "ds"), "--quiet"]
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
