@@ -109,6 +109,15 @@ class SimRandomizer:
             self.restore()
 
 
+def refuse_seed(overrides: Mapping[str, Any]) -> None:
+    """One clear error for code written against the adapters that kept their own stream (`seed=`)."""
+    if "seed" in overrides:
+        raise ValueError(
+            "adapters no longer take seed=: they hold no random state; pass a generator to each draw, "
+            f"e.g. r.randomize(rng=torch.Generator().manual_seed({overrides['seed']!r}))"
+        )
+
+
 def check_n(n: int) -> None:
     if not (isinstance(n, int) and n >= 1):
         raise ValueError(f"n must be a positive number of draws, got {n!r}")

@@ -212,6 +212,7 @@ class MujocoRandomizer(SimRandomizer):
         import mujoco
 
         self._mj = mujoco
+        common.refuse_seed(overrides)
         self.model = model
         self.config = config or MujocoRandomization()
         if overrides:

@@ -172,6 +172,7 @@ class PyBulletRandomizer(SimRandomizer):
         import pybullet
 
         self.p, self.cid = pybullet, client_id
+        common.refuse_seed(overrides)
         self.config = (
             dataclasses.replace(config or PyBulletRandomization(), **overrides)
             if overrides

@@ -232,3 +232,9 @@ def test_a_draw_is_the_randomizers_own_params_and_replays_from_json():
     r.restore()
     r.apply(draw_from_json(draw_to_json(one), PARAMS))
     assert all(np.array_equal(direct[k], v) for k, v in arrays(model).items())
+
+
+def test_regression_old_seed_argument_is_one_error_saying_what_to_do():
+    """Code written for adapters that kept their own stream passes seed=; it gets the way out, not a TypeError."""
+    with pytest.raises(ValueError, match=r"rng=torch.Generator\(\).manual_seed\(5\)"):
+        MujocoRandomizer(MODELS["dm-cartpole"](), seed=5)
