@@ -66,6 +66,35 @@ class RenderSettings:
             raise ValueError(f"render.supersample must be an int in [1, 4], got {self.supersample!r}")
 
 
+COCO_SEGMENTATIONS = ("rle", "polygon")
+
+
+@dataclass(frozen=True)
+class OutputSettings:
+    """What the annotation formats write (recorded with the dataset; none changes an image).
+
+    Attributes:
+        min_visible_pixels: COCO and YOLO leave out objects with fewer visible pixels (0 keeps everything;
+            1 to 3 pixel masks give detectors boxes without polygons). Native, jsonl and BOP keep all.
+        coco_segmentation: "rle" (exact masks) or "polygon" (outlines, for readers that accept only
+            polygons with `iscrowd: 0`).
+        bop_distractors: BOP ground truth also lists the distractors, one object (obj_id and model) per
+            distractor mesh and size; needs `placement.distractor_extent_step` > 0 (BOP models have one size).
+    """
+
+    min_visible_pixels: int = 0
+    coco_segmentation: str = "rle"
+    bop_distractors: bool = False
+
+    def __post_init__(self) -> None:
+        if not (isinstance(self.min_visible_pixels, int) and self.min_visible_pixels >= 0):
+            raise ValueError(f"output.min_visible_pixels must be an integer >= 0, got {self.min_visible_pixels!r}")
+        if self.coco_segmentation not in COCO_SEGMENTATIONS:
+            raise ValueError(
+                f"output.coco_segmentation must be one of {list(COCO_SEGMENTATIONS)}, got {self.coco_segmentation!r}"
+            )
+
+
 @dataclass(frozen=True)
 class DatasetConfig:
     """Everything that determines a dataset's images and labels (with the seed).
@@ -78,6 +107,7 @@ class DatasetConfig:
         world: table, floor, target and distractor meshes.
         camera, lighting, textures, materials, placement, noise, depth_noise: randomizers; None
             means switched off (the world's nominal value is used).
+        output: what the annotation formats write.
     """
 
     task: str = "localization"
@@ -92,6 +122,7 @@ class DatasetConfig:
     placement: TabletopPlacement | RestingObject | None = field(default_factory=TabletopPlacement)
     noise: ImageNoise | None = field(default_factory=ImageNoise)
     depth_noise: DepthNoise | None = None
+    output: OutputSettings = field(default_factory=OutputSettings)
 
     def __post_init__(self) -> None:
         if self.task not in TASKS:
@@ -107,6 +138,11 @@ class DatasetConfig:
         p = self.placement
         if p is not None and p.world != self.world:
             raise ValueError("placement.world must be the dataset's world")
+        if self.output.bop_distractors and not (isinstance(p, TabletopPlacement) and p.distractor_extent_step > 0):
+            raise ValueError(
+                "output.bop_distractors needs distractors in fixed sizes (BOP models have one size): "
+                "set placement.distractor_extent_step, e.g. --set placement.distractor_extent_step=0.01"
+            )
 
     def to_json(self) -> dict[str, Any]:
         """Every setting, as JSON values (what `manifest.json` records)."""
@@ -297,6 +333,7 @@ def from_data(data: dict[str, Any]) -> DatasetConfig:
         if key in data:
             kwargs[key] = convert(data[key], int, key)
     kwargs["render"] = build(RenderSettings, data.get("render", {}), "render")
+    kwargs["output"] = build(OutputSettings, data.get("output", {}), "output")
     for name, classes in SECTIONS.items():
         section = data.get(name)
         cls = classes.get(task, classes.get("*"))

@@ -14,6 +14,7 @@ import torch
 from torch import Tensor
 
 from domrand.scene import SceneBatch
+from domrand.silhouettes import Silhouettes
 
 
 @dataclass(frozen=True, eq=False)
@@ -26,7 +27,7 @@ class Frame:
         instance: (B, H, W) int32 slot per pixel, -1 for background.
         clean_depth: (B, H, W) float32 depth before depth noise (labels use it).
         scene: the `SceneBatch` (on the CPU).
-        silhouette: (B, K) int64 unoccluded silhouette areas of the object slots (target and up).
+        silhouette: the unoccluded silhouettes of the object slots (target and up), in and around the image.
     """
 
     rgb: Tensor
@@ -34,7 +35,7 @@ class Frame:
     instance: Tensor
     clean_depth: Tensor
     scene: SceneBatch
-    silhouette: Tensor
+    silhouette: Silhouettes
 
     def rgb_uint8(self) -> Tensor:
         """(B, H, W, 3) uint8: `rgb` quantised as every image domrand writes is (see `quantize`)."""

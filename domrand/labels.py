@@ -1,16 +1,21 @@
-"""Labels: a pure function of a `SceneBatch` and what was rendered of it (instance ids, silhouette areas).
+"""Labels: a pure function of a `SceneBatch` and what was rendered of it (instance ids, silhouettes).
 
 Per image: the camera (OpenCV intrinsics, camera-to-world), and per object (the target and every
 visible distractor): id (its slot, the value in the instance mask), class, pose in world and camera
-frames, tight 2D box from the mask, visible fraction, the 8 projected corners of its 3D box and its
-projected centre, and the target's position and quaternion.
+frames, tight 2D box from the mask, visible and in-frame fractions, the 8 projected corners of its 3D
+box and its projected centre, and the target's position and quaternion.
+
+Visibility has one meaning in every format, the BOP toolkit's: the visible fraction is the visible pixels
+over the pixels of the object's whole silhouette, the part outside the image included (measured on a
+canvas one image size beyond each border, `domrand.silhouettes`); the in-frame fraction is the part of
+that silhouette inside the image (truncation alone).
 
 Example:
     >>> import torch
     >>> from domrand.config import load_config
     >>> pipe = load_config(overrides={"image_size": 32}).pipeline()
     >>> frame = pipe.render(pipe.sample(2, rng=torch.Generator().manual_seed(0)))
-    >>> labels = compute(frame.scene, frame.instance, frame.silhouette)
+    >>> labels = compute(frame.scene, frame.instance, frame.silhouette, frame.clean_depth)
     >>> rec = labels.record(0)
     >>> sorted(rec), rec["objects"][0]["role"]
     (['camera', 'objects', 'target_name', 'target_position', 'target_quaternion'], 'target')
@@ -29,6 +34,7 @@ from domrand.generators.transforms import matrix_to_quaternion, quaternion_to_ma
 from domrand.render.frontend import invert_rigid
 from domrand.render.project import intrinsics_parts, pinhole
 from domrand.scene import SceneBatch
+from domrand.silhouettes import Silhouettes
 from domrand.world import TARGET, mesh_half_extents, used_vertices
 
 #: Corners of the unit box in the order the 8 keypoints use (x, y, z in {-1, +1}), then the centre.
@@ -47,10 +53,16 @@ class Labels:
         mesh: (B, K) int64 bank index; names: mesh names by bank index.
         pose_world, pose_camera: (B, K, 4, 4) object-to-world and object-to-camera, metres.
         extents: (B, K, 3) size of the object's 3D box, metres.
-        pixels: (B, K) int64 visible pixels; silhouette: (B, K) pixels without occluders.
+        pixels: (B, K) int64 visible pixels; silhouette: (B, K) pixels without occluders, in the image;
+            silhouette_full: (B, K) the same including the part outside the image (`domrand.silhouettes`);
+            silhouette_box: (B, K, 4) int64 x0, y0, x1, y1 of that whole silhouette (pixel edges, x1 and y1
+            exclusive, not clipped to the image; zeros where it is empty).
         bbox: (B, K, 4) float x0, y0, x1, y1 in pixel-edge coordinates (x1, y1 exclusive), -1 if unseen.
         keypoints: (B, K, 9, 3) u, v (pixels, OpenCV) and camera depth z (metres) of the 8 box
             corners (see `BOX_CORNERS`) and the centre.
+        keypoint_visibility: (B, K, 9) int8 COCO flags from a depth test (`keypoint_visibility`): 2 on the
+            object's visible surface, 1 in the image but hidden (occluded, or off the object, as the centre
+            and the corners of a round object are), 0 outside the image or behind the camera.
         scale: (B, K, 3) per-axis scale applied to the banked mesh.
         amodal_bbox: (B, K, 4) box of the whole projected object (occluded parts too), clipped to
             the image, pixel-edge coordinates; -1 where it is out of view.
@@ -67,8 +79,11 @@ class Labels:
     extents: Tensor
     pixels: Tensor
     silhouette: Tensor
+    silhouette_full: Tensor
+    silhouette_box: Tensor
     bbox: Tensor
     keypoints: Tensor
+    keypoint_visibility: Tensor
     amodal_bbox: Tensor
     scale: Tensor
 
@@ -80,7 +95,8 @@ class Labels:
             "intrinsics": self.intrinsics, "cam_to_world": self.cam_to_world, "present": self.present, "mesh": self.mesh,
             "position": self.pose_world[..., :3, 3], "quaternion": quat_w, "position_camera": self.pose_camera[..., :3, 3],
             "quaternion_camera": quat_c, "extents": self.extents, "scale": self.scale, "pixels": self.pixels,
-            "silhouette": self.silhouette, "bbox": self.bbox, "amodal_bbox": self.amodal_bbox, "keypoints": self.keypoints,
+            "silhouette": self.silhouette, "silhouette_full": self.silhouette_full, "silhouette_box": self.silhouette_box, "bbox": self.bbox, "amodal_bbox": self.amodal_bbox, "keypoints": self.keypoints,
+            "keypoint_visibility": self.keypoint_visibility,
         }  # fmt: skip
         return {k: v.detach().cpu().numpy() for k, v in out.items()}
 
@@ -97,12 +113,16 @@ def record_from(
     Keys: target_position (world, metres), target_quaternion (w, x, y, z), target_name, camera (fx, fy,
     cx, cy, width, height, cam_to_world) and objects: per object id (its slot and mask value), class,
     role, position / quaternion in world and camera frames, extents and scale, bbox and amodal_bbox
-    (x0, y0, x1, y1, pixel edges), pixels, visible_fraction, keypoints (8 box corners then the centre,
-    each u, v, depth)."""
+    (x0, y0, x1, y1, pixel edges), pixels (visible), silhouette_pixels (the whole unoccluded silhouette,
+    outside the image too) and silhouette_bbox (its box, not clipped), visible_fraction (pixels /
+    silhouette_pixels), in_frame_fraction (the silhouette's share inside the image), keypoints (8 box
+    corners then the centre, each u, v, depth) and keypoint_visibility (0, 1, 2 each, COCO's flags)."""
     k = a["intrinsics"][i]
     objects = []
+    legacy = "silhouette_full" not in a  # a native dataset written before 0.2: visibility within the image only
     for s in np.flatnonzero(a["present"][i]).tolist():
         pix, sil = int(a["pixels"][i, s]), int(a["silhouette"][i, s])
+        full = sil if legacy else int(a["silhouette_full"][i, s])
         amodal = a["amodal_bbox"][i, s].tolist()
         objects.append(
             {
@@ -111,7 +131,12 @@ def record_from(
                 "position_camera": a["position_camera"][i, s].tolist(), "quaternion_camera": a["quaternion_camera"][i, s].tolist(),
                 "extents": a["extents"][i, s].tolist(), "scale": a["scale"][i, s].tolist(),
                 "bbox": a["bbox"][i, s].tolist() if pix else None, "amodal_bbox": amodal if amodal[0] >= 0 else None,
-                "pixels": pix, "visible_fraction": pix / sil if sil else 0.0, "keypoints": a["keypoints"][i, s].tolist(),
+                "pixels": pix, "silhouette_pixels": None if legacy else full,
+                "silhouette_bbox": a["silhouette_box"][i, s].tolist() if full and not legacy else None,
+                "visible_fraction": pix / full if full else 0.0,
+                "in_frame_fraction": None if legacy else (sil / full if full else 0.0),
+                "keypoints": a["keypoints"][i, s].tolist(),
+                "keypoint_visibility": None if legacy else a["keypoint_visibility"][i, s].tolist(),
             }
         )  # fmt: skip
     return {
@@ -171,14 +196,15 @@ def boxes_from_mask(instance: Tensor, k: int) -> tuple[Tensor, Tensor]:
     return torch.where((pixels > 0)[..., None], bbox, torch.full_like(bbox, -1.0)), pixels
 
 
-def compute(scene: SceneBatch, instance: Tensor, silhouette: Tensor) -> Labels:
+def compute(scene: SceneBatch, instance: Tensor, silhouette: Silhouettes, depth: Tensor) -> Labels:
     """Labels of a rendered batch (CPU tensors).
 
     Args:
         scene: the B scenes with K slots that were rendered.
         instance: (B, H, W) int32 rendered slot per pixel, -1 for background.
-        silhouette: (B, K) int64 unoccluded silhouette areas, pixels (`RenderOutput.silhouette` of a
-            render asked for the object slots).
+        silhouette: the unoccluded silhouettes (`RenderOutput.silhouette` of a render asked for the object
+            slots).
+        depth: (B, H, W) float32 rendered depth, metres (before any depth noise: `Frame.clean_depth`).
     """
     inst = scene.instances
     _b, k = inst.mesh.shape
@@ -195,11 +221,63 @@ def compute(scene: SceneBatch, instance: Tensor, silhouette: Tensor) -> Labels:
     u, v = pinhole(cam_pts[..., 0], cam_pts[..., 1], safe, *intrinsics_parts(kmat))
     bbox, pixels = boxes_from_mask(instance, k)
     amodal = _amodal_boxes(scene, pose_cam)
+    kps = torch.stack([u, v, z], -1)
+    fx = scene.camera.intrinsics[:, 0, 0]
     return Labels(
         intrinsics=scene.camera.intrinsics, cam_to_world=scene.camera.cam_to_world, size=scene.image_size, present=present,
         mesh=inst.mesh, names=scene.meshes.names, pose_world=inst.pose, pose_camera=pose_cam, extents=2 * half,
-        pixels=pixels, silhouette=silhouette, bbox=bbox, keypoints=torch.stack([u, v, z], -1), amodal_bbox=amodal, scale=inst.scale,
+        pixels=pixels, silhouette=silhouette.area, silhouette_full=silhouette.area_full, silhouette_box=silhouette.box_full, bbox=bbox, keypoints=kps,
+        keypoint_visibility=keypoint_visibility(kps, instance, depth, fx, 2 * half), amodal_bbox=amodal, scale=inst.scale,
     )  # fmt: skip
+
+
+#: The depth test of a keypoint: it is on the visible surface when a pixel of its object within one pixel of
+#: it has a depth within KEYPOINT_TOL_M plus KEYPOINT_TOL_PX pixel footprints (z / fx) of the keypoint's,
+#: and at most KEYPOINT_TOL_EXTENT of the object's smallest extent.
+KEYPOINT_TOL_M = 0.002
+KEYPOINT_TOL_PX = 1.0
+KEYPOINT_TOL_EXTENT = 0.25
+
+
+def keypoint_visibility(keypoints: Tensor, instance: Tensor, depth: Tensor, fx: Tensor, extents: Tensor) -> Tensor:
+    """COCO visibility flags of every object's keypoints (the 8 box corners, then the centre) from a depth test.
+
+    Args:
+        keypoints: (B, K, 9, 3) u, v (pixels, OpenCV: pixel centres at integers) and z (metres) of slot k's
+            keypoints, the centre last.
+        instance: (B, H, W) int32 slot per pixel, -1 for background.
+        depth: (B, H, W) float32 metres.
+        fx: (B,) focal length, pixels.
+        extents: (B, K, 3) size of each object's 3D box, metres.
+
+    Returns:
+        (B, K, 9) int8: 0 if the keypoint is behind the camera or its pixel (round(u), round(v)) is outside
+        the image; for a corner, 2 if a pixel of its own slot in the 3 x 3 pixels around it has a depth within
+        min(`KEYPOINT_TOL_M` + `KEYPOINT_TOL_PX` * z / fx, `KEYPOINT_TOL_EXTENT` * smallest extent) of z (it
+        lies on the visible surface); 1 otherwise (occluded by another object or by its own, or not on the
+        object at all). The centre lies inside the object: 1 whenever it is in the image.
+    """
+    b, h, w = instance.shape
+    k, n = keypoints.shape[1], keypoints.shape[2]
+    u, v, z = keypoints.unbind(-1)
+    px, py = torch.floor(u + 0.5), torch.floor(v + 0.5)
+    inside = (z > 0) & (px >= 0) & (px < w) & (py >= 0) & (py < h)
+    tol = torch.minimum(
+        KEYPOINT_TOL_M + KEYPOINT_TOL_PX * z / fx[:, None, None], KEYPOINT_TOL_EXTENT * extents.amin(-1)[..., None]
+    )
+    slot = torch.arange(k)[None, :, None].expand(b, k, n)
+    batch = torch.arange(b)[:, None, None].expand(b, k, n)
+    seen = torch.zeros(b, k, n, dtype=torch.bool)
+    for dy in (-1, 0, 1):
+        for dx in (-1, 0, 1):
+            x, y = px + dx, py + dy
+            ok = inside & (x >= 0) & (x < w) & (y >= 0) & (y < h)
+            xi, yi = x.clamp(0, w - 1).long(), y.clamp(0, h - 1).long()
+            same = instance[batch, yi, xi] == slot
+            near = (depth[batch, yi, xi] - z).abs() <= tol
+            seen |= ok & same & near
+    seen[..., n - 1] = False  # the centre
+    return torch.where(inside, torch.where(seen, 2, 1), 0).to(torch.int8)
 
 
 def _amodal_boxes(scene: SceneBatch, pose_cam: Tensor) -> Tensor:

@@ -15,7 +15,7 @@ from domrand.world import used_vertices
 def _batch():
     pipe = load_config(overrides={"image_size": 64}).pipeline()
     frame = pipe.render(pipe.sample(12, rng=chunk_rng(4, 0)))
-    return frame, compute(frame.scene, frame.instance, frame.silhouette)
+    return frame, compute(frame.scene, frame.instance, frame.silhouette, frame.clean_depth)
 
 
 def test_amodal_boxes_match_cv2_projection_of_every_used_vertex():

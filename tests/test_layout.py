@@ -16,7 +16,7 @@ ROOT = Path(__file__).resolve().parents[1] / "domrand"
 #: Rooms in data-flow order. A module may import from its own room and from rooms of lower rank;
 #: two rooms of one rank know nothing of each other.
 RANKS = {
-    "values": 0,  # dist, params, rng, scene, world, frame, the package itself
+    "values": 0,  # dist, params, rng, scene, silhouettes, world, frame, the package itself
     "kernels": 1,
     "randomizers": 2,
     "render": 2,
@@ -31,7 +31,16 @@ RANKS = {
     "tools": 8,
     "cli": 9,
 }
-VALUES = {"domrand", "domrand.dist", "domrand.params", "domrand.rng", "domrand.scene", "domrand.world", "domrand.frame"}
+VALUES = {
+    "domrand",
+    "domrand.dist",
+    "domrand.params",
+    "domrand.rng",
+    "domrand.scene",
+    "domrand.silhouettes",
+    "domrand.world",
+    "domrand.frame",
+}
 
 
 def module_names(root: Path = ROOT) -> dict[str, Path]:

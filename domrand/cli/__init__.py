@@ -41,6 +41,14 @@ def _config(args: argparse.Namespace) -> Any:
         overrides["image_size"] = args.size
     if getattr(args, "chunk_size", None) is not None:
         overrides["chunk_size"] = args.chunk_size
+    output = {
+        "min_visible_pixels": getattr(args, "min_visible_pixels", None),
+        "coco_segmentation": getattr(args, "coco_segmentation", None),
+        "bop_distractors": True if getattr(args, "bop_distractors", False) else None,
+    }
+    output = {k: v for k, v in output.items() if v is not None}
+    if output:
+        overrides["output"] = {**overrides.get("output", {}), **output}
     return load_config(preset=args.preset, path=args.config, overrides=overrides)
 
 
@@ -150,7 +158,25 @@ def parser() -> argparse.ArgumentParser:
         default=64,
         help="images rendered at once; a memory knob that changes no byte (default 64)",
     )
-    g.add_argument("--format", default="native", help="comma-separated: native, jsonl, coco, bop (default native)")
+    g.add_argument(
+        "--format", default="native", help="comma-separated: native, jsonl, coco, bop, yolo (default native)"
+    )
+    g.add_argument(
+        "--min-visible-pixels",
+        type=int,
+        help="COCO and YOLO leave out objects with fewer visible pixels (output.min_visible_pixels; default 0: all)",
+    )
+    g.add_argument(
+        "--coco-segmentation",
+        choices=["rle", "polygon"],
+        help="COCO masks as RLE (exact, default) or polygons (output.coco_segmentation)",
+    )
+    g.add_argument(
+        "--bop-distractors",
+        action="store_true",
+        help="BOP ground truth lists the distractors too (output.bop_distractors; needs "
+        "--set placement.distractor_extent_step=0.01)",
+    )
     mode = g.add_mutually_exclusive_group()
     mode.add_argument("--resume", action="store_true", help="continue an interrupted run in --out")
     mode.add_argument("--overwrite", action="store_true", help="replace the dataset in --out")

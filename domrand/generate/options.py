@@ -19,7 +19,7 @@ class GenerateOptions:
     Attributes:
         out: dataset folder, or an fsspec URL (s3://bucket/prefix) that every worker can reach.
         num: images. seed: root seed.
-        formats: any of "native", "jsonl", "coco", "bop".
+        formats: any of "native", "jsonl", "coco", "bop", "yolo".
         workers: local processes. batch_size: images rendered at once (a memory knob).
         device: "cpu" or "cuda". resume / overwrite: what to do with a non-empty `out`.
         quiet: log lines instead of a progress bar. backend: "local" or "ray"; address: Ray cluster.

@@ -21,7 +21,7 @@ from domrand.config import DatasetConfig
 from domrand.generate import pool
 from domrand.generate.options import GenerateOptions, Summary, chunk_count, done_marker
 from domrand.generate.progress import Progress
-from domrand.generate.runner import ChunkRunner, RunSpec, target_models
+from domrand.generate.runner import ChunkRunner, RunSpec, object_models
 from domrand.io import manifest as mf
 from domrand.io.store import open_store
 from domrand.io.writers import make_writers
@@ -70,7 +70,7 @@ def prepare(config: DatasetConfig, opts: GenerateOptions) -> tuple[dict[str, Any
 def finalize(config: DatasetConfig, out: str, manifest: dict[str, Any]) -> None:
     """Assemble the formats' dataset-wide files, then mark the manifest complete."""
     store = open_store(out)
-    for w in make_writers(manifest["formats"], store, manifest, target_models(config)):
+    for w in make_writers(manifest["formats"], store, manifest, object_models(config)):
         w.finalize(manifest["num_chunks"])
     mf.write(store, {**manifest, "complete": True})
 

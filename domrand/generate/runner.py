@@ -37,9 +37,15 @@ class RunSpec:
     device: str
 
 
-def target_models(config: DatasetConfig) -> tuple[Model, ...]:
-    """The models of the dataset's target meshes (what formats that ship models write)."""
-    return models_from_bank(config.world.mesh_bank(), range(*config.world.target_mesh_ids))
+def object_models(config: DatasetConfig) -> tuple[Model, ...]:
+    """The models that formats which ship models write (BOP): the targets, and with `output.bop_distractors`
+    every distractor mesh at every size of the placement's grid."""
+    bank = config.world.mesh_bank()
+    models = models_from_bank(bank, range(*config.world.target_mesh_ids))
+    if config.output.bop_distractors:
+        grid = config.placement.extent_grid().tolist()
+        models += models_from_bank(bank, range(*config.world.distractor_mesh_ids), grid)
+    return models
 
 
 class ChunkRunner:
@@ -50,7 +56,7 @@ class ChunkRunner:
         self.store = open_store(spec.out)
         self.pipeline = spec.config.pipeline(device=spec.device, max_batch=spec.batch_size)
         self.names = spec.config.world.mesh_bank().names
-        self.writers = make_writers(spec.manifest["formats"], self.store, spec.manifest, target_models(spec.config))
+        self.writers = make_writers(spec.manifest["formats"], self.store, spec.manifest, object_models(spec.config))
 
     def render(self, k: int) -> Chunk:
         """Chunk k's images, labels and parameters (pure: depends on seed, k and the config only)."""
@@ -61,7 +67,7 @@ class ChunkRunner:
         for s in range(0, n, spec.batch_size):
             idx = torch.arange(s, min(n, s + spec.batch_size))
             frame = self.pipeline.render({name: p.select(idx) for name, p in params.items()})
-            labels = compute(frame.scene, frame.instance, frame.silhouette)
+            labels = compute(frame.scene, frame.instance, frame.silhouette, frame.clean_depth)
             rgb.append(frame.rgb_uint8().numpy())
             depth.append(frame.depth.numpy().astype(np.float32))
             inst.append(frame.instance.numpy().astype(np.int16))

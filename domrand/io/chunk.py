@@ -52,10 +52,21 @@ class Chunk:
     arrays: dict[str, np.ndarray]
     names: tuple[str, ...]
     _records: list[dict[str, Any]] | None = None
+    _png: dict[int, bytes] | None = None
 
     @property
     def count(self) -> int:
         return int(self.rgb.shape[0])
+
+    def rgb_png(self, i: int) -> bytes:
+        """Image i encoded as PNG, once per chunk whichever formats write it."""
+        if self._png is None:
+            self._png = {}
+        if i not in self._png:
+            from domrand.io.images import encode_png
+
+            self._png[i] = encode_png(self.rgb[i])
+        return self._png[i]
 
     def label_arrays(self) -> dict[str, np.ndarray]:
         return {k[6:]: v for k, v in self.arrays.items() if k.startswith("label.")}
@@ -85,8 +96,10 @@ class Model:
 
     Attributes:
         name: the mesh's class name. index: its mesh bank index (labels' `mesh`).
-        vertices, normals: (V, 3) float32 metres / unit vectors, only the vertices faces use.
+        vertices, normals: (V, 3) float32 metres / unit vectors, only the vertices faces use, at `scale`.
         faces: (F, 3) int64 indices into `vertices`.
+        scale: the uniform scale of the banked mesh this model is drawn at (1 for targets; a distractor
+            size otherwise): the instances whose labelled scale equals it are this model.
     """
 
     name: str
@@ -94,10 +107,16 @@ class Model:
     vertices: np.ndarray
     normals: np.ndarray
     faces: np.ndarray
+    scale: float = 1.0
 
 
-def models_from_bank(bank: Any, meshes: range) -> tuple[Model, ...]:
-    """The banked meshes `meshes` (a `MeshBank`'s padded rows) as compact `Model`s."""
+def models_from_bank(bank: Any, meshes: range, scales: Any = (1.0,)) -> tuple[Model, ...]:
+    """The banked meshes `meshes` (a `MeshBank`'s padded rows) as compact `Model`s, one per mesh and scale.
+
+    Args:
+        scales: uniform scales (float32 values, as the placement draws them); vertices are multiplied in
+            float32, as the renderer does.
+    """
     out = []
     for m in meshes:
         nf = int(bank.num_faces[m])
@@ -105,5 +124,10 @@ def models_from_bank(bank: Any, meshes: range) -> tuple[Model, ...]:
         used = np.unique(faces)
         remap = np.full(bank.vertices.shape[1], -1, dtype=np.int64)
         remap[used] = np.arange(used.size)
-        out.append(Model(bank.names[m], m, bank.vertices[m, used].numpy(), bank.normals[m, used].numpy(), remap[faces]))
+        verts = bank.vertices[m, used].numpy()
+        for s in scales:
+            scaled = verts * np.float32(s) if float(s) != 1.0 else verts
+            out.append(
+                Model(bank.names[m], m, scaled, bank.normals[m, used].numpy(), remap[faces], float(np.float32(s)))
+            )
     return tuple(out)

@@ -1,8 +1,14 @@
-"""COCO: instance boxes, RLE masks and 9 keypoints (the 8 corners of each object's 3D box and its centre).
+"""COCO: instance boxes, masks and 9 keypoints (the 8 corners of each object's 3D box and its centre).
 
-DIR/coco/annotations.json   images, annotations, categories (assembled from the parts at the end)
+DIR/coco/annotations.json   images, annotations, categories (one per class; assembled from the parts at the end)
 DIR/coco/parts/000000.json  one chunk's images and annotations
 DIR/rgb/000012.png          images (shared with the jsonl format), `file_name` is relative to DIR
+
+Masks are RLE (exact), or polygons with `output.coco_segmentation: polygon` (pixel-edge outlines; holes
+filled). Keypoints are in pixel-index coordinates (pixel centres at integers, as COCO's are) with the
+spec's flags: 2 visible, 1 labelled but hidden (occluded, or off the object: the centre always is), 0
+outside the image (`labels.keypoint_visibility`); `num_keypoints` counts the flags above 0. Objects with
+fewer visible pixels than `output.min_visible_pixels` are left out (by default every visible one is kept).
 """
 
 from __future__ import annotations
@@ -14,7 +20,8 @@ from typing import Any
 from domrand.io import rle
 from domrand.io.chunk import Chunk, Model
 from domrand.io.files import dumps
-from domrand.io.images import encode_png
+from domrand.io.manifest import output_options
+from domrand.io.polygons import coco_polygons
 
 KEYPOINT_NAMES = [f"corner_{x}{y}{z}" for x in "-+" for y in "-+" for z in "-+"] + ["centre"]
 # Edges of the box between corners that differ in one coordinate (1-based, COCO style).
@@ -38,6 +45,9 @@ class CocoWriter:
         self.classes = list(manifest["classes"])
         self.category = {name: i + 1 for i, name in enumerate(self.classes)}
         self.slots = len(manifest["slots"])
+        opts = output_options(manifest)
+        self.min_pixels = max(1, int(opts["min_visible_pixels"]))
+        self.polygons = opts["coco_segmentation"] == "polygon"
 
     def write_chunk(self, chunk: Chunk) -> None:
         images, anns = [], []
@@ -46,23 +56,23 @@ class CocoWriter:
             idx = chunk.first + i
             name = f"rgb/{idx:06d}.png"
             if not self.store.exists(name):  # the jsonl writer may have written it already
-                self.store.write(name, encode_png(chunk.rgb[i]))
+                self.store.write(name, chunk.rgb_png(i))
             images.append({"id": idx, "file_name": name, "width": int(w), "height": int(h)})
             for obj in rec["objects"]:
-                if obj["pixels"] == 0:
+                if obj["pixels"] < self.min_pixels:
                     continue
                 x0, y0, x1, y1 = obj["bbox"]
                 kps = []
-                for u, v, z in obj["keypoints"]:
-                    seen = 2 if (z > 0 and 0 <= u < w and 0 <= v < h) else (1 if z > 0 else 0)
+                for (u, v, _), seen in zip(obj["keypoints"], obj["keypoint_visibility"]):
                     kps += [round(u, 3), round(v, 3), seen] if seen else [0, 0, 0]
+                mask = chunk.instance[i] == obj["id"]
                 anns.append(
                     {
                         "id": idx * self.slots + obj["id"] + 1, "image_id": idx, "category_id": self.category[obj["class"]],
                         "bbox": [x0, y0, x1 - x0, y1 - y0], "area": obj["pixels"], "iscrowd": 0,
-                        "segmentation": rle.encode(chunk.instance[i] == obj["id"]), "keypoints": kps,
-                        "num_keypoints": sum(1 for j in range(2, len(kps), 3) if kps[j] == 2),
-                        "role": obj["role"], "visible_fraction": obj["visible_fraction"],
+                        "segmentation": coco_polygons(mask) if self.polygons else rle.encode(mask), "keypoints": kps,
+                        "num_keypoints": sum(1 for j in range(2, len(kps), 3) if kps[j] > 0),
+                        "role": obj["role"], "visible_fraction": obj["visible_fraction"], "in_frame_fraction": obj["in_frame_fraction"],
                         "position_camera": obj["position_camera"], "quaternion_camera": obj["quaternion_camera"],
                     }
                 )  # fmt: skip

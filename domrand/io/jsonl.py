@@ -3,7 +3,8 @@
 DIR/labels.jsonl        one JSON object a line: {"image": "rgb/000012.png", "target_position": [x, y, z], ...}
 DIR/rgb/000012.png      RGB
 DIR/depth/000012.png    uint16 depth in millimetres (0: no surface)
-DIR/mask/000012.png     uint8 instance mask: slot + 1 (0: background)
+DIR/mask/000012.png     instance mask: each pixel holds the id of the object there (its slot, the records'
+                        "id"), 255 where no surface (MASK_NONE; uint16 and 65535 for worlds of over 255 slots)
 DIR/labels/000000.jsonl the per-chunk pieces that labels.jsonl is assembled from
 """
 
@@ -26,6 +27,20 @@ def depth_mm(depth: np.ndarray) -> np.ndarray:
     return np.clip(np.round(depth * 1000.0), 0, 65535).astype(np.uint16)
 
 
+MASK_NONE = 255  # the jsonl mask's value where no surface was hit (65535 in uint16 masks)
+
+
+def id_mask(instance: np.ndarray) -> np.ndarray:
+    """(H, W) int slot per pixel (-1: none) -> the PNG mask: the id itself, `MASK_NONE` where none.
+
+    A mask value equals the object id that labels.jsonl, COCO and the native format use (`mask == obj["id"]`
+    selects the object), so the mask is uint8 with 255 for no surface while ids fit, else uint16 with 65535.
+    """
+    if instance.max(initial=-1) < MASK_NONE:
+        return np.where(instance >= 0, instance, MASK_NONE).astype(np.uint8)
+    return np.where(instance >= 0, instance, 65535).astype(np.uint16)
+
+
 class JsonlWriter:
     """Writes PNG images and per-chunk label lines; `finalize` assembles `labels.jsonl` in order."""
 
@@ -38,9 +53,9 @@ class JsonlWriter:
         lines = []
         for i, rec in enumerate(chunk.records()):
             idx = chunk.first + i
-            self.store.write(f"rgb/{idx:06d}.png", encode_png(chunk.rgb[i]))
+            self.store.write(f"rgb/{idx:06d}.png", chunk.rgb_png(i))
             self.store.write(f"depth/{idx:06d}.png", encode_png(depth_mm(chunk.depth[i])))
-            self.store.write(f"mask/{idx:06d}.png", encode_png((chunk.instance[i] + 1).astype(np.uint8)))
+            self.store.write(f"mask/{idx:06d}.png", encode_png(id_mask(chunk.instance[i])))
             line = {
                 "image": f"rgb/{idx:06d}.png", "depth": f"depth/{idx:06d}.png", "depth_unit_m": 0.001,
                 "mask": f"mask/{idx:06d}.png", "target": rec["target_name"], **rec,

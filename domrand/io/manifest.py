@@ -114,3 +114,12 @@ def _first_difference(a: Any, b: Any, path: str) -> str:
             if a.get(k) != b.get(k):
                 return _first_difference(a.get(k), b.get(k), f"{path}.{k}")
     return f"{path} ({b!r} vs {a!r} in the manifest)"
+
+
+#: What the annotation formats write when a manifest predates the `output` section (`config.OutputSettings`).
+OUTPUT_DEFAULTS = {"min_visible_pixels": 0, "coco_segmentation": "rle", "bop_distractors": False}
+
+
+def output_options(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The dataset's `output` settings (min_visible_pixels, coco_segmentation, bop_distractors)."""
+    return {**OUTPUT_DEFAULTS, **manifest.get("config", {}).get("output", {})}

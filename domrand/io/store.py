@@ -85,6 +85,19 @@ class LocalStore:
         p = self.path(rel) if rel else self.root
         return sorted(x.name for x in p.iterdir()) if p.is_dir() else []
 
+    def write_copy(self, rel: str, src_rel: str, data: bytes) -> None:
+        """Write `data`, which equals the file `src_rel` already written: a hard link where the file system
+        allows one (no second copy on disk), else a write."""
+        path, src = self.path(rel), self.path(src_rel)
+        tmp = path.with_name(path.name + TMP_SUFFIX)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            tmp.unlink(missing_ok=True)
+            os.link(src, tmp)
+            os.replace(tmp, path)
+        except OSError:
+            self.write(rel, data)
+
     def replace_folder(self, tmp_rel: str, final_rel: str) -> None:
         """Move folder `tmp_rel` to `final_rel`, replacing what is there."""
         final = self.path(final_rel)
@@ -187,6 +200,9 @@ class FsspecStore(LocalStore):
         if not self.fs.isdir(p):
             return []
         return sorted(x.rstrip("/").rsplit("/", 1)[-1] for x in self.fs.ls(p, detail=False))
+
+    def write_copy(self, rel: str, src_rel: str, data: bytes) -> None:
+        self.write(rel, data)
 
     def replace_folder(self, tmp_rel: str, final_rel: str) -> None:
         final = self._p(final_rel)

@@ -9,6 +9,7 @@ from domrand.io.chunk import Chunk, Model
 from domrand.io.coco import CocoWriter
 from domrand.io.jsonl import JsonlWriter
 from domrand.io.native import NativeWriter
+from domrand.io.yolo import YoloWriter
 
 
 class Writer(Protocol):
@@ -24,7 +25,13 @@ class Writer(Protocol):
     def finalize(self, num_chunks: int) -> None: ...
 
 
-WRITERS: dict[str, type] = {"native": NativeWriter, "jsonl": JsonlWriter, "coco": CocoWriter, "bop": BopWriter}
+WRITERS: dict[str, type] = {
+    "native": NativeWriter,
+    "jsonl": JsonlWriter,
+    "coco": CocoWriter,
+    "bop": BopWriter,
+    "yolo": YoloWriter,
+}
 
 
 def make_writers(

@@ -16,10 +16,11 @@ from typing import Any, NamedTuple
 import numpy as np
 from numba import njit, prange
 
+from domrand.kernels.constants import MARGIN
 from domrand.kernels.frontend import F32, INF, _corners, front_scene, scene_buffers, world_geometry
 from domrand.kernels.shade import _shade_scene
 
-__all__ = ["RenderJob", "cover_range", "front_scene", "raster_scene", "render", "render_batch", "world_geometry"]
+__all__ = ["RenderJob", "cover_stats", "front_scene", "raster_scene", "render", "render_batch", "world_geometry"]
 
 
 @njit(cache=True, inline="always")
@@ -63,35 +64,51 @@ def raster_scene(screen, valid, zbuf, tbuf):
 
 
 @njit(cache=True)
-def cover_range(screen, valid, start, end, stamp, mark):
-    """Mark every pixel centre covered by a valid triangle in [start, end) with `mark`; return how many
-    were new (the same edge functions and fill rule as `raster_scene`)."""
-    h, w = stamp.shape
-    big = F32(4 * max(h, w))
-    count = 0
+def cover_stats(screen, valid, start, end, stamp, mark, out):
+    """Mark every pixel centre covered by a valid triangle in [start, end) with `mark` (the same edge
+    functions and fill rule as `raster_scene`) on a canvas around the (h, w) image, and measure it.
+
+    Args:
+        stamp: (H_c, W_c) int32 canvas of (2 * MARGIN + 1) image sizes a side (`domrand.silhouettes`):
+            image pixel (x, y) is stamp[y + oy, x + ox] with oy = MARGIN * h, ox = MARGIN * w.
+        out: (6,) int64: pixels covered in the image, on the whole canvas, and x0, y0, x1, y1 (image
+            pixel coordinates, x1 and y1 exclusive) of the canvas pixels; zeros if none.
+    """
+    hc, wc = stamp.shape
+    h, w = hc // (2 * MARGIN + 1), wc // (2 * MARGIN + 1)
+    oy, ox = MARGIN * h, MARGIN * w
+    big = F32(4 * max(hc, wc))
+    n_in, n_all = 0, 0
+    bx0, by0, bx1, by1 = wc, hc, -wc, -hc
     for t in range(start, end):
         if not valid[t]:
             continue
         x0, y0, x1, y1, x2, y2 = _corners(screen, t)
-        xmin = max(math.ceil(min(max(min(x0, x1, x2), -big), big)), 0)
-        xmax = min(math.floor(min(max(max(x0, x1, x2), -big), big)), w - 1)
-        ymin = max(math.ceil(min(max(min(y0, y1, y2), -big), big)), 0)
-        ymax = min(math.floor(min(max(max(y0, y1, y2), -big), big)), h - 1)
+        xmin = max(math.ceil(min(max(min(x0, x1, x2), -big), big)), -ox)
+        xmax = min(math.floor(min(max(max(x0, x1, x2), -big), big)), w - 1 + ox)
+        ymin = max(math.ceil(min(max(min(y0, y1, y2), -big), big)), -oy)
+        ymax = min(math.floor(min(max(max(y0, y1, y2), -big), big)), h - 1 + oy)
         dx12, dy12, dx20, dy20, dx01, dy01 = x2 - x1, y2 - y1, x0 - x2, y0 - y2, x1 - x0, y1 - y0
         for py in range(ymin, ymax + 1):
             fy = F32(py)
             a0, a1, a2 = dx12 * (fy - y1), dx20 * (fy - y2), dx01 * (fy - y0)
             for px in range(xmin, xmax + 1):
-                if stamp[py, px] == mark:
+                if stamp[py + oy, px + ox] == mark:
                     continue
                 fx = F32(px)
                 w0 = a0 - dy12 * (fx - x1)
                 w1 = a1 - dy20 * (fx - x2)
                 w2 = a2 - dy01 * (fx - x0)
                 if _owns(w0, dx12, dy12) and _owns(w1, dx20, dy20) and _owns(w2, dx01, dy01):
-                    stamp[py, px] = mark
-                    count += 1
-    return count
+                    stamp[py + oy, px + ox] = mark
+                    n_all += 1
+                    if 0 <= px < w and 0 <= py < h:
+                        n_in += 1
+                    bx0, by0, bx1, by1 = min(bx0, px), min(by0, py), max(bx1, px + 1), max(by1, py + 1)
+    out[0], out[1] = n_in, n_all
+    if n_all == 0:
+        bx0, by0, bx1, by1 = 0, 0, 0, 0
+    out[2], out[3], out[4], out[5] = bx0, by0, bx1, by1
 
 
 @njit(cache=True, parallel=True)
@@ -103,7 +120,7 @@ def render_batch(
     rgb, depth, inst_out, normals_out, want_normals, shade_on, sil_slots, sil_out,
 ):  # fmt: skip
     """Render B scenes into rgb (B,H,W,3), depth (B,H,W), inst_out (B,H,W), optionally normals_out, and the
-    unoccluded silhouette area of every slot in `sil_slots` (K,) into sil_out (B, K)."""
+    unoccluded silhouette of every slot in `sil_slots` (K,) into sil_out (B, K, 6) (see `cover_stats`)."""
     b_n, h, w = depth.shape
     k_n, v_n = world_pos.shape[1], world_pos.shape[2]
     t2 = 2 * k_n * faces.shape[1]
@@ -124,10 +141,12 @@ def render_batch(
         tbuf = np.full((h, w), -1, dtype=np.int32)
         raster_scene(screen, valid, zbuf, tbuf)
         if sil_slots.any():  # the camera's triangles of each slot are contiguous: 2 * F per slot
-            stamp = np.full((h, w), -1, dtype=np.int32)
+            stamp = np.full(((2 * MARGIN + 1) * h, (2 * MARGIN + 1) * w), -1, dtype=np.int32)
             f2 = 2 * faces.shape[1]
             for k in range(k_n):
-                sil_out[b, k] = cover_range(screen, valid, k * f2, (k + 1) * f2, stamp, k) if sil_slots[k] else 0
+                sil_out[b, k, :] = 0
+                if sil_slots[k]:
+                    cover_stats(screen, valid, k * f2, (k + 1) * f2, stamp, k, sil_out[b, k])
         _shade_scene(
             b, zbuf, tbuf, screen, weights, world_pos, world_nrm, inst_mesh, faces, uvs, double_sided, inst_tex,
             inst_color, inst_uv_scale, inst_spec, inst_shin, textures, l_kind, l_pos, l_color, l_intensity,
@@ -185,7 +204,7 @@ class RenderJob(NamedTuple):
     want_normals: Any  # bool write normals_out
     shade_on: Any  # bool shade (False: geometry only)
     sil_slots: Any  # (K,) bool slots whose unoccluded silhouette area is counted
-    sil_out: Any  # out (B, K) int64 silhouette areas, pixels
+    sil_out: Any  # out (B, K, 6) int64 silhouette stats (`cover_stats`; `domrand.silhouettes.Silhouettes`)
 
 
 def render(job: RenderJob) -> None:

@@ -1,15 +1,18 @@
-"""Unoccluded silhouette areas per instance slot (for visible fractions), compiled CPU kernel.
+"""Unoccluded silhouettes per instance slot (for visible fractions), mask boxes and amodal boxes: compiled CPU kernels.
 
 Coverage uses the same front end, edge functions and fill rule as the renderer, so every pixel of a
 slot's visible mask lies in its silhouette."""
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 from numba import njit, prange
 
-from domrand.kernels.frontend import front_scene, scene_buffers
-from domrand.kernels.raster import cover_range
+from domrand.kernels.constants import MARGIN
+from domrand.kernels.frontend import F32, front_scene, scene_buffers
+from domrand.kernels.raster import _owns, cover_stats
 
 
 @njit(cache=True, parallel=True)
@@ -29,16 +32,16 @@ def silhouette_areas(
     w,
     out,
 ):
-    """out (B, K) int64: pixels each visible slot would cover with nothing in front of it."""
+    """out (B, K, 6) int64: each visible slot's silhouette with nothing in front of it (`raster.cover_stats`)."""
     b_n, k_n, v_n = world_pos.shape[0], world_pos.shape[1], world_pos.shape[2]
     t2 = 2 * k_n * faces.shape[1]
     for b in prange(b_n):
         buffers = scene_buffers(k_n, v_n, t2)
         _, screen, _, valid = buffers
-        stamp = np.full((h, w), -1, dtype=np.int32)
+        stamp = np.full(((2 * MARGIN + 1) * h, (2 * MARGIN + 1) * w), -1, dtype=np.int32)
         keep = np.zeros(k_n, dtype=np.bool_)
         for k in range(k_n):
-            out[b, k] = 0
+            out[b, k, :] = 0
             if not visible[b, k]:
                 continue
             keep[:] = False
@@ -47,7 +50,7 @@ def silhouette_areas(
             front_scene(
                 world_pos[b], inst_mesh[b], bank, keep, (cam_w2v[b], cam_proj[b], False, near), cull_back, buffers
             )
-            out[b, k] = cover_range(screen, valid, 0, t2, stamp, k)
+            cover_stats(screen, valid, 0, t2, stamp, k, out[b, k])
 
 
 @njit(cache=True, parallel=True)
@@ -113,3 +116,56 @@ def amodal_boxes(vertices, used, num_vertices, inst_mesh, scale, pose_cam, intri
                 out[b, k, 0], out[b, k, 1], out[b, k, 2], out[b, k, 3] = x0, y0, x1, y1
             else:
                 out[b, k, 0], out[b, k, 1], out[b, k, 2], out[b, k, 3] = -1.0, -1.0, -1.0, -1.0
+
+
+@njit(cache=True)
+def depth_canvas(cam_pts, faces, fx, fy, cx, cy, oy, ox, depth):
+    """Draw one mesh alone, given in camera coordinates, into a depth canvas: the BOP toolkit's model
+    render (`calc_gt_info.py`), both faces of every triangle, nearest depth kept.
+
+    Args:
+        cam_pts: (V, 3) float32 vertices in the camera frame (OpenCV axes), any unit; triangles with a
+            vertex at z <= 0 are skipped (models lie in front of the camera).
+        faces: (F, 3) int64.
+        fx, fy, cx, cy: float32 intrinsics, pixels.
+        oy, ox: image pixel coordinates of the canvas's first pixel (negative: the canvas reaches past
+            the image's top and left borders).
+        depth: (H_c, W_c) float32 out: z at each pixel centre the mesh covers (same unit as cam_pts), 0
+            elsewhere. The edge functions and fill rule are the renderer's (`raster.raster_scene`).
+    """
+    hc, wc = depth.shape
+    depth[:, :] = 0
+    big = F32(4 * max(hc, wc))
+    for f in range(faces.shape[0]):
+        i0, i1, i2 = faces[f, 0], faces[f, 1], faces[f, 2]
+        z0, z1, z2 = cam_pts[i0, 2], cam_pts[i1, 2], cam_pts[i2, 2]
+        if not (z0 > 0 and z1 > 0 and z2 > 0):
+            continue
+        q0, q1, q2 = F32(1) / z0, F32(1) / z1, F32(1) / z2
+        x0, y0 = fx * (cam_pts[i0, 0] * q0) + cx, fy * (cam_pts[i0, 1] * q0) + cy
+        x1, y1 = fx * (cam_pts[i1, 0] * q1) + cx, fy * (cam_pts[i1, 1] * q1) + cy
+        x2, y2 = fx * (cam_pts[i2, 0] * q2) + cx, fy * (cam_pts[i2, 1] * q2) + cy
+        area = (x1 - x0) * (y2 - y0) - (y1 - y0) * (x2 - x0)
+        if area == 0 or not np.isfinite(area):
+            continue
+        if area < 0:  # orient every triangle the same way: both faces are drawn
+            x1, y1, x2, y2, q1, q2 = x2, y2, x1, y1, q2, q1
+        xmin = max(math.ceil(min(max(min(x0, x1, x2), -big), big)), ox)
+        xmax = min(math.floor(min(max(max(x0, x1, x2), -big), big)), ox + wc - 1)
+        ymin = max(math.ceil(min(max(min(y0, y1, y2), -big), big)), oy)
+        ymax = min(math.floor(min(max(max(y0, y1, y2), -big), big)), oy + hc - 1)
+        dx12, dy12, dx20, dy20, dx01, dy01 = x2 - x1, y2 - y1, x0 - x2, y0 - y2, x1 - x0, y1 - y0
+        for py in range(ymin, ymax + 1):
+            fy_ = F32(py)
+            a0, a1, a2 = dx12 * (fy_ - y1), dx20 * (fy_ - y2), dx01 * (fy_ - y0)
+            for px in range(xmin, xmax + 1):
+                fx_ = F32(px)
+                w0 = a0 - dy12 * (fx_ - x1)
+                w1 = a1 - dy20 * (fx_ - x2)
+                w2 = a2 - dy01 * (fx_ - x0)
+                if not (_owns(w0, dx12, dy12) and _owns(w1, dx20, dy20) and _owns(w2, dx01, dy01)):
+                    continue
+                d = (w0 + w1 + w2) / (w0 * q0 + w1 * q1 + w2 * q2)
+                cur = depth[py - oy, px - ox]
+                if cur == 0 or d < cur:
+                    depth[py - oy, px - ox] = d

@@ -46,7 +46,10 @@ class TabletopPlacement(Randomizer[PlacementParams]):
         target position `target_x` x `target_y` (x in [-0.30, 0.30], y in [-0.20, 0.20] m) and yaw
         (0 to 360 deg); number of distractors `distractor_count` (0 to 10); each distractor's mesh
         (the world's primitives and procedural meshes), largest extent `distractor_extent` (0.02 to
-        0.10 m), position on the table `distractor_x` x `distractor_y` and yaw.
+        0.10 m), position on the table `distractor_x` x `distractor_y` and yaw. With
+        `distractor_extent_step` > 0 the extents are snapped to multiples of it (within the range), so
+        that each distractor mesh comes in a few fixed sizes (BOP ground truth for distractors needs
+        one model per size: `output.bop_distractors`).
 
     Invariants: every object's lowest point is on z = 0; footprints (circles about each object's
     centre) keep `gap` metres apart, tried at `candidates` spots each before the distractor is
@@ -62,6 +65,7 @@ class TabletopPlacement(Randomizer[PlacementParams]):
     distractor_extent: Dist = Uniform(0.02, 0.10)
     distractor_x: Dist = Uniform(-0.45, 0.45)
     distractor_y: Dist = Uniform(-0.35, 0.35)
+    distractor_extent_step: float = 0.0
     gap: float = 0.005
     candidates: int = 32
     keep_target_centre_visible: bool = True
@@ -77,8 +81,33 @@ class TabletopPlacement(Randomizer[PlacementParams]):
         a, _ = self.distractor_extent.bounds()
         if not a > 0:
             raise ValueError(f"placement.distractor_extent must stay > 0 metres, got {self.distractor_extent.bounds()}")
+        if not self.distractor_extent_step >= 0:
+            raise ValueError(f"placement.distractor_extent_step must be >= 0 metres, got {self.distractor_extent_step}")
+        if self.distractor_extent_step > 0 and not self.extent_grid().numel():
+            raise ValueError(
+                f"placement.distractor_extent_step {self.distractor_extent_step} leaves no size in "
+                f"distractor_extent {self.distractor_extent.bounds()}: choose a smaller step"
+            )
         if not (self.gap >= 0 and self.candidates >= 1):
             raise ValueError(f"placement.gap must be >= 0 and candidates >= 1, got {self.gap}, {self.candidates}")
+
+    def _grid_steps(self) -> tuple[int, int]:
+        """The first and last multiple of `distractor_extent_step` inside `distractor_extent` (at least 1)."""
+        step = self.distractor_extent_step
+        lo, hi = self.distractor_extent.bounds()
+        return max(1, math.ceil(lo / step - 1e-9)), math.floor(hi / step + 1e-9)
+
+    def extent_grid(self) -> Tensor:
+        """(S,) float32: the distractor extents (metres) that `distractor_extent_step` allows, smallest first."""
+        k0, k1 = self._grid_steps()
+        return torch.arange(k0, k1 + 1, dtype=torch.float32) * self.distractor_extent_step
+
+    def _snap(self, extent: Tensor) -> Tensor:
+        """Extents snapped to the grid (the same float32 values `extent_grid` lists); unchanged without a step."""
+        if self.distractor_extent_step <= 0:
+            return extent
+        k0, k1 = self._grid_steps()
+        return (extent / self.distractor_extent_step).round().clamp(k0, k1) * self.distractor_extent_step
 
     def sample(self, n: int, *, rng: torch.Generator) -> PlacementParams:
         check_n(n)
@@ -93,7 +122,7 @@ class TabletopPlacement(Randomizer[PlacementParams]):
         target_yaw = torch.deg2rad(self.target_yaw_deg.sample((n,), rng=rng))
         count = self.distractor_count.sample((n,), rng=rng).round().to(torch.int64)
         mesh = torch.randint(d0, max(d1, d0 + 1), (n, dn), generator=rng)
-        extent = self.distractor_extent.sample((n, dn), rng=rng)
+        extent = self._snap(self.distractor_extent.sample((n, dn), rng=rng))
         yaw = torch.rand(n, dn, generator=rng) * 2 * math.pi
         cand = torch.stack(
             [

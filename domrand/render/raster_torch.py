@@ -37,16 +37,18 @@ class Fragments:
 
 
 def bounding_boxes(
-    screen: Tensor, valid: Tensor, size: tuple[int, int]
+    screen: Tensor, valid: Tensor, size: tuple[int, int], origin: tuple[int, int] = (0, 0)
 ) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
-    """Inclusive pixel bounding boxes (xmin, xmax, ymin, ymax) int64 and fragment counts of each triangle."""
+    """Inclusive pixel bounding boxes (xmin, xmax, ymin, ymax) int64 and fragment counts of each triangle, on
+    the (H, W) canvas whose first pixel is (x, y) = (origin[1], origin[0])."""
     h, w = size
+    oy, ox = origin
     x, y = screen[..., 0], screen[..., 1]
     big = float(4 * max(h, w))
-    lo_x = x.amin(-1).clamp(-big, big).ceil().clamp(min=0)
-    hi_x = x.amax(-1).clamp(-big, big).floor().clamp(max=w - 1)
-    lo_y = y.amin(-1).clamp(-big, big).ceil().clamp(min=0)
-    hi_y = y.amax(-1).clamp(-big, big).floor().clamp(max=h - 1)
+    lo_x = x.amin(-1).clamp(-big, big).ceil().clamp(min=ox)
+    hi_x = x.amax(-1).clamp(-big, big).floor().clamp(max=ox + w - 1)
+    lo_y = y.amin(-1).clamp(-big, big).ceil().clamp(min=oy)
+    hi_y = y.amax(-1).clamp(-big, big).floor().clamp(max=oy + h - 1)
     xmin, xmax, ymin, ymax = (t.to(torch.int64) for t in (lo_x, hi_x, lo_y, hi_y))
     count = (xmax - xmin + 1).clamp(min=0) * (ymax - ymin + 1).clamp(min=0)
     return xmin, xmax, ymin, ymax, torch.where(valid, count, torch.zeros_like(count))
@@ -85,12 +87,20 @@ def coverage_depth(v: Tensor, px: Tensor, py: Tensor) -> tuple[Tensor, Tensor]:
     return inside, depth
 
 
-def rasterize(tris: Triangles, size: tuple[int, int], capacity: int | None = None, chunk: int = 1 << 22) -> Fragments:
+def rasterize(
+    tris: Triangles,
+    size: tuple[int, int],
+    capacity: int | None = None,
+    chunk: int = 1 << 22,
+    origin: tuple[int, int] = (0, 0),
+) -> Fragments:
     """Nearest triangle and depth at every pixel centre.
 
     Args:
         tris: (B, T2, ...) screen-space triangles from the front end.
         size: (H, W) pixels.
+        origin: (y, x) pixel coordinates of the canvas's first pixel: (0, 0) is the image; a canvas around
+            it starts at negative coordinates (silhouettes, `domrand.silhouettes`).
         capacity: fragment buffer size. None sizes it exactly (reads one number back from the
             device: free on the CPU); an int keeps the GPU free of host synchronisation, and
             `Fragments.overflow` reports when it was too small.
@@ -103,7 +113,8 @@ def rasterize(tris: Triangles, size: tuple[int, int], capacity: int | None = Non
     screen, valid = tris.screen, tris.valid
     b, t2 = valid.shape
     dev = screen.device
-    xmin, xmax, ymin, _, count = bounding_boxes(screen, valid, size)
+    oy, ox = origin
+    xmin, xmax, ymin, _, count = bounding_boxes(screen, valid, size, origin)
     count = count.reshape(-1)
     ends = count.cumsum(0)
     needed = ends[-1] if ends.numel() else torch.zeros((), dtype=torch.int64, device=dev)
@@ -124,7 +135,7 @@ def rasterize(tris: Triangles, size: tuple[int, int], capacity: int | None = Non
         inside &= (frag < needed) & (depth < float("inf"))  # also drops NaN, as the CPU kernel does
         key = (depth.view(torch.int32).to(torch.int64) << 32) | (owner % t2)
         key = torch.where(inside, key, torch.full_like(key, _NONE))
-        pix = (owner // t2) * (h * w) + py_i.clamp(0, h - 1) * w + px_i.clamp(0, w - 1)
+        pix = (owner // t2) * (h * w) + (py_i - oy).clamp(0, h - 1) * w + (px_i - ox).clamp(0, w - 1)
         zbuf.scatter_reduce_(0, pix, key, "amin")
     hit = zbuf != _NONE
     tri = torch.where(hit, zbuf & 0xFFFFFFFF, torch.full_like(zbuf, -1)).to(torch.int32)

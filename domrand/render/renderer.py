@@ -21,6 +21,7 @@ from torch import Tensor
 from domrand.render import frontend as fe
 from domrand.render import raster_torch, shade_torch
 from domrand.scene import Camera, SceneBatch
+from domrand.silhouettes import MARGIN, Silhouettes
 
 BACKENDS = ("auto", "torch", "numba")
 
@@ -79,15 +80,15 @@ class RenderOutput:
         depth: (B, H, W) float32 metres along the camera's optical axis, 0 where nothing is hit.
         instance: (B, H, W) int32 instance slot, -1 for background.
         normals: (B, H, W, 3) float32 world normals (zeros on background), or None.
-        silhouette: (B, K) int64 pixels each asked-for slot covers with nothing in front of it (see
-            `Renderer.render`'s `silhouettes`), or None.
+        silhouette: what each asked-for slot covers with nothing in front of it, in and around the image
+            (`Silhouettes`; see `Renderer.render`'s `silhouettes`), or None.
     """
 
     rgb: Tensor
     depth: Tensor
     instance: Tensor
     normals: Tensor | None = None
-    silhouette: Tensor | None = None
+    silhouette: Silhouettes | None = None
 
     def to(self, device: torch.device | str) -> RenderOutput:
         opt = lambda t: None if t is None else t.to(device)  # noqa: E731
@@ -103,13 +104,12 @@ class RenderOutput:
 def _cat(outs: list[RenderOutput]) -> RenderOutput:
     if len(outs) == 1:
         return outs[0]
-    opt = lambda name: None if getattr(outs[0], name) is None else torch.cat([getattr(o, name) for o in outs])  # noqa: E731
     return RenderOutput(
         torch.cat([o.rgb for o in outs]),
         torch.cat([o.depth for o in outs]),
         torch.cat([o.instance for o in outs]),
-        opt("normals"),
-        opt("silhouette"),
+        None if outs[0].normals is None else torch.cat([o.normals for o in outs]),
+        None if outs[0].silhouette is None else Silhouettes.cat([o.silhouette for o in outs]),
     )
 
 
@@ -152,7 +152,7 @@ class Renderer:
         Args:
             scene: the batch.
             silhouettes: optional (K,) bool, the slots whose unoccluded silhouette areas to count too
-                (`RenderOutput.silhouette`; the CPU kernel gets them almost for free).
+                (`RenderOutput.silhouette`, in and around the image; the CPU kernel gets them almost for free).
 
         On CUDA the whole call queues its work without reading anything back, then checks once, at
         the end, that no fragment buffer overflowed; if one did, the buffer grows and the call redoes
@@ -176,9 +176,13 @@ class Renderer:
             self._fragments_per_pixel = 1.25 * float(torch.stack(self._needed).max())
 
     def silhouette_areas(self, scene: SceneBatch, slots: Tensor | None = None) -> Tensor:
-        """(B, K) int64: pixels each visible slot covers when drawn alone (no occluders), in the image.
+        """(B, K) int64: pixels each visible slot covers in the image when drawn alone (`silhouettes(...).area`)."""
+        return self.silhouettes(scene, slots).area
 
-        With a render's instance ids this gives each object's visible fraction.
+    def silhouettes(self, scene: SceneBatch, slots: Tensor | None = None) -> Silhouettes:
+        """What each visible slot covers when drawn alone (no occluders), in the image and on the canvas
+        around it (`domrand.silhouettes`). With a render's instance ids this gives each object's visible
+        fraction.
 
         Args:
             scene: the batch.
@@ -199,7 +203,7 @@ class Renderer:
             from domrand.kernels.silhouettes import silhouette_areas
 
             pos, _ = _world_geometry_numba(scene)
-            out = torch.zeros(b, k, dtype=torch.int64)
+            out = torch.zeros(b, k, 6, dtype=torch.int64)
             cam = fe.camera_view(scene)
             n = lambda t: t.contiguous().numpy()  # noqa: E731
             bank = scene.meshes
@@ -207,8 +211,8 @@ class Renderer:
                 n(pos), n(scene.instances.mesh), n(bank.faces), n(bank.num_faces), n(bank.num_vertices), n(bank.double_sided), n(scene.instances.visible),
                 n(cam.world_to_view), n(cam.proj), np.float32(cam.near), self.config.cull_back_faces, h, w, out.numpy(),
             )  # fmt: skip
-            return out
-        # Torch: draw every (scene, slot) pair as its own scene with only that slot visible.
+            return Silhouettes.from_stats(out)
+        # Torch: draw every (scene, slot) pair as its own scene with only that slot visible, on the canvas.
         one_hot = (
             torch.eye(k, dtype=torch.bool, device=scene.device)[None].expand(b, k, k)
             & scene.instances.visible[:, None, :]
@@ -218,22 +222,39 @@ class Renderer:
         inst = type(inst)(
             **{f: (one_hot.reshape(b * k, k) if f == "visible" else rep(v)) for f, v in inst.__dict__.items()}
         )
-        lights = type(scene.lights)(**{f: rep(v) for f, v in scene.lights.__dict__.items()})
-        cam = Camera(rep(scene.camera.intrinsics), rep(scene.camera.cam_to_world))
         big = scene.replace(
             instances=inst,
-            lights=lights,
-            camera=cam,
+            lights=type(scene.lights)(**{f: rep(v) for f, v in scene.lights.__dict__.items()}),
+            camera=Camera(rep(scene.camera.intrinsics), rep(scene.camera.cam_to_world)),
             background_color=rep(scene.background_color),
             background_texture=rep(scene.background_texture),
         )
-        ids = torch.cat(
-            [
-                self._render_once(big.slice(i, min(i + self.config.max_batch, b * k)), shade=False).instance
-                for i in range(0, b * k, self.config.max_batch)
-            ]
-        )
-        return (ids.reshape(b, k, h * w) >= 0).sum(-1)
+        parts = [
+            self._canvas_stats(big.slice(i, min(i + self.config.max_batch, b * k)))
+            for i in range(0, b * k, self.config.max_batch)
+        ]
+        return Silhouettes.from_stats(torch.cat(parts).reshape(b, k, 6))
+
+    def _canvas_stats(self, scene: SceneBatch) -> Tensor:
+        """(B, 6) int64 `kernels.raster.cover_stats` rows of scenes drawn on the silhouette canvas (torch twin)."""
+        h, w = scene.image_size
+        oy, ox = MARGIN * h, MARGIN * w
+        pos, _ = fe.world_geometry(scene)
+        tris = fe.triangles(scene, pos, fe.camera_view(scene), self.config.cull_back_faces)
+        covered = self._raster(tris, (h + 2 * oy, w + 2 * ox), origin=(-oy, -ox)).tri >= 0  # (B, Hc, Wc)
+        area = covered[:, oy : oy + h, ox : ox + w].sum((1, 2))
+        area_full = covered.sum((1, 2))
+        cols, rows = covered.any(1), covered.any(2)  # (B, Wc), (B, Hc)
+
+        def first_last(m: Tensor, offset: int) -> tuple[Tensor, Tensor]:
+            idx = torch.arange(m.shape[1], device=m.device)
+            lo = torch.where(m, idx, m.shape[1]).amin(1) - offset
+            hi = torch.where(m, idx, -1).amax(1) + 1 - offset
+            return lo, hi
+
+        (x0, x1), (y0, y1) = first_last(cols, ox), first_last(rows, oy)
+        box = torch.where((area_full > 0)[:, None], torch.stack([x0, y0, x1, y1], -1), 0)
+        return torch.cat([area[:, None], area_full[:, None], box], -1).to(torch.int64)
 
     def _render_part(self, scene: SceneBatch, silhouettes: Tensor | None = None) -> RenderOutput:
         ss = self.config.supersample
@@ -251,15 +272,15 @@ class Renderer:
         out = self._torch(scene, pos, nrm, shade)
         if silhouettes is None:
             return out
-        return RenderOutput(
-            out.rgb, out.depth, out.instance, out.normals, self.silhouette_areas(scene, slots=silhouettes)
-        )
+        return RenderOutput(out.rgb, out.depth, out.instance, out.normals, self.silhouettes(scene, slots=silhouettes))
 
-    def _raster(self, tris: fe.Triangles, size: tuple[int, int]) -> raster_torch.Fragments:
+    def _raster(
+        self, tris: fe.Triangles, size: tuple[int, int], origin: tuple[int, int] = (0, 0)
+    ) -> raster_torch.Fragments:
         if tris.screen.device.type == "cpu" and not self._raster_capacity_mode:
-            return raster_torch.rasterize(tris, size)
+            return raster_torch.rasterize(tris, size, origin=origin)
         pixels = size[0] * size[1] * tris.valid.shape[0]
-        frags = raster_torch.rasterize(tris, size, capacity=int(self._fragments_per_pixel * pixels))
+        frags = raster_torch.rasterize(tris, size, capacity=int(self._fragments_per_pixel * pixels), origin=origin)
         self._overflow.append(frags.overflow)
         self._needed.append(frags.needed.to(torch.float32) / pixels)
         return frags
@@ -307,7 +328,7 @@ class Renderer:
         normals = torch.zeros(b, h, w, 3) if cfg.normals else torch.zeros(1, 1, 1, 3)
         k = scene.instances.mesh.shape[1]
         sil_slots = torch.zeros(k, dtype=torch.bool) if silhouettes is None else silhouettes.to("cpu", torch.bool)
-        sil = torch.zeros(b, k, dtype=torch.int64)
+        sil = torch.zeros(b, k, 6, dtype=torch.int64)
         light, has_shadow = fe.shadow_light(scene)
         has_shadow = has_shadow & cfg.shadows & shade
         lview = fe.light_view(scene, light, self.shadow_size(scene.image_size))
@@ -329,7 +350,11 @@ class Renderer:
         )  # fmt: skip
         raster.render(job)
         return RenderOutput(
-            rgb, depth, instance, normals if cfg.normals else None, None if silhouettes is None else sil
+            rgb,
+            depth,
+            instance,
+            normals if cfg.normals else None,
+            None if silhouettes is None else Silhouettes.from_stats(sil),
         )
 
 

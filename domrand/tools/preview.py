@@ -45,7 +45,7 @@ def _items(root: Path, start: int, count: int) -> list[tuple[np.ndarray, np.ndar
     recs = read_labels_folder(root)[start : start + count]
     out = []
     for r in recs:
-        mask = read_png_any(str(root / r["mask"])).astype(np.int16) - 1 if "mask" in r else None
+        mask = _ids(read_png_any(str(root / r["mask"]))) if "mask" in r else None
         out.append((read_image(r["image"]), mask, r))
     return out
 
@@ -57,7 +57,8 @@ def _project(k: dict[str, float], pts: np.ndarray) -> np.ndarray:
 
 
 def draw(rgb: np.ndarray, mask: np.ndarray | None, rec: dict[str, Any], scale: int = 2) -> np.ndarray:
-    """One image with overlays: tinted masks, 2D boxes, projected 3D boxes and keypoints, pose axes."""
+    """One image with overlays: tinted masks, 2D boxes, projected 3D boxes and keypoints (filled dots on the
+    visible surface, rings where hidden), pose axes."""
     h, w = rgb.shape[:2]
     img = rgb.astype(np.float32)
     if mask is not None:
@@ -83,8 +84,9 @@ def draw(rgb: np.ndarray, mask: np.ndarray | None, rec: dict[str, Any], scale: i
         if kp.size and (kp[:8, 2] > 0).all():
             for a, b in BOX_EDGES:
                 cv2.line(img, to_px(kp[a]), to_px(kp[b]), col, 1, cv2.LINE_AA)
-            for p in kp[:8]:
-                cv2.circle(img, to_px(p), 2, col, -1)
+            flags = obj.get("keypoint_visibility") or [2] * 8
+            for p, flag in zip(kp[:8], flags):  # filled: visible corner; ring: hidden (COCO flag 1)
+                cv2.circle(img, to_px(p), 2 if flag == 2 else 3, col, -1 if flag == 2 else 1)
         if cam and target:
             pose = pose_matrix(obj["position_camera"], obj["quaternion_camera"])
             length = 0.6 * max(obj["extents"])
@@ -143,3 +145,9 @@ def info(root: Path) -> str:
         f"disk         {size / 1e6:.1f} MB",
     ]
     return "\n".join(lines)
+
+
+def _ids(mask: np.ndarray) -> np.ndarray:
+    """A jsonl mask PNG (object ids, 255 or 65535 for no surface) -> int16 ids with -1 for none."""
+    none = 255 if mask.dtype == np.uint8 else 65535
+    return np.where(mask == none, -1, mask.astype(np.int32)).astype(np.int16)

@@ -142,7 +142,56 @@ def test_silhouettes_from_render_equal_the_separate_pass_and_bound_the_visible_p
     r = Renderer(RenderConfig(backend=backend))
     slots = torch.arange(s.instances.mesh.shape[1]) >= 2
     out = r.render(s, silhouettes=slots)
-    assert torch.equal(out.silhouette, r.silhouette_areas(s, slots=slots))
+    alone = r.silhouettes(s, slots=slots)
+    sil = out.silhouette
+    assert torch.equal(sil.area, alone.area) and torch.equal(sil.area_full, alone.area_full)
+    assert torch.equal(sil.box_full, alone.box_full) and torch.equal(sil.area, r.silhouette_areas(s, slots=slots))
     visible = torch.stack([(out.instance == k).reshape(4, -1).sum(-1) for k in range(slots.numel())], 1)
-    assert (visible[:, slots] <= out.silhouette[:, slots]).all() and (out.silhouette[:, ~slots] == 0).all()
-    assert (out.silhouette[:, 2] > 0).all()
+    assert (visible[:, slots] <= sil.area[:, slots]).all() and (sil.area[:, ~slots] == 0).all()
+    assert (sil.area <= sil.area_full).all() and (sil.area_full[:, ~slots] == 0).all()
+    assert (sil.area[:, 2] > 0).all()
+
+
+def test_silhouette_twins_agree_on_the_canvas_around_the_image():
+    """The compiled and the torch silhouettes agree pixel for pixel on the whole canvas (areas and boxes)."""
+    s = demo_scene(3, size=40, rng=torch.Generator().manual_seed(11))
+    a = Renderer(RenderConfig(backend="numba")).silhouettes(s)
+    b = Renderer(RenderConfig(backend="torch")).silhouettes(s)
+    assert torch.equal(a.area, b.area) and torch.equal(a.area_full, b.area_full) and torch.equal(a.box_full, b.box_full)
+    assert (a.area_full > a.area).any()  # the demo's table reaches past the image
+
+
+def test_silhouette_of_a_cube_cut_by_the_border_equals_an_analytic_ray_cast():
+    """A cube seen from above, centred left of the image border: its silhouette on the canvas (area, in-image
+    area, box) equals an analytic slab test of the pixel-centre rays against the cube."""
+    h, w, size = 32, 32, 0.05
+    s = demo_scene(1, size=w, rng=torch.Generator().manual_seed(0))
+    inst = s.instances
+    visible = torch.zeros_like(inst.visible)
+    visible[0, 2] = True  # the 5 cm cube alone, centred at x = y = 0 on z in [0, 0.05]
+    pose = inst.pose.clone()
+    pose[0, 2] = torch.eye(4)
+    pose[0, 2, 2, 3] = size / 2
+    inst = type(inst)(**{**inst.__dict__, "visible": visible, "pose": pose})
+    eye = torch.tensor([0.01, 0.004, 0.45])
+    c2w = torch.eye(4)
+    c2w[:3, :3] = torch.tensor([[1.0, 0, 0], [0, -1, 0], [0, 0, -1]])  # OpenCV axes looking down -z
+    c2w[:3, 3] = eye
+    k = torch.tensor([[120.0, 0, -3.3], [0, 120.0, 15.2], [0, 0, 1]])
+    scene = s.replace(instances=inst, camera=Camera(k[None], c2w[None]))
+    sil = Renderer(RenderConfig()).silhouettes(scene)
+    # analytic: rays through every canvas pixel centre, slab test against the box [-s/2, s/2]^2 x [0, s]
+    ys, xs = torch.meshgrid(
+        torch.arange(-h, 2 * h, dtype=torch.float64), torch.arange(-w, 2 * w, dtype=torch.float64), indexing="ij"
+    )
+    d_cam = torch.stack([(xs - k[0, 2]) / k[0, 0], (ys - k[1, 2]) / k[1, 1], torch.ones_like(xs)], -1)
+    d = d_cam @ c2w[:3, :3].to(torch.float64).T
+    lo = torch.tensor([-size / 2, -size / 2, 0.0], dtype=torch.float64)
+    hi = torch.tensor([size / 2, size / 2, size], dtype=torch.float64)
+    t1, t2 = (lo - eye.double()) / d, (hi - eye.double()) / d
+    hit = torch.minimum(t1, t2).amax(-1) <= torch.maximum(t1, t2).amin(-1)
+    inside = (xs >= 0) & (xs < w) & (ys >= 0) & (ys < h)
+    cols, rows = hit.any(0).nonzero()[:, 0] - w, hit.any(1).nonzero()[:, 0] - h
+    assert int(sil.area_full[0, 2]) == int(hit.sum()) > int(sil.area[0, 2]) == int((hit & inside).sum()) > 0
+    assert sil.box_full[0, 2].tolist() == [int(cols[0]), int(rows[0]), int(cols[-1]) + 1, int(rows[-1]) + 1]
+    assert sil.box_full[0, 2, 0] < 0  # reaches past the left border

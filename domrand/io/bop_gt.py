@@ -1,0 +1,97 @@
+"""The BOP toolkit's ground-truth definitions, computed from what the BOP writer writes.
+
+Re-implemented from the BOP toolkit (https://github.com/thodan/bop_toolkit, MIT licence, Copyright (c)
+2019 Tomas Hodan): `scripts/calc_gt_info.py`, `scripts/calc_gt_masks.py`, `bop_toolkit_lib/misc.py`
+(`calc_2d_bbox`, `depth_im_to_dist_im_fast`) and `bop_toolkit_lib/visibility.py` (`estimate_visib_mask_gt`,
+mode "bop19"). The model is drawn alone at its ground-truth pose on a canvas of 3W x 3H (the image and one
+image size around it) by domrand's rasterizer instead of the toolkit's OpenGL one; everything else is the
+toolkit's arithmetic on the written depth image (millimetres, as the toolkit reads it back).
+
+Per object:
+    px_count_all    pixels of the model's whole silhouette on the canvas (outside the image too)
+    px_count_valid  silhouette pixels inside the image where the depth image has a value
+    px_count_visib  pixels of the visibility mask: silhouette pixels whose model distance is at most
+                    `DELTA_MM` behind the scene's (or where the scene has no depth)
+    visib_fract     px_count_visib / px_count_all (0 if the silhouette is empty)
+    bbox_obj        calc_2d_bbox of the whole silhouette (not clipped), [-1] * 4 if nothing is visible
+    bbox_visib      calc_2d_bbox of the visibility mask, [-1] * 4 if nothing is visible
+and the masks: mask (silhouette inside the image) and mask_visib (the visibility mask).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from domrand.kernels.silhouettes import depth_canvas
+
+DELTA_MM = 15.0  # the toolkit's tolerance of the visibility test (5 for ITODD, 15 for the other datasets)
+
+
+@dataclass(frozen=True, eq=False)
+class GtInfo:
+    """One object's `scene_gt_info.json` entry and its two masks ((H, W) bool)."""
+
+    info: dict[str, int | float | list[int]]
+    mask: np.ndarray
+    mask_visib: np.ndarray
+
+
+def calc_2d_bbox(xs: np.ndarray, ys: np.ndarray) -> list[int]:
+    """The toolkit's box of pixel coordinates: [x, y, w, h] with w = max(x) - min(x) (not + 1)."""
+    x0, y0, x1, y1 = int(xs.min()), int(ys.min()), int(xs.max()), int(ys.max())
+    return [x0, y0, x1 - x0, y1 - y0]
+
+
+def dist_image(depth: np.ndarray, k: np.ndarray) -> np.ndarray:
+    """(H, W) depth (Z) -> distance from the camera centre, the toolkit's `depth_im_to_dist_im_fast`."""
+    h, w = depth.shape
+    xs = (np.arange(w, dtype=np.float64)[None, :] - k[0, 2]) / np.float64(k[0, 0])
+    ys = (np.arange(h, dtype=np.float64)[:, None] - k[1, 2]) / np.float64(k[1, 1])
+    return np.sqrt((xs * depth) ** 2 + (ys * depth) ** 2 + depth.astype(np.float64) ** 2)
+
+
+def model_depth(
+    vertices_mm: np.ndarray, faces: np.ndarray, r: np.ndarray, t_mm: np.ndarray, k: np.ndarray, size: tuple[int, int]
+) -> np.ndarray:
+    """(3H, 3W) float32 depth (mm) of the model alone at pose (r, t), on the canvas around the (H, W) image."""
+    h, w = size
+    cam = (vertices_mm @ r.T + t_mm).astype(np.float32)
+    out = np.zeros((3 * h, 3 * w), dtype=np.float32)
+    f32 = np.float32
+    depth_canvas(cam, faces.astype(np.int64), f32(k[0, 0]), f32(k[1, 1]), f32(k[0, 2]), f32(k[1, 2]), -h, -w, out)
+    return out
+
+
+def gt_info(depth_mm: np.ndarray, model_large: np.ndarray, k: np.ndarray) -> GtInfo:
+    """The toolkit's entry for one object.
+
+    Args:
+        depth_mm: (H, W) the scene's depth image in millimetres as written (0: no value).
+        model_large: (3H, 3W) the model's depth alone (`model_depth`), mm.
+        k: (3, 3) intrinsics.
+    """
+    h, w = depth_mm.shape
+    model = model_large[h : 2 * h, w : 2 * w]
+    dist_gt, dist_im = dist_image(model, k), dist_image(depth_mm, k)
+    d_diff = dist_gt.astype(np.float32) - dist_im.astype(np.float32)
+    visib = ((d_diff <= DELTA_MM) | (dist_im == 0)) & (dist_gt > 0)
+    mask = dist_gt > 0
+    large = model_large > 0
+    px_all, px_visib = int(large.sum()), int(visib.sum())
+    bbox_obj, bbox_visib = [-1, -1, -1, -1], [-1, -1, -1, -1]
+    if px_visib > 0:
+        ys, xs = large.nonzero()
+        bbox_obj = calc_2d_bbox(xs - w, ys - h)
+        ys, xs = visib.nonzero()
+        bbox_visib = calc_2d_bbox(xs, ys)
+    info = {
+        "bbox_obj": bbox_obj,
+        "bbox_visib": bbox_visib,
+        "px_count_all": px_all,
+        "px_count_valid": int((dist_im[mask] > 0).sum()),
+        "px_count_visib": px_visib,
+        "visib_fract": px_visib / float(px_all) if px_all > 0 else 0.0,
+    }
+    return GtInfo(info, mask, visib)
