@@ -289,8 +289,22 @@ def preset_data(name: str) -> dict[str, Any]:
     return yaml.safe_load(text)
 
 
+def dataset_manifest(path: str | Path) -> dict[str, Any] | None:
+    """The manifest when `path` is a domrand dataset folder or its manifest.json, else None."""
+    p = Path(path)
+    p = p / "manifest.json" if p.is_dir() else p
+    if p.name != "manifest.json" or not p.is_file():
+        return None
+    data = read_yaml(p)
+    return data if _is_manifest(data) else None
+
+
+def _is_manifest(data: dict[str, Any]) -> bool:
+    return data.get("generator") == "domrand generate" and isinstance(data.get("config"), dict)
+
+
 def read_yaml(path: str | Path) -> dict[str, Any]:
-    """A YAML mapping from `path`, or one ValueError naming the file."""
+    """A YAML (or JSON) mapping from `path`, or one ValueError naming the file."""
     p = Path(path)
     if not p.is_file():
         raise ValueError(f"config file {str(p)!r} does not exist")
@@ -357,8 +371,10 @@ def from_data(data: dict[str, Any]) -> DatasetConfig:
 def _placement(cls: type, section: Any, world: TableWorld) -> Any:
     if not isinstance(section, dict):
         raise ValueError(f"placement must be a mapping of settings, got {section!r}")
-    if "world" in section:
-        raise ValueError("placement.world is set by the top-level `world` section")
+    if "world" in section:  # a dataset's recorded config repeats the world here; it must be the same one
+        section = dict(section)
+        if build(TableWorld, section.pop("world"), "placement.world") != world:
+            raise ValueError("placement.world differs from the top-level `world` section: remove it (world sets it)")
     hints = typing.get_type_hints(cls)
     names = [f.name for f in dataclasses.fields(cls) if f.init and f.name != "world"]
     unknown = sorted(set(section) - set(names))
@@ -376,8 +392,18 @@ def load_config(
 ) -> DatasetConfig:
     """The dataset configuration from a preset, a YAML file (which may name its own `preset`), and overrides.
 
-    With neither `preset` nor `path`, the `tabletop` preset.
+    With neither `preset` nor `path`, the `tabletop` preset. `path` may also be a dataset folder or its
+    `manifest.json`: the dataset's full configuration, as recorded (no preset under it).
     """
+    manifest = dataset_manifest(path) if path is not None else None
+    if manifest is not None:
+        if preset is not None:
+            raise ValueError("a dataset's configuration is complete: give --config DIR or --preset, not both")
+        return from_data(_merge(manifest["config"], overrides or {}))
+    if path is not None and Path(path).is_dir():
+        raise ValueError(
+            f"config {str(path)!r} is a folder without manifest.json: give a YAML file or a dataset folder"
+        )
     user = read_yaml(path) if path is not None else {}
     base_name = preset or user.get("preset") or "tabletop"
     if not isinstance(base_name, str):

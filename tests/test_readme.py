@@ -36,3 +36,18 @@ def test_readme_example_runs(index, tmp_path, monkeypatch):
         generate(load_config(), GenerateOptions(out="out/tabletop", num=4, quiet=True))
     (tmp_path / "my_robot.xml").write_text(ROBOT_XML)
     exec(compile(block, f"README.md python block {index + 1}", "exec"), {"__name__": "readme"})
+
+
+def test_regression_readme_and_presets_linked_to_shared():
+    """The task specs live in the repository (experiments/tasks/); nothing a user reads points outside it."""
+    root = README.parent
+    files = [
+        README,
+        *root.glob("domrand/**/*.py"),
+        *root.glob("domrand/presets/*.yaml"),
+        *root.glob("experiments/**/*.md"),
+    ]
+    offenders = [str(p.relative_to(root)) for p in files if "shared/" in p.read_text()]
+    assert not offenders, offenders
+    assert (root / "experiments" / "tasks" / "localization.md").is_file()
+    assert (root / "experiments" / "tasks" / "grasping.md").is_file()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import difflib
 import logging
+import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar, NoReturn
 
 import yaml
 
@@ -53,12 +55,19 @@ def _config(args: argparse.Namespace) -> Any:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
+    from domrand.config import dataset_manifest
     from domrand.generate import GenerateOptions, generate
 
     cfg = _config(args)
-    formats = tuple(f.strip() for f in args.format.split(",") if f.strip())
+    recorded = dataset_manifest(args.config) if args.config else None  # --config DIR: that dataset again
+    num = args.num if args.num is not None else recorded and recorded["num_images"]
+    if num is None:
+        raise ValueError("--num is required: the number of images to generate")
+    seed = args.seed if args.seed is not None else (recorded["root_seed"] if recorded else 0)
+    fmt = args.format if args.format is not None else (",".join(recorded["formats"]) if recorded else "native")
+    formats = tuple(f.strip() for f in fmt.split(",") if f.strip())
     opts = GenerateOptions(
-        out=args.out, num=args.num, seed=args.seed, formats=formats, workers=args.workers, batch_size=args.batch_size,
+        out=args.out, num=num, seed=seed, formats=formats, workers=args.workers, batch_size=args.batch_size,
         device=args.device, resume=args.resume, overwrite=args.overwrite, quiet=args.quiet, backend=args.backend, address=args.address,
     )  # fmt: skip
     s = generate(cfg, opts)
@@ -80,6 +89,35 @@ def cmd_preview(args: argparse.Namespace) -> int:
     )
     print(f"wrote {out}")
     return 0
+
+
+def cmd_config(args: argparse.Namespace) -> int:
+    import yaml
+
+    if args.source and args.config:
+        raise ValueError("give the dataset or YAML as the argument or as --config, not both")
+    args.config = args.source or args.config
+    cfg = _config(args)
+    print("# domrand dataset configuration: feed it back with domrand generate --config FILE")
+    print(yaml.safe_dump(cfg.to_json(), sort_keys=False, default_flow_style=None, width=120), end="")
+    return 0
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from domrand.generate.replay import replay
+    from domrand.io.images import encode_png
+
+    r = replay(args.dataset, args.index, device=args.device)
+    out = Path(args.out) if args.out else Path(args.dataset) / f"replay_{args.index:06d}.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_bytes(encode_png(r.rgb))
+    same = {
+        True: "byte-identical to the stored image",
+        False: "DIFFERS from the stored image",
+        None: "(no native arrays to compare)",
+    }
+    print(f"wrote {out}: image {args.index} rendered again from its parameters, {same[r.matches_stored]}")
+    return 0 if r.matches_stored is not False else 1
 
 
 def cmd_info(args: argparse.Namespace) -> int:
@@ -124,16 +162,49 @@ def cmd_gallery(args: argparse.Namespace) -> int:
 def _add_config_args(p: argparse.ArgumentParser) -> None:
     g = p.add_mutually_exclusive_group()
     g.add_argument("--preset", choices=["tabletop", "grasping"], help="built-in preset (default: tabletop)")
-    g.add_argument("--config", type=str, help="YAML config file (may name its own `preset` to start from)")
+    g.add_argument(
+        "--config",
+        type=str,
+        help="YAML config file (may name its own `preset` to start from), or a dataset folder / its manifest.json "
+        "(that dataset's full configuration)",
+    )
     p.add_argument(
         "--set", action="append", metavar="KEY=VALUE", help="override one setting, e.g. --set textures.pool_size=100"
     )
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, but an unknown option is named (with the closest known one) before any other complaint:
+    `--nmu 8` says `unknown option --nmu (did you mean --num?)`, not only that --num is missing."""
+
+    argv: ClassVar[list[str]] = []
+
+    def error(self, message: str) -> NoReturn:
+        known = _options(self, self.argv)
+        for token in self.argv:
+            if token == "--":
+                break
+            opt = token.split("=", 1)[0]
+            if opt.startswith("--") and opt not in known:
+                close = difflib.get_close_matches(opt, known, n=1)
+                message = f"unknown option {opt}" + (f" (did you mean {close[0]}?)" if close else "")
+                break
+        super().error(message)
+
+
+def _options(p: argparse.ArgumentParser, argv: list[str]) -> list[str]:
+    """The options of the (sub)command that `argv` names: `domrand train pose ...` -> train pose's."""
+    own = [o for a in p._actions for o in a.option_strings]
+    for action in p._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for i, token in enumerate(argv):
+                if token in action.choices:
+                    return own + _options(action.choices[token], argv[i + 1 :])
+    return own
+
+
 def parser() -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(
-        prog="domrand", description="Sim-to-real domain randomization: datasets, benchmarks, trainers."
-    )
+    ap = Parser(prog="domrand", description="Sim-to-real domain randomization: datasets, benchmarks, trainers.")
     ap.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = ap.add_subparsers(dest="command", required=True)
 
@@ -143,9 +214,9 @@ def parser() -> argparse.ArgumentParser:
         description="Write a labelled synthetic dataset. With no --preset or --config, the tabletop preset.",
     )
     _add_config_args(g)
-    g.add_argument("--num", type=int, required=True, help="number of images")
+    g.add_argument("--num", type=int, help="number of images (with --config DIR: that dataset's)")
     g.add_argument("--out", required=True, help="output folder")
-    g.add_argument("--seed", type=int, default=0, help="root seed (default 0)")
+    g.add_argument("--seed", type=int, help="root seed (default 0; with --config DIR: that dataset's)")
     g.add_argument("--size", type=int, help="image size in pixels (default: the preset's, 128)")
     g.add_argument(
         "--chunk-size", type=int, help="images per chunk, the unit of seeding and writing (default: the preset's, 64)"
@@ -159,7 +230,8 @@ def parser() -> argparse.ArgumentParser:
         help="images rendered at once; a memory knob that changes no byte (default 64)",
     )
     g.add_argument(
-        "--format", default="native", help="comma-separated: native, jsonl, coco, bop, yolo (default native)"
+        "--format",
+        help="comma-separated: native, jsonl, coco, bop, yolo (default native; with --config DIR: that dataset's)",
     )
     g.add_argument(
         "--min-visible-pixels",
@@ -185,7 +257,29 @@ def parser() -> argparse.ArgumentParser:
     g.add_argument(
         "--address", default=None, help="Ray cluster address (auto, ray://HOST:PORT); default: start a local Ray"
     )
-    g.set_defaults(func=cmd_generate)
+    g.set_defaults(func=cmd_generate, on_interrupt="; finished chunks are intact, continue with --resume")
+
+    c = sub.add_parser(
+        "config",
+        help="print a configuration as YAML (a dataset's, a preset's, a file's with --set applied)",
+        description="Print the full configuration: of a dataset (DIR or DIR/manifest.json), a YAML file, or a preset, "
+        "with --set overrides applied. `domrand generate --config` reads the output back.",
+    )
+    c.add_argument("source", nargs="?", help="dataset folder, its manifest.json, or a YAML file")
+    _add_config_args(c)
+    c.set_defaults(func=cmd_config)
+
+    rp = sub.add_parser(
+        "replay",
+        help="render one image of a dataset again from its stored parameters",
+        description="Render image INDEX of a dataset again from its stored randomization parameters, write it as a PNG "
+        "and say whether it equals the stored image byte for byte (Python: domrand.generate.replay.replay).",
+    )
+    rp.add_argument("dataset")
+    rp.add_argument("--index", type=int, required=True, help="image index in the dataset")
+    rp.add_argument("--out", help="PNG path (default DATASET/replay_INDEX.png)")
+    rp.add_argument("--device", default="cpu", choices=["cpu", "cuda"])
+    rp.set_defaults(func=cmd_replay)
 
     p = sub.add_parser("preview", help="contact sheet of a dataset with overlays")
     p.add_argument("dataset")
@@ -239,9 +333,11 @@ def parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    Parser.argv = list(sys.argv[1:] if argv is None else argv)
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s", stream=sys.stderr)
     from domrand.io.files import DatasetWriteError
+    from domrand.tasks.interrupt import TrainingInterrupted
 
     try:
         return int(args.func(args) or 0)
@@ -251,6 +347,13 @@ def main(argv: list[str] | None = None) -> int:
     except DatasetWriteError as e:
         print(f"domrand: error: {e}. Finished chunks are intact; rerun with --resume when fixed.", file=sys.stderr)
         return 1
-    except KeyboardInterrupt:
-        print("domrand: interrupted; finished chunks are intact, continue with --resume", file=sys.stderr)
+    except TrainingInterrupted as e:
+        print(f"domrand: {e}", file=sys.stderr)
         return 130
+    except KeyboardInterrupt:
+        print(f"domrand: interrupted{getattr(args, 'on_interrupt', '')}", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # `domrand info DIR | head`: the reader left; say nothing more
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 0

@@ -15,7 +15,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 
         cfg = PoseTrainConfig(
             steps=args.steps, batch_size=args.batch_size, lr=args.lr, seed=args.seed, image_size=args.size,
-            **precision_arg(args),
+            eval_every=args.eval_every, checkpoint_every=args.checkpoint_every, **precision_arg(args),
         )  # fmt: skip
         online = None
         if args.online:
@@ -115,6 +115,8 @@ def cmd_label(args: argparse.Namespace) -> int:
 
     if (args.objects is None) == (args.procedural is None):
         raise ValueError("domrand label grasps needs exactly one of --objects DIR or --procedural N")
+    if args.resume and not (Path(args.out) / "manifest.json").is_file():
+        raise ValueError(f"nothing to resume in {args.out!r} (no manifest.json): run without --resume to start it")
     cfg = GraspDataConfig(
         objects=args.objects or "procedural", num_objects=args.procedural or 1, scenes=args.scenes, candidates=args.candidates,
         scale_to=args.scale_to, scale_to_max=args.scale_to_max, seed=args.seed, focus=args.focus,
@@ -149,6 +151,35 @@ def readout_args(args: argparse.Namespace) -> tuple[str | None, bool | None, str
     return args.mirror_fusion, (False if args.no_mirror else None), args.camera
 
 
+class DefaultsHelp(argparse.HelpFormatter):
+    """Help that shows each option's default where it has one (not for flags that are off, nor None)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        if action.option_strings and "default" not in text and action.default not in (None, False, argparse.SUPPRESS):
+            text += " (default: %(default)s)"
+        return text
+
+
+def _common_train_flags(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", required=True, help="run folder (checkpoints, log)")
+    p.add_argument("--steps", type=int, default=3000, help="optimisation steps")
+    p.add_argument("--batch-size", type=int, default=64, help="examples a step")
+    p.add_argument("--lr", type=float, default=1e-3, help="peak learning rate")
+    p.add_argument("--seed", type=int, default=0, help="initialisation and batch order")
+    p.add_argument(
+        "--precision",
+        help="auto, bf16 or fp32. bf16: bfloat16 autocast; auto: bf16 where the device computes it natively (CUDA with "
+        "bf16, AVX-512 BF16 or AMX CPUs), else fp32. Not given: pose auto, grasp fp32",
+    )
+    p.add_argument(
+        "--device",
+        default="cpu",
+        help="where to train: cpu (as for domrand generate), cuda, cuda:N or auto (a GPU where torch sees one)",
+    )
+    p.add_argument("--quiet", action="store_true", help="log lines instead of a progress bar")
+
+
 def add_train_commands(sub: Any) -> None:
     lab = sub.add_parser("label", help="label grasps in physics (objects dropped, rendered, candidates executed)")
     lab.add_argument("what", choices=["grasps"])
@@ -177,43 +208,55 @@ def add_train_commands(sub: Any) -> None:
     lab.add_argument("--workers", type=int, default=2)
     lab.add_argument("--out", required=True)
     lab.add_argument("--quiet", action="store_true")
-    lab.set_defaults(func=cmd_label)
+    lab.add_argument(
+        "--resume",
+        action="store_true",
+        help="continue an interrupted run in --out (the same command without it does too: finished chunks are kept)",
+    )
+    lab.set_defaults(
+        func=cmd_label,
+        on_interrupt="; finished chunks are intact, run the same command again (or with --resume) to continue",
+    )
 
     t = sub.add_parser("train", help="train a pose or grasp model from scratch")
-    t.add_argument("task", choices=["pose", "grasp"])
-    t.add_argument("--data", nargs="+", help="native dataset folder (pose) or grasp-label folders, one or more (grasp)")
-    t.add_argument("--online", action="store_true", help="pose: render training batches on the fly (no disk)")
-    t.add_argument("--config", help="pose --online: dataset YAML (default: the tabletop preset)")
-    t.add_argument("--target", default="cube", help="pose: target object (default cube)")
-    t.add_argument("--out", required=True, help="run folder (checkpoints, log)")
-    t.add_argument("--steps", type=int, default=3000)
-    t.add_argument("--batch-size", type=int, default=64)
-    t.add_argument("--lr", type=float, default=1e-3)
-    t.add_argument("--size", type=int, default=64, help="model input size, pixels (default 64)")
-    t.add_argument("--seed", type=int, default=0)
-    t.add_argument(
-        "--members", type=int, default=1, help="grasp: rankers trained with seeds seed, seed+1, ... and averaged"
+    tasks = t.add_subparsers(dest="task", required=True)
+    fmt = DefaultsHelp
+    tp = tasks.add_parser(
+        "pose",
+        help="the localization model (Tobin et al. 2017)",
+        formatter_class=fmt,
+        description="Train the pose model from scratch on a native dataset, a labelled folder (labels.jsonl: real "
+        "photos too), or batches rendered on the fly. Ctrl-C finishes the step, writes RUN/last.pt and says how "
+        "to continue (--resume).",
     )
-    t.add_argument(
+    tp.add_argument("--data", nargs="+", help="native dataset folder, or a labelled folder (labels.jsonl)")
+    tp.add_argument("--online", action="store_true", help="render training batches on the fly (no disk)")
+    tp.add_argument("--config", help="with --online: dataset YAML (the tabletop preset when not given)")
+    tp.add_argument("--target", default="cube", help="target object")
+    tp.add_argument("--init", help="fine-tune from this checkpoint's weights (fresh optimizer and schedule)")
+    tp.add_argument("--eval-every", type=int, default=250, help="steps between validations (and best.pt updates)")
+    tp.add_argument("--checkpoint-every", type=int, default=250, help="steps between writes of last.pt")
+    tp.add_argument("--size", type=int, default=64, help="model input size, pixels")
+    tp.add_argument("--resume", action="store_true", help="continue from RUN/last.pt")
+    _common_train_flags(tp)
+    tp.set_defaults(func=cmd_train)
+
+    tg = tasks.add_parser(
+        "grasp",
+        help="the grasp ranker (Tobin et al. 2018)",
+        formatter_class=fmt,
+        description="Train the grasp ranker on folders from `domrand label grasps`.",
+    )
+    tg.add_argument("--data", nargs="+", help="grasp-label folders (from domrand label grasps), one or more")
+    tg.add_argument("--members", type=int, default=1, help="rankers trained with seeds seed, seed+1, ... and averaged")
+    tg.add_argument(
         "--pick-weight",
         type=float,
         default=0.0,
-        help="grasp: weight of the pick loss (a softmax over each scene's candidates trained towards its successes; default 0: none)",
+        help="weight of the pick loss (a softmax over each scene's candidates trained towards its successes; 0: none)",
     )
-    t.add_argument(
-        "--precision",
-        help="auto, bf16 or fp32. bf16: bfloat16 autocast; auto: bf16 where the device computes it natively (CUDA with bf16, AVX-512 BF16 "
-        "or AMX CPUs), else fp32 (default: pose auto, grasp fp32)",
-    )
-    t.add_argument("--resume", action="store_true", help="continue from RUN/last.pt")
-    t.add_argument("--init", help="pose: fine-tune from this checkpoint's weights (fresh optimizer and schedule)")
-    t.add_argument(
-        "--device",
-        default="cpu",
-        help="where to train: cpu (the default, as for domrand generate), cuda, cuda:N or auto (a GPU where torch sees one)",
-    )
-    t.add_argument("--quiet", action="store_true")
-    t.set_defaults(func=cmd_train)
+    _common_train_flags(tg)
+    tg.set_defaults(func=cmd_train)
 
     e = sub.add_parser("evaluate", help="evaluate a checkpoint")
     e.add_argument("task", choices=["pose", "grasp"])

@@ -48,29 +48,65 @@ def run_chunk(spec: RunSpec, key: str, k: int, threads: int) -> int:
     return runner.run(k)
 
 
-def run_ray(spec: RunSpec, todo: list[int], opts: GenerateOptions, on_done: Callable[[int], None]) -> None:
-    """Submit chunks `todo` as Ray tasks and report each finished one to `on_done` (in completion order)."""
+def connect(opts: GenerateOptions) -> bool:
+    """Start or join Ray before anything is written; returns whether this call started it (and so must shut it
+    down). A cluster that cannot be reached is one ValueError naming the address and how to start one."""
     ray = import_ray()
-    started = False
-    if not ray.is_initialized():
-        kw: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
-        if opts.address:
-            kw["address"] = opts.address
-        else:
-            kw["num_cpus"] = opts.ray_options.get("num_cpus", opts.workers if opts.workers > 1 else None)
-        ray.init(**kw)
-        started = True
+    if ray.is_initialized():
+        return False
+    kw: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False, "configure_logging": False}
+    if opts.address:
+        kw["address"] = opts.address
+    else:
+        kw["num_cpus"] = opts.ray_options.get("num_cpus", opts.workers if opts.workers > 1 else None)
+    fix = (
+        "start one with `ray start --head` (or leave out --address for a local Ray on this machine)"
+        if opts.address
+        else "check `ray status` and the Ray installation"
+    )
+    unreachable = _unreachable(opts.address) if opts.address else None
+    if unreachable:  # Ray itself would wait minutes for a head node that is not there
+        raise ValueError(f"cannot start a Ray cluster at --address {opts.address}: {unreachable}; {fix}")
     try:
-        cpus = float(opts.ray_options.get("cpus_per_task", 1))
-        gpus = 1 if opts.device == "cuda" else 0
-        task = ray.remote(run_chunk).options(num_cpus=cpus, num_gpus=gpus, max_retries=MAX_RETRIES)
-        shared = ray.put(spec)
-        key = fingerprint(spec)
-        pending = [task.remote(shared, key, k, max(1, int(cpus))) for k in todo]
-        while pending:
-            done, pending = ray.wait(pending, num_returns=1)
-            for ref in done:
-                on_done(ray.get(ref))
-    finally:
-        if started:
-            ray.shutdown()
+        ray.init(**kw)
+    except Exception as e:  # ConnectionError, RuntimeError, ...: Ray's own messages run to many lines
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        where = f"a Ray cluster at --address {opts.address}" if opts.address else "a local Ray instance"
+        raise ValueError(f"cannot start {where}: {first}; {fix}") from None
+    return True
+
+
+def _unreachable(address: str, timeout: float = 5.0) -> str | None:
+    """Why nothing answers at a `host:port` or `ray://host:port` address (None if something does, or if the
+    address is `auto` or another form Ray resolves itself)."""
+    import socket
+
+    hostport = address.removeprefix("ray://")
+    host, sep, port = hostport.rpartition(":")
+    if not sep or not port.isdigit():
+        return None
+    try:
+        with socket.create_connection((host or "127.0.0.1", int(port)), timeout=timeout):
+            return None
+    except OSError as e:
+        return f"nothing answers at {host or '127.0.0.1'}:{port} ({e.strerror or e})"
+
+
+def shutdown() -> None:
+    import_ray().shutdown()
+
+
+def run_ray(spec: RunSpec, todo: list[int], opts: GenerateOptions, on_done: Callable[[int], None]) -> None:
+    """Submit chunks `todo` as Ray tasks (Ray already `connect`ed) and report each finished one to `on_done` (in
+    completion order)."""
+    ray = import_ray()
+    cpus = float(opts.ray_options.get("cpus_per_task", 1))
+    gpus = 1 if opts.device == "cuda" else 0
+    task = ray.remote(run_chunk).options(num_cpus=cpus, num_gpus=gpus, max_retries=MAX_RETRIES)
+    shared = ray.put(spec)
+    key = fingerprint(spec)
+    pending = [task.remote(shared, key, k, max(1, int(cpus))) for k in todo]
+    while pending:
+        done, pending = ray.wait(pending, num_returns=1)
+        for ref in done:
+            on_done(ray.get(ref))

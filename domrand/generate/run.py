@@ -13,11 +13,13 @@ Example:
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import time
 from typing import Any
 
 from domrand.config import DatasetConfig
+from domrand.kernels import cache_is_cold
 from domrand.generate import pool
 from domrand.generate.options import GenerateOptions, Summary, chunk_count, done_marker
 from domrand.generate.progress import Progress
@@ -25,6 +27,8 @@ from domrand.generate.runner import ChunkRunner, RunSpec, object_models
 from domrand.io import manifest as mf
 from domrand.io.store import open_store
 from domrand.io.writers import make_writers
+
+log = logging.getLogger("domrand")
 
 
 def prepare(config: DatasetConfig, opts: GenerateOptions) -> tuple[dict[str, Any], list[int], int]:
@@ -84,11 +88,22 @@ def run_local(spec: RunSpec, todo: list[int], workers: int, on_done: Any) -> Non
 
 def generate(config: DatasetConfig, opts: GenerateOptions) -> Summary:
     """Generate (or continue) a dataset; see the module docstring."""
-    if opts.backend == "ray":
-        from domrand.generate.ray import import_ray
+    if opts.backend != "ray":
+        return _generate(config, opts)
+    from domrand.generate import ray as ray_backend
 
-        import_ray()  # fail before touching the output folder
+    started = ray_backend.connect(opts)  # a missing Ray or cluster fails here, before the output folder is touched
+    try:
+        return _generate(config, opts)
+    finally:
+        if started:
+            ray_backend.shutdown()
+
+
+def _generate(config: DatasetConfig, opts: GenerateOptions) -> Summary:
     manifest, todo, skipped = prepare(config, opts)
+    if todo and opts.device == "cpu" and cache_is_cold():
+        log.info("compiling the renderer's kernels: first run on this machine only, later runs load them from the cache")
     pending = set(todo)
     done_images = sum(
         chunk_count(opts.num, config.chunk_size, k) for k in range(manifest["num_chunks"]) if k not in pending

@@ -103,7 +103,7 @@ def write_labels_folder(out: str | Path, items: Iterable[tuple[np.ndarray, dict[
 
 
 def read_labels_folder(root: str | Path) -> list[dict[str, Any]]:
-    """Records of a labelled folder, each with "image" resolved to an absolute path.
+    """Records of a labelled folder, each with "image" (and "depth" and "mask" where given) resolved to absolute paths.
 
     Accepts the minimal interchange records ({"image", "target_position"}); unknown keys are kept.
 
@@ -128,10 +128,11 @@ def read_labels_folder(root: str | Path) -> list[dict[str, Any]]:
             pos = rec["target_position"]
             if not (isinstance(pos, list) and len(pos) == 3 and all(isinstance(v, (int, float)) for v in pos)):
                 raise ValueError(f"{str(path)!r} line {n}: target_position must be three numbers, got {pos!r}")
-            img = (root / rec["image"]).resolve()
-            if not img.is_file():
-                raise ValueError(f"{str(path)!r} line {n}: image {rec['image']!r} does not exist")
-            out.append({**rec, "image": str(img)})
+            files = {k: (root / rec[k]).resolve() for k in ("image", "depth", "mask") if isinstance(rec.get(k), str)}
+            for k, f in files.items():
+                if not f.is_file():
+                    raise ValueError(f"{str(path)!r} line {n}: {k} {rec[k]!r} does not exist")
+            out.append({**rec, **{k: str(f) for k, f in files.items()}})
     if not out:
         raise ValueError(f"{str(path)!r} holds no records")
     return out

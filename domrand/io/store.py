@@ -149,7 +149,12 @@ class FsspecStore(LocalStore):
             raise ValueError(
                 f"writing to {url!r} needs fsspec: pip install 'domrand[ray]' (and the filesystem's package, e.g. s3fs)"
             ) from None
-        self.fs, path = fsspec.core.url_to_fs(url)
+        try:
+            self.fs, path = fsspec.core.url_to_fs(url)
+        except ImportError as e:  # the protocol's package: s3fs, gcsfs, adlfs, ...
+            raise ValueError(f"writing to {url!r}: {e} (pip install it on every machine that writes)") from None
+        except (ValueError, OSError) as e:
+            raise ValueError(f"cannot open {url!r}: {e}") from None
         self.url = url
         self.base = path.rstrip("/")
 

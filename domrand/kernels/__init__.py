@@ -11,3 +11,17 @@
 
 Nothing here draws random numbers: the randomizers draw, the kernels compute.
 """
+
+
+def cache_is_cold() -> bool:
+    """Whether the renderer's compiled kernel is not yet in numba's on-disk cache (the first run on a machine,
+    or after an upgrade): the first render then compiles for a while. Imports the kernel module, compiles
+    nothing."""
+    import os
+
+    try:
+        from domrand.kernels import raster
+
+        return not os.path.exists(raster.render_batch._cache._cache_file._index_path)
+    except (AttributeError, ImportError):  # another numba's internals: say nothing rather than guess
+        return False

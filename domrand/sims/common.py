@@ -20,6 +20,8 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import os
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -149,3 +151,16 @@ def check_kinds(kinds: tuple[str, ...]) -> tuple[str, ...]:
     if bad or not kinds:
         raise ValueError(f"texture kinds must be a non-empty subset of {list(PROCEDURAL_KINDS)}, got {list(kinds)}")
     return kinds
+
+
+def headless_gl() -> None:
+    """Pick MuJoCo's EGL back end on a Linux machine without a display when the user chose none (`MUJOCO_GL`);
+    call before `import mujoco`. Without it, mujoco.Renderer fails on servers with "an OpenGL platform library
+    has not been loaded"."""
+    if (
+        sys.platform.startswith("linux")
+        and "MUJOCO_GL" not in os.environ
+        and not os.environ.get("DISPLAY")
+        and not os.environ.get("WAYLAND_DISPLAY")
+    ):
+        os.environ["MUJOCO_GL"] = "egl"

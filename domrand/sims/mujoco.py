@@ -119,7 +119,8 @@ class MujocoRandomization:
     Randomizes:
         textures: every 2D, cube and skybox texture refilled by a procedural kind from `texture_kinds`.
         materials: rgba blended towards a random colour by `color_mix` (0.5 to 1); specular,
-            shininess and reflectance shifted by `specular_shift`, `shininess_shift`, `reflectance_shift`.
+            shininess and reflectance shifted by `specular_shift`, `shininess_shift` (+-0.3), `reflectance_shift`
+            (+-0.2: as often less reflective as more, clipped to [0, 1]).
         geoms: geom rgba blended towards a random colour by `color_mix`.
         lights: position + `light_pos_jitter` (+-0.5 m per axis); direction + `light_dir_jitter` per
             axis, renormalised; diffuse x `light_diffuse_scale` (0.5 to 1.5 per channel); specular and
@@ -145,7 +146,7 @@ class MujocoRandomization:
     color_mix: Dist = Uniform(0.5, 1.0)
     specular_shift: Dist = Uniform(-0.3, 0.3)
     shininess_shift: Dist = Uniform(-0.3, 0.3)
-    reflectance_shift: Dist = Uniform(0.0, 0.2)
+    reflectance_shift: Dist = Uniform(-0.2, 0.2)
     light_pos_jitter: Dist = Uniform(-0.5, 0.5)
     light_dir_jitter: Dist = Uniform(-0.3, 0.3)
     light_diffuse_scale: Dist = Uniform(0.5, 1.5)
@@ -209,6 +210,7 @@ class MujocoRandomizer(SimRandomizer):
     """
 
     def __init__(self, model: Any, config: MujocoRandomization | None = None, **overrides: Any) -> None:
+        common.headless_gl()
         import mujoco
 
         self._mj = mujoco

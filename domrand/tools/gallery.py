@@ -75,9 +75,10 @@ def objects_sheet(out: Path, count: int = 64, seed: int = 0, size: int = 128, fa
 
 def mujoco_sheet(out: Path, count: int = 8, seed: int = 0, size: int = 160) -> Path:
     """`count` randomizations of Gymnasium's Ant and dm_control's walker, rendered by MuJoCo itself."""
-    import os
 
-    os.environ.setdefault("MUJOCO_GL", "egl")
+    from domrand.sims.common import headless_gl
+
+    headless_gl()
     import gymnasium
     import mujoco
 

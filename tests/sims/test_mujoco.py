@@ -238,3 +238,34 @@ def test_regression_old_seed_argument_is_one_error_saying_what_to_do():
     """Code written for adapters that kept their own stream passes seed=; it gets the way out, not a TypeError."""
     with pytest.raises(ValueError, match=r"rng=torch.Generator\(\).manual_seed\(5\)"):
         MujocoRandomizer(MODELS["dm-cartpole"](), seed=5)
+
+
+def test_regression_reflectance_shift_was_never_negative():
+    """Every randomized material turned more mirror-like: the shift is now as often down as up."""
+    model = MODELS["dm-cartpole"]()
+    r = MujocoRandomizer(model)
+    shifts = r.sample(64, rng=gen(3))["materials"].reflectance_shift
+    assert (shifts < 0).float().mean() > 0.3 and (shifts > 0).float().mean() > 0.3
+    model.mat_reflectance[:] = 0.5
+    r = MujocoRandomizer(model)
+    seen = []
+    for i in range(20):
+        r.randomize(rng=gen(i))
+        seen.append(float(model.mat_reflectance[0]))
+    r.restore()
+    assert min(seen) < 0.5 < max(seen) and float(model.mat_reflectance[0]) == 0.5
+
+
+def test_regression_headless_mujoco_needed_mujoco_gl(monkeypatch):
+    """On a server without a display the adapter picks EGL when the user set no MUJOCO_GL."""
+    from domrand.sims.common import headless_gl
+
+    monkeypatch.delenv("MUJOCO_GL", raising=False)
+    monkeypatch.delenv("DISPLAY", raising=False)
+    monkeypatch.delenv("WAYLAND_DISPLAY", raising=False)
+    monkeypatch.setattr("sys.platform", "linux")
+    headless_gl()
+    assert os.environ["MUJOCO_GL"] == "egl"
+    monkeypatch.setenv("MUJOCO_GL", "osmesa")
+    headless_gl()
+    assert os.environ["MUJOCO_GL"] == "osmesa"  # the user's choice stays

@@ -190,3 +190,13 @@ def test_light_and_camera_come_from_the_dataset_randomizers(clients):
     assert np.isclose(kw["lightDirection"][2], np.sin(el), atol=1e-6)
     assert np.isclose(kw["lightDiffuseCoeff"], float(p["light"].intensity[0, 0]), atol=1e-6)
     assert abs(float(p["camera"].roll[0])) <= np.radians(3) + 1e-6
+
+
+def test_regression_restore_kept_the_randomized_light(clients):
+    """After restore() the light is PyBullet's own again: no randomized light keywords are handed out."""
+    cid = clients("arm")
+    r = PyBulletRandomizer(cid)
+    r.randomize(rng=gen(1))
+    assert r.light_kwargs()
+    r.restore()
+    assert r.light_kwargs() == {}

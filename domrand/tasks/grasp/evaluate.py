@@ -1,5 +1,5 @@
 """`domrand evaluate grasp`: success rates of a ranker and of the `random` and `centroid` baselines on the
-same trials (../shared/tasks/grasping.md), with Wilson 95% intervals.
+same trials (experiments/tasks/grasping.md), with Wilson 95% intervals.
 
 Each object is dropped `trials` times from seeded poses; per trial the depth image (nominal camera, depth
 noise) gives the candidates, the ranker's best one is executed, and so are both baselines' grasps, each

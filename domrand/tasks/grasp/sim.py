@@ -1,4 +1,4 @@
-"""The grasping task's physics (../shared/tasks/grasping.md) in PyBullet, deterministic for a seed.
+"""The grasping task's physics (experiments/tasks/grasping.md) in PyBullet, deterministic for a seed.
 
 World: z up, metres; the table top is z = 0 (a static box, friction 1.0). One object per trial (mass
 0.1 kg, lateral friction 1.0), dropped from a random orientation with its lowest point 0.1 m above the

@@ -1,6 +1,6 @@
 """`domrand evaluate pose` and `domrand predict pose`.
 
-Metric (../shared/tasks/localization.md): Euclidean distance between predicted and true target centre,
+Metric (experiments/tasks/localization.md): Euclidean distance between predicted and true target centre,
 metres, in 3D; reported as mean, median, 95th percentile and the shares under 1.5 cm and 3 cm.
 """
 

@@ -27,6 +27,7 @@ from torch import Tensor
 
 from domrand.tasks import checkpoint as ckpt
 from domrand.tasks.device import check_precision, resolve_device, resolve_precision
+from domrand.tasks.interrupt import TrainingInterrupted, graceful
 from domrand.tasks.pose.data import load_native, to_input
 from domrand.tasks.pose.infer import errors, weights
 from domrand.tasks.pose.model import PoseNet, PoseNetConfig
@@ -241,49 +242,57 @@ def train_pose(
         bar = tqdm(total=cfg.steps, initial=step, unit="step", dynamic_ncols=True, file=sys.stderr)
     t0, running, val_err = time.perf_counter(), None, float("nan")
     model.train()
-    while step < cfg.steps:
-        if source is None:
-            idx = torch.randint(0, train_x.shape[0], (cfg.batch_size,), generator=gen)
-            xb, y, uv, pl = train_x[idx], train_y[idx], train_uv[idx], train_pl[idx]
-        else:
-            xb, y, uv, pl = source.batch(step, cfg.batch_size, plane)
-        x = to_input(xb.to(dev, non_blocking=True))
-        y, uv = y.to(dev), uv.to(dev)
-        pl = None if pl is None else pl.to(dev)
-        for g in opt.param_groups:
-            g["lr"] = lr_at(step, cfg)
-        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
-            pred, heat, plane_uv = model.forward_train(x.contiguous(memory_format=torch.channels_last))
-        loss = ((pred - (y - model.mean) / model.scale) ** 2).sum(-1).mean() + HEATMAP_WEIGHT * heatmap_loss(heat, uv)
-        if plane_uv is not None:
-            loss = loss + CAMERA_WEIGHT * (((plane_uv - pl) / CAMERA_UNIT) ** 2).sum(-1).mean()
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        opt.step()
-        step += 1
-        value = float(loss.detach())
-        running = value if running is None else 0.98 * running + 0.02 * value
-        if step % cfg.eval_every == 0 or step == cfg.steps:
-            # The checkpoint is chosen by the single read-out, whatever the model's mirror_average.
-            val_err = float(errors(model, val_x, val_y, mirror=False).mean())
-            entry = {
-                "step": step,
-                "loss": running,
-                "val_mean_error_m": val_err,
-                "seconds": round(time.perf_counter() - t0, 1),
-            }
-            with open(run / "log.jsonl", "a") as f:
-                f.write(json.dumps(entry) + "\n")
-            if log is not None:
-                log(entry)
-            if val_err < best:
-                best = val_err
-                _save(run / "best.pt", model, opt, gen, step, best, cfg, mcfg, target, data)
-        if step % cfg.checkpoint_every == 0 or step == cfg.steps:
-            _save(last, model, opt, gen, step, best, cfg, mcfg, target, data)
-        if bar is not None:
-            bar.update(1)
-            bar.set_postfix(loss=f"{running:.4f}", val_cm=f"{100 * val_err:.2f}")
+    with graceful() as stop:
+        while step < cfg.steps:
+            if source is None:
+                idx = torch.randint(0, train_x.shape[0], (cfg.batch_size,), generator=gen)
+                xb, y, uv, pl = train_x[idx], train_y[idx], train_uv[idx], train_pl[idx]
+            else:
+                xb, y, uv, pl = source.batch(step, cfg.batch_size, plane)
+            x = to_input(xb.to(dev, non_blocking=True))
+            y, uv = y.to(dev), uv.to(dev)
+            pl = None if pl is None else pl.to(dev)
+            for g in opt.param_groups:
+                g["lr"] = lr_at(step, cfg)
+            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=precision == "bf16"):
+                pred, heat, plane_uv = model.forward_train(x.contiguous(memory_format=torch.channels_last))
+            loss = ((pred - (y - model.mean) / model.scale) ** 2).sum(-1).mean() + HEATMAP_WEIGHT * heatmap_loss(
+                heat, uv
+            )
+            if plane_uv is not None:
+                loss = loss + CAMERA_WEIGHT * (((plane_uv - pl) / CAMERA_UNIT) ** 2).sum(-1).mean()
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+            step += 1
+            value = float(loss.detach())
+            running = value if running is None else 0.98 * running + 0.02 * value
+            if step % cfg.eval_every == 0 or step == cfg.steps:
+                # The checkpoint is chosen by the single read-out, whatever the model's mirror_average.
+                val_err = float(errors(model, val_x, val_y, mirror=False).mean())
+                entry = {
+                    "step": step,
+                    "loss": running,
+                    "val_mean_error_m": val_err,
+                    "seconds": round(time.perf_counter() - t0, 1),
+                }
+                with open(run / "log.jsonl", "a") as f:
+                    f.write(json.dumps(entry) + "\n")
+                if log is not None:
+                    log(entry)
+                if val_err < best:
+                    best = val_err
+                    _save(run / "best.pt", model, opt, gen, step, best, cfg, mcfg, target, data)
+            if step % cfg.checkpoint_every == 0 or step == cfg.steps:
+                _save(last, model, opt, gen, step, best, cfg, mcfg, target, data)
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{running:.4f}", val_cm=f"{100 * val_err:.2f}")
+            if stop.requested and step < cfg.steps:  # Ctrl-C: the step is whole; keep it and say how to go on
+                _save(last, model, opt, gen, step, best, cfg, mcfg, target, data)
+                if bar is not None:
+                    bar.close()
+                raise TrainingInterrupted(str(last), step, cfg.steps, "continue with the same command and --resume")
     if bar is not None:
         bar.close()
     return {
