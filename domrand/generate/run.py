@@ -19,7 +19,6 @@ import time
 from typing import Any
 
 from domrand.config import DatasetConfig
-from domrand.kernels import cache_is_cold
 from domrand.generate import pool
 from domrand.generate.options import GenerateOptions, Summary, chunk_count, done_marker
 from domrand.generate.progress import Progress
@@ -27,6 +26,7 @@ from domrand.generate.runner import ChunkRunner, RunSpec, object_models
 from domrand.io import manifest as mf
 from domrand.io.store import open_store
 from domrand.io.writers import make_writers
+from domrand.kernels import cache_is_cold
 
 log = logging.getLogger("domrand")
 
@@ -103,7 +103,9 @@ def generate(config: DatasetConfig, opts: GenerateOptions) -> Summary:
 def _generate(config: DatasetConfig, opts: GenerateOptions) -> Summary:
     manifest, todo, skipped = prepare(config, opts)
     if todo and opts.device == "cpu" and cache_is_cold():
-        log.info("compiling the renderer's kernels: first run on this machine only, later runs load them from the cache")
+        log.info(
+            "compiling the renderer's kernels: first run on this machine only, later runs load them from the cache"
+        )
     pending = set(todo)
     done_images = sum(
         chunk_count(opts.num, config.chunk_size, k) for k in range(manifest["num_chunks"]) if k not in pending

@@ -21,7 +21,9 @@ SMALL = {"image_size": 32, "chunk_size": 8}
 @pytest.fixture(scope="module")
 def small(tmp_path_factory):
     out = tmp_path_factory.mktemp("ds") / "ds"
-    generate(load_config(overrides=SMALL), GenerateOptions(out=out, num=16, seed=3, formats=("native", "jsonl"), quiet=True))
+    generate(
+        load_config(overrides=SMALL), GenerateOptions(out=out, num=16, seed=3, formats=("native", "jsonl"), quiet=True)
+    )
     return out
 
 
@@ -41,7 +43,9 @@ def test_regression_a_datasets_config_could_not_be_fed_back(small, tmp_path, cap
     args = ["generate", "--config", str(tmp_path / "my.yaml"), "--num", "16", "--seed", "3", "--format", "native,jsonl"]
     assert main([*args, "--out", str(tmp_path / "c"), "--quiet"]) == 0
     ours, theirs = files(tmp_path / "c"), files(small)
-    assert {k: v for k, v in ours.items() if k != "manifest.json"} == {k: v for k, v in theirs.items() if k != "manifest.json"}
+    assert {k: v for k, v in ours.items() if k != "manifest.json"} == {
+        k: v for k, v in theirs.items() if k != "manifest.json"
+    }
 
 
 def test_replay_renders_an_image_again_from_its_stored_parameters(small, tmp_path, capsys):
