@@ -87,7 +87,7 @@ def cmd_preview(args: argparse.Namespace) -> int:
         columns=args.columns,
         start=args.start,
     )
-    print(f"wrote {out}")
+    print(f"wrote {out} ({out.stat().st_size / 1e6:.1f} MB)")
     return 0
 
 

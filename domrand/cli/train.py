@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -103,10 +104,57 @@ def _evaluate_grasp(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def cmd_predict(args: argparse.Namespace) -> int:
-    from domrand.tasks.pose.evaluate import predict_pose
+    if args.task == "grasp":
+        return _predict_grasp(args)
+    from domrand.tasks.pose.evaluate import predict
 
-    for path, (x, y, z) in zip(args.images, predict_pose(args.checkpoint, args.images, *readout_args(args))):
-        print(f"{path} {x:.4f} {y:.4f} {z:.4f}")
+    preds = predict(args.checkpoint, args.images, *readout_args(args))
+    if not args.quiet:
+        print(
+            "# image x y z (metres, world frame) confidence (0 to 1: below 0.5, likely no target seen)", file=sys.stderr
+        )
+    for p in preds:
+        x, y, z = p.position
+        note = f"  # read the centred {p.crop[2]} x {p.crop[2]} square" if p.crop and not args.quiet else ""
+        print(f"{p.image} {x:.4f} {y:.4f} {z:.4f} {p.confidence:.3f}{note}")
+    return 0
+
+
+def _predict_grasp(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from domrand.tasks.grasp.predict import predict_grasp, read_depth
+
+    if args.mirror_fusion is not None or args.no_mirror:
+        raise ValueError("--mirror-fusion and --no-mirror are for `domrand predict pose`, not grasp")
+    if args.top < 1:
+        raise ValueError(f"--top must be >= 1, got {args.top}")
+    if args.camera is not None and args.camera in ("learned", "nominal", "labels"):
+        raise ValueError("--camera for predict grasp is a JSON file (fx, fy, cx, cy, width, height, cam_to_world)")
+    for path in args.images:
+        depth = read_depth(path, args.depth_unit)
+        if args.camera is None:
+            from domrand.tasks.grasp.views import SIZE, nominal_camera
+
+            if depth.shape != (SIZE, SIZE):
+                raise ValueError(
+                    f"{path!r} is {depth.shape[1]} x {depth.shape[0]}: the task's nominal camera takes {SIZE} x {SIZE} "
+                    "depth images; give your camera with --camera FILE.json"
+                )
+            k, c2w = nominal_camera()
+        else:
+            from domrand.tasks.pose.camera import PinholeCamera
+
+            cam = PinholeCamera.read(args.camera)
+            if (int(cam.width), int(cam.height)) != (depth.shape[1], depth.shape[0]):
+                raise ValueError(
+                    f"{path!r} is {depth.shape[1]} x {depth.shape[0]} but the camera is for {int(cam.width)} x {int(cam.height)}"
+                )
+            k = np.array([[cam.fx, 0, cam.cx], [0, cam.fy, cam.cy], [0, 0, 1]], dtype=np.float64)
+            c2w = np.asarray(cam.cam_to_world, dtype=np.float64)
+        for r in predict_grasp(args.checkpoint, depth, k, c2w, top=args.top):
+            g = r.grasp
+            print(f"{path} {g.x:.4f} {g.y:.4f} {g.z:.4f} {g.yaw:.4f} {g.width:.4f} {r.probability:.3f}")
     return 0
 
 
@@ -272,9 +320,22 @@ def add_train_commands(sub: Any) -> None:
     add_readout_flags(e)
     e.set_defaults(func=cmd_evaluate)
 
-    p = sub.add_parser("predict", help="predict with a checkpoint")
-    p.add_argument("task", choices=["pose"])
+    p = sub.add_parser(
+        "predict",
+        help="predict with a checkpoint",
+        description="pose: one line per image: path, x y z (metres, world frame), confidence (0 to 1); a non-square "
+        "image is read as its centred square (a --camera file moves with it). grasp: one line per grasp: path, x y z "
+        "(the fingertips' centre, metres, world frame with the table top at z = 0), yaw (radians, the closing "
+        "direction), width (opening, metres), probability that it holds; --camera gives the depth camera's "
+        "intrinsics and pose (default: the task's nominal top-down camera, 128 x 128).",
+    )
+    p.add_argument("task", choices=["pose", "grasp"])
     p.add_argument("--checkpoint", required=True)
-    p.add_argument("images", nargs="+")
+    p.add_argument("images", nargs="+", help="pose: RGB images; grasp: top-down depth images (16-bit PNG or .npy)")
+    p.add_argument("--quiet", action="store_true", help="pose: no header and no notes, only the lines")
+    p.add_argument("--top", type=int, default=1, help="grasp: the best N candidates, best first (default 1)")
+    p.add_argument(
+        "--depth-unit", type=float, default=0.001, help="grasp: metres per PNG depth value (default 0.001: millimetres)"
+    )
     add_readout_flags(p)
     p.set_defaults(func=cmd_predict)

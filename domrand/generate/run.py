@@ -16,11 +16,13 @@ import functools
 import logging
 import os
 import time
+from pathlib import Path
 from typing import Any
 
 from domrand.config import DatasetConfig
 from domrand.generate import pool
-from domrand.generate.options import GenerateOptions, Summary, chunk_count, done_marker
+from domrand.generate.guard import LOCK, check_space, folder_lock
+from domrand.generate.options import GenerateOptions, Summary, chunk_count
 from domrand.generate.progress import Progress
 from domrand.generate.runner import ChunkRunner, RunSpec, object_models
 from domrand.io import manifest as mf
@@ -46,7 +48,7 @@ def prepare(config: DatasetConfig, opts: GenerateOptions) -> tuple[dict[str, Any
         opts.device,
     )
     store.make_root()
-    existing = bool(store.list(""))
+    existing = bool([name for name in store.list("") if name != LOCK])
     is_dataset = store.exists("manifest.json")
     if existing and not (opts.resume or opts.overwrite):
         raise ValueError(
@@ -65,10 +67,24 @@ def prepare(config: DatasetConfig, opts: GenerateOptions) -> tuple[dict[str, Any
         manifest = {**new, **old}  # keys an older manifest lacks (nominal_camera) are filled in
     else:
         manifest = new
+    n_chunks = manifest["num_chunks"]
+    done = {k for k in map(_marker_index, store.list("chunks")) if k is not None and k < n_chunks}
+    root = store.local_path()
+    if (
+        root is not None
+    ):  # before listing the chunks to do (a typo's --num has billions); object stores: no free space to ask
+        left = opts.num - sum(chunk_count(opts.num, config.chunk_size, k) for k in done)
+        check_space(root, opts.formats, tuple(manifest["image_size"]), left)
+    todo = [k for k in range(n_chunks) if k not in done]
+    if not (existing and opts.resume):
         mf.write(store, {**manifest, "complete": False})
-    done = set(store.list("chunks"))
-    todo = [k for k in range(manifest["num_chunks"]) if done_marker(k).split("/")[1] not in done]
     return manifest, todo, manifest["num_chunks"] - len(todo)
+
+
+def _marker_index(name: str) -> int | None:
+    """k of a chunk marker's file name (`done_marker`), or None for anything else."""
+    stem, _, ext = name.partition(".")
+    return int(stem) if ext == "json" and stem.isdigit() else None
 
 
 def finalize(config: DatasetConfig, out: str, manifest: dict[str, Any]) -> None:
@@ -101,7 +117,25 @@ def generate(config: DatasetConfig, opts: GenerateOptions) -> Summary:
 
 
 def _generate(config: DatasetConfig, opts: GenerateOptions) -> Summary:
+    store = open_store(opts.out)
+    root = store.local_path()
+    if root is None:
+        return _run(config, opts)
+    created = not Path(root).exists()
+    try:
+        store.make_root()
+        with folder_lock(Path(root)):  # one writer per folder
+            return _run(config, opts)
+    except BaseException:
+        if created and Path(root).is_dir() and not any(Path(root).iterdir()):
+            Path(root).rmdir()  # refused before writing anything: leave no folder behind
+        raise
+
+
+def _run(config: DatasetConfig, opts: GenerateOptions) -> Summary:
     manifest, todo, skipped = prepare(config, opts)
+    if config.task == "grasping" and todo:
+        log.info("the grasping preset writes depth images with poses; grasp labels come from `domrand label grasps`")
     if todo and opts.device == "cpu" and cache_is_cold():
         log.info(
             "compiling the renderer's kernels: first run on this machine only, later runs load them from the cache"

@@ -85,6 +85,22 @@ class NativeWriter:
         pass
 
 
+def collate(items: list[dict[str, Any]]) -> dict[str, Any]:
+    """`DataLoader` collate function for `NativeDataset` items: the arrays stacked into (B, ...) tensors, "index"
+    a (B,) tensor, "label" a list of the B records (they differ in length, so the default collate fails).
+
+    Example:
+        >>> import torch
+        >>> batch = collate([{"rgb": torch.zeros(2, 2, 3), "label": {"a": 1}, "index": 0}] * 3)
+        >>> tuple(batch["rgb"].shape), len(batch["label"]), batch["index"].tolist()
+        ((3, 2, 2, 3), 3, [0, 0, 0])
+    """
+    out: dict[str, Any] = {k: torch.stack([it[k] for it in items]) for k in items[0] if k not in ("label", "index")}
+    out["label"] = [it["label"] for it in items]
+    out["index"] = torch.tensor([it["index"] for it in items])
+    return out
+
+
 class NativeDataset(torch.utils.data.Dataset):
     """A native-format dataset as a torch `Dataset`: memory-mapped arrays, no decoding.
 

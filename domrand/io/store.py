@@ -116,9 +116,10 @@ class LocalStore:
             p.unlink(missing_ok=True)
 
     def clear(self) -> None:
-        """Delete everything in the root (the caller checked it is a dataset)."""
+        """Delete everything in the root (the caller checked it is a dataset) but the writer's lock."""
         for child in self.root.iterdir():
-            shutil.rmtree(child) if child.is_dir() else child.unlink()
+            if child.name != ".domrand.lock":
+                shutil.rmtree(child) if child.is_dir() else child.unlink()
 
     def make_root(self) -> None:
         if self.root.exists() and not self.root.is_dir():

@@ -15,6 +15,7 @@ from domrand.io.native import NativeDataset
 from domrand.labels import pose_matrix
 from domrand.render.project import pinhole
 
+MAX_TILES = 400  # images on one contact sheet (2,000 made a 55 MB PNG)
 BOX_EDGES = [(a, b) for a in range(8) for b in range(a + 1, 8) if bin(a ^ b).count("1") == 1]
 PALETTE = np.array(
     [
@@ -101,11 +102,21 @@ def draw(rgb: np.ndarray, mask: np.ndarray | None, rec: dict[str, Any], scale: i
 def preview(
     root: Path, out: Path | None = None, count: int = 16, columns: int = 4, start: int = 0, scale: int = 2
 ) -> Path:
-    """Write a contact sheet of images [start, start + count) of a dataset; returns its path."""
+    """Write a contact sheet of images [start, start + count) of a dataset (or of scenes of a grasp-label
+    folder, with their grasps); returns its path."""
     if not root.is_dir():
         raise ValueError(f"dataset folder {str(root)!r} does not exist")
     if count < 1 or columns < 1:
         raise ValueError(f"--count and --columns must be >= 1, got {count}, {columns}")
+    if count > MAX_TILES:
+        raise ValueError(
+            f"--count {count} would draw one sheet of {count} images; at most {MAX_TILES} go on a sheet: page through "
+            f"the dataset with --start and --count (e.g. --start {MAX_TILES} --count {MAX_TILES})"
+        )
+    from domrand.tools import grasp_preview
+
+    if grasp_preview.is_grasp_folder(root):
+        return grasp_preview.preview(root, out, count, columns, start)
     items = _items(root, start, count)
     if not items:
         raise ValueError(f"dataset {str(root)!r} has no images from index {start}")
@@ -123,10 +134,14 @@ def preview(
 
 
 def info(root: Path) -> str:
-    """A human summary of a dataset from its manifest and chunk markers."""
+    """A human summary of a dataset (or a grasp-label folder) from its manifest and chunks."""
     path = root / "manifest.json"
     if not path.is_file():
         raise ValueError(f"{str(root)!r} is not a domrand dataset (no manifest.json)")
+    from domrand.tools import grasp_preview
+
+    if grasp_preview.is_grasp_folder(root):
+        return grasp_preview.info(root)
     m = json.loads(path.read_text())
     done = len(list((root / "chunks").glob("*.json"))) if (root / "chunks").is_dir() else 0
     size = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())

@@ -10,8 +10,15 @@ scenes is written atomically to `chunks/00000k.npz`:
     success (N,) bool              the physics outcome
     rate (N,) float32              with `executions` > 1 only: the success rate over the executions (the first
                                    as placed, the others with execution noise, `sim.jittered`)
-    scene (N,) int64               scene index; depth (S, 128, 128) float16, object (S,) and the object's
-                                   largest extent (S,) metres per scene
+    scene (N,) int64               scene index; per scene: depth (S, 128, 128) float16 metres (0: no reading),
+                                   depth_scene (S,) its scene index, intrinsics (S, 3, 3) and cam_to_world
+                                   (S, 4, 4) float32 (OpenCV axes) of its camera, object (S,) index into the
+                                   manifest's "objects", extent (S,) the object's largest extent, metres
+
+A grasp (x, y, z, yaw, width) is the task's top-down parallel-jaw grasp in the world frame (z up, metres,
+the table top at z = 0): the fingertips' centre at (x, y, z), the fingers closing along the direction at
+`yaw` radians from the x axis, opened to `width` metres before closing. `domrand info` and `domrand preview`
+read a label folder; `domrand predict grasp` ranks the candidates of your own depth image.
 
 `manifest.json` records the configuration and object list; reruns finish only missing chunks.
 
@@ -168,6 +175,8 @@ def label_scene(
         "grasp": np.array([[g.x, g.y, g.z, g.yaw, g.width] for g in grasps], dtype=np.float32),
         "success": success,
         "depth": depth.astype(np.float16),
+        "intrinsics": k.astype(np.float32),
+        "cam_to_world": c2w.astype(np.float32),
         "object": np.int64(index),
         "extent": np.float32(float(obj.mesh.extents.max())),
     }
@@ -232,6 +241,8 @@ class ChunkLabeller:
             "scene": np.concatenate([np.full(len(r["success"]), s) for s, r in rows]),
             "depth": np.stack([r["depth"] for _, r in rows]),
             "depth_scene": np.array([s for s, _ in rows]),
+            "intrinsics": np.stack([r["intrinsics"] for _, r in rows]),
+            "cam_to_world": np.stack([r["cam_to_world"] for _, r in rows]),
             "object": np.array([r["object"] for _, r in rows]),
             "extent": np.array([r["extent"] for _, r in rows]),
         }

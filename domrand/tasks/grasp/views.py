@@ -72,6 +72,21 @@ def depth_view(
     return depth[0].numpy(), scene.camera.intrinsics[0].double().numpy(), scene.camera.cam_to_world[0].double().numpy()
 
 
+def nominal_camera(size: int = SIZE) -> tuple[np.ndarray, np.ndarray]:
+    """The task's unperturbed top-down camera: intrinsics (3, 3) and camera-to-world (4, 4), float64, for
+    `size` x `size` depth images (what `depth_view` uses without `perturb_camera`)."""
+    cam = TopDownCamera()
+    zeros = cam.sample(1, rng=torch.Generator().manual_seed(0)).map(torch.zeros_like)
+    bank = MeshBank.from_meshes([_TABLE])
+    base = SceneBatch(  # type: ignore[arg-type]  (the camera is set below)
+        meshes=bank, instances=Instances.create(torch.zeros(1, 1, dtype=torch.int64), torch.eye(4)[None, None]),
+        lights=None, camera=None, textures=torch.zeros(1, 2, 2, 3, dtype=torch.uint8), background_color=torch.zeros(1, 3),
+        background_texture=torch.full((1,), -1), image_size=(size, size),
+    )  # fmt: skip
+    c = cam.apply(base, zeros).camera
+    return c.intrinsics[0].double().numpy(), c.cam_to_world[0].double().numpy()
+
+
 def fov_half_width(height: float = 0.70, fov_deg: float = 45.0) -> float:
     """Half the table width the nominal camera sees, metres."""
     return height * math.tan(math.radians(fov_deg) / 2)

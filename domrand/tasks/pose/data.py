@@ -107,6 +107,57 @@ def load_folder(root: str | Path, size: int) -> tuple[Tensor, Tensor, list[dict]
     return torch.from_numpy(images), torch.from_numpy(positions), recs
 
 
+def square_crop(image: np.ndarray) -> tuple[np.ndarray, tuple[int, int, int] | None]:
+    """The centred square of an (H, W, 3) image and its (x0, y0, side), or the image and None if it is square.
+
+    The model reads square images of a camera centred on its optical axis: cropping (rather than squashing)
+    keeps the pixels square and the principal point where it was relative to the crop's centre."""
+    h, w = image.shape[:2]
+    if h == w:
+        return image, None
+    side = min(h, w)
+    x0, y0 = (w - side) // 2, (h - side) // 2
+    return image[y0 : y0 + side, x0 : x0 + side], (x0, y0, side)
+
+
+def load_folder_for_training(root: str | Path, size: int, plane: Tensor | None = None) -> tuple:
+    """A labelled folder (your own photos, or domrand's jsonl output) as training data: what `load_native`
+    gives with `with_uv` (images, positions, manifest (None), target image positions (N, 2) in [-1, 1], and
+    with `plane` its points' image positions (N, P, 2)). Every record needs its "camera" (fx, fy, cx, cy,
+    width, height, cam_to_world): the heatmap is taught where the target's centre is in the image. Non-square
+    images are read as their centred square (`square_crop`), as `domrand predict pose` reads them."""
+    from domrand.tasks.pose.camera import PinholeCamera
+    from domrand.tasks.pose.model import project
+
+    recs = read_labels_folder(root)
+    images, uvs, planes = [], [], []
+    for n, r in enumerate(recs, 1):
+        if not isinstance(r.get("camera"), dict):
+            raise ValueError(
+                f'{str(Path(root) / "labels.jsonl")!r} line {n}: training needs each image\'s "camera" (fx, fy, cx, cy, '
+                "width, height, cam_to_world), to know where the target's centre is in the image"
+            )
+        cam = PinholeCamera.from_json(r["camera"], f"line {n} of labels.jsonl")
+        full = read_image(r["image"])
+        if (full.shape[1], full.shape[0]) != (int(cam.width), int(cam.height)):
+            raise ValueError(
+                f"line {n} of labels.jsonl: image {r['image']!r} is {full.shape[1]} x {full.shape[0]} pixels but its "
+                f"camera is for {int(cam.width)} x {int(cam.height)} images"
+            )
+        im, crop = square_crop(full)
+        x0, y0, side = crop or (0, 0, im.shape[1])
+        k = torch.tensor([[cam.fx, 0.0, cam.cx - x0], [0.0, cam.fy, cam.cy - y0], [0.0, 0.0, 1.0]])[None]
+        c2w = torch.as_tensor(cam.cam_to_world, dtype=torch.float32)[None]
+        target = torch.tensor([r["target_position"]], dtype=torch.float32)
+        uvs.append(project(target, k, c2w, side, side)[0, 0].numpy())
+        if plane is not None:
+            planes.append(project(plane, k, c2w, side, side)[0].numpy())
+        images.append(resize(im[None], size)[0])
+    pos = torch.tensor([r["target_position"] for r in recs], dtype=torch.float32)
+    out = (torch.from_numpy(np.stack(images)), pos, None, torch.from_numpy(np.stack(uvs)))
+    return (*out, torch.from_numpy(np.stack(planes))) if plane is not None else out
+
+
 def load_any(root: str | Path, size: int) -> tuple[Tensor, Tensor, dict | list]:
     """A native dataset if `root` has one, else a labelled folder."""
     root = Path(root)
@@ -147,3 +198,30 @@ def folder_cameras(records: list[dict]) -> CameraBatch:
 def to_input(batch: Tensor) -> Tensor:
     """(B, S, S, 3) uint8 -> (B, 3, S, S) float32 in [0, 1]."""
     return batch.permute(0, 3, 1, 2).to(torch.float32).div_(255.0)
+
+
+def data_identity(manifest: dict | None) -> dict | None:
+    """Which draws a dataset holds: chunk k of seed s (with chunk size c) draws its scenes from the streams of
+    (s, k), each randomizer from its own, so two datasets of one seed, chunk size and target share the target
+    poses of their first chunks even where other settings (textures, noise, image size, distractors) differ.
+
+    Returns:
+        {"root_seed", "chunk_size", "target", "num_chunks"}, or None for data without a manifest."""
+    if not manifest or "root_seed" not in manifest:
+        return None
+    config = manifest.get("config", {})
+    return {
+        "root_seed": manifest["root_seed"],
+        "chunk_size": manifest["chunk_size"],
+        "target": [config.get("task"), config.get("world", {}).get("target")],
+        "num_chunks": manifest["num_chunks"],
+    }
+
+
+def shared_chunks(train: dict | None, other: dict | None) -> int:
+    """How many chunks two datasets (`data_identity`) draw from the same streams: the first min(num_chunks)
+    when seed, chunk size and target agree, else 0."""
+    if not train or not other:
+        return 0
+    same = all(train[k] == other[k] for k in ("root_seed", "chunk_size", "target"))
+    return min(train["num_chunks"], other["num_chunks"]) if same else 0

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -17,8 +18,19 @@ from torch import Tensor
 
 from domrand.io.images import read_image
 from domrand.tasks.pose.camera import CameraBatch, PinholeCamera, check_sizes
-from domrand.tasks.pose.data import folder_cameras, load_any, native_cameras, resize, to_input
-from domrand.tasks.pose.infer import errors, load_model
+from domrand.tasks.pose.data import (
+    data_identity,
+    folder_cameras,
+    load_any,
+    native_cameras,
+    resize,
+    shared_chunks,
+    square_crop,
+    to_input,
+)
+from domrand.tasks.pose.infer import confidences, errors, load_model
+
+log = logging.getLogger("domrand")
 
 
 def metrics(err: Tensor | np.ndarray) -> dict[str, float | int]:
@@ -96,6 +108,7 @@ def evaluate_pose(
             raise ValueError(
                 f"labelled folder {data!r} is for target(s) {sorted(names)} but the checkpoint is for {meta['target']!r}"
             )
+    shared = _shared_with_training(meta, data)
     out: dict[str, Any] = {
         **metrics(errors(model, images, positions, camera=known)),
         "target": meta["target"],
@@ -105,10 +118,90 @@ def evaluate_pose(
         "mirror_fusion": model.config.mirror_fusion,
         "camera": camera or "learned",
     }
+    if shared:
+        out["shared_with_training"] = shared
     if report:
         Path(report).parent.mkdir(parents=True, exist_ok=True)
         Path(report).write_text(json.dumps(out, indent=2) + "\n")
     return out
+
+
+@dataclasses.dataclass(frozen=True)
+class Prediction:
+    """One image's prediction: `position` (x, y, z metres, world frame), `confidence` in (0, 1)
+    (`infer.confidences`: threshold it), and the square `crop` (x0, y0, side, pixels) the model read of a
+    non-square image (None for a square one)."""
+
+    image: str
+    position: list[float]
+    confidence: float
+    crop: tuple[int, int, int] | None
+
+
+def cropped_camera(cam: CameraBatch, crop: tuple[int, int, int] | None) -> CameraBatch:
+    """One image's camera (a 1-row `CameraBatch`) for its `square_crop`: the principal point moves by the crop's
+    offset, the size becomes the side."""
+    if crop is None:
+        return cam
+    x0, y0, side = crop
+    k = cam.intrinsics.clone()
+    k[:, 2] -= x0
+    k[:, 3] -= y0
+    return CameraBatch(k, torch.full_like(cam.size, float(side)), cam.cam_to_world)
+
+
+def _shared_with_training(meta: dict[str, Any], data: str) -> dict[str, int] | None:
+    """The chunks `data` draws from the same streams as the checkpoint's training data (same seed, chunk size and
+    target: `data_identity`), with a warning: the model was trained on those scenes, so their error flatters it.
+    None if it shares none."""
+    trained = meta.get("data_identity")
+    if trained is None and meta.get("data"):  # a checkpoint from before identities: its data, if still there
+        trained = data_identity(_manifest_of(meta["data"]))
+    mine = data_identity(_manifest_of(data))
+    n = shared_chunks(trained, mine)
+    if not n:
+        return None
+    images = min(n * mine["chunk_size"], int(_manifest_of(data)["num_images"]))
+    log.warning(
+        f"warning: {data!r} shares seed {mine['root_seed']} and its first {n} chunks ({images} images) with the "
+        "checkpoint's training data, so it shows the scenes the model was trained on and this error is optimistic. "
+        "Evaluate on data generated with another --seed."
+    )
+    return {"chunks": n, "images": images}
+
+
+def _manifest_of(root: str) -> dict | None:
+    path = Path(root) / "manifest.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
+def predict(
+    checkpoint: str,
+    images: list[str],
+    fusion: str | None = None,
+    mirror: bool | None = None,
+    camera: str | None = None,
+) -> list[Prediction]:
+    """A `Prediction` per image file (`fusion`, `mirror`: see `readout`; `camera` "nominal" or a camera JSON file:
+    see `cameras`). Images of any size: a non-square one is read as its centred square (`square_crop`), with a
+    given camera moved to match; the model then resizes the square to its input size."""
+    if camera == "labels":
+        raise ValueError("--camera labels is for `domrand evaluate pose`; give predict a camera JSON file or 'nominal'")
+    model, _ = load_model(checkpoint)
+    readout(model, fusion, mirror)
+    known = cameras(model, camera, len(images))
+    photos = [read_image(p) for p in images]
+    if known is not None and camera != "nominal":
+        check_sizes(known, [(im.shape[1], im.shape[0]) for im in photos], [f"image {p!r}" for p in images])
+    crops = [square_crop(im) for im in photos]
+    if known is not None and camera != "nominal":
+        rows = [cropped_camera(known.rows(i, i + 1), c) for i, (_, c) in enumerate(crops)]
+        known = CameraBatch(*(torch.cat([getattr(r, f) for r in rows]) for f in ("intrinsics", "size", "cam_to_world")))
+    batch = torch.from_numpy(np.stack([resize(im[None], model.config.image_size)[0] for im, _ in crops]))
+    with torch.no_grad():
+        positions = model(to_input(batch), None, known).tolist()
+    conf = confidences(model, batch).tolist()
+    return [Prediction(p, pos, c, crop) for p, pos, c, (_, crop) in zip(images, positions, conf, crops)]
 
 
 def predict_pose(
@@ -118,16 +211,5 @@ def predict_pose(
     mirror: bool | None = None,
     camera: str | None = None,
 ) -> list[list[float]]:
-    """One position (x, y, z metres, world frame) per image file (`fusion`, `mirror`: see `readout`; `camera`
-    "nominal" or a camera JSON file: see `cameras`)."""
-    if camera == "labels":
-        raise ValueError("--camera labels is for `domrand evaluate pose`; give predict a camera JSON file or 'nominal'")
-    model, _ = load_model(checkpoint)
-    readout(model, fusion, mirror)
-    known = cameras(model, camera, len(images))
-    photos = [read_image(p) for p in images]
-    if known is not None and camera != "nominal":
-        check_sizes(known, [(im.shape[1], im.shape[0]) for im in photos], [f"image {p!r}" for p in images])
-    batch = np.stack([resize(im[None], model.config.image_size)[0] for im in photos])
-    with torch.no_grad():
-        return model(to_input(torch.from_numpy(batch)), None, known).tolist()
+    """One position (x, y, z metres, world frame) per image file (`predict` without the confidences)."""
+    return [p.position for p in predict(checkpoint, images, fusion, mirror, camera)]

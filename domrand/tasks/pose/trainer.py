@@ -14,6 +14,7 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 import sys
@@ -28,7 +29,7 @@ from torch import Tensor
 from domrand.tasks import checkpoint as ckpt
 from domrand.tasks.device import check_precision, resolve_device, resolve_precision
 from domrand.tasks.interrupt import TrainingInterrupted, graceful
-from domrand.tasks.pose.data import load_native, to_input
+from domrand.tasks.pose.data import data_identity, load_folder_for_training, load_native, to_input
 from domrand.tasks.pose.infer import errors, weights
 from domrand.tasks.pose.model import PoseNet, PoseNetConfig
 
@@ -207,10 +208,16 @@ def train_pose(
 
     plane = model.plane.cpu() if mcfg.geometry == "homography" else None  # the labels are made on the CPU
     if data is not None:
-        loaded = load_native(data, cfg.image_size, with_uv=True, plane=plane)
+        native = (Path(data) / "native").is_dir() or not (Path(data) / "labels.jsonl").is_file()
+        loaded = (
+            load_native(data, cfg.image_size, with_uv=True, plane=plane)
+            if native
+            else load_folder_for_training(data, cfg.image_size, plane=plane)  # labelled photos, e.g. to fine-tune
+        )
         images, positions, manifest, uvs = loaded[:4]
         planes = loaded[4] if plane is not None else torch.zeros(len(images), 0, 2)
-        _check_target(manifest, target, data)
+        if manifest is not None:
+            _check_target(manifest, target, data)
         n_val = max(1, int(len(images) * cfg.val_fraction))
         train_x, train_y, train_uv, train_pl = images[:-n_val], positions[:-n_val], uvs[:-n_val], planes[:-n_val]
         val_x, val_y = images[-n_val:], positions[-n_val:]
@@ -301,6 +308,12 @@ def train_pose(
     }  # fmt: skip
 
 
+@functools.lru_cache(maxsize=8)
+def _identity(data: str | None) -> dict | None:
+    """The training data's `data_identity` (read once per run, not at every checkpoint)."""
+    return data_identity(_manifest(data))
+
+
 def _manifest(data: str | None) -> dict | None:
     path = Path(data) / "manifest.json" if data else None
     return json.loads(path.read_text()) if path is not None and path.is_file() else None
@@ -342,6 +355,7 @@ def _save(
         {
             "model": _cpu(model.state_dict()), "optimizer": _cpu(opt.state_dict()), "generator": gen.get_state(), "step": step,
             "best_val": best, "train_config": _json(asdict(cfg)), "model_config": mcfg.to_json(), "target": target, "data": data,
+            "data_identity": _identity(data),
         },
     )  # fmt: skip
 

@@ -135,9 +135,9 @@ def test_cli_evaluate_writes_the_report_and_predict_prints_positions(tiny, tmp_p
     capsys.readouterr()
     assert main(["predict", "pose", "--checkpoint", str(tiny / "run" / "best.pt"), str(img)]) == 0
     out = capsys.readouterr().out.split()
-    assert out[0] == str(img) and len(out) == 4
+    assert out[0] == str(img) and len(out) == 5 and 0 < float(out[4]) < 1  # x y z confidence
     assert np.allclose(
-        [float(v) for v in out[1:]], predict_pose(str(tiny / "run" / "best.pt"), [str(img)])[0], atol=1e-4
+        [float(v) for v in out[1:4]], predict_pose(str(tiny / "run" / "best.pt"), [str(img)])[0], atol=1e-4
     )
 
 
@@ -217,7 +217,7 @@ def test_cli_takes_a_camera_file_and_refuses_a_bad_one(tiny, tmp_path, capsys):
     assert json.loads(report.read_text())["camera"] == str(cam)
     capsys.readouterr()
     assert main(["predict", "pose", "--checkpoint", ck, str(img), "--camera", str(cam)]) == 0
-    assert np.allclose([float(v) for v in capsys.readouterr().out.split()[1:]], known, atol=1e-4)
+    assert np.allclose([float(v) for v in capsys.readouterr().out.split()[1:4]], known, atol=1e-4)
     assert abs(known[2] - 0.025) < 1e-6  # on the plane where the target's centre rests
     cam.write_text(json.dumps({**ds.label(0)["camera"], "fx": -1}))
     assert main(["predict", "pose", "--checkpoint", ck, str(img), "--camera", str(cam)]) == 2
