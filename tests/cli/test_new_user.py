@@ -337,3 +337,10 @@ def test_regression_two_resumes_into_one_folder_both_ran(small, tmp_path, capsys
     lock.write_text(json.dumps({"pid": int(dead.stdout), "host": socket.gethostname()}))
     assert main(["generate", "--config", str(small), "--out", str(out), "--resume", "--quiet"]) == 0
     assert not lock.exists() and files(out) == files(small)
+
+
+def test_regression_train_pose_with_a_bad_data_folder_left_an_empty_run_folder(tmp_path, capsys):
+    assert main(["train", "pose", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "run")]) == 2
+    assert "nowhere" in capsys.readouterr().err and not (tmp_path / "run").exists()
+    assert main(["train", "grasp", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "g")]) == 2
+    assert not (tmp_path / "g").exists()

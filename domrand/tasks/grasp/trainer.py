@@ -98,8 +98,8 @@ def train_grasp(
     run = Path(out)
     if run.exists() and any(run.iterdir()):
         raise ValueError(f"run folder {out!r} is not empty; choose another folder")
+    d = load(data)  # a bad --data fails before the run folder is made
     run.mkdir(parents=True, exist_ok=True)
-    d = load(data)
     scenes = np.unique(d["scene"])
     val_scenes = scenes[-max(1, int(len(scenes) * cfg.val_fraction)) :]
     is_val = np.isin(d["scene"], val_scenes)

@@ -204,7 +204,6 @@ def train_pose(
         ckpt.load_state(model, weights(init_state), init)
     if dev.type == "cuda":
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
-    run.mkdir(parents=True, exist_ok=True)
 
     plane = model.plane.cpu() if mcfg.geometry == "homography" else None  # the labels are made on the CPU
     if data is not None:
@@ -227,6 +226,7 @@ def train_pose(
             raise ValueError("give --data DIR or --online")
         source = OnlineData(online, cfg.seed, dev)
         val_x, val_y, _, _ = source.batch(10**9, 256)  # a held-out stream (step index no training step uses)
+    run.mkdir(parents=True, exist_ok=True)  # only now that the data are read: a bad --data leaves no folder
     (run / "config.json").write_text(
         json.dumps(
             {
