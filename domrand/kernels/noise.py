@@ -1,12 +1,13 @@
 """Compiled per-image post-processing for `ImageNoise`: colour jitter, blur and noise in one pass.
 
-Noise comes from a counter-based generator (splitmix64 of the image's seed and the sample index), so
-an image's noise depends only on its own seed: batch size, order and thread count change nothing.
+Noise comes from a counter-based generator (splitmix64 of the image's seed and the pixel index), so an
+image's noise depends only on its own seed: batch size, order and thread count change nothing.
 """
 
 from __future__ import annotations
 
 import math
+import statistics
 
 import numpy as np
 from numba import njit, prange
@@ -14,7 +15,6 @@ from numba import njit, prange
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
-_TO_UNIT = 1.0 / 9007199254740992.0  # 2**-53
 
 
 @njit(cache=True, inline="always")
@@ -24,60 +24,101 @@ def _mix(x):
     return x ^ (x >> np.uint64(31))
 
 
+NORMAL_BITS = 12
+#: N(0, 1) at the centres of 4096 equal-probability bins (the inverse normal CDF at (i + 0.5) / 4096): a pixel's
+#: Gaussian noise reads three entries chosen by its hash, so noise costs one hash a pixel instead of a
+#: Box-Muller transform (two logarithms, two square roots and four sines) for every pair of values.
+NORMAL = np.array(
+    [statistics.NormalDist().inv_cdf((i + 0.5) / (1 << NORMAL_BITS)) for i in range(1 << NORMAL_BITS)], np.float32
+)
+_U24 = np.float32(1.0 / (1 << 24))
+
+
 @njit(cache=True, inline="always")
-def uniform(seed, counter):
-    """A float64 in [0, 1) from (seed, counter): splitmix64."""
-    return float(_mix(np.uint64(seed) + (np.uint64(counter) + np.uint64(1)) * _GOLDEN) >> np.uint64(11)) * _TO_UNIT
+def _jitter(src, brightness, contrast, saturation, x):
+    """x (H, W, 3) = src with brightness, contrast (about the image mean) and saturation applied."""
+    h, w, _ = src.shape
+    acc = 0.0
+    for i in range(h):
+        for j in range(w):
+            for c in range(3):
+                v = src[i, j, c] * brightness
+                x[i, j, c] = v
+                acc += v
+    mean = np.float32(acc / (h * w * 3))
+    for i in range(h):
+        for j in range(w):
+            r = (x[i, j, 0] - mean) * contrast + mean
+            g = (x[i, j, 1] - mean) * contrast + mean
+            b = (x[i, j, 2] - mean) * contrast + mean
+            grey = r * np.float32(0.299) + g * np.float32(0.587) + b * np.float32(0.114)
+            x[i, j, 0] = grey + (r - grey) * saturation
+            x[i, j, 1] = grey + (g - grey) * saturation
+            x[i, j, 2] = grey + (b - grey) * saturation
+
+
+@njit(cache=True, inline="always")
+def _blur(x, tmp, sigma):
+    """x (H, W, 3) blurred in place by a separable 5-tap Gaussian of `sigma` pixels (edges clamped)."""
+    h, w, _ = x.shape
+    k = np.empty(5, dtype=np.float32)
+    for j in range(5):
+        k[j] = math.exp(-0.5 * ((j - 2) / max(sigma, 1e-3)) ** 2)
+    k /= k.sum()
+    for i in range(h):
+        rows = (max(i - 2, 0), max(i - 1, 0), i, min(i + 1, h - 1), min(i + 2, h - 1))
+        for j in range(w):
+            for c in range(3):
+                tmp[i, j, c] = (
+                    k[0] * x[rows[0], j, c] + k[1] * x[rows[1], j, c] + k[2] * x[rows[2], j, c]
+                    + k[3] * x[rows[3], j, c] + k[4] * x[rows[4], j, c]
+                )  # fmt: skip
+    for i in range(h):
+        for j in range(w):
+            c0, c1, c3, c4 = max(j - 2, 0), max(j - 1, 0), min(j + 1, w - 1), min(j + 2, w - 1)
+            for c in range(3):
+                x[i, j, c] = (
+                    k[0] * tmp[i, c0, c] + k[1] * tmp[i, c1, c] + k[2] * tmp[i, j, c] + k[3] * tmp[i, c3, c]
+                    + k[4] * tmp[i, c4, c]
+                )  # fmt: skip
 
 
 @njit(cache=True, parallel=True)
-def degrade(img, brightness, contrast, saturation, sigma, gauss, salt, seeds, out):
-    """out (B, H, W, 3) float32 from img (B, H, W, 3): jitter, 5-tap Gaussian blur, noise, clamp."""
+def degrade(img, brightness, contrast, saturation, sigma, gauss, salt, seeds, out, out_u8, quantize):
+    """Colour jitter, 5-tap Gaussian blur, Gaussian and salt-and-pepper noise, clamp, of img (B, H, W, 3) float32
+    in [0, 1]: into out (B, H, W, 3) float32, and with `quantize` also into out_u8 (B, H, W, 3) uint8 as
+    `frame.quantize` does ((x * 255 + 0.5) clipped, truncated).
+
+    Noise: one splitmix64 hash of (the image's seed, the pixel index) per pixel; its bits 0-35 pick the three
+    channels' normals from `NORMAL` (12 bits each) and bits 40-63 a uniform in [0, 1) for salt (below salt / 2
+    black, below salt white)."""
     b_n, h, w, _ = img.shape
+    table = NORMAL
+    mask = np.uint64((1 << NORMAL_BITS) - 1)
     for b in prange(b_n):
-        x = img[b] * np.float32(brightness[b])
-        mean = x.mean()
-        x = (x - mean) * np.float32(contrast[b]) + mean
-        grey = x[:, :, 0] * np.float32(0.299) + x[:, :, 1] * np.float32(0.587) + x[:, :, 2] * np.float32(0.114)
-        for c in range(3):
-            x[:, :, c] = grey + (x[:, :, c] - grey) * np.float32(saturation[b])
+        x = np.empty((h, w, 3), dtype=np.float32)
+        _jitter(img[b], np.float32(brightness[b]), np.float32(contrast[b]), np.float32(saturation[b]), x)
         if sigma[b] > 0:
-            k = np.empty(5, dtype=np.float32)
-            for j in range(5):
-                k[j] = math.exp(-0.5 * ((j - 2) / max(sigma[b], 1e-3)) ** 2)
-            k /= k.sum()
-            tmp = np.empty_like(x)
-            for i in range(h):
-                for jj in range(w):
-                    for c in range(3):
-                        acc = np.float32(0.0)
-                        for t in range(5):
-                            acc += k[t] * x[min(max(i + t - 2, 0), h - 1), jj, c]
-                        tmp[i, jj, c] = acc
-            for i in range(h):
-                for jj in range(w):
-                    for c in range(3):
-                        acc = np.float32(0.0)
-                        for t in range(5):
-                            acc += k[t] * tmp[i, min(max(jj + t - 2, 0), w - 1), c]
-                        x[i, jj, c] = acc
-        s, g, sp = seeds[b], np.float32(gauss[b]), salt[b]
+            _blur(x, np.empty_like(x), sigma[b])
+        s, g, sp = np.uint64(seeds[b]), np.float32(gauss[b]), np.float32(salt[b])
+        half = sp / np.float32(2.0)
         for i in range(h):
             for jj in range(w):
-                n = (i * w + jj) * 5
-                u = uniform(s, n)
-                if g > 0:  # Box-Muller: two pairs of normals, three used
-                    r1 = np.float32(math.sqrt(-2.0 * math.log(max(uniform(s, n + 1), 1e-300))))
-                    t1 = np.float32(2.0 * math.pi * uniform(s, n + 2))
-                    r2 = np.float32(math.sqrt(-2.0 * math.log(max(uniform(s, n + 3), 1e-300))))
-                    t2 = np.float32(2.0 * math.pi * uniform(s, n + 4))
-                    x[i, jj, 0] += g * r1 * np.float32(math.cos(t1))
-                    x[i, jj, 1] += g * r1 * np.float32(math.sin(t1))
-                    x[i, jj, 2] += g * r2 * np.float32(math.cos(t2))
+                hsh = _mix(s + np.uint64(i * w + jj + 1) * _GOLDEN)
+                u = np.float32(hsh >> np.uint64(40)) * _U24
+                if g > 0:
+                    x[i, jj, 0] += g * table[hsh & mask]
+                    x[i, jj, 1] += g * table[(hsh >> np.uint64(NORMAL_BITS)) & mask]
+                    x[i, jj, 2] += g * table[(hsh >> np.uint64(2 * NORMAL_BITS)) & mask]
                 for c in range(3):
                     v = x[i, jj, c]
-                    if u < sp / 2:
-                        v = 0.0
+                    if u < half:
+                        v = np.float32(0.0)
                     elif u < sp:
-                        v = 1.0
-                    out[b, i, jj, c] = min(max(v, 0.0), 1.0)
+                        v = np.float32(1.0)
+                    v = min(max(v, np.float32(0.0)), np.float32(1.0))
+                    out[b, i, jj, c] = v
+                    if quantize:
+                        out_u8[b, i, jj, c] = np.uint8(
+                            min(max(v * np.float32(255.0) + np.float32(0.5), np.float32(0.0)), np.float32(255.0))
+                        )

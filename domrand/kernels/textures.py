@@ -165,23 +165,36 @@ def _dead_leaves(c0, c1, c2, seed, cells, duty, size, out):
 
 @njit(cache=True)
 def _stones(c0, c1, c2, seed, cells, duty, size, out):
-    """out (S, S, 3) uint8: `generators.textures.stones` for one texture."""
+    """out (S, S, 3) uint8: `generators.textures.stones` for one texture. The jitter and shade of each of the
+    n x n sites is hashed once into a table (a texel reads its 9 neighbours' from it), so the arithmetic per
+    texel is the reference's without its 18 hashes."""
     n = math.floor(cells)
     nf = F(n)
     mortar = F(0.03) + F(0.12) * duty
+    jx, jy = np.empty((n, n), np.float32), np.empty((n, n), np.float32)
+    g0, g1 = np.empty((n, n), np.float32), np.empty((n, n), np.float32)
+    for wy in range(n):
+        for wx in range(n):
+            jx[wx, wy], jy[wx, wy] = _field(seed, 0, wx, wy), _field(seed, 1, wx, wy)
+            g0[wx, wy], g1[wx, wy] = _field(seed, 2, wx, wy), _field(seed, 3, wx, wy)
+    wrap = np.empty(n + 3, np.int64)  # cell c in [-1, n + 1] -> c mod n, at wrap[c + 1]
+    for c in range(-1, n + 2):
+        wrap[c + 1] = c % n
     for i in range(size):
         v = (F(i) + F(0.5)) / F(size)
         for j in range(size):
             u = (F(j) + F(0.5)) / F(size)
             x, y = u * nf, v * nf
             ix, iy = F(math.floor(x)), F(math.floor(y))
+            kx, ky = int(ix), int(iy)
             best, second = F(1e9), F(1e9)
             bx, by = 0, 0
             for dj in range(-1, 2):
+                wy = wrap[ky + dj + 1]
                 for di in range(-1, 2):
                     cx, cy = ix + F(di), iy + F(dj)
-                    wx, wy = int(cx) % n, int(cy) % n
-                    px, py = cx + _field(seed, 0, wx, wy), cy + _field(seed, 1, wx, wy)
+                    wx = wrap[kx + di + 1]
+                    px, py = cx + jx[wx, wy], cy + jy[wx, wy]
                     d = (x - px) * (x - px) + (y - py) * (y - py)
                     if d < best:
                         second, best, bx, by = best, d, wx, wy
@@ -192,7 +205,7 @@ def _stones(c0, c1, c2, seed, cells, duty, size, out):
                 for c in range(3):
                     out[i, j, c] = _u8(c2[c] * F(0.8))
                 continue
-            h0, h1 = _field(seed, 2, bx, by), _field(seed, 3, bx, by)
+            h0, h1 = g0[bx, by], g1[bx, by]
             shade = F(0.55) + F(0.45) * F(math.sqrt(min(edge * F(2.0), F(1.0))))
             for c in range(3):
                 out[i, j, c] = _u8((c0[c] + (c1[c] - c0[c]) * h0) * (F(0.6) + F(0.4) * h1) * shade)
@@ -245,11 +258,13 @@ def _u8(x):
 
 @njit(cache=True, parallel=True)
 def synthesize(kind, c0, c1, c2, angle, cells, duty, seed, centre, radius, image, crop, tint, images, size, out):
-    """out (N, S, S, 3) uint8 from N texture rows (see `TextureSpec`)."""
+    """out (N, S, S, 3) uint8 from N texture rows (see `TextureSpec`); rows of kind -1 are left untouched."""
     n_img, ih, iw = images.shape[0], images.shape[1], images.shape[2]
     short = min(ih, iw)
     for t in prange(kind.shape[0]):
         k = kind[t]
+        if k < 0:  # not needed: left as it is
+            continue
         if k == DEAD_LEAVES:
             _dead_leaves(c0[t], c1[t], c2[t], seed[t], cells[t], duty[t], size, out[t])
             continue

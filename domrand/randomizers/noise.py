@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import torch
 from torch import Tensor
 
@@ -25,6 +26,9 @@ class NoiseParams(Params):
     gaussian_std: Tensor  # (B,) in [0, 1] units
     salt_pepper: Tensor  # (B,) fraction of pixels
     seed: Tensor = int_field()  # (B,)
+
+
+_NO_U8 = np.zeros((1, 1, 1, 3), dtype=np.uint8)  # degrade's uint8 output, unused here
 
 
 @dataclass(frozen=True)
@@ -82,6 +86,8 @@ class ImageNoise(ImageRandomizer[NoiseParams]):
             n(p.salt_pepper),
             n(p.seed),
             out.numpy(),
+            _NO_U8,
+            False,
         )
         return out.to(images.device)
 

@@ -207,7 +207,9 @@ class TextureRandomizer(Randomizer[TextureParams]):
         if self.pool_size is not None:
             bank, index = self.pool(), p.pool_index
         else:
-            bank = self.generate(p.spec())
+            # Only the textures a render can show: hidden slots (distractors not placed) keep zeros.
+            shown = torch.cat([scene.instances.visible, torch.ones(b, 1, dtype=torch.bool)], 1).reshape(-1)
+            bank = synthesize(p.spec(), self.size, self.images(), only=shown)
             index = torch.arange(b * s).reshape(b, s)
         inst = scene.instances
         inst = type(inst)(
@@ -230,14 +232,24 @@ def _empty_spec(n: int) -> TextureSpec:
     )  # fmt: skip
 
 
-def synthesize(spec: TextureSpec, size: int, images: Tensor) -> Tensor:
-    """Pixels (N, size, size, 3) uint8 of N texture rows, by the compiled kernel (`texture_kernel`)."""
+def synthesize(spec: TextureSpec, size: int, images: Tensor, only: Tensor | None = None) -> Tensor:
+    """Pixels (N, size, size, 3) uint8 of N texture rows, by the compiled kernel (`kernels.textures`).
+
+    Args:
+        only: optional (N,) bool: synthesize these rows; the others stay zero (textures nothing will show).
+    """
     from domrand.kernels.textures import synthesize as kernel
 
     n = spec.kind.shape[0]
-    out = torch.empty(n, size, size, 3, dtype=torch.uint8)
+    out = (
+        torch.zeros(n, size, size, 3, dtype=torch.uint8)
+        if only is not None
+        else torch.empty(n, size, size, 3, dtype=torch.uint8)
+    )
     if n == 0:
         return out
+    if only is not None:
+        spec = type(spec)(**{**spec.tensors(), "kind": torch.where(only, spec.kind, torch.full_like(spec.kind, -1))})
     if bool((spec.kind == KINDS.index("image")).any()) and images.shape[0] == 0:
         raise ValueError("an 'image' texture needs textures.image_folder")
     a = lambda t: t.contiguous().numpy()  # noqa: E731

@@ -1,0 +1,52 @@
+"""ImageNoise's compiled kernel against what its parameters promise: the Gaussian noise's spread, the salt and
+pepper fractions, a normalised symmetric blur, and one image's noise independent of its batch."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from domrand.randomizers.noise import ImageNoise, NoiseParams
+
+
+def params(n: int, *, b=1.0, c=1.0, s=1.0, sigma=0.0, g=0.0, salt=0.0, seed=7) -> NoiseParams:
+    f = lambda v: torch.full((n,), float(v))  # noqa: E731
+    return NoiseParams(f(b), f(c), f(s), f(sigma), f(g), f(salt), torch.arange(seed, seed + n))
+
+
+def test_gaussian_noise_has_the_asked_spread_and_channels_are_independent():
+    img = torch.full((2, 128, 128, 3), 0.5)
+    out = ImageNoise().apply(img, params(2, g=0.05)).numpy() - 0.5
+    assert abs(out.mean()) < 0.001 and abs(out.std() / 0.05 - 1) < 0.02
+    flat = out.reshape(-1, 3)
+    corr = np.corrcoef(flat.T)
+    assert np.abs(corr - np.eye(3)).max() < 0.02
+    tail = (np.abs(flat) > 3 * 0.05).mean()
+    assert 0.0015 < tail < 0.004  # a normal's 0.27 % beyond three sigma
+
+
+def test_salt_and_pepper_blacken_and_whiten_the_asked_shares():
+    img = torch.full((1, 256, 256, 3), 0.5)
+    out = ImageNoise().apply(img, params(1, salt=0.1)).numpy()[0]
+    black, white = (out == 0).all(-1).mean(), (out == 1).all(-1).mean()
+    assert abs(black - 0.05) < 0.005 and abs(white - 0.05) < 0.005
+    assert ((out == 0.5).all(-1) | (out == 0).all(-1) | (out == 1).all(-1)).all()
+
+
+def test_blur_is_normalised_symmetric_and_spreads_an_impulse():
+    img = torch.zeros(1, 21, 21, 3)
+    img[0, 10, 10] = 1.0
+    out = ImageNoise().apply(img, params(1, sigma=1.0)).numpy()[0, ..., 0]
+    assert abs(out.sum() - 1.0) < 1e-5 and np.allclose(out, out[::-1, :]) and np.allclose(out, out.T)
+    assert out[10, 10] < 0.2 and out[10, 12] > 0 and out[10, 13] == 0  # 5 taps: reaches 2 pixels
+
+
+def test_an_images_noise_depends_on_its_own_seed_only():
+    g = torch.Generator().manual_seed(0)
+    img = torch.rand(6, 32, 32, 3, generator=g)
+    noise = ImageNoise()
+    p = noise.sample(6, rng=torch.Generator().manual_seed(1))
+    whole = noise.apply(img, p)
+    parts = torch.cat([noise.apply(img[i : i + 1], p.select(torch.tensor([i]))) for i in range(6)])
+    assert torch.equal(whole, parts)
+    assert not torch.equal(whole[0], noise.apply(img[:1], p.select(torch.tensor([1])))[0])
