@@ -175,7 +175,9 @@ def boxes_from_mask(instance: Tensor, k: int) -> tuple[Tensor, Tensor]:
         from domrand.kernels.silhouettes import mask_stats
 
         bbox_c, pixels_c = torch.empty(b, k, 4, dtype=torch.float32), torch.empty(b, k, dtype=torch.int64)
-        mask_stats(instance.to(torch.int32).contiguous().numpy(), k, bbox_c.numpy(), pixels_c.numpy())
+        from domrand.kernels.threads import parallel
+
+        parallel(mask_stats, b, instance.to(torch.int32).contiguous().numpy(), k, bbox_c.numpy(), pixels_c.numpy())
         return bbox_c, pixels_c
     ids = instance.reshape(b, h * w).to(torch.int64)
     keep = ids >= 0
@@ -288,7 +290,11 @@ def _amodal_boxes(scene: SceneBatch, pose_cam: Tensor) -> Tensor:
         from domrand.kernels.silhouettes import amodal_boxes
 
         out = torch.empty(*inst.mesh.shape, 4, dtype=torch.float32)
-        amodal_boxes(
+        from domrand.kernels.threads import parallel
+
+        parallel(
+            amodal_boxes,
+            inst.mesh.shape[0],
             bank.vertices.contiguous().numpy(),
             used_vertices(bank).numpy(),
             bank.num_vertices.numpy(),

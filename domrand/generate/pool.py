@@ -19,16 +19,13 @@ _WORKER: Callable[[Any], Any] | None = None
 
 
 def set_threads(threads: int) -> None:
-    """Use `threads` threads for torch and numba in this process (numba as far as it was built for)."""
+    """Use `threads` threads for torch and for the compiled kernels in this process."""
     import torch
 
-    torch.set_num_threads(threads)
-    try:
-        import numba
+    from domrand.kernels.threads import set_threads as kernel_threads
 
-        numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
-    except (ImportError, ValueError):
-        pass
+    torch.set_num_threads(threads)
+    kernel_threads(threads)
 
 
 def _init(factory: Callable[[], Callable[[Any], Any]], threads: int | None) -> None:

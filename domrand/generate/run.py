@@ -25,6 +25,7 @@ from domrand.generate.guard import LOCK, check_space, folder_lock
 from domrand.generate.options import GenerateOptions, Summary, chunk_count
 from domrand.generate.progress import Progress
 from domrand.generate.runner import ChunkRunner, RunSpec, object_models
+from domrand.generate.warm import warm_up
 from domrand.io import manifest as mf
 from domrand.io.store import open_store
 from domrand.io.writers import make_writers
@@ -140,6 +141,7 @@ def _run(config: DatasetConfig, opts: GenerateOptions) -> Summary:
         log.info(
             "compiling the renderer's kernels: first run on this machine only, later runs load them from the cache"
         )
+        warm_up(config)
     pending = set(todo)
     done_images = sum(
         chunk_count(opts.num, config.chunk_size, k) for k in range(manifest["num_chunks"]) if k not in pending

@@ -10,7 +10,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
+
+from domrand.kernels import cache  # noqa: F401  (the compiled kernels' folder, before any @njit)
 
 F32 = np.float32
 INF = np.float32(np.inf)
@@ -18,16 +20,17 @@ ONE = np.float32(1.0)
 ZERO = np.float32(0.0)
 
 
-@njit(cache=True, parallel=True)
-def world_geometry(vertices, normals, num_vertices, inst_mesh, scale, pose, pos_out, nrm_out):
+@njit(cache=True, nogil=True)
+def world_geometry(lo, hi, vertices, normals, num_vertices, inst_mesh, scale, pose, pos_out, nrm_out):
     """`frontend.world_geometry` for the vertices faces use (the rest of each padded row is left alone).
 
     vertices, normals (M, V, 3) float32; num_vertices (M,) int64; inst_mesh (B, K); scale (B, K, 3);
     pose (B, K, 4, 4); pos_out, nrm_out (B, K, V, 3) float32. Positions use the same float32 expressions
-    in the same order as the torch front end (bit-identical); normals agree to rounding.
+    in the same order as the torch front end (bit-identical); normals agree to rounding. Scenes [lo, hi)
+    (`threads.parallel`).
     """
-    b_n, k_n = inst_mesh.shape
-    for b in prange(b_n):
+    k_n = inst_mesh.shape[1]
+    for b in range(lo, hi):
         for k in range(k_n):
             m = inst_mesh[b, k]
             t = pose[b, k]

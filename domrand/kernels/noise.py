@@ -10,7 +10,9 @@ import math
 import statistics
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
+
+from domrand.kernels import cache  # noqa: F401  (the compiled kernels' folder, before any @njit)
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -83,23 +85,25 @@ def _blur(x, tmp, sigma):
                 )  # fmt: skip
 
 
-@njit(cache=True, parallel=True)
-def degrade(img, brightness, contrast, saturation, sigma, gauss, salt, seeds, out, out_u8, quantize):
-    """Colour jitter, 5-tap Gaussian blur, Gaussian and salt-and-pepper noise, clamp, of img (B, H, W, 3) float32
+@njit(cache=True, nogil=True)
+def degrade(lo, hi, img, brightness, contrast, saturation, sigma, gauss, salt, seeds, out, out_u8, quantize):
+    """Colour jitter, 5-tap Gaussian blur, Gaussian and salt-and-pepper noise, clamp, of images [lo, hi)
+    (one call per thread, `threads.parallel`) of img (B, H, W, 3) float32
     in [0, 1]: into out (B, H, W, 3) float32, and with `quantize` also into out_u8 (B, H, W, 3) uint8 as
     `frame.quantize` does ((x * 255 + 0.5) clipped, truncated).
 
     Noise: one splitmix64 hash of (the image's seed, the pixel index) per pixel; its bits 0-35 pick the three
     channels' normals from `NORMAL` (12 bits each) and bits 40-63 a uniform in [0, 1) for salt (below salt / 2
     black, below salt white)."""
-    b_n, h, w, _ = img.shape
+    h, w = img.shape[1], img.shape[2]
     table = NORMAL
     mask = np.uint64((1 << NORMAL_BITS) - 1)
-    for b in prange(b_n):
-        x = np.empty((h, w, 3), dtype=np.float32)
+    x = np.empty((h, w, 3), dtype=np.float32)
+    tmp = np.empty_like(x)
+    for b in range(lo, hi):
         _jitter(img[b], np.float32(brightness[b]), np.float32(contrast[b]), np.float32(saturation[b]), x)
         if sigma[b] > 0:
-            _blur(x, np.empty_like(x), sigma[b])
+            _blur(x, tmp, sigma[b])
         s, g, sp = np.uint64(seeds[b]), np.float32(gauss[b]), np.float32(salt[b])
         half = sp / np.float32(2.0)
         for i in range(h):

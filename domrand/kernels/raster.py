@@ -1,7 +1,7 @@
-"""The compiled twin of `render.raster_torch` and `Renderer.render` (numba): whole scenes, one thread per scene.
+"""The compiled twin of `render.raster_torch` and `Renderer.render` (numba): whole scenes, one call per thread over its share of them.
 
 `render_batch` fuses what the torch back end does in separate passes (front end, rasterization,
-shadow map, deferred shading) into one loop per scene, with no per-pixel allocation. It evaluates
+shadow map, deferred shading) into one loop over its scenes, with no per-pixel allocation. It evaluates
 the same float32 expressions in the same order as `frontend` and `raster_torch` (view transform,
 near-plane clip, projection, edge functions, fill rule, depth, depth test with ties to the lower
 triangle index), so both back ends pick the same triangle at every pixel and give the same depth;
@@ -14,8 +14,9 @@ import math
 from typing import Any, NamedTuple
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
+from domrand.kernels import cache  # noqa: F401  (the compiled kernels' folder, before any @njit)
 from domrand.kernels.constants import MARGIN
 from domrand.kernels.frontend import F32, INF, _corners, front_scene, scene_buffers, world_geometry
 from domrand.kernels.shade import _shade_scene
@@ -111,42 +112,52 @@ def cover_stats(screen, valid, start, end, stamp, mark, out):
     out[2], out[3], out[4], out[5] = bx0, by0, bx1, by1
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def render_batch(
+    lo, hi,
     world_pos, world_nrm, inst_mesh, faces, num_faces, num_vertices, uvs, double_sided, visible, cast_shadow,
     cam_w2v, cam_proj, near, l_w2v, l_proj, l_ortho, l_near, has_shadow, shadow_light, smap_size, cull_back,
     inst_tex, inst_color, inst_uv_scale, inst_spec, inst_shin, textures,
     l_kind, l_pos, l_color, l_intensity, l_enabled, ambient, eye, bg_color, bg_tex,
     rgb, depth, inst_out, normals_out, want_normals, shade_on, sil_slots, sil_out,
 ):  # fmt: skip
-    """Render B scenes into rgb (B,H,W,3), depth (B,H,W), inst_out (B,H,W), optionally normals_out, and the
-    unoccluded silhouette of every slot in `sil_slots` (K,) into sil_out (B, K, 6) (see `cover_stats`)."""
-    b_n, h, w = depth.shape
+    """Render scenes [lo, hi) of B into rgb (B,H,W,3), depth (B,H,W), inst_out (B,H,W),
+    optionally normals_out, and the unoccluded silhouette of every slot in `sil_slots` (K,) into sil_out
+    (B, K, 6) (see `cover_stats`). One call per thread (`threads.parallel`); its scratch serves all its scenes."""
+    h, w = depth.shape[1], depth.shape[2]
     k_n, v_n = world_pos.shape[1], world_pos.shape[2]
     t2 = 2 * k_n * faces.shape[1]
     bank = (faces, num_faces, num_vertices, double_sided)
-    for b in prange(b_n):
-        buffers = scene_buffers(k_n, v_n, t2)
-        _, screen, weights, valid = buffers
-        smap = np.full((smap_size, smap_size), INF, dtype=np.float32)
+    buffers = scene_buffers(k_n, v_n, t2)
+    _, screen, weights, valid = buffers
+    smap = np.full((smap_size, smap_size), INF, dtype=np.float32)
+    stb = np.empty((smap_size, smap_size), dtype=np.int32)
+    zbuf = np.empty((h, w), dtype=np.float32)
+    tbuf = np.empty((h, w), dtype=np.int32)
+    # Silhouette marks are unique in the batch (scene * K + slot), so the canvas is never cleared.
+    stamp = (
+        np.full(((2 * MARGIN + 1) * h, (2 * MARGIN + 1) * w), -1, dtype=np.int32)
+        if sil_slots.any()
+        else np.empty((1, 1), dtype=np.int32)
+    )
+    f2 = 2 * faces.shape[1]
+    for b in range(lo, hi):
         if has_shadow[b] and shade_on:
-            stb = np.full((smap_size, smap_size), -1, dtype=np.int32)
+            smap[:, :] = INF
+            stb[:, :] = -1
             keep = visible[b] & cast_shadow[b]
             light_view = (l_w2v[b], l_proj[b], l_ortho[b], l_near)
             front_scene(world_pos[b], inst_mesh[b], bank, keep, light_view, False, buffers)
             raster_scene(screen, valid, smap, stb)
         camera_view = (cam_w2v[b], cam_proj[b], False, near)
         front_scene(world_pos[b], inst_mesh[b], bank, visible[b], camera_view, cull_back, buffers)
-        zbuf = np.full((h, w), INF, dtype=np.float32)
-        tbuf = np.full((h, w), -1, dtype=np.int32)
+        zbuf[:, :] = INF
+        tbuf[:, :] = -1
         raster_scene(screen, valid, zbuf, tbuf)
-        if sil_slots.any():  # the camera's triangles of each slot are contiguous: 2 * F per slot
-            stamp = np.full(((2 * MARGIN + 1) * h, (2 * MARGIN + 1) * w), -1, dtype=np.int32)
-            f2 = 2 * faces.shape[1]
-            for k in range(k_n):
-                sil_out[b, k, :] = 0
-                if sil_slots[k]:
-                    cover_stats(screen, valid, k * f2, (k + 1) * f2, stamp, k, sil_out[b, k])
+        for k in range(k_n):  # the camera's triangles of each slot are contiguous: 2 * F per slot
+            sil_out[b, k, :] = 0
+            if sil_slots[k]:
+                cover_stats(screen, valid, k * f2, (k + 1) * f2, stamp, b * k_n + k, sil_out[b, k])
         _shade_scene(
             b, zbuf, tbuf, screen, weights, world_pos, world_nrm, inst_mesh, faces, uvs, double_sided, inst_tex,
             inst_color, inst_uv_scale, inst_spec, inst_shin, textures, l_kind, l_pos, l_color, l_intensity,
@@ -208,5 +219,8 @@ class RenderJob(NamedTuple):
 
 
 def render(job: RenderJob) -> None:
-    """Render the scenes of `job` into its output arrays (rgb, depth, inst_out, normals_out, sil_out)."""
-    render_batch(*job)
+    """Render the scenes of `job` into its output arrays (rgb, depth, inst_out, normals_out, sil_out), on every
+    kernel thread (`threads.parallel`)."""
+    from domrand.kernels.threads import parallel
+
+    parallel(render_batch, job.depth.shape[0], *job)

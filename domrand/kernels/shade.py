@@ -10,6 +10,7 @@ import math
 import numpy as np
 from numba import njit
 
+from domrand.kernels import cache  # noqa: F401  (the compiled kernels' folder, before any @njit)
 from domrand.kernels.constants import SHADOW_BIAS_TEXELS, SHADOW_SLOPE_TEXELS
 from domrand.kernels.frontend import F32, ONE, ZERO, _corners
 

@@ -8,15 +8,18 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
+from domrand.kernels import cache  # noqa: F401  (the compiled kernels' folder, before any @njit)
 from domrand.kernels.constants import MARGIN
 from domrand.kernels.frontend import F32, front_scene, scene_buffers
 from domrand.kernels.raster import _owns, cover_stats
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True)
 def silhouette_areas(
+    lo,
+    hi,
     world_pos,
     inst_mesh,
     faces,
@@ -33,13 +36,13 @@ def silhouette_areas(
     out,
 ):
     """out (B, K, 6) int64: each visible slot's silhouette with nothing in front of it (`raster.cover_stats`)."""
-    b_n, k_n, v_n = world_pos.shape[0], world_pos.shape[1], world_pos.shape[2]
+    k_n, v_n = world_pos.shape[1], world_pos.shape[2]
     t2 = 2 * k_n * faces.shape[1]
-    for b in prange(b_n):
-        buffers = scene_buffers(k_n, v_n, t2)
-        _, screen, _, valid = buffers
-        stamp = np.full(((2 * MARGIN + 1) * h, (2 * MARGIN + 1) * w), -1, dtype=np.int32)
-        keep = np.zeros(k_n, dtype=np.bool_)
+    buffers = scene_buffers(k_n, v_n, t2)
+    _, screen, _, valid = buffers
+    stamp = np.full(((2 * MARGIN + 1) * h, (2 * MARGIN + 1) * w), -1, dtype=np.int32)  # marks: scene * K + slot
+    keep = np.zeros(k_n, dtype=np.bool_)
+    for b in range(lo, hi):
         for k in range(k_n):
             out[b, k, :] = 0
             if not visible[b, k]:
@@ -50,15 +53,15 @@ def silhouette_areas(
             front_scene(
                 world_pos[b], inst_mesh[b], bank, keep, (cam_w2v[b], cam_proj[b], False, near), cull_back, buffers
             )
-            cover_stats(screen, valid, 0, t2, stamp, k, out[b, k])
+            cover_stats(screen, valid, 0, t2, stamp, b * k_n + k, out[b, k])
 
 
-@njit(cache=True, parallel=True)
-def mask_stats(instance, k, bbox, pixels):
+@njit(cache=True, nogil=True)
+def mask_stats(lo, hi, instance, k, bbox, pixels):
     """Per slot of each mask (B, H, W): pixel count (B, K) and tight box x0, y0, x1, y1 (B, K, 4),
     x1 and y1 exclusive, -1 where the slot has no pixel."""
-    b_n, h, w = instance.shape
-    for b in prange(b_n):
+    h, w = instance.shape[1], instance.shape[2]
+    for b in range(lo, hi):
         x0 = np.full(k, w, dtype=np.int64)
         y0 = np.full(k, h, dtype=np.int64)
         x1 = np.full(k, -1, dtype=np.int64)
@@ -81,17 +84,17 @@ def mask_stats(instance, k, bbox, pixels):
                 bbox[b, s, 0], bbox[b, s, 1], bbox[b, s, 2], bbox[b, s, 3] = -1, -1, -1, -1
 
 
-@njit(cache=True, parallel=True)
-def amodal_boxes(vertices, used, num_vertices, inst_mesh, scale, pose_cam, intrinsics, h, w, out):
+@njit(cache=True, nogil=True)
+def amodal_boxes(lo, hi, vertices, used, num_vertices, inst_mesh, scale, pose_cam, intrinsics, h, w, out):
     """Image-clipped bounds x0, y0, x1, y1 (B, K, 4) of every slot's used vertices in front of the camera
     (z > 1e-6 m), -1 where none projects to a non-empty box. `labels._amodal_boxes` for the CPU.
 
     vertices (M, V, 3) float32 object frame; used (M, V) bool; num_vertices (M,); inst_mesh (B, K);
     scale (B, K, 3); pose_cam (B, K, 4, 4) object to camera; intrinsics (B, 3, 3); out (B, K, 4) float32.
     """
-    b_n, k_n = inst_mesh.shape
+    k_n = inst_mesh.shape[1]
     half = np.float32(0.5)
-    for b in prange(b_n):
+    for b in range(lo, hi):
         fx, fy, cx, cy = intrinsics[b, 0, 0], intrinsics[b, 1, 1], intrinsics[b, 0, 2], intrinsics[b, 1, 2]
         for k in range(k_n):
             m = inst_mesh[b, k]

@@ -1,5 +1,5 @@
 """Compiled CPU twin of `domrand.generators.textures` for `TextureRandomizer`: the same formulas,
-one thread per texture, no per-texel allocation. The torch functions in `generators/` are the reference;
+textures shared among the threads, no per-texel allocation. The torch functions in `generators/` are the reference;
 tests hold this kernel to them within one uint8 step."""
 
 from __future__ import annotations
@@ -7,10 +7,11 @@ from __future__ import annotations
 import math
 
 import numpy as np
-from numba import njit, prange
+from numba import njit
 
 from domrand.generators.textures import _SALT as SALT
 from domrand.generators.textures import KINDS, LEAVES, STROKES
+from domrand.kernels import cache  # noqa: F401  (the compiled kernels' folder, before any @njit)
 
 MASK = 0xFFFFFFFF
 # Kind ids from the one table both twins read (compile-time constants to numba).
@@ -256,12 +257,15 @@ def _u8(x):
     return np.uint8(min(max(x * np.float32(255.0) + np.float32(0.5), np.float32(0.0)), np.float32(255.0)))
 
 
-@njit(cache=True, parallel=True)
-def synthesize(kind, c0, c1, c2, angle, cells, duty, seed, centre, radius, image, crop, tint, images, size, out):
-    """out (N, S, S, 3) uint8 from N texture rows (see `TextureSpec`); rows of kind -1 are left untouched."""
+@njit(cache=True, nogil=True)
+def synthesize(
+    lo, hi, kind, c0, c1, c2, angle, cells, duty, seed, centre, radius, image, crop, tint, images, size, out
+):
+    """out (N, S, S, 3) uint8 from texture rows [lo, hi) of N (see `TextureSpec`; one call per thread,
+    `threads.parallel`); rows of kind -1 are left untouched."""
     n_img, ih, iw = images.shape[0], images.shape[1], images.shape[2]
     short = min(ih, iw)
-    for t in prange(kind.shape[0]):
+    for t in range(lo, hi):
         k = kind[t]
         if k < 0:  # not needed: left as it is
             continue

@@ -72,11 +72,14 @@ class ImageNoise(ImageRandomizer[NoiseParams]):
     def apply(self, images: Tensor, p: NoiseParams) -> Tensor:
         """(B, H, W, 3) float32 in [0, 1] on the CPU -> the same, degraded (a compiled kernel)."""
         from domrand.kernels.noise import degrade
+        from domrand.kernels.threads import parallel
 
         x = images.detach().to("cpu", torch.float32).contiguous()
         out = torch.empty_like(x)
         n = lambda t: t.detach().cpu().contiguous().numpy()  # noqa: E731
-        degrade(
+        parallel(
+            degrade,
+            x.shape[0],
             x.numpy(),
             n(p.brightness),
             n(p.contrast),

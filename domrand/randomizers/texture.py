@@ -254,8 +254,10 @@ def synthesize(spec: TextureSpec, size: int, images: Tensor, only: Tensor | None
         raise ValueError("an 'image' texture needs textures.image_folder")
     a = lambda t: t.contiguous().numpy()  # noqa: E731
     imgs = images if images.shape[0] else torch.zeros(1, 1, 1, 3, dtype=torch.uint8)
-    kernel(
-        a(spec.kind), a(spec.color0), a(spec.color1), a(spec.color2), a(spec.angle), a(spec.cells), a(spec.duty),
+    from domrand.kernels.threads import parallel
+
+    parallel(
+        kernel, n, a(spec.kind), a(spec.color0), a(spec.color1), a(spec.color2), a(spec.angle), a(spec.cells), a(spec.duty),
         a(spec.seed), a(spec.centre), a(spec.radius), a(spec.image), a(spec.crop), a(spec.tint), a(imgs), size, out.numpy(),
     )  # fmt: skip
     return out

@@ -201,14 +201,15 @@ class Renderer:
             import numpy as np
 
             from domrand.kernels.silhouettes import silhouette_areas
+            from domrand.kernels.threads import parallel
 
             pos, _ = _world_geometry_numba(scene)
             out = torch.zeros(b, k, 6, dtype=torch.int64)
             cam = fe.camera_view(scene)
             n = lambda t: t.contiguous().numpy()  # noqa: E731
             bank = scene.meshes
-            silhouette_areas(
-                n(pos), n(scene.instances.mesh), n(bank.faces), n(bank.num_faces), n(bank.num_vertices), n(bank.double_sided), n(scene.instances.visible),
+            parallel(
+                silhouette_areas, b, n(pos), n(scene.instances.mesh), n(bank.faces), n(bank.num_faces), n(bank.num_vertices), n(bank.double_sided), n(scene.instances.visible),
                 n(cam.world_to_view), n(cam.proj), np.float32(cam.near), self.config.cull_back_faces, h, w, out.numpy(),
             )  # fmt: skip
             return Silhouettes.from_stats(out)
@@ -361,13 +362,14 @@ class Renderer:
 def _world_geometry_numba(scene: SceneBatch) -> tuple[Tensor, Tensor]:
     """`frontend.world_geometry` by the compiled kernel: positions bit-identical, only used vertex rows."""
     from domrand.kernels import frontend
+    from domrand.kernels.threads import parallel
 
     bank, inst = scene.meshes, scene.instances
     b, k = inst.mesh.shape
     pos = torch.zeros(b, k, bank.vertices.shape[1], 3)
     nrm = torch.zeros_like(pos)
     n = lambda t: t.contiguous().numpy()  # noqa: E731
-    frontend.world_geometry(
-        n(bank.vertices), n(bank.normals), n(bank.num_vertices), n(inst.mesh), n(inst.scale), n(inst.pose), pos.numpy(), nrm.numpy()
+    parallel(
+        frontend.world_geometry, b, n(bank.vertices), n(bank.normals), n(bank.num_vertices), n(inst.mesh), n(inst.scale), n(inst.pose), pos.numpy(), nrm.numpy()
     )  # fmt: skip
     return pos, nrm

@@ -1,0 +1,66 @@
+"""The first run on a machine: compile the kernels a dataset needs, two groups at once.
+
+numba compiles one function at a time in a process, and a cold cache (a new machine, a new version of the
+kernels) costs about 20 s of compiling before the first chunk. `warm_up` splits it: a child process compiles
+the texture synthesis (by making one scene) while this one compiles the renderer, the image noise and the
+label kernels (by rendering one scene without textures: the same argument types); both write numba's cache,
+which every later call, process and run reads.
+
+    python -m domrand.generate.warm CONFIG.json     # the child: compile the texture kernel of that config
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import torch
+
+from domrand.config import DatasetConfig, from_data
+from domrand.kernels import cache_is_cold
+from domrand.rng import chunk_rng
+
+
+def _textures(config: DatasetConfig) -> None:
+    """Compile the texture kernel: make one scene of `config` (its textures synthesized)."""
+    pipe = dataclasses.replace(config, image_size=16).pipeline(max_batch=1)
+    pipe.scene(pipe.sample(1, rng=chunk_rng(0, 0)))
+
+
+def _render(config: DatasetConfig) -> None:
+    """Compile everything a chunk runs but the textures: render and label one small scene without them."""
+    from domrand.labels import compute
+
+    pipe = dataclasses.replace(config, image_size=16, textures=None).pipeline(max_batch=1)
+    frame = pipe.render(pipe.sample(1, rng=chunk_rng(0, 0)))
+    compute(frame.scene, frame.instance, frame.silhouette, frame.clean_depth)
+
+
+def warm_up(config: DatasetConfig) -> float | None:
+    """Compile the kernels `config` runs on the CPU if numba's cache lacks them; seconds spent, or None when
+    the cache was warm."""
+    if not cache_is_cold():
+        return None
+    t0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="domrand_warm_") as tmp:
+        spec = Path(tmp) / "config.json"
+        spec.write_text(json.dumps(config.to_json()))
+        child = (
+            subprocess.Popen([sys.executable, "-m", "domrand.generate.warm", str(spec)]) if config.textures else None
+        )
+        try:
+            _render(config)
+        finally:
+            if child is not None and child.wait() != 0:
+                _textures(config)  # the child failed (no second process allowed?): compile here instead
+    return time.perf_counter() - t0
+
+
+if __name__ == "__main__":
+    torch.set_num_threads(1)
+    _textures(from_data(json.loads(Path(sys.argv[1]).read_text())))

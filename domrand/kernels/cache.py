@@ -1,0 +1,59 @@
+"""Where numba keeps the compiled kernels: one folder per version of the kernels' sources.
+
+numba's own cache is keyed by each function's file: a kernel that calls into another file (`raster` calls
+`shade` and `frontend`) keeps running its old compiled code after that other file changed, silently. So
+unless the user chose a folder (`NUMBA_CACHE_DIR`), the kernels are cached under a folder named by a digest
+of every source they are compiled from: a change to any of them compiles everything afresh. Every kernel
+module imports this module before it defines a kernel.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import os
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def _origin(module: str) -> Path:
+    spec = importlib.util.find_spec(module)  # found, not run
+    assert spec is not None and spec.origin is not None, module
+    return Path(spec.origin)
+
+
+#: Sources whose code or constants are compiled into the kernels.
+SOURCES = (*sorted(HERE.glob("*.py")), _origin("domrand.silhouettes"), _origin("domrand.generators.textures"))
+
+
+def digest(sources: tuple[Path, ...] = SOURCES) -> str:
+    """16 hex digits of the sources' names and contents."""
+    h = hashlib.sha256()
+    for p in sources:
+        if p.is_file():
+            h.update(p.name.encode())
+            h.update(p.read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _folder() -> Path:
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    for root in (
+        Path(base) / "domrand",
+        Path(tempfile.gettempdir()) / f"domrand-{os.getuid() if hasattr(os, 'getuid') else 'user'}",
+    ):
+        folder = root / f"numba-{digest()}"
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            return folder
+        except OSError:
+            continue
+    raise OSError("no writable folder for the compiled kernels: set NUMBA_CACHE_DIR")
+
+
+if not os.environ.get("NUMBA_CACHE_DIR"):
+    import numba
+
+    numba.config.CACHE_DIR = str(_folder())

@@ -1,0 +1,35 @@
+"""The compiled kernels' cache folder is named by every source compiled into them."""
+
+from __future__ import annotations
+
+import os
+
+from domrand.kernels import cache
+
+
+def test_regression_a_changed_shade_source_ran_stale_compiled_render_code(tmp_path):
+    """numba keys a kernel's cache by its own file: `raster.render_batch` kept its old compiled `shade` code after
+    shade.py changed. The folder's digest covers every kernel source, so a change to any one of them moves it."""
+    names = {p.name for p in cache.SOURCES}
+    assert {"raster.py", "shade.py", "frontend.py", "textures.py", "silhouettes.py", "noise.py"} <= names
+    copies = []
+    for i, p in enumerate(cache.SOURCES):
+        q = tmp_path / f"{i}_{p.name}"
+        q.write_bytes(p.read_bytes())
+        copies.append(q)
+    before = cache.digest(tuple(copies))
+    shade = next(q for q in copies if q.name.endswith("_shade.py"))
+    shade.write_text(shade.read_text() + "\n# changed\n")
+    assert cache.digest(tuple(copies)) != before
+
+
+def test_the_kernels_cache_lives_under_the_digest_unless_the_user_chose_a_folder():
+    import numba
+
+    from domrand.kernels import raster
+
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        assert numba.config.CACHE_DIR == os.environ["NUMBA_CACHE_DIR"]
+    else:
+        assert numba.config.CACHE_DIR.endswith(f"numba-{cache.digest()}")
+        assert raster.render_batch._cache._cache_path.startswith(numba.config.CACHE_DIR)
