@@ -117,40 +117,41 @@ def record_from(
     outside the image too) and silhouette_bbox (its box, not clipped), visible_fraction (pixels /
     silhouette_pixels), in_frame_fraction (the silhouette's share inside the image), keypoints (8 box
     corners then the centre, each u, v, depth) and keypoint_visibility (0, 1, 2 each, COCO's flags)."""
-    k = a["intrinsics"][i]
+    r = {name: v[i].tolist() for name, v in a.items()}  # row i as Python values, one conversion an array
+    k = r["intrinsics"]
     objects = []
-    legacy = "silhouette_full" not in a  # a native dataset written before 0.2: visibility within the image only
-    for s in np.flatnonzero(a["present"][i]).tolist():
-        pix, sil = int(a["pixels"][i, s]), int(a["silhouette"][i, s])
-        full = sil if legacy else int(a["silhouette_full"][i, s])
-        amodal = a["amodal_bbox"][i, s].tolist()
+    legacy = "silhouette_full" not in r  # a native dataset written before 0.2: visibility within the image only
+    for s in (j for j, p in enumerate(r["present"]) if p):
+        pix, sil = int(r["pixels"][s]), int(r["silhouette"][s])
+        full = sil if legacy else int(r["silhouette_full"][s])
+        amodal = r["amodal_bbox"][s]
         objects.append(
             {
-                "id": s, "class": names[int(a["mesh"][i, s])], "role": "target" if s == TARGET else "distractor",
-                "position": a["position"][i, s].tolist(), "quaternion": a["quaternion"][i, s].tolist(),
-                "position_camera": a["position_camera"][i, s].tolist(), "quaternion_camera": a["quaternion_camera"][i, s].tolist(),
-                "extents": a["extents"][i, s].tolist(), "scale": a["scale"][i, s].tolist(),
-                "bbox": a["bbox"][i, s].tolist() if pix else None, "amodal_bbox": amodal if amodal[0] >= 0 else None,
+                "id": s, "class": names[int(r["mesh"][s])], "role": "target" if s == TARGET else "distractor",
+                "position": r["position"][s], "quaternion": r["quaternion"][s],
+                "position_camera": r["position_camera"][s], "quaternion_camera": r["quaternion_camera"][s],
+                "extents": r["extents"][s], "scale": r["scale"][s],
+                "bbox": r["bbox"][s] if pix else None, "amodal_bbox": amodal if amodal[0] >= 0 else None,
                 "pixels": pix, "silhouette_pixels": None if legacy else full,
-                "silhouette_bbox": a["silhouette_box"][i, s].tolist() if full and not legacy else None,
+                "silhouette_bbox": r["silhouette_box"][s] if full and not legacy else None,
                 "visible_fraction": pix / full if full else 0.0,
                 "in_frame_fraction": None if legacy else (sil / full if full else 0.0),
-                "keypoints": a["keypoints"][i, s].tolist(),
-                "keypoint_visibility": None if legacy else a["keypoint_visibility"][i, s].tolist(),
+                "keypoints": r["keypoints"][s],
+                "keypoint_visibility": None if legacy else r["keypoint_visibility"][s],
             }
         )  # fmt: skip
     return {
-        "target_position": a["position"][i, TARGET].tolist(),
-        "target_quaternion": a["quaternion"][i, TARGET].tolist(),
-        "target_name": names[int(a["mesh"][i, TARGET])],
+        "target_position": r["position"][TARGET],
+        "target_quaternion": r["quaternion"][TARGET],
+        "target_name": names[int(r["mesh"][TARGET])],
         "camera": {
-            "fx": float(k[0, 0]),
-            "fy": float(k[1, 1]),
-            "cx": float(k[0, 2]),
-            "cy": float(k[1, 2]),
+            "fx": float(k[0][0]),
+            "fy": float(k[1][1]),
+            "cx": float(k[0][2]),
+            "cy": float(k[1][2]),
             "width": int(size[1]),
             "height": int(size[0]),
-            "cam_to_world": a["cam_to_world"][i].tolist(),
+            "cam_to_world": r["cam_to_world"],
         },
         "objects": objects,
     }

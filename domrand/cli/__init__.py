@@ -141,7 +141,7 @@ def cmd_bench(args: argparse.Namespace) -> int:
     else:
         from domrand.tools.bench import generate
 
-        generate.main(args.size, args.images, args.ray, args.memory, **out)
+        generate.main(args.size, args.images, args.ray, args.memory, repeats=args.repeats, **out)
     return 0
 
 
@@ -310,6 +310,9 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--batch", type=int, default=64, help="images per step (train benchmark)")
     b.add_argument("--steps", type=int, default=10, help="timed steps per variant (train benchmark)")
     b.add_argument("--ray", action="store_true", help="also measure the Ray backend (generate benchmark)")
+    b.add_argument(
+        "--repeats", type=int, default=1, help="generate benchmark: runs per figure (the median is reported)"
+    )
     b.add_argument(
         "--memory", action="store_true", help="also measure peak memory of 10k and 100k-image runs (generate benchmark)"
     )

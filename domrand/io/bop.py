@@ -30,7 +30,7 @@ import numpy as np
 
 from domrand.io.bop_gt import gt_info, model_depth
 from domrand.io.chunk import Chunk, Model
-from domrand.io.files import TMP_SUFFIX, dumps
+from domrand.io.files import TMP_SUFFIX, dumps, in_parallel
 from domrand.io.images import encode_png
 from domrand.io.symmetry import symmetries
 from domrand.labels import pose_matrix
@@ -70,10 +70,13 @@ class BopWriter:
         final = f"bop/train_pbr/{chunk.index:06d}"
         tmp = final + TMP_SUFFIX
         self.store.remove(tmp)
-        w = lambda rel, data: self.store.write(f"{tmp}/{rel}", data)  # noqa: E731
         a = chunk.label_arrays()
-        gt, cams, info = {}, {}, {}
-        for i, rec in enumerate(chunk.records()):
+        records = chunk.records()
+        out: list[tuple[list, dict, list]] = [([], {}, [])] * chunk.count
+
+        def image(i: int) -> None:  # one image's files and ground truth (images side by side: `in_parallel`)
+            w = lambda rel, data: self.store.write(f"{tmp}/{rel}", data, sync=False)  # noqa: E731
+            rec = records[i]
             w(f"rgb/{i:06d}.png", chunk.rgb_png(i))
             d = np.clip(np.round(chunk.depth[i] * 1000.0 / DEPTH_SCALE), 0, 65535).astype(np.uint16)
             w(f"depth/{i:06d}.png", encode_png(d))
@@ -81,11 +84,11 @@ class BopWriter:
             c = rec["camera"]
             k = np.array([[c["fx"], 0.0, c["cx"]], [0.0, c["fy"], c["cy"]], [0.0, 0.0, 1.0]])
             w2c = np.linalg.inv(np.asarray(c["cam_to_world"], dtype=np.float64))
-            cams[str(i)] = {
+            cam = {
                 "cam_K": k.reshape(-1).tolist(), "depth_scale": DEPTH_SCALE,
                 "cam_R_w2c": w2c[:3, :3].reshape(-1).tolist(), "cam_t_w2c": (w2c[:3, 3] * 1000.0).tolist(),
             }  # fmt: skip
-            gt[str(i)], info[str(i)] = [], []
+            gt, info = [], []
             for obj in rec["objects"]:
                 oid = self._obj_id(int(a["mesh"][i, obj["id"]]), obj["scale"])
                 if oid is None:
@@ -100,14 +103,20 @@ class BopWriter:
                 verts, faces = self.mm[oid]
                 large = model_depth(verts, faces, r, np.asarray(entry["cam_t_m2c"]), k, depth_mm.shape)
                 g = gt_info(depth_mm, large, k)
-                j = len(gt[str(i)])
-                gt[str(i)].append(entry)
-                info[str(i)].append(g.info)
+                j = len(gt)
+                gt.append(entry)
+                info.append(g.info)
                 w(f"mask/{i:06d}_{j:06d}.png", encode_png(g.mask.astype(np.uint8) * 255))
                 w(f"mask_visib/{i:06d}_{j:06d}.png", encode_png(g.mask_visib.astype(np.uint8) * 255))
-        w("scene_gt.json", dumps(gt).encode())
-        w("scene_camera.json", dumps(cams).encode())
-        w("scene_gt_info.json", dumps(info).encode())
+            out[i] = (gt, cam, info)
+
+        in_parallel(image, range(chunk.count))
+        gt = {str(i): o[0] for i, o in enumerate(out)}
+        cams = {str(i): o[1] for i, o in enumerate(out)}
+        info = {str(i): o[2] for i, o in enumerate(out)}
+        self.store.write(f"{tmp}/scene_gt.json", dumps(gt).encode(), sync=False)
+        self.store.write(f"{tmp}/scene_camera.json", dumps(cams).encode(), sync=False)
+        self.store.write(f"{tmp}/scene_gt_info.json", dumps(info).encode(), sync=False)
         self.store.replace_folder(tmp, final)
 
     def finalize(self, num_chunks: int) -> None:

@@ -21,13 +21,15 @@ def params_arrays(params: dict[str, Any]) -> dict[str, np.ndarray]:
     }
 
 
-def params_row(arrays: dict[str, np.ndarray], i: int) -> dict[str, dict[str, Any]]:
-    """Row i of the params arrays as {randomizer: {field: value}} (what `Params.from_rows` reads)."""
+def params_row(arrays: dict[str, Any], i: int) -> dict[str, dict[str, Any]]:
+    """Row i of the params arrays (numpy arrays, or the same as nested lists) as {randomizer: {field: value}}
+    (what `Params.from_rows` reads)."""
     out: dict[str, dict[str, Any]] = {}
     for key, a in arrays.items():
         if key.startswith("params."):
             _, name, field = key.split(".", 2)
-            out.setdefault(name, {})[field] = a[i].tolist()
+            row = a[i]
+            out.setdefault(name, {})[field] = row.tolist() if isinstance(row, np.ndarray | np.generic) else row
     return out
 
 
@@ -77,13 +79,14 @@ class Chunk:
             from domrand.labels import record_from
 
             a, size = self.label_arrays(), self.rgb.shape[1:3]
+            params = {k: v.tolist() for k, v in self.arrays.items() if k.startswith("params.")}  # once a chunk
             self._records = [
                 {
                     "index": self.first + i,
                     "chunk": self.index,
                     "index_in_chunk": i,
                     **record_from(a, i, self.names, size),
-                    "params": params_row(self.arrays, i),
+                    "params": params_row(params, i),
                 }
                 for i in range(self.count)
             ]

@@ -19,7 +19,7 @@ from typing import Any
 
 from domrand.io import rle
 from domrand.io.chunk import Chunk, Model
-from domrand.io.files import dumps
+from domrand.io.files import dumps, in_parallel
 from domrand.io.manifest import output_options
 from domrand.io.polygons import coco_polygons
 
@@ -52,11 +52,16 @@ class CocoWriter:
     def write_chunk(self, chunk: Chunk) -> None:
         images, anns = [], []
         h, w = chunk.rgb.shape[1:3]
+
+        def image(i: int) -> None:
+            name = f"rgb/{chunk.first + i:06d}.png"
+            if not self.store.exists(name):  # the jsonl writer may have written it already
+                self.store.write(name, chunk.rgb_png(i), sync=False)
+
+        in_parallel(image, range(chunk.count))
         for i, rec in enumerate(chunk.records()):
             idx = chunk.first + i
             name = f"rgb/{idx:06d}.png"
-            if not self.store.exists(name):  # the jsonl writer may have written it already
-                self.store.write(name, chunk.rgb_png(i))
             images.append({"id": idx, "file_name": name, "width": int(w), "height": int(h)})
             for obj in rec["objects"]:
                 if obj["pixels"] < self.min_pixels:

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import errno
 import json
+import os
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -40,3 +42,27 @@ def inside(root: Path, relative: str | Path) -> Path:
 def dumps(obj: Any) -> str:
     """Deterministic compact JSON (sorted keys), so equal content gives equal bytes."""
     return json.dumps(obj, sort_keys=True, separators=(",", ":"), allow_nan=False)
+
+
+_POOL: Any = None
+
+
+def in_parallel(fn: Callable[[Any], None], items: Iterable[Any]) -> None:
+    """fn(item) for every item on a few threads, and wait for all (then re-raise the first error). For the per-image files of
+    a chunk: PNG encoding and file writes release the GIL, so images are encoded and written side by side."""
+    global _POOL
+    items = list(items)
+    if len(items) <= 1:
+        for item in items:
+            fn(item)
+        return
+    if _POOL is None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+        _POOL = ThreadPoolExecutor(max_workers=max(2, cores), thread_name_prefix="domrand-io")
+    futures = [_POOL.submit(fn, item) for item in items]
+    errors = [f.exception() for f in futures]  # every one finished (and cleaned up) before any error is raised
+    first = next((e for e in errors if e is not None), None)
+    if first is not None:
+        raise first

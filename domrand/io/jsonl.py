@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from domrand.io.chunk import Chunk, Model
-from domrand.io.files import dumps
+from domrand.io.files import dumps, in_parallel
 from domrand.io.images import encode_png
 
 
@@ -50,12 +50,16 @@ class JsonlWriter:
         self.store = store
 
     def write_chunk(self, chunk: Chunk) -> None:
+        def images(i: int) -> None:
+            idx = chunk.first + i
+            self.store.write(f"rgb/{idx:06d}.png", chunk.rgb_png(i), sync=False)
+            self.store.write(f"depth/{idx:06d}.png", encode_png(depth_mm(chunk.depth[i])), sync=False)
+            self.store.write(f"mask/{idx:06d}.png", encode_png(id_mask(chunk.instance[i])), sync=False)
+
+        in_parallel(images, range(chunk.count))
         lines = []
         for i, rec in enumerate(chunk.records()):
             idx = chunk.first + i
-            self.store.write(f"rgb/{idx:06d}.png", chunk.rgb_png(i))
-            self.store.write(f"depth/{idx:06d}.png", encode_png(depth_mm(chunk.depth[i])))
-            self.store.write(f"mask/{idx:06d}.png", encode_png(id_mask(chunk.instance[i])))
             line = {
                 "image": f"rgb/{idx:06d}.png", "depth": f"depth/{idx:06d}.png", "depth_unit_m": 0.001,
                 "mask": f"mask/{idx:06d}.png", "target": rec["target_name"], **rec,

@@ -28,6 +28,7 @@ IDENTITY = (
 
 
 def versions() -> dict[str, str]:
+    import cv2
     import numba
 
     return {
@@ -35,6 +36,7 @@ def versions() -> dict[str, str]:
         "torch": torch.__version__,
         "numpy": np.__version__,
         "numba": numba.__version__,
+        "opencv": cv2.__version__,  # its PNG encoder makes the image files' bytes
         "python": platform.python_version(),
     }
 

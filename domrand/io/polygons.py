@@ -44,7 +44,16 @@ def _turn(d_in: tuple[int, int], d_out: tuple[int, int]) -> int:
 
 def outlines(mask: np.ndarray) -> list[np.ndarray]:
     """Every closed outline of `mask` (H, W) bool as an (N, 2) int64 array of corners (x, y), collinear
-    corners dropped; outer outlines have positive shoelace area, holes negative."""
+    corners dropped; outer outlines have positive shoelace area, holes negative (the compiled
+    `kernels.outlines`; `outlines_reference` is the same in Python)."""
+    from domrand.kernels.outlines import outlines as kernel
+
+    pts, starts = kernel(np.ascontiguousarray(mask, dtype=np.bool_))
+    return [pts[starts[i] : starts[i + 1]] for i in range(len(starts) - 1)]
+
+
+def outlines_reference(mask: np.ndarray) -> list[np.ndarray]:
+    """`outlines` in plain Python: the reference the compiled kernel is tested against."""
     edges = _edges(np.asarray(mask, dtype=bool))
     loops = []
     while edges:

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from domrand.io.chunk import Chunk, Model
+from domrand.io.files import in_parallel
 from domrand.io.manifest import output_options
 from domrand.io.polygons import single_polygon
 
@@ -60,6 +61,7 @@ class YoloWriter:
     def write_chunk(self, chunk: Chunk) -> None:
         h, w = chunk.rgb.shape[1:3]
         scale = np.array([w, h], dtype=np.float64)
+        labels: list[tuple[int, int, str, str]] = []
         for i, rec in enumerate(chunk.records()):
             idx = chunk.first + i
             seg, pose = [], []
@@ -75,12 +77,18 @@ class YoloWriter:
                 for (u, v, _), seen in zip(obj["keypoints"], obj["keypoint_visibility"]):
                     kps += [u / w, v / h, seen] if seen else [0.0, 0.0, 0]
                 pose.append(f"{c} " + " ".join(f"{v:.6f}" if isinstance(v, float) else str(v) for v in box + kps))
+            labels.append((idx, i, "".join(line + "\n" for line in seg), "".join(line + "\n" for line in pose)))
+
+        def files(job: tuple[int, int, str, str]) -> None:
+            idx, i, seg, pose = job
             image = f"yolo/images/{idx:06d}.png"
             png = chunk.rgb_png(i)
-            self.store.write(image, png)
+            self.store.write(image, png, sync=False)
             self.store.write_copy(f"yolo/pose/images/{idx:06d}.png", image, png)
-            self.store.write(f"yolo/labels/{idx:06d}.txt", "".join(line + "\n" for line in seg).encode())
-            self.store.write(f"yolo/pose/labels/{idx:06d}.txt", "".join(line + "\n" for line in pose).encode())
+            self.store.write(f"yolo/labels/{idx:06d}.txt", seg.encode(), sync=False)
+            self.store.write(f"yolo/pose/labels/{idx:06d}.txt", pose.encode(), sync=False)
+
+        in_parallel(files, labels)
 
     def finalize(self, num_chunks: int) -> None:
         self.store.write("yolo/data.yaml", _yaml(self.classes))

@@ -126,3 +126,16 @@ def degrade(lo, hi, img, brightness, contrast, saturation, sigma, gauss, salt, s
                         out_u8[b, i, jj, c] = np.uint8(
                             min(max(v * np.float32(255.0) + np.float32(0.5), np.float32(0.0)), np.float32(255.0))
                         )
+
+
+@njit(cache=True, nogil=True)
+def quantize(lo, hi, x, out):
+    """out (B, H, W, C) uint8 = `frame.quantize` of x (B, H, W, C) float32 for images [lo, hi): (x * 255 + 0.5)
+    clipped to [0, 255] and truncated, the same float32 arithmetic as the torch formula."""
+    h, w, c_n = x.shape[1], x.shape[2], x.shape[3]
+    for b in range(lo, hi):
+        for i in range(h):
+            for j in range(w):
+                for c in range(c_n):
+                    v = x[b, i, j, c] * np.float32(255.0) + np.float32(0.5)
+                    out[b, i, j, c] = np.uint8(min(max(v, np.float32(0.0)), np.float32(255.0)))

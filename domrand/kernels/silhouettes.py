@@ -121,7 +121,7 @@ def amodal_boxes(lo, hi, vertices, used, num_vertices, inst_mesh, scale, pose_ca
                 out[b, k, 0], out[b, k, 1], out[b, k, 2], out[b, k, 3] = -1.0, -1.0, -1.0, -1.0
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def depth_canvas(cam_pts, faces, fx, fy, cx, cy, oy, ox, depth):
     """Draw one mesh alone, given in camera coordinates, into a depth canvas: the BOP toolkit's model
     render (`calc_gt_info.py`), both faces of every triangle, nearest depth kept.

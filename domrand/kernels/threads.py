@@ -46,5 +46,8 @@ def parallel(kernel: Callable[..., Any], n: int, *args: Any) -> None:
     if _pool is None or _pool._max_workers != _threads:
         _pool = ThreadPoolExecutor(max_workers=_threads, thread_name_prefix="domrand-kernel")
     edges = [n * i // t for i in range(t + 1)]
-    for f in [_pool.submit(kernel, edges[i], edges[i + 1], *args) for i in range(t)]:
-        f.result()
+    futures = [_pool.submit(kernel, edges[i], edges[i + 1], *args) for i in range(t)]
+    errors = [f.exception() for f in futures]  # all done before any error is raised: no kernel outlives the call
+    first = next((e for e in errors if e is not None), None)
+    if first is not None:
+        raise first

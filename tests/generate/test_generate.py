@@ -77,16 +77,18 @@ def test_resume_with_another_config_is_refused_naming_the_setting(tmp_path):
 
 
 def test_full_disk_is_one_clear_error_and_finished_chunks_stay_intact(tmp_path, monkeypatch, capsys):
-    real = store.os.fsync
     calls = {"n": 0}
 
-    def failing_fsync(fd):
-        calls["n"] += 1
-        if calls["n"] > 40:  # the manifest and the first chunk (29 files) get through, then the disk is "full"
-            raise OSError(errno.ENOSPC, "No space left on device")
-        return real(fd)
+    def filling_open(path, mode="r", *args, **kw):
+        f = open(path, mode, *args, **kw)
+        if "w" in mode:
+            calls["n"] += 1
+            if calls["n"] > 40:  # the manifest and the first chunk (29 files) get through, then the disk is "full"
+                f.close()
+                raise OSError(errno.ENOSPC, "No space left on device")
+        return f
 
-    monkeypatch.setattr(store.os, "fsync", failing_fsync)
+    monkeypatch.setattr(store, "open", filling_open, raising=False)
     out = tmp_path / "ds"
     code = main(
         [
@@ -110,7 +112,7 @@ def test_full_disk_is_one_clear_error_and_finished_chunks_stay_intact(tmp_path, 
     done = sorted(p.name for p in (out / "chunks").glob("*.json"))
     assert done, "the chunk finished before the failure must be kept"
     assert not list(out.rglob(f"*{files.TMP_SUFFIX}"))
-    monkeypatch.setattr(store.os, "fsync", real)
+    monkeypatch.delattr(store, "open")
     assert (
         main(
             [

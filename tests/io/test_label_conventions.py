@@ -278,3 +278,13 @@ def test_bop_distractors_need_sizes_on_a_grid_and_say_how():
     grid = cfg.placement.extent_grid().tolist()
     assert len(models) == 1 + (len(cfg.world.mesh_bank().names) - 3) * len(grid) and models[0].name == "cube"
     assert {m.scale for m in models[1:]} == {float(g) for g in grid}
+
+
+def test_compiled_outlines_equal_the_python_reference_point_for_point():
+    from domrand.io.polygons import outlines, outlines_reference
+
+    rng = np.random.default_rng(3)
+    for _ in range(200):
+        m = rng.random((int(rng.integers(1, 24)), int(rng.integers(1, 24)))) < rng.uniform(0.2, 0.8)
+        a, b = outlines(m), outlines_reference(m)
+        assert len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b))

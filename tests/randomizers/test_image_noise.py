@@ -50,3 +50,12 @@ def test_an_images_noise_depends_on_its_own_seed_only():
     parts = torch.cat([noise.apply(img[i : i + 1], p.select(torch.tensor([i]))) for i in range(6)])
     assert torch.equal(whole, parts)
     assert not torch.equal(whole[0], noise.apply(img[:1], p.select(torch.tensor([1])))[0])
+
+
+def test_compiled_quantize_equals_frame_quantize():
+    from domrand.frame import quantize as reference
+    from domrand.generate.runner import quantize
+
+    x = torch.rand(3, 17, 19, 3, generator=torch.Generator().manual_seed(0)) * 1.4 - 0.2
+    x[0, 0, :8, 0] = torch.tensor([0.0, 1.0, 0.5 / 255, 1.5 / 255, 254.5 / 255, -0.0, 1.0000001, 0.99999])
+    assert np.array_equal(quantize(x), reference(x).numpy())

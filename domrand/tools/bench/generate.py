@@ -1,17 +1,19 @@
-"""`domrand bench generate`: end-to-end images/s to disk (native format) beside render-only images/s.
+"""`domrand bench generate`: `domrand generate` end to end against the PyBullet peer, in one run on the same cores.
 
-render-only: the generate pipeline up to rendered, post-processed images (sampling, scene building,
-texture synthesis, rendering, image noise), no labels and no writing. end-to-end: `domrand generate`
-itself (labels, native shards, fsync, manifest) into a temporary folder. Both run the same seeds and
-chunks, interleaved, three times; figures are medians and the write cost is 1 - end-to-end/render-only.
+Every `domrand generate` figure is the wall clock of the command itself in a fresh process (`python -m
+domrand.cli generate ...`, start-up included: imports, the compiled kernels' cache, the scene bank) on the
+warm cache. Reported, at one image size (128 px by default):
 
-With `--ray`, a local two-CPU Ray cluster is started once (its start-up time is reported, not counted)
-and `--backend ray` (two workers) is timed beside the local backend; the line reports the ratio to the
-best local figure, the difference per chunk, and the round trip of an empty Ray task (Ray's own
-per-chunk overhead).
+- the PyBullet peer pipeline (`pybullet_peer`: pool textures, colours, light and camera per image, rgb + depth +
+  segmentation) in as many processes as there are cores;
+- native output of `images` images with 1 and with 2 workers, and each other format, and all four, on
+  `format_images` images (native again on that count, for the formats' ratios);
+- the per-stage breakdown of a chunk (`stages.breakdown`, ms per image);
+- start-up: the wall clock of a 64-image run; and the cold start: seconds until the first chunk is written
+  with an empty compile cache (`NUMBA_CACHE_DIR` pointing to an empty folder).
 
-`--memory` also runs `domrand generate` for 10,000 and 100,000 images at 64 x 64 in child processes and
-reports each one's peak resident memory.
+`--ray` adds the Ray backend (two workers; its start-up is inside the wall clock), `--memory` the peak memory of
+10,000- and 100,000-image runs at 64 px.
 """
 
 from __future__ import annotations
@@ -28,46 +30,43 @@ from pathlib import Path
 from typing import Any
 
 from domrand.config import load_config
-from domrand.generate import GenerateOptions, generate
-from domrand.rng import chunk_rng
 from domrand.tools.bench.markdown import write_results
 
-
-def render_only_rate(cfg, n: int, seed: int = 0) -> float:
-    pipe = cfg.pipeline()
-    c = cfg.chunk_size
-    pipe.render(pipe.sample(min(c, n), rng=chunk_rng(seed, 0)))  # warm up
-    t0 = time.perf_counter()
-    for k in range((n + c - 1) // c):
-        pipe.render(pipe.sample(min(c, n - k * c), rng=chunk_rng(seed, k)))
-    return n / (time.perf_counter() - t0)
+FORMATS = ("jsonl", "coco", "bop", "yolo")
 
 
-def generate_rate(cfg, n: int, workers: int, backend: str = "local", seed: int = 0) -> float:
-    """Images/s of a whole `generate` run (for Ray: including starting and stopping a local cluster)."""
+def _cores() -> int:
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
+def generate_seconds(
+    n: int,
+    size: int,
+    formats: str = "native",
+    workers: int = 1,
+    backend: str = "local",
+    env: dict | None = None,
+    until_first_chunk: bool = False,
+) -> float:
+    """Wall clock of `domrand generate` in a fresh process (or, with `until_first_chunk`, until chunk 0 is done)."""
     out = Path(tempfile.mkdtemp(prefix="domrand_bench_"))
+    cmd = [sys.executable, "-m", "domrand.cli", "generate", "--num", str(n), "--size", str(size), "--format", formats]
+    cmd += ["--workers", str(workers), "--backend", backend, "--out", str(out / "ds"), "--quiet"]
     try:
         t0 = time.perf_counter()
-        generate(
-            cfg, GenerateOptions(out=str(out / "ds"), num=n, seed=seed, workers=workers, quiet=True, backend=backend)
+        proc = subprocess.Popen(
+            cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, **(env or {})}
         )
-        return n / (time.perf_counter() - t0)
+        marker = out / "ds" / "chunks" / "000000.json"
+        while until_first_chunk and proc.poll() is None and not marker.exists():
+            time.sleep(0.02)
+        first = time.perf_counter() - t0
+        _, err = proc.communicate()
+        if proc.returncode != 0:
+            raise RuntimeError(f"{' '.join(cmd)} failed: {err.decode()[-2000:]}")
+        return first if until_first_chunk else time.perf_counter() - t0
     finally:
         shutil.rmtree(out, ignore_errors=True)
-
-
-def _task_roundtrip_ms(ray: Any, n: int = 200) -> float:
-    """Mean time to submit one empty Ray task and get its result (Ray's own per-chunk overhead)."""
-
-    @ray.remote(num_cpus=1)
-    def nothing() -> int:
-        return 0
-
-    ray.get(nothing.remote())
-    t0 = time.perf_counter()
-    for _ in range(n):
-        ray.get(nothing.remote())
-    return (time.perf_counter() - t0) / n * 1000
 
 
 def peak_rss_mb(num: int, size: int) -> float:
@@ -86,6 +85,10 @@ def peak_rss_mb(num: int, size: int) -> float:
         shutil.rmtree(out, ignore_errors=True)
 
 
+def _median_rate(n: int, repeats: int, **kw: Any) -> float:
+    return n / statistics.median(generate_seconds(n, **kw) for _ in range(repeats))
+
+
 def main(
     size: int = 128,
     images: int = 0,
@@ -93,68 +96,74 @@ def main(
     memory: bool = False,
     json_out: str | None = None,
     readme: str | None = None,
+    format_images: int = 2048,
+    repeats: int = 1,
+    cold: bool = True,
 ) -> list[dict[str, Any]]:
     """Measure and report (printed table, `json_out` rows, `readme` table); returns the rows."""
-    import logging
+    n = images or 8192
+    cores = _cores()
+    rows: list[dict[str, Any]] = [{"measure": "machine", "cores": cores, "size": size}]
+    try:
+        from domrand.tools.bench.pybullet_peer import measure
 
-    logging.getLogger("domrand.generate").setLevel(logging.WARNING)
-    cfg = load_config(overrides={"image_size": size})
-    n = images or 1024
-    rows: list[dict[str, Any]] = []
-    want_ray = ray
-    render, e2e, e2e2, ray_rates = [], [], [], []
-    ray_startup = None
-    if want_ray:  # one local cluster for all Ray runs, started outside the timed runs
-        import ray as ray_module
-
-        t0 = time.perf_counter()
-        ray_module.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
-        ray_startup = time.perf_counter() - t0
-    for _ in range(3):
-        render.append(render_only_rate(cfg, n))
-        e2e.append(generate_rate(cfg, n, workers=1))
-        e2e2.append(generate_rate(cfg, n, workers=2))
-        if want_ray:
-            ray_rates.append(generate_rate(cfg, n, workers=2, backend="ray"))
-    r, g1, g2 = statistics.median(render), statistics.median(e2e), statistics.median(e2e2)
-    rows.append({"measure": "render_only", "size": size, "images": n, "images_per_s": round(r, 1)})
-    rows.append(
-        {
-            "measure": "generate_native",
-            "workers": 1,
-            "size": size,
-            "images": n,
-            "images_per_s": round(g1, 1),
-            "write_cost": round(1 - g1 / r, 3),
-        }
-    )
-    rows.append(
-        {
-            "measure": "generate_native",
-            "workers": 2,
-            "size": size,
-            "images": n,
-            "images_per_s": round(g2, 1),
-            "write_cost": round(1 - g2 / r, 3),
-        }
-    )
-    if ray_rates:
-        rr = statistics.median(ray_rates)
-        chunks = (n + cfg.chunk_size - 1) // cfg.chunk_size
+        peer = statistics.median(measure(size, n, procs=cores) for _ in range(repeats))
         rows.append(
             {
-                "measure": "generate_native_ray",
-                "workers": 2,
-                "size": size,
+                "measure": "peer",
+                "what": f"PyBullet TinyRenderer, {cores} processes",
                 "images": n,
-                "images_per_s": round(rr, 1),
-                "ray_vs_best_local": round(rr / max(g1, g2), 3),
-                "ray_minus_best_local_s_per_chunk": round((n / rr - n / max(g1, g2)) / chunks, 4),
-                "ray_task_roundtrip_ms": round(_task_roundtrip_ms(ray_module), 2),
-                "ray_cluster_startup_s": round(ray_startup or 0.0, 2),
+                "images_per_s": round(peer, 1),
             }
         )
-        ray_module.shutdown()
+    except ImportError:
+        peer = None
+    generate_seconds(64, size)  # the compile cache warm, the files in the page cache
+    for workers in (1, 2):
+        rate = _median_rate(n, repeats, size=size, workers=workers)
+        rows.append(
+            {
+                "measure": "generate",
+                "formats": "native",
+                "workers": workers,
+                "images": n,
+                "images_per_s": round(rate, 1),
+            }
+        )
+    if ray:
+        rate = _median_rate(n, repeats, size=size, workers=2, backend="ray")
+        rows.append(
+            {
+                "measure": "generate",
+                "formats": "native",
+                "workers": 2,
+                "backend": "ray",
+                "images": n,
+                "images_per_s": round(rate, 1),
+            }
+        )
+    m = format_images
+    for fmt in ("native", *FORMATS, "native,jsonl,coco,bop"):
+        rate = _median_rate(m, repeats, size=size, formats=fmt)
+        rows.append({"measure": "formats", "formats": fmt, "workers": 1, "images": m, "images_per_s": round(rate, 1)})
+    from domrand.tools.bench.stages import breakdown
+
+    stages = breakdown(load_config(overrides={"image_size": size}))
+    rows.append({"measure": "stages", "ms_per_image": {k: round(v, 3) for k, v in stages.items()}})
+    rows.append(
+        {
+            "measure": "startup",
+            "images": 64,
+            "seconds": round(statistics.median(generate_seconds(64, size) for _ in range(3)), 2),
+        }
+    )
+    if cold:
+        empty = tempfile.mkdtemp(prefix="domrand_cold_")
+        try:
+            first = generate_seconds(128, size, env={"NUMBA_CACHE_DIR": empty}, until_first_chunk=True)
+        finally:
+            shutil.rmtree(empty, ignore_errors=True)
+        rows.append({"measure": "cold_start", "seconds_to_first_chunk": round(first, 1)})
     if memory:
         small, big = peak_rss_mb(10_000, 64), peak_rss_mb(100_000, 64)
         rows.append(
@@ -173,25 +182,56 @@ def main(
 
 
 def table(rows: list[dict[str, Any]]) -> str:
-    """A Markdown table of the rows `main` measures (rates as medians of three runs)."""
-    lines = ["| measure | images/s | against render only |", "| --- | --- | --- |"]
-    render = next((r["images_per_s"] for r in rows if r["measure"] == "render_only"), None)
+    """Markdown of the rows `main` measures: rates with their ratio to the peer, formats with their ratio to
+    native, the stage breakdown, start-up and cold start."""
+    machine = next(r for r in rows if r["measure"] == "machine")
+    peer = next((r["images_per_s"] for r in rows if r["measure"] == "peer"), None)
+    ratio = lambda v: f"{v / peer:.2f}x" if peer else "-"  # noqa: E731
+    lines = ["| what | images/s | against the peer |", "| --- | --- | --- |"]
     for r in rows:
-        if r["measure"] == "render_only":
+        if r["measure"] == "peer":
             lines.append(
-                f"| render only, {r['size']} px (randomize + render, no labels, no writing) | {r['images_per_s']} | 1.00 |"
+                f"| {r['what']} (randomized pool textures, colours, light, camera; rgb + depth + segmentation) | {r['images_per_s']} | 1.00x |"
             )
-        elif r["measure"].startswith("generate_native"):
-            how = "Ray, 2 workers" if r["measure"].endswith("ray") else f"local, {r['workers']} worker(s)"
-            rel = f"{r['images_per_s'] / render:.2f}" if render else "-"
-            lines.append(f"| `domrand generate` native, {how} | {r['images_per_s']} | {rel} |")
+        elif r["measure"] == "generate":
+            how = (
+                "Ray, 2 workers"
+                if r.get("backend") == "ray"
+                else f"{r['workers']} worker{'s' if r['workers'] > 1 else ''}"
+            )
+            lines.append(
+                f"| `domrand generate` native, {how}, {r['images']:,} images, wall clock with start-up | {r['images_per_s']} | {ratio(r['images_per_s'])} |"
+            )
+    fmts = [r for r in rows if r["measure"] == "formats"]
+    if fmts:
+        native = next(r["images_per_s"] for r in fmts if r["formats"] == "native")
+        lines += [
+            "",
+            "| `--format` ({:,} images, 1 worker) | images/s | against native | against the peer |".format(
+                fmts[0]["images"]
+            ),
+            "| --- | --- | --- | --- |",
+        ]
+        for r in fmts:
+            lines.append(
+                f"| {r['formats']} | {r['images_per_s']} | {r['images_per_s'] / native:.2f} | {ratio(r['images_per_s'])} |"
+            )
     for r in rows:
-        if r["measure"] == "generate_native_ray":
-            lines.append(
-                f"\nRay: task round trip {r['ray_task_roundtrip_ms']} ms, cluster start {r['ray_cluster_startup_s']} s "
-                f"(outside the timed runs), {r['ray_vs_best_local']:.2f}x the best local rate."
+        if r["measure"] == "stages":
+            total = sum(r["ms_per_image"].values())
+            parts = ", ".join(
+                f"{k} {v:.3f}" for k, v in sorted(r["ms_per_image"].items(), key=lambda kv: -kv[1]) if v >= 0.005
             )
-        if r["measure"] == "peak_rss_mb":
+            lines.append(
+                f"\nA chunk's stages, ms per image ({machine['cores']} threads, {machine['size']} px; {total:.2f} in all): {parts}."
+            )
+        elif r["measure"] == "startup":
+            lines.append(f"\nStart-up: a {r['images']}-image run takes {r['seconds']} s from the command to the end.")
+        elif r["measure"] == "cold_start":
+            lines.append(
+                f"First run on an empty compile cache: the first chunk is written after {r['seconds_to_first_chunk']} s (a message says the kernels compile)."
+            )
+        elif r["measure"] == "peak_rss_mb":
             lines.append(
                 f"\nPeak memory of `domrand generate` at {r['size']} px: {r['images_10k']} MB for 10,000 images, "
                 f"{r['images_100k']} MB for 100,000 ({r['ratio']:.2f}x)."

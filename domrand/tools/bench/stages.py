@@ -1,0 +1,71 @@
+"""Where a chunk's time goes: the per-stage breakdown `domrand bench generate` reports (ms per image).
+
+The stages are those of `generate.runner.ChunkRunner`, timed one after the other on the same chunks:
+sample (the randomizers' draws), each scene randomizer's apply (textures: their synthesis), render (the
+compiled rasterizer, shadow map, shading and silhouettes), image noise, quantize, labels, and writing the
+native shard.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import tempfile
+import time
+from collections import defaultdict
+from collections.abc import Iterator
+
+import numpy as np
+import torch
+
+from domrand.config import DatasetConfig
+from domrand.generate.runner import quantize
+from domrand.io import manifest as mf
+from domrand.io.chunk import Chunk, params_arrays
+from domrand.io.native import NativeWriter
+from domrand.io.store import open_store
+from domrand.labels import compute
+from domrand.rng import chunk_rng
+from domrand.world import TARGET
+
+
+def breakdown(cfg: DatasetConfig, chunks: int = 8, seed: int = 0) -> dict[str, float]:
+    """Milliseconds per image of each stage of a chunk, over `chunks` chunks after one warm-up chunk."""
+    pipe = cfg.pipeline()
+    c = cfg.chunk_size
+    out = tempfile.TemporaryDirectory(prefix="domrand_stages_")
+    man = mf.build(cfg.to_json(), cfg.world_facts(), seed, c * (chunks + 1), c, ("native",), "numba", "cpu")
+    writer = NativeWriter(open_store(out.name), man, ())
+    times: dict[str, float] = defaultdict(float)
+    record = False
+
+    @contextlib.contextmanager
+    def clock(name: str) -> Iterator[None]:
+        t0 = time.perf_counter()
+        yield
+        if record:
+            times[name] += time.perf_counter() - t0
+
+    for k in range(chunks + 1):
+        record = k > 0  # chunk 0 warms up
+        with clock("sample"):
+            params = pipe.sample(c, rng=chunk_rng(seed, k))
+        scene = pipe.world.base_scene(c, pipe.image_size)
+        for name, r in pipe.compose.scene:
+            with clock(f"apply {name}"):
+                scene = r.apply(scene, params[name])
+        objects = torch.arange(scene.instances.mesh.shape[1]) >= TARGET
+        with clock("render"):
+            frame = pipe.renderer.render(scene, silhouettes=objects)
+        with clock("image noise"):
+            images = pipe.compose.apply_images({"rgb": frame.rgb, "depth": frame.depth}, params)
+        with clock("quantize"):
+            rgb = quantize(images["rgb"])
+        with clock("labels"):
+            labels = compute(scene, frame.instance, frame.silhouette, frame.depth).arrays()
+        arrays = {f"label.{n}": a for n, a in labels.items()}
+        arrays.update(params_arrays(params))
+        depth, instance = images["depth"].numpy(), frame.instance.numpy().astype(np.int16)
+        with clock("write native"):
+            writer.write_chunk(Chunk(k, k * c, rgb, depth, instance, arrays, scene.meshes.names))
+    out.cleanup()
+    return {name: 1000 * t / (chunks * c) for name, t in times.items()}
