@@ -98,6 +98,10 @@ def finalize(config: DatasetConfig, out: str, manifest: dict[str, Any]) -> None:
 
 def run_local(spec: RunSpec, todo: list[int], workers: int, on_done: Any) -> None:
     """Run chunks `todo` in this process (1 worker) or a pool of spawned processes, each using its share of the cores."""
+    if workers <= 1 or len(todo) <= 1:  # this process: each chunk written while the next one renders
+        for n in ChunkRunner(spec).pipelined(todo):
+            on_done(n)
+        return
     threads = max(1, (os.cpu_count() or 1) // workers)
     for n in pool.run(functools.partial(ChunkRunner, spec), todo, workers, threads=threads):
         on_done(n)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -87,13 +88,33 @@ class ChunkRunner:
         arrays.update(params_arrays(params))
         return Chunk(k, k * c, np.concatenate(rgb), np.concatenate(depth), np.concatenate(inst), arrays, self.names)
 
-    def run(self, k: int) -> int:
-        """Render chunk k, write it in every format, then mark it done; returns its image count."""
-        chunk = self.render(k)
+    def write(self, chunk: Chunk) -> int:
+        """Write `chunk` in every format, then mark it done; returns its image count."""
         for w in self.writers:
             w.write_chunk(chunk)
         self.store.sync()  # every file of the chunk durable before its marker says it is done
-        self.store.write(done_marker(k), dumps({"chunk": k, "first": chunk.first, "count": chunk.count}).encode())
+        self.store.write(
+            done_marker(chunk.index), dumps({"chunk": chunk.index, "first": chunk.first, "count": chunk.count}).encode()
+        )
         return chunk.count
 
+    def run(self, k: int) -> int:
+        """Render chunk k, write it in every format, then mark it done; returns its image count."""
+        return self.write(self.render(k))
+
     __call__ = run
+
+    def pipelined(self, chunks: Iterable[int]) -> Iterator[int]:
+        """`run` over `chunks`, each chunk written on a background thread while the next one renders (one write
+        in flight): the writers' encoding and file work overlaps the renderer's. Yields image counts in order."""
+        from concurrent.futures import ThreadPoolExecutor
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="domrand-write") as writer:
+            pending = None
+            for k in chunks:
+                chunk = self.render(k)
+                if pending is not None:
+                    yield pending.result()
+                pending = writer.submit(self.write, chunk)
+            if pending is not None:
+                yield pending.result()

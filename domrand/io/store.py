@@ -45,6 +45,7 @@ class LocalStore:
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
         self.url = str(self.root)
+        self._folders: set[Path] = set()  # folders known to exist (a chunk writes thousands of files into a few)
 
     def path(self, rel: str) -> Path:
         return inside(self.root, rel)
@@ -56,12 +57,19 @@ class LocalStore:
         path = self.path(rel)
         tmp = path.with_name(path.name + TMP_SUFFIX)
         try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with open(tmp, "wb") as f:
+            if path.parent not in self._folders:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                self._folders.add(path.parent)
+            try:
+                f = open(tmp, "wb")
+            except FileNotFoundError:  # the folder went since it was made (a removed temporary folder)
+                path.parent.mkdir(parents=True, exist_ok=True)
+                f = open(tmp, "wb")
+            with f:
                 for part in data if isinstance(data, list) else [data]:
                     f.write(part)
-                f.flush()
                 if sync:
+                    f.flush()
                     os.fsync(f.fileno())
             os.replace(tmp, path)
         except OSError as e:
