@@ -96,14 +96,28 @@ def finalize(config: DatasetConfig, out: str, manifest: dict[str, Any]) -> None:
     mf.write(store, {**manifest, "complete": True})
 
 
+#: Cores a worker process keeps busy: its kernels' threads render while its writer encodes the last chunk.
+CORES_PER_WORKER = 2
+
+
+def local_processes(workers: int, cores: int) -> int:
+    """Processes for `--workers N` on `cores` cores: N, but no more than one per CORES_PER_WORKER cores (a
+    worker on a single core has nothing to overlap its writing with, and pays a process start-up)."""
+    return max(1, min(workers, cores // CORES_PER_WORKER))
+
+
 def run_local(spec: RunSpec, todo: list[int], workers: int, on_done: Any) -> None:
-    """Run chunks `todo` in this process (1 worker) or a pool of spawned processes, each using its share of the cores."""
-    if workers <= 1 or len(todo) <= 1:  # this process: each chunk written while the next one renders
+    """Run chunks `todo` in this process (one worker) or a pool of spawned processes, each using its share of the
+    cores (`local_processes`; the output is the same whatever the split)."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    procs = local_processes(workers, cores)
+    if procs < workers:
+        log.info(f"--workers {workers} on {cores} cores: {procs} process(es) of {cores // procs} threads each")
+    if procs <= 1 or len(todo) <= 1:  # this process: each chunk written while the next one renders
         for n in ChunkRunner(spec).pipelined(todo):
             on_done(n)
         return
-    threads = max(1, (os.cpu_count() or 1) // workers)
-    for n in pool.run(functools.partial(ChunkRunner, spec), todo, workers, threads=threads):
+    for n in pool.run(functools.partial(ChunkRunner, spec), todo, procs, threads=max(1, cores // procs)):
         on_done(n)
 
 

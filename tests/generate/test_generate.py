@@ -36,13 +36,25 @@ def run(out: Path, num: int = 20, **kw) -> None:
     generate(cfg, GenerateOptions(out=out, num=num, formats=kw.pop("formats", ALL_FORMATS), quiet=True, **kw))
 
 
-def test_output_is_byte_identical_whatever_the_workers_and_batch_size(tmp_path):
+def test_output_is_byte_identical_whatever_the_workers_and_batch_size(tmp_path, monkeypatch):
+    from domrand.generate import run as run_module
+
     run(tmp_path / "a", workers=1, batch_size=64)
     run(tmp_path / "b", workers=2, batch_size=3)
-    a, b = tree(tmp_path / "a"), tree(tmp_path / "b")
-    assert a == b
+    monkeypatch.setattr(run_module, "CORES_PER_WORKER", 1)  # two spawned processes even on a 2-core machine
+    assert run_module.local_processes(2, 2) == 2
+    run(tmp_path / "c", workers=2, batch_size=5)
+    a, b, c = tree(tmp_path / "a"), tree(tmp_path / "b"), tree(tmp_path / "c")
+    assert a == b == c
     assert any(k.startswith("native/") for k in a) and "coco/annotations.json" in a and "labels.jsonl" in a
     assert not any(files.TMP_SUFFIX in k for k in a)
+
+
+def test_workers_share_a_process_below_two_cores_each():
+    from domrand.generate.run import local_processes
+
+    assert [local_processes(2, c) for c in (1, 2, 3, 4, 16)] == [1, 1, 1, 2, 2]
+    assert local_processes(8, 16) == 8 and local_processes(1, 16) == 1
 
 
 def test_different_seeds_give_different_datasets(tmp_path):
