@@ -11,8 +11,6 @@ from typing import Any
 import cv2
 import numpy as np
 
-from domrand.io.images import encode_png
-
 GREEN, RED = (40, 200, 60), (230, 40, 40)
 
 
@@ -126,14 +124,7 @@ def preview(root: Path, out: Path | None, count: int, columns: int, start: int) 
     scenes = _scenes(root, start, count)
     if not scenes:
         raise ValueError(f"grasp-label folder {str(root)!r} has no scenes from index {start}")
+    from domrand.tools.preview import write_sheet
+
     tiles = [draw_grasps(s["depth"], s["camera"] or nominal_camera(), s["grasp"], s["success"]) for s in scenes]
-    th, tw = tiles[0].shape[:2]
-    rows = (len(tiles) + columns - 1) // columns
-    sheet = np.full((rows * (th + 2), columns * (tw + 2), 3), 255, dtype=np.uint8)
-    for i, t in enumerate(tiles):
-        r, c = divmod(i, columns)
-        sheet[r * (th + 2) : r * (th + 2) + th, c * (tw + 2) : c * (tw + 2) + tw] = t
-    out = out or root / "preview.png"
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(encode_png(sheet))
-    return out
+    return write_sheet(tiles, columns, out or root / "preview.png")

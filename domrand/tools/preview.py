@@ -120,14 +120,17 @@ def preview(
     items = _items(root, start, count)
     if not items:
         raise ValueError(f"dataset {str(root)!r} has no images from index {start}")
-    tiles = [draw(*it, scale=scale) for it in items]
+    return write_sheet([draw(*it, scale=scale) for it in items], columns, out or root / "preview.png")
+
+
+def write_sheet(tiles: list[np.ndarray], columns: int, out: Path) -> Path:
+    """Tiles (each (H, W, 3) uint8, all one size) in rows of `columns` on white, written as a PNG at `out`."""
     th, tw = tiles[0].shape[:2]
     rows = (len(tiles) + columns - 1) // columns
     sheet = np.full((rows * (th + 2), columns * (tw + 2), 3), 255, dtype=np.uint8)
     for n, t in enumerate(tiles):
         r, c = divmod(n, columns)
         sheet[r * (th + 2) : r * (th + 2) + th, c * (tw + 2) : c * (tw + 2) + tw] = t
-    out = out or root / "preview.png"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_bytes(encode_png(sheet))
     return out

@@ -5,19 +5,21 @@ domrand.cli generate ...`, start-up included: imports, the compiled kernels' cac
 warm cache. Reported, at one image size (128 px by default):
 
 - the PyBullet peer pipeline (`pybullet_peer`: pool textures, colours, light and camera per image, rgb + depth +
-  segmentation) in as many processes as there are cores;
+  segmentation) in as many processes as there are cores (the time of its `images` images);
 - native output of `images` images with 1 and with 2 workers, and each other format, and all four, on
   `format_images` images (native again on that count, for the formats' ratios);
 - the per-stage breakdown of a chunk (`stages.breakdown`, ms per image);
 - start-up: the wall clock of a 64-image run; and the cold start: seconds until the first chunk is written
   with an empty compile cache (`NUMBA_CACHE_DIR` pointing to an empty folder).
 
-`--ray` adds the Ray backend (two workers; its start-up is inside the wall clock), `--memory` the peak memory of
+With `--repeats R` every variant runs once per round, R rounds, and each figure is the median of its rounds (a
+busy spell on a shared machine hits every variant alike). `--ray` adds the Ray backend (two workers; its start-up is inside the wall clock), `--memory` the peak memory of
 10,000- and 100,000-image runs at 64 px.
 """
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -85,10 +87,6 @@ def peak_rss_mb(num: int, size: int) -> float:
         shutil.rmtree(out, ignore_errors=True)
 
 
-def _median_rate(n: int, repeats: int, **kw: Any) -> float:
-    return n / statistics.median(generate_seconds(n, **kw) for _ in range(repeats))
-
-
 def main(
     size: int = 128,
     images: int = 0,
@@ -104,48 +102,46 @@ def main(
     n = images or 8192
     cores = _cores()
     rows: list[dict[str, Any]] = [{"measure": "machine", "cores": cores, "size": size}]
+    generate_seconds(64, size)  # the compile cache warm, the files in the page cache
+    # Every variant once per round, rounds one after another: a busy spell on a shared machine hits them all
+    # alike, and each figure is the median of its rounds.
+    variants: dict[tuple[str, str, int, str], Any] = {}
     try:
         from domrand.tools.bench.pybullet_peer import measure
 
-        peer = statistics.median(measure(size, n, procs=cores) for _ in range(repeats))
-        rows.append(
-            {
-                "measure": "peer",
-                "what": f"PyBullet TinyRenderer, {cores} processes",
-                "images": n,
-                "images_per_s": round(peer, 1),
-            }
-        )
+        variants[("peer", "", cores, "")] = lambda: n / measure(size, n, procs=cores)
     except ImportError:
-        peer = None
-    generate_seconds(64, size)  # the compile cache warm, the files in the page cache
+        pass
     for workers in (1, 2):
-        rate = _median_rate(n, repeats, size=size, workers=workers)
-        rows.append(
-            {
-                "measure": "generate",
-                "formats": "native",
-                "workers": workers,
-                "images": n,
-                "images_per_s": round(rate, 1),
-            }
+        variants[("generate", "native", workers, "local")] = functools.partial(
+            generate_seconds, n, size, workers=workers
         )
     if ray:
-        rate = _median_rate(n, repeats, size=size, workers=2, backend="ray")
-        rows.append(
-            {
-                "measure": "generate",
-                "formats": "native",
-                "workers": 2,
-                "backend": "ray",
-                "images": n,
-                "images_per_s": round(rate, 1),
-            }
+        variants[("generate", "native", 2, "ray")] = functools.partial(
+            generate_seconds, n, size, workers=2, backend="ray"
         )
     m = format_images
     for fmt in ("native", *FORMATS, "native,jsonl,coco,bop"):
-        rate = _median_rate(m, repeats, size=size, formats=fmt)
-        rows.append({"measure": "formats", "formats": fmt, "workers": 1, "images": m, "images_per_s": round(rate, 1)})
+        variants[("formats", fmt, 1, "local")] = functools.partial(generate_seconds, m, size, formats=fmt)
+    seconds: dict[Any, list[float]] = {key: [] for key in variants}
+    for _ in range(repeats):
+        for key, run in variants.items():
+            seconds[key].append(run())
+    for (measure_, fmt, workers, backend), times in seconds.items():
+        count = m if measure_ == "formats" else n
+        rate = round(count / statistics.median(times), 1)
+        if measure_ == "peer":
+            rows.append(
+                {
+                    "measure": "peer",
+                    "what": f"PyBullet TinyRenderer, {workers} processes",
+                    "images": n,
+                    "images_per_s": rate,
+                }
+            )
+        else:
+            row = {"measure": measure_, "formats": fmt, "workers": workers, "images": count, "images_per_s": rate}
+            rows.append({**row, "backend": "ray"} if backend == "ray" else row)
     from domrand.tools.bench.stages import breakdown
 
     stages = breakdown(load_config(overrides={"image_size": size}))
