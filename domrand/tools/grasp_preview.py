@@ -124,7 +124,7 @@ def preview(root: Path, out: Path | None, count: int, columns: int, start: int) 
     scenes = _scenes(root, start, count)
     if not scenes:
         raise ValueError(f"grasp-label folder {str(root)!r} has no scenes from index {start}")
-    from domrand.tools.preview import write_sheet
+    from domrand.tools.sheet import write_sheet
 
     tiles = [draw_grasps(s["depth"], s["camera"] or nominal_camera(), s["grasp"], s["success"]) for s in scenes]
     return write_sheet(tiles, columns, out or root / "preview.png")

@@ -9,7 +9,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from domrand.io.images import encode_png, read_image, read_png_any
+from domrand.io.images import read_image, read_png_any
 from domrand.io.jsonl import read_labels_folder
 from domrand.io.native import NativeDataset
 from domrand.labels import pose_matrix
@@ -120,20 +120,9 @@ def preview(
     items = _items(root, start, count)
     if not items:
         raise ValueError(f"dataset {str(root)!r} has no images from index {start}")
+    from domrand.tools.sheet import write_sheet
+
     return write_sheet([draw(*it, scale=scale) for it in items], columns, out or root / "preview.png")
-
-
-def write_sheet(tiles: list[np.ndarray], columns: int, out: Path) -> Path:
-    """Tiles (each (H, W, 3) uint8, all one size) in rows of `columns` on white, written as a PNG at `out`."""
-    th, tw = tiles[0].shape[:2]
-    rows = (len(tiles) + columns - 1) // columns
-    sheet = np.full((rows * (th + 2), columns * (tw + 2), 3), 255, dtype=np.uint8)
-    for n, t in enumerate(tiles):
-        r, c = divmod(n, columns)
-        sheet[r * (th + 2) : r * (th + 2) + th, c * (tw + 2) : c * (tw + 2) + tw] = t
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_bytes(encode_png(sheet))
-    return out
 
 
 def info(root: Path) -> str:
