@@ -3,8 +3,7 @@
 numba's own cache is keyed by each function's file: a kernel that calls into another file (`raster` calls
 `shade` and `frontend`) keeps running its old compiled code after that other file changed, silently. So
 unless the user chose a folder (`NUMBA_CACHE_DIR`), the kernels are cached under a folder named by a digest
-of every source they are compiled from: a change to any of them compiles everything afresh. Every kernel
-module imports this module before it defines a kernel.
+of every source they are compiled from: a change to any of them compiles everything afresh.
 """
 
 from __future__ import annotations
@@ -53,7 +52,31 @@ def _folder() -> Path:
     raise OSError("no writable folder for the compiled kernels: set NUMBA_CACHE_DIR")
 
 
-if not os.environ.get("NUMBA_CACHE_DIR"):
+_open = 0
+_saved: str | None = None
+
+
+def enter() -> None:
+    """Point numba's cache at the kernels' folder while a kernel module defines its kernels (numba fixes a
+    function's cache folder when it is decorated). Unless the user chose one with NUMBA_CACHE_DIR."""
+    global _open, _saved
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        return
     import numba
 
-    numba.config.CACHE_DIR = str(_folder())
+    if _open == 0:
+        _saved = numba.config.CACHE_DIR
+        numba.config.CACHE_DIR = str(_folder())
+    _open += 1
+
+
+def leave() -> None:
+    """Put numba's cache folder back for everyone else's functions (after the module's last kernel)."""
+    global _open
+    if os.environ.get("NUMBA_CACHE_DIR") or _open == 0:
+        return
+    import numba
+
+    _open -= 1
+    if _open == 0:
+        numba.config.CACHE_DIR = _saved or ""

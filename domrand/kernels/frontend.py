@@ -12,7 +12,9 @@ import math
 import numpy as np
 from numba import njit
 
-from domrand.kernels import cache  # noqa: F401  (the compiled kernels' folder, before any @njit)
+from domrand.kernels import cache
+
+cache.enter()  # the compiled kernels' folder, before the first @njit (`kernels.cache`)
 
 F32 = np.float32
 INF = np.float32(np.inf)
@@ -192,3 +194,6 @@ def _emit(view_pos, k, i0, i1, i2, wr, sub, special, fx, fy, cx, cy, ortho, cull
         for c in range(3):
             weights[s, 1, c], weights[s, 2, c] = weights[s, 2, c], weights[s, 1, c]
     valid[s] = True
+
+
+cache.leave()

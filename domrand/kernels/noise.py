@@ -12,7 +12,9 @@ import statistics
 import numpy as np
 from numba import njit
 
-from domrand.kernels import cache  # noqa: F401  (the compiled kernels' folder, before any @njit)
+from domrand.kernels import cache
+
+cache.enter()  # the compiled kernels' folder, before the first @njit (`kernels.cache`)
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _M1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -139,3 +141,6 @@ def quantize(lo, hi, x, out):
                 for c in range(c_n):
                     v = x[b, i, j, c] * np.float32(255.0) + np.float32(0.5)
                     out[b, i, j, c] = np.uint8(min(max(v, np.float32(0.0)), np.float32(255.0)))
+
+
+cache.leave()

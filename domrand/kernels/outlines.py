@@ -11,7 +11,9 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from domrand.kernels import cache  # noqa: F401  (the compiled kernels' folder, before any @njit)
+from domrand.kernels import cache
+
+cache.enter()  # the compiled kernels' folder, before the first @njit (`kernels.cache`)
 
 
 @njit(cache=True, nogil=True)
@@ -83,3 +85,6 @@ def outlines(mask):
                 n_loops += 1
                 starts[n_loops] = n_pts
     return pts[:n_pts], starts[: n_loops + 1]
+
+
+cache.leave()

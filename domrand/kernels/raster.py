@@ -16,10 +16,12 @@ from typing import Any, NamedTuple
 import numpy as np
 from numba import njit
 
-from domrand.kernels import cache  # noqa: F401  (the compiled kernels' folder, before any @njit)
+from domrand.kernels import cache
 from domrand.kernels.constants import MARGIN
 from domrand.kernels.frontend import F32, INF, _corners, front_scene, scene_buffers, world_geometry
 from domrand.kernels.shade import _shade_scene
+
+cache.enter()  # the compiled kernels' folder, before the first @njit (`kernels.cache`)
 
 __all__ = ["RenderJob", "cover_stats", "front_scene", "raster_scene", "render", "render_batch", "world_geometry"]
 
@@ -224,3 +226,6 @@ def render(job: RenderJob) -> None:
     from domrand.kernels.threads import parallel
 
     parallel(render_batch, job.depth.shape[0], *job)
+
+
+cache.leave()

@@ -10,9 +10,11 @@ import math
 import numpy as np
 from numba import njit
 
-from domrand.kernels import cache  # noqa: F401  (the compiled kernels' folder, before any @njit)
+from domrand.kernels import cache
 from domrand.kernels.constants import SHADOW_BIAS_TEXELS, SHADOW_SLOPE_TEXELS
 from domrand.kernels.frontend import F32, ONE, ZERO, _corners
+
+cache.enter()  # the compiled kernels' folder, before the first @njit (`kernels.cache`)
 
 BIAS_TEXELS = np.float32(SHADOW_BIAS_TEXELS)
 SLOPE_TEXELS = np.float32(SHADOW_SLOPE_TEXELS)
@@ -175,3 +177,6 @@ def _shade_scene(
             rgb[b, py, px, 0] = min(max(ar * (ambient[b, 0] + dr) + sr, ZERO), ONE)
             rgb[b, py, px, 1] = min(max(ag * (ambient[b, 1] + dg) + sg, ZERO), ONE)
             rgb[b, py, px, 2] = min(max(ab * (ambient[b, 2] + db) + sb, ZERO), ONE)
+
+
+cache.leave()

@@ -10,10 +10,12 @@ import math
 import numpy as np
 from numba import njit
 
-from domrand.kernels import cache  # noqa: F401  (the compiled kernels' folder, before any @njit)
+from domrand.kernels import cache
 from domrand.kernels.constants import MARGIN
 from domrand.kernels.frontend import F32, front_scene, scene_buffers
 from domrand.kernels.raster import _owns, cover_stats
+
+cache.enter()  # the compiled kernels' folder, before the first @njit (`kernels.cache`)
 
 
 @njit(cache=True, nogil=True)
@@ -172,3 +174,6 @@ def depth_canvas(cam_pts, faces, fx, fy, cx, cy, oy, ox, depth):
                 cur = depth[py - oy, px - ox]
                 if cur == 0 or d < cur:
                     depth[py - oy, px - ox] = d
+
+
+cache.leave()

@@ -11,7 +11,9 @@ from numba import njit
 
 from domrand.generators.textures import _SALT as SALT
 from domrand.generators.textures import KINDS, LEAVES, STROKES
-from domrand.kernels import cache  # noqa: F401  (the compiled kernels' folder, before any @njit)
+from domrand.kernels import cache
+
+cache.enter()  # the compiled kernels' folder, before the first @njit (`kernels.cache`)
 
 MASK = 0xFFFFFFFF
 # Kind ids from the one table both twins read (compile-time constants to numba).
@@ -327,3 +329,6 @@ def synthesize(
                 else:
                     for c in range(3):
                         out[t, i, j, c] = _u8(c0[t, c] * (1 - w) + c1[t, c] * w)
+
+
+cache.leave()
