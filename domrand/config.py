@@ -37,6 +37,9 @@ from domrand.randomizers import (
     TextureRandomizer,
     TopDownCamera,
 )
+from domrand.randomizers.appearance import OriginalLook
+from domrand.randomizers.drop import DropPlacement
+from domrand.randomizers.surface import SurfacePlacement
 from domrand.render import RenderConfig
 from domrand.world import TableWorld
 
@@ -101,7 +104,7 @@ class DatasetConfig:
 
     Attributes:
         task: "localization" (tabletop) or "grasping" (top-down depth).
-        image_size: square image edge, pixels.
+        image_size: square image edge, pixels (unused when `camera.intrinsics` gives the image's size).
         chunk_size: images per chunk: the unit of seeding and writing (a memory knob it is not).
         render: renderer settings.
         world: table, floor, target and distractor meshes.
@@ -119,7 +122,9 @@ class DatasetConfig:
     lighting: LightRandomizer | None = field(default_factory=LightRandomizer)
     textures: TextureRandomizer | None = field(default_factory=TextureRandomizer)
     materials: MaterialRandomizer | None = field(default_factory=MaterialRandomizer)
-    placement: TabletopPlacement | RestingObject | None = field(default_factory=TabletopPlacement)
+    placement: DropPlacement | SurfacePlacement | TabletopPlacement | RestingObject | None = field(
+        default_factory=TabletopPlacement
+    )
     noise: ImageNoise | None = field(default_factory=ImageNoise)
     depth_noise: DepthNoise | None = None
     output: OutputSettings = field(default_factory=OutputSettings)
@@ -144,6 +149,12 @@ class DatasetConfig:
                 "set placement.distractor_extent_step, e.g. --set placement.distractor_extent_step=0.01"
             )
 
+    @property
+    def size(self) -> tuple[int, int]:
+        """(H, W) of the images, pixels: the camera's intrinsics' size, else `image_size` square."""
+        k = getattr(self.camera, "intrinsics", None)
+        return k.size if k is not None else (self.image_size, self.image_size)
+
     def to_json(self) -> dict[str, Any]:
         """Every setting, as JSON values (what `manifest.json` records)."""
         return to_json(self)
@@ -154,6 +165,8 @@ class DatasetConfig:
         `device`, `backend` and `max_batch` decide where and how much is rendered at once; none changes a pixel.
         """
         scene = tuple((n, getattr(self, n)) for n in SCENE_RANDOMIZERS if getattr(self, n) is not None)
+        if any(c.appearance != "random" for c in self.world.objects):  # the classes' own looks, over the textures
+            scene += (("appearance", OriginalLook(world=self.world, min_size=128)),)
         image = tuple((n, getattr(self, n)) for n in IMAGE_RANDOMIZERS if getattr(self, n) is not None)
         rs = self.render
         render = RenderConfig(
@@ -163,31 +176,35 @@ class DatasetConfig:
             max_batch=max_batch,
             backend=backend,
         )
-        size = (self.image_size, self.image_size)
-        return Pipeline(Compose(scene=scene, image=image), self.world, size, render, device=device)
+        return Pipeline(Compose(scene=scene, image=image), self.world, self.size, render, device=device)
 
     def nominal_camera(self) -> dict[str, float | int]:
         """The unrandomized camera's intrinsics: fx, fy, cx, cy (pixels), width, height."""
-        size = self.image_size
-        k = self.world.base_scene(1, (size, size)).camera.intrinsics[0]
-        if self.camera is not None:
-            k = intrinsics_from_fov(torch.deg2rad(torch.tensor([self.camera.fov_deg])), size, size)[0]
+        h, w = self.size
+        k = self.world.base_scene(1, (h, w)).camera.intrinsics[0]
+        if getattr(self.camera, "intrinsics", None) is not None:
+            k = self.camera.intrinsics.matrix()
+        elif self.camera is not None:
+            k = intrinsics_from_fov(torch.deg2rad(torch.tensor([self.camera.fov_deg])), w, h)[0]
         return {
             "fx": float(k[0, 0]), "fy": float(k[1, 1]), "cx": float(k[0, 2]), "cy": float(k[1, 2]),
-            "width": size, "height": size,
+            "width": w, "height": h,
         }  # fmt: skip
 
     def world_facts(self) -> dict[str, Any]:
         """What the labels refer to, as plain data (what `io.manifest.build` records as `world`)."""
         bank = self.world.mesh_bank()
-        return {
-            "image_size": [self.image_size, self.image_size],
+        facts = {
+            "image_size": list(self.size),
             "slots": self.world.slot_names(),
             "meshes": list(bank.names),
             "target_meshes": list(self.world.target_mesh_ids),
-            "classes": sorted(set(bank.names[2:])),
+            "classes": self.world.class_names(),
             "nominal_camera": self.nominal_camera(),
         }
+        if self.world.objects:
+            facts["object_classes"] = self.world.class_names()
+        return facts
 
 
 def to_json(obj: Any) -> Any:
@@ -364,6 +381,8 @@ def from_data(data: dict[str, Any]) -> DatasetConfig:
                 continue
             if name in ("textures", "materials"):
                 section.setdefault("slots", world.slots)
+            if name == "textures":
+                section.setdefault("object_slots", world.first_distractor - 2)
         kwargs[name] = _placement(cls, section, world) if name == "placement" else build(cls, section, name)
     return DatasetConfig(**kwargs)
 
@@ -371,6 +390,13 @@ def from_data(data: dict[str, Any]) -> DatasetConfig:
 def _placement(cls: type, section: Any, world: TableWorld) -> Any:
     if not isinstance(section, dict):
         raise ValueError(f"placement must be a mapping of settings, got {section!r}")
+    if world.objects and cls is TabletopPlacement:
+        cls = DropPlacement if section.get("mode") == "drop" else SurfacePlacement
+    if "mode" in section and cls is TabletopPlacement:
+        raise ValueError("placement.mode applies to a world of user objects (world.objects)")
+    if world.distractors is not None:  # world.distractors.count is the distractor count
+        lo, hi = world.distractors.count
+        section = {**section, "distractor_count": {"kind": "intuniform", "low": lo, "high": hi}}
     if "world" in section:  # a dataset's recorded config repeats the world here; it must be the same one
         section = dict(section)
         if build(TableWorld, section.pop("world"), "placement.world") != world:
@@ -404,10 +430,49 @@ def load_config(
         raise ValueError(
             f"config {str(path)!r} is a folder without manifest.json: give a YAML file or a dataset folder"
         )
-    user = read_yaml(path) if path is not None else {}
+    user = resolve_paths(read_yaml(path), Path(path).parent) if path is not None else {}
     base_name = preset or user.get("preset") or "tabletop"
     if not isinstance(base_name, str):
         raise ValueError(f"preset must be a name, got {base_name!r}")
     data = _merge(preset_data(base_name), user)
-    data = _merge(data, overrides or {})
+    data = _merge(data, resolve_paths(overrides or {}, Path.cwd()))
     return from_data(data)
+
+
+def resolve_paths(data: dict[str, Any], base: Path) -> dict[str, Any]:
+    """`data` with the mesh paths of its `world` section (objects' meshes, distractor meshes, a scene mesh)
+    made absolute against `base` (the config file's folder), and a class's `count: N` read as [N, N]."""
+    world = data.get("world")
+    if not isinstance(world, dict):
+        return data
+    world = dict(world)
+
+    def absolute(p: Any, key: str) -> Any:
+        if not isinstance(p, str):
+            raise ValueError(f"{key} must be a path, got {p!r}")
+        return str((base / Path(p).expanduser()).resolve())
+
+    objects = world.get("objects")
+    if isinstance(objects, list):
+        out = []
+        for i, o in enumerate(objects):
+            if not isinstance(o, dict):
+                raise ValueError(f"world.objects[{i}] must be a mapping (name, mesh, ...), got {o!r}")
+            o = dict(o)
+            if "mesh" in o:
+                o["mesh"] = absolute(o["mesh"], f"world.objects[{i}].mesh")
+            if isinstance(o.get("count"), int) and not isinstance(o.get("count"), bool):
+                o["count"] = [o["count"], o["count"]]
+            out.append(o)
+        world["objects"] = out
+    dis = world.get("distractors")
+    if isinstance(dis, dict) and "meshes" in dis:
+        meshes = dis["meshes"]
+        meshes = [meshes] if isinstance(meshes, str) else meshes
+        if not isinstance(meshes, list):
+            raise ValueError(f"world.distractors.meshes must be a path or a list of paths, got {meshes!r}")
+        world["distractors"] = {**dis, "meshes": [absolute(m, "world.distractors.meshes") for m in meshes]}
+    scene = world.get("scene")
+    if isinstance(scene, str) and scene not in ("table", "bin", "none"):
+        world["scene"] = absolute(scene, "world.scene")
+    return {**data, "world": world}

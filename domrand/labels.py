@@ -86,6 +86,7 @@ class Labels:
     keypoint_visibility: Tensor
     amodal_bbox: Tensor
     scale: Tensor
+    object_classes: tuple[str, ...] | None = None
 
     def arrays(self) -> dict[str, np.ndarray]:
         """Every label as a batch-first numpy array (what the native format stores; see `record_from`)."""
@@ -102,11 +103,15 @@ class Labels:
 
     def record(self, i: int) -> dict[str, Any]:
         """The JSON record of image i (writers add file paths, indices and parameters)."""
-        return record_from(self.arrays(), i, self.names, self.size)
+        return record_from(self.arrays(), i, self.names, self.size, self.object_classes)
 
 
 def record_from(
-    a: dict[str, np.ndarray], i: int, names: tuple[str, ...] | list[str], size: tuple[int, int]
+    a: dict[str, np.ndarray],
+    i: int,
+    names: tuple[str, ...] | list[str],
+    size: tuple[int, int],
+    object_classes: tuple[str, ...] | list[str] | None = None,
 ) -> dict[str, Any]:
     """The JSON record of row i of label arrays `a` (from `Labels.arrays`).
 
@@ -116,7 +121,10 @@ def record_from(
     (x0, y0, x1, y1, pixel edges), pixels (visible), silhouette_pixels (the whole unoccluded silhouette,
     outside the image too) and silhouette_bbox (its box, not clipped), visible_fraction (pixels /
     silhouette_pixels), in_frame_fraction (the silhouette's share inside the image), keypoints (8 box
-    corners then the centre, each u, v, depth) and keypoint_visibility (0, 1, 2 each, COCO's flags)."""
+    corners then the centre, each u, v, depth) and keypoint_visibility (0, 1, 2 each, COCO's flags).
+
+    Roles: with `object_classes` (a world of user classes), "object" for an instance of one of them and
+    "distractor" for the rest; without, "target" for slot TARGET and "distractor" for the rest."""
     r = {name: v[i].tolist() for name, v in a.items()}  # row i as Python values, one conversion an array
     k = r["intrinsics"]
     objects = []
@@ -127,7 +135,7 @@ def record_from(
         amodal = r["amodal_bbox"][s]
         objects.append(
             {
-                "id": s, "class": names[int(r["mesh"][s])], "role": "target" if s == TARGET else "distractor",
+                "id": s, "class": names[int(r["mesh"][s])], "role": _role(s, names[int(r["mesh"][s])], object_classes),
                 "position": r["position"][s], "quaternion": r["quaternion"][s],
                 "position_camera": r["position_camera"][s], "quaternion_camera": r["quaternion_camera"][s],
                 "extents": r["extents"][s], "scale": r["scale"][s],
@@ -155,6 +163,12 @@ def record_from(
         },
         "objects": objects,
     }
+
+
+def _role(slot: int, name: str, object_classes: tuple[str, ...] | list[str] | None) -> str:
+    if object_classes is not None:
+        return "object" if name in object_classes else "distractor"
+    return "target" if slot == TARGET else "distractor"
 
 
 def pose_matrix(position: list[float], quaternion: list[float]) -> np.ndarray:

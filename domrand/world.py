@@ -1,6 +1,8 @@
 """The fixed part of a task's scene: meshes, slot layout, table and floor. Randomizers fill in the rest.
 
-Slots of every scene: 0 table, 1 floor, 2 target (the object of interest), then the distractors.
+Slots of every scene: 0 support (the table, a bin or the user's scene mesh), 1 floor, then the labelled
+objects (the one target of the built-in tasks at slot 2; with `objects`, every instance slot of every user
+class, class by class), then the distractors.
 
 Example:
     >>> w = TableWorld(target="cylinder", max_distractors=3)
@@ -11,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
 from dataclasses import dataclass
@@ -18,10 +21,17 @@ from dataclasses import dataclass
 import torch
 
 from domrand.generators.meshes import Mesh, primitives, procedural
+from domrand.generators.meshes.mesh import merge
 from domrand.generators.transforms import intrinsics_from_fov, look_at
+from domrand.meshfile import read_mesh
+from domrand.objects import DistractorSet, ObjectClass
 from domrand.scene import DIRECTIONAL, Camera, Instances, Lights, MeshBank, SceneBatch
 
 TABLE, FLOOR, TARGET, FIRST_DISTRACTOR = 0, 1, 2, 3
+#: Built-in supports (`TableWorld.scene`); anything else names a static scene mesh file.
+SCENES = ("table", "bin", "none")
+#: The bin's walls: height and thickness, metres.
+BIN_WALL = (0.06, 0.01)
 
 #: Target objects of the localization task (task sizes) and the paper's eight shapes (default sizes).
 TARGETS = {
@@ -60,6 +70,11 @@ class TableWorld:
         procedural_distractors: how many procedural meshes distractors also draw from.
         procedural_targets: how many procedural meshes a "procedural" target draws from.
         procedural_seed: first seed of the procedural meshes (seeds seed, seed + 1, ...).
+        objects: user classes (mesh files); when given they are the labelled objects and `target` is unused.
+        distractors: user distractor meshes and the distractor count (sets `max_distractors`).
+        scene: the support: "table", "bin" (the table with 0.06 m walls round its top), "none" (no table or
+            floor: objects over the background) or a static scene mesh file (metres, z up, its z = 0 where
+            objects rest).
     """
 
     target: str = "cube"
@@ -71,8 +86,18 @@ class TableWorld:
     procedural_distractors: int = 24
     procedural_targets: int = 0
     procedural_seed: int = 1_000_000
+    objects: tuple[ObjectClass, ...] = ()
+    distractors: DistractorSet | None = None
+    scene: str = "table"
 
     def __post_init__(self) -> None:
+        names = [c.name for c in self.objects]
+        if len(set(names)) != len(names):
+            raise ValueError(f"world.objects: class names must differ, got {names}")
+        if self.distractors is not None and self.max_distractors != self.distractors.count[1]:
+            object.__setattr__(self, "max_distractors", int(self.distractors.count[1]))
+        if self.scene not in SCENES:
+            read_mesh(self.scene, name="scene", centre=False)  # a bad file is refused now
         if self.target not in TARGETS and self.target != "procedural":
             raise ValueError(f"world.target must be one of {[*sorted(TARGETS), 'procedural']}, got {self.target!r}")
         if len(self.table_size) != 3 or any(not s > 0 for s in self.table_size):
@@ -86,7 +111,7 @@ class TableWorld:
             raise ValueError(
                 f"world.distractor_primitives has unknown names {sorted(unknown)}; known: {sorted(DISTRACTOR_PRIMITIVES)}"
             )
-        if self.max_distractors and not (self.distractor_primitives or self.procedural_distractors):
+        if self.max_distractors and not self.distractor_meshes_count():
             raise ValueError("world needs distractor_primitives or procedural_distractors when max_distractors > 0")
         if self.target == "procedural" and self.procedural_targets < 1:
             raise ValueError("world.procedural_targets must be >= 1 for a procedural target")
@@ -95,13 +120,43 @@ class TableWorld:
 
     @property
     def slots(self) -> int:
-        return FIRST_DISTRACTOR + self.max_distractors
+        return self.first_distractor + self.max_distractors
+
+    @property
+    def first_distractor(self) -> int:
+        """Slot of the first distractor (the labelled objects are slots TARGET to this one)."""
+        return TARGET + (sum(c.max_count for c in self.objects) if self.objects else 1)
+
+    def object_slot_classes(self) -> list[int]:
+        """Per labelled-object slot (TARGET, TARGET + 1, ...): its class's index in `objects` (0 for a target)."""
+        return [i for i, c in enumerate(self.objects) for _ in range(c.max_count)] if self.objects else [0]
 
     def slot_names(self) -> list[str]:
-        return ["table", "floor", "target"] + [f"distractor_{i}" for i in range(self.max_distractors)]
+        if self.objects:
+            objects = [f"{c.name}_{j}" for c in self.objects for j in range(c.max_count)]
+        else:
+            objects = ["target"]
+        return ["table", "floor", *objects] + [f"distractor_{i}" for i in range(self.max_distractors)]
+
+    def class_names(self) -> list[str]:
+        """The labelled classes: the user's in config order, or every mesh name from the target on, sorted."""
+        if self.objects:
+            return [c.name for c in self.objects]
+        return sorted(set(self.mesh_bank().names[TARGET:]))
+
+    def distractor_meshes_count(self) -> int:
+        d = self.distractors
+        prims = d is None or d.primitives
+        files = len(d.files()) if d is not None else 0
+        return (len(self.distractor_primitives) + self.procedural_distractors if prims else 0) + files
 
     def target_meshes(self) -> list[Mesh]:
-        """Meshes the target slot can hold (one for a named target)."""
+        """Meshes the target slot can hold (one for a named target; one per class for user objects)."""
+        if self.objects:  # a class that can show its own look renders through its own UVs
+            return [
+                dataclasses.replace(f.mesh, uvs=f.uvs) if c.appearance != "random" and f.uvs is not None else f.mesh
+                for c, f in ((c, c.read()) for c in self.objects)
+            ]
         if self.target == "procedural":
             return [
                 procedural.random_object(self.procedural_seed + i).scaled_to(0.08)
@@ -111,9 +166,35 @@ class TableWorld:
 
     def distractor_meshes(self) -> list[Mesh]:
         """Distractor meshes, each scaled to a largest extent of 1 m (instances scale them down)."""
-        prims = [DISTRACTOR_PRIMITIVES[n]().centered().scaled_to(1.0) for n in self.distractor_primitives]
-        seed0 = self.procedural_seed + self.procedural_targets
-        return prims + [procedural.random_object(seed0 + i) for i in range(self.procedural_distractors)]
+        d = self.distractors
+        out: list[Mesh] = []
+        if d is None or d.primitives:
+            out += [DISTRACTOR_PRIMITIVES[n]().centered().scaled_to(1.0) for n in self.distractor_primitives]
+            seed0 = self.procedural_seed + self.procedural_targets
+            out += [procedural.random_object(seed0 + i) for i in range(self.procedural_distractors)]
+        if self.objects:  # a user class may share a primitive's name: distractors are never a class
+            out = [dataclasses.replace(m, name=f"distractor:{m.name}") for m in out]
+        return out + (d.load() if d is not None else [])
+
+    def support_mesh(self) -> Mesh:
+        """The mesh of slot 0: the table box (top face z = 0), the table with bin walls, or the scene mesh."""
+        sx, sy, sz = self.table_size
+        table = primitives.box((sx, sy, sz))
+        if self.scene in ("table", "none"):
+            return table
+        if self.scene == "bin":
+            h, t = BIN_WALL
+            walls = []
+            for along_x, sign in ((True, 1), (True, -1), (False, 1), (False, -1)):
+                size = (sx + 2 * t, t, h) if along_x else (t, sy, h)
+                off = (
+                    [0.0, sign * (sy + t) / 2, sz / 2 + h / 2]
+                    if along_x
+                    else [sign * (sx + t) / 2, 0.0, sz / 2 + h / 2]
+                )
+                walls.append(primitives.box(size).transformed(1.0, torch.tensor(off)))
+            return merge([table, *walls], "bin")
+        return read_mesh(self.scene, name="scene", centre=False).mesh
 
     def mesh_bank(self) -> MeshBank:
         """Table, floor, target meshes, distractor meshes, in that order (cached per world)."""
@@ -121,14 +202,16 @@ class TableWorld:
 
     @property
     def target_mesh_ids(self) -> tuple[int, int]:
-        """[first, last) bank indices of the target meshes."""
+        """[first, last) bank indices of the target meshes (one per class for user objects)."""
+        if self.objects:
+            return 2, 2 + len(self.objects)
         return 2, 2 + (1 if self.target != "procedural" else self.procedural_targets)
 
     @property
     def distractor_mesh_ids(self) -> tuple[int, int]:
         """[first, last) bank indices of the distractor meshes."""
         first = self.target_mesh_ids[1]
-        return first, first + len(self.distractor_primitives) + self.procedural_distractors
+        return first, first + self.distractor_meshes_count()
 
     def base_scene(self, n: int, size: tuple[int, int]) -> SceneBatch:
         """n identical nominal scenes: table, floor and target at the origin, distractors hidden, grey
@@ -136,15 +219,21 @@ class TableWorld:
         bank = self.mesh_bank()
         k = self.slots
         mesh = torch.zeros(n, k, dtype=torch.int64)
+        first = self.first_distractor
         mesh[:, FLOOR] = 1
-        mesh[:, TARGET] = self.target_mesh_ids[0]
-        mesh[:, FIRST_DISTRACTOR:] = self.distractor_mesh_ids[0]
+        mesh[:, TARGET:first] = torch.tensor(self.object_slot_classes()) + self.target_mesh_ids[0]
+        mesh[:, first:] = self.distractor_mesh_ids[0]
         poses = torch.eye(4).repeat(n, k, 1, 1)
-        poses[:, TABLE, 2, 3] = -self.table_size[2] / 2
+        if self.scene != "table" and self.scene not in SCENES:
+            poses[:, TABLE] = torch.eye(4)  # a scene mesh keeps its own frame
+        else:
+            poses[:, TABLE, 2, 3] = -self.table_size[2] / 2
         poses[:, FLOOR, 2, 3] = self.floor_z - 0.01
         poses[:, TARGET, 2, 3] = mesh_half_extents(bank)[self.target_mesh_ids[0], 2]
         visible = torch.ones(n, k, dtype=torch.bool)
-        visible[:, FIRST_DISTRACTOR:] = False
+        visible[:, TARGET + 1 :] = False
+        if self.scene == "none":
+            visible[:, [TABLE, FLOOR]] = False
         cast = torch.ones(n, k, dtype=torch.bool)
         cast[:, FLOOR] = False
         inst = Instances.create(mesh, poses, color=torch.full((n, k, 3), 0.6), visible=visible, cast_shadow=cast)
@@ -171,8 +260,7 @@ class TableWorld:
 
 @functools.lru_cache(maxsize=8)
 def _bank(world: TableWorld) -> MeshBank:
-    sx, sy, sz = world.table_size
-    meshes = [primitives.box((sx, sy, sz)), primitives.box((world.floor_size, world.floor_size, 0.02))]
+    meshes = [world.support_mesh(), primitives.box((world.floor_size, world.floor_size, 0.02))]
     meshes += world.target_meshes() + world.distractor_meshes()
     return MeshBank.from_meshes(meshes)
 

@@ -16,8 +16,9 @@ ROOT = Path(__file__).resolve().parents[1] / "domrand"
 #: Rooms in data-flow order. A module may import from its own room and from rooms of lower rank;
 #: two rooms of one rank know nothing of each other.
 RANKS = {
-    "values": 0,  # dist, params, rng, scene, silhouettes, world, frame, the package itself
+    "values": 0,  # dist, params, rng, scene, silhouettes, world (and users' meshes and objects), frame, the package
     "kernels": 1,
+    "physics": 1,  # PyBullet settling for placement: drop
     "randomizers": 2,
     "render": 2,
     "labels": 3,
@@ -39,6 +40,8 @@ VALUES = {
     "domrand.scene",
     "domrand.silhouettes",
     "domrand.world",
+    "domrand.meshfile",
+    "domrand.objects",
     "domrand.frame",
 }
 

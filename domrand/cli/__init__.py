@@ -35,10 +35,37 @@ def _set_overrides(items: list[str]) -> dict[str, Any]:
     return out
 
 
+def objects_section(paths: list[str]) -> list[dict[str, Any]]:
+    """`--objects a.obj b.stl`: one class per mesh file, named after the file (deduplicated with _2, _3, ...),
+    one instance each per image, metres unless the mesh is implausibly large for metres (then millimetres)."""
+    from pathlib import Path
+
+    from domrand.meshfile import read_mesh
+
+    out, seen = [], {}
+    for p in paths:
+        stem = "".join(ch if ch.isalnum() or ch in "_-." else "_" for ch in Path(p).stem) or "object"
+        stem = stem if not stem[0].isdigit() else f"obj_{stem}"
+        seen[stem] = seen.get(stem, 0) + 1
+        name = stem if seen[stem] == 1 else f"{stem}_{seen[stem]}"
+        units = "m"
+        try:
+            read_mesh(p, units="m")
+        except ValueError as e:
+            if "units: mm" not in str(e) and "units: cm" not in str(e):
+                raise
+            units = "mm" if "units: mm" in str(e) else "cm"
+            print(f"--objects: {p} reads as {units} (too large for metres); set units in a config to change it")
+        out.append({"name": name, "mesh": p, "units": units, "count": [1, 1]})
+    return out
+
+
 def _config(args: argparse.Namespace) -> Any:
     from domrand.config import load_config
 
     overrides = _set_overrides(args.set or [])
+    if getattr(args, "objects", None):
+        overrides["world"] = {**overrides.get("world", {}), "objects": objects_section(args.objects)}
     if getattr(args, "size", None) is not None:
         overrides["image_size"] = args.size
     if getattr(args, "chunk_size", None) is not None:
@@ -214,6 +241,13 @@ def parser() -> argparse.ArgumentParser:
         description="Write a labelled synthetic dataset. With no --preset or --config, the tabletop preset.",
     )
     _add_config_args(g)
+    g.add_argument(
+        "--objects",
+        nargs="+",
+        metavar="MESH",
+        help="your meshes (.obj .stl .ply .glb .gltf .off) as labelled classes on the tabletop, one instance each, "
+        "named after their files (world.objects; a config file sets counts, units and looks)",
+    )
     g.add_argument("--num", type=int, help="number of images (with --config DIR: that dataset's)")
     g.add_argument("--out", required=True, help="output folder")
     g.add_argument("--seed", type=int, help="root seed (default 0; with --config DIR: that dataset's)")

@@ -68,6 +68,7 @@ class ChunkRunner:
         self.store = open_store(spec.out)
         self.pipeline = spec.config.pipeline(device=spec.device, max_batch=spec.batch_size)
         self.names = spec.config.world.mesh_bank().names
+        self.object_classes = tuple(spec.manifest["object_classes"]) if "object_classes" in spec.manifest else None
         self.writers = make_writers(spec.manifest["formats"], self.store, spec.manifest, object_models(spec.config))
 
     def render(self, k: int) -> Chunk:
@@ -86,7 +87,16 @@ class ChunkRunner:
             label_parts.append(labels.arrays())
         arrays = {f"label.{name}": np.concatenate([part[name] for part in label_parts]) for name in label_parts[0]}
         arrays.update(params_arrays(params))
-        return Chunk(k, k * c, np.concatenate(rgb), np.concatenate(depth), np.concatenate(inst), arrays, self.names)
+        return Chunk(
+            k,
+            k * c,
+            np.concatenate(rgb),
+            np.concatenate(depth),
+            np.concatenate(inst),
+            arrays,
+            self.names,
+            self.object_classes,
+        )
 
     def write(self, chunk: Chunk) -> int:
         """Write `chunk` in every format, then mark it done; returns its image count."""

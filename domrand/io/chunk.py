@@ -44,6 +44,7 @@ class Chunk:
         arrays: batch-first label arrays ("label.<name>", see `Labels.arrays`) and randomizer
             parameters ("params.<randomizer>.<field>").
         names: mesh names by bank index (classes).
+        object_classes: the user's classes in a world of user objects (labels' roles), else None.
     """
 
     index: int
@@ -53,6 +54,7 @@ class Chunk:
     instance: np.ndarray
     arrays: dict[str, np.ndarray]
     names: tuple[str, ...]
+    object_classes: tuple[str, ...] | None = None
     _records: list[dict[str, Any]] | None = None
     _png: dict[int, bytes] | None = None
 
@@ -85,7 +87,7 @@ class Chunk:
                     "index": self.first + i,
                     "chunk": self.index,
                     "index_in_chunk": i,
-                    **record_from(a, i, self.names, size),
+                    **record_from(a, i, self.names, size, self.object_classes),
                     "params": params_row(params, i),
                 }
                 for i in range(self.count)

@@ -64,7 +64,7 @@ class CocoWriter:
             name = f"rgb/{idx:06d}.png"
             images.append({"id": idx, "file_name": name, "width": int(w), "height": int(h)})
             for obj in rec["objects"]:
-                if obj["pixels"] < self.min_pixels:
+                if obj["pixels"] < self.min_pixels or obj["class"] not in self.category:  # user distractors: no class
                     continue
                 x0, y0, x1, y1 = obj["bbox"]
                 kps = []

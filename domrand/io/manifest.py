@@ -57,7 +57,8 @@ def build(
         config: the full configuration as JSON values (`DatasetConfig.to_json()`).
         world: what the labels refer to: "image_size" [H, W], "slots" (names by slot), "meshes" (names by
             bank index), "target_meshes" [first, stop) bank indices, "classes", "nominal_camera" (fx, fy,
-            cx, cy, width, height of the unrandomized camera).
+            cx, cy, width, height of the unrandomized camera); in a world of user classes also "object_classes"
+            (the labelled classes; the other meshes are distractors).
         seed, num_images, chunk_size: the chunk grid; formats, backend, device: how it is written.
     """
     return {
@@ -78,6 +79,7 @@ def build(
         "target_meshes": list(world["target_meshes"]),
         "classes": list(world["classes"]),
         "nominal_camera": dict(world["nominal_camera"]),
+        **({"object_classes": list(world["object_classes"])} if "object_classes" in world else {}),
         "arrays": {
             "rgb": "uint8 (H, W, 3)",
             "depth": "float32 (H, W) metres along the optical axis, 0 where no surface",

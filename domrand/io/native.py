@@ -193,7 +193,7 @@ class NativeDataset(torch.utils.data.Dataset):
         size = (int(self.manifest["image_size"][0]), int(self.manifest["image_size"][1]))
         c = int(self.manifest["chunk_size"])
         j = i % len(self)
-        rec = record_from(labels, 0, self.manifest["meshes"], size)
+        rec = record_from(labels, 0, self.manifest["meshes"], size, self.manifest.get("object_classes"))
         return {"index": j, "chunk": j // c, "index_in_chunk": j % c, **rec, "params": params_row(params, 0)}
 
     def __getitem__(self, i: int) -> dict[str, Any]:

@@ -66,7 +66,7 @@ class YoloWriter:
             idx = chunk.first + i
             seg, pose = [], []
             for obj in rec["objects"]:
-                if obj["pixels"] < self.min_pixels:
+                if obj["pixels"] < self.min_pixels or obj["class"] not in self.class_id:  # user distractors: no class
                     continue
                 c = self.class_id[obj["class"]]
                 poly = single_polygon(chunk.instance[i] == obj["id"]) / scale

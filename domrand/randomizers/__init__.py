@@ -11,7 +11,7 @@
 """
 
 from domrand.randomizers.base import ImageRandomizer, Randomizer
-from domrand.randomizers.camera import CameraJitter, CameraParams, TopDownCamera, TopDownParams
+from domrand.randomizers.camera import CameraJitter, CameraParams, Intrinsics, TopDownCamera, TopDownParams
 from domrand.randomizers.compose import Compose
 from domrand.randomizers.lighting import LightingParams, LightRandomizer
 from domrand.randomizers.material import MaterialParams, MaterialRandomizer
@@ -20,8 +20,26 @@ from domrand.randomizers.placement import PlacementParams, RestingObject, Restin
 from domrand.randomizers.texture import TextureParams, TextureRandomizer
 
 __all__ = [
-    "CameraJitter", "CameraParams", "Compose", "DepthNoise", "DepthNoiseParams", "ImageNoise", "ImageRandomizer",
-    "LightRandomizer", "LightingParams", "MaterialParams", "MaterialRandomizer", "NoiseParams", "PlacementParams",
-    "Randomizer", "RestingObject", "RestingParams", "TabletopPlacement", "TextureParams", "TextureRandomizer",
-    "TopDownCamera", "TopDownParams",
+    "CameraJitter",
+    "CameraParams",
+    "Compose",
+    "DepthNoise",
+    "DepthNoiseParams",
+    "ImageNoise",
+    "ImageRandomizer",
+    "Intrinsics",
+    "LightRandomizer",
+    "LightingParams",
+    "MaterialParams",
+    "MaterialRandomizer",
+    "NoiseParams",
+    "PlacementParams",
+    "Randomizer",
+    "RestingObject",
+    "RestingParams",
+    "TabletopPlacement",
+    "TextureParams",
+    "TextureRandomizer",
+    "TopDownCamera",
+    "TopDownParams",
 ]  # fmt: skip

@@ -10,6 +10,7 @@ from torch import Tensor
 
 from domrand.dist import Dist, Uniform
 from domrand.generators import cameras
+from domrand.generators.transforms import look_at
 from domrand.params import Params
 from domrand.randomizers.base import Randomizer, check_n
 from domrand.scene import Camera, SceneBatch
@@ -31,13 +32,61 @@ def _vec3(name: str, v: tuple[float, ...]) -> None:
 
 
 @dataclass(frozen=True)
+class Intrinsics:
+    """A real camera's pinhole intrinsics (OpenCV: pixel centres at integers), pixels.
+
+    Example:
+        >>> Intrinsics(fx=615.0, fy=615.0, cx=321.5, cy=238.5, width=640, height=480).matrix().tolist()[0]
+        [615.0, 0.0, 321.5]
+    """
+
+    fx: float
+    fy: float
+    cx: float
+    cy: float
+    width: int
+    height: int
+
+    def __post_init__(self) -> None:
+        if not (
+            isinstance(self.width, int)
+            and isinstance(self.height, int)
+            and 8 <= self.width <= 8192
+            and 8 <= self.height <= 8192
+        ):
+            raise ValueError(
+                f"camera.intrinsics width and height must be ints in [8, 8192] pixels, got {self.width} x {self.height}"
+            )
+        if not (self.fx > 0 and self.fy > 0 and math.isfinite(self.fx) and math.isfinite(self.fy)):
+            raise ValueError(
+                f"camera.intrinsics fx and fy must be positive focal lengths in pixels, got {self.fx}, {self.fy}"
+            )
+        if not (-0.5 <= self.cx <= self.width - 0.5 and -0.5 <= self.cy <= self.height - 0.5):
+            raise ValueError(
+                f"camera.intrinsics principal point ({self.cx}, {self.cy}) is outside the {self.width} x {self.height} "
+                "image: cx in [-0.5, width - 0.5], cy in [-0.5, height - 0.5] (OpenCV convention, pixels)"
+            )
+
+    def matrix(self) -> Tensor:
+        """(3, 3) float32 K."""
+        return torch.tensor([[self.fx, 0.0, self.cx], [0.0, self.fy, self.cy], [0.0, 0.0, 1.0]], dtype=torch.float32)
+
+    @property
+    def size(self) -> tuple[int, int]:
+        """(H, W) pixels."""
+        return self.height, self.width
+
+
+@dataclass(frozen=True)
 class CameraJitter(Randomizer[CameraParams]):
     """Perturbs a roughly known look-at camera.
 
     Randomizes:
         eye: nominal `eye` + `eye_jitter` per axis (default +-0.05 m); look-at point: `look_at` +
         `target_jitter` per axis (+-0.03 m); roll about the optical axis: `roll_deg` (+-3 deg);
-        vertical field of view: `fov_deg` + `fov_jitter_deg` (+-3 deg).
+        vertical field of view: `fov_deg` + `fov_jitter_deg` (+-3 deg). With `intrinsics` (a real camera)
+        the image is its width x height with its fx, fy, cx, cy; `fov_deg` is unused and `fov_jitter_deg`
+        widens or narrows its vertical field of view (both focal lengths scale alike, cx and cy stay).
 
     Example:
         >>> import torch
@@ -56,18 +105,27 @@ class CameraJitter(Randomizer[CameraParams]):
     target_jitter: Dist = Uniform(-0.03, 0.03)
     roll_deg: Dist = Uniform(-3.0, 3.0)
     fov_jitter_deg: Dist = Uniform(-3.0, 3.0)
+    intrinsics: Intrinsics | None = None
     params_type = CameraParams
 
     def __post_init__(self) -> None:
         _vec3("camera.eye", self.eye)
         _vec3("camera.look_at", self.look_at)
         lo, hi = self.fov_jitter_deg.bounds()
-        if not (0 < self.fov_deg + lo and self.fov_deg + hi < 180):
+        if not (0 < self.nominal_fov_deg + lo and self.nominal_fov_deg + hi < 180):
             raise ValueError(
-                f"camera.fov_deg plus fov_jitter_deg must stay in (0, 180), got {self.fov_deg} + [{lo}, {hi}]"
+                f"camera.fov_deg plus fov_jitter_deg must stay in (0, 180), got {self.nominal_fov_deg} + [{lo}, {hi}]"
             )
         if math.dist(self.eye, self.look_at) < 1e-6:
             raise ValueError("camera.eye and camera.look_at must differ")
+
+    @property
+    def nominal_fov_deg(self) -> float:
+        """The unjittered vertical field of view, degrees (the intrinsics' when given)."""
+        k = self.intrinsics
+        if k is None:
+            return self.fov_deg
+        return math.degrees(2 * math.atan((k.height / 2) / k.fy))
 
     def sample(self, n: int, *, rng: torch.Generator) -> CameraParams:
         check_n(n)
@@ -79,6 +137,20 @@ class CameraJitter(Randomizer[CameraParams]):
         )
 
     def apply(self, scene: SceneBatch, p: CameraParams) -> SceneBatch:
+        if self.intrinsics is not None:
+            if scene.image_size != self.intrinsics.size:
+                raise ValueError(
+                    f"camera.intrinsics are for {self.intrinsics.size} (H, W) images, got {scene.image_size}"
+                )
+            half = math.radians(self.nominal_fov_deg) / 2
+            f = math.tan(half) / torch.tan(half + p.fov_offset / 2)  # (B,) focal scale of the jittered field of view
+            k = self.intrinsics.matrix().repeat(p.roll.shape[0], 1, 1)
+            k[:, 0, 0] *= f
+            k[:, 1, 1] *= f
+            t = look_at(
+                torch.tensor(self.eye) + p.eye_offset, torch.tensor(self.look_at) + p.target_offset, roll=p.roll
+            )
+            return scene.replace(camera=Camera(k, t))
         k, t = cameras.perturbed_look_at(
             torch.tensor(self.eye),
             torch.tensor(self.look_at),

@@ -87,11 +87,13 @@ class TextureRandomizer(Randomizer[TextureParams]):
         rotation (0 to 180 deg); stripe periods `stripe_count` (2 to 12); noise lattice
         `noise_cells` (2 to 8 cells); radial radius `radial_radius` (0.2 to 0.9); image crop side
         `crop_side` (0.2 to 1) and tint `tint` (0.6 to 1.2); texture repeats per UV unit per surface
-        class (`uv_scale_table`, `uv_scale_floor`, `uv_scale_target`, `uv_scale_distractor`).
+        class (`uv_scale_table`, `uv_scale_floor`, `uv_scale_target`, `uv_scale_distractor`; the
+        `object_slots` slots from 2 on are the labelled objects and take `uv_scale_target`).
         With `pool_size` N, each surface takes one of N unique textures drawn once from `pool_seed`.
     """
 
     slots: int = 13
+    object_slots: int = 1
     kinds: tuple[str, ...] = PROCEDURAL_KINDS
     size: int = 64
     pool_size: int | None = None
@@ -124,6 +126,8 @@ class TextureRandomizer(Randomizer[TextureParams]):
             raise ValueError(f"textures.pool_size must be a positive int or null (unlimited), got {self.pool_size!r}")
         if not self.slots >= 1:
             raise ValueError(f"textures.slots must be >= 1, got {self.slots}")
+        if not 1 <= self.object_slots <= max(1, self.slots - 2):
+            raise ValueError(f"textures.object_slots must be in [1, slots - 2], got {self.object_slots}")
         for name in ("checker_cells", "stripe_count", "noise_cells", "radial_radius", "crop_side"):
             if not getattr(self, name).bounds()[0] > 0:
                 raise ValueError(f"textures.{name} must stay > 0, got {getattr(self, name).bounds()}")
@@ -186,10 +190,13 @@ class TextureRandomizer(Randomizer[TextureParams]):
         uv = torch.empty(n, s)
         uv[:, 0] = self.uv_scale_table.sample((n,), rng=rng)
         uv[:, 1] = self.uv_scale_floor.sample((n,), rng=rng)
+        o = self.object_slots
         if s > 2:
             uv[:, 2] = self.uv_scale_target.sample((n,), rng=rng)
-        if s > 4:
-            uv[:, 3:-1] = self.uv_scale_distractor.sample((n, s - 4), rng=rng)
+        if o > 1:
+            uv[:, 3 : 2 + o] = self.uv_scale_target.sample((n, o - 1), rng=rng)
+        if s > 3 + o:
+            uv[:, 2 + o : -1] = self.uv_scale_distractor.sample((n, s - 3 - o), rng=rng)
         uv[:, -1] = 1.0  # the background stretches one texture over the image
         if self.pool_size is not None:
             index = torch.randint(0, self.pool_size, (n, s), generator=rng)

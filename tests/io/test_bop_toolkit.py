@@ -65,6 +65,24 @@ def ray_cast_depth(mesh, r, t, k, h, w):
 @pytest.fixture(scope="module")
 def bop(tmp_path_factory):
     out = tmp_path_factory.mktemp("bop") / "ds"
+    return _tabletop(out)
+
+
+@pytest.fixture(scope="module")
+def bop_user(tmp_path_factory):
+    """A world of three user classes (pybullet_data's mug, duck and bunny) and a 160 x 120 camera off centre."""
+    from userworld import write_config
+
+    folder = tmp_path_factory.mktemp("bop_user")
+    cfg = load_config(
+        path=write_config(folder, width=160, height=120),
+        overrides={"chunk_size": 8, "camera": {"eye": [0.0, -0.45, 0.2]}},
+    )
+    generate(cfg, GenerateOptions(out=folder / "ds", num=16, formats=("bop",), quiet=True, seed=5))
+    return folder / "ds" / "bop"
+
+
+def _tabletop(out):
     cfg = load_config(
         overrides={
             "image_size": 64,
@@ -82,6 +100,23 @@ def bop(tmp_path_factory):
 
 
 def test_scene_gt_info_follows_the_toolkit_for_every_object(bop: Path):
+    checked, truncated, occluded = check_against_toolkit(bop)
+    assert checked > 100 and truncated >= 3 and occluded >= 10, (checked, truncated, occluded)
+
+
+def test_scene_gt_info_follows_the_toolkit_for_every_object_of_every_user_class(bop_user: Path):
+    checked, _, occluded = check_against_toolkit(bop_user)
+    ids = {
+        g["obj_id"]
+        for p in (bop_user / "train_pbr").glob("*/scene_gt.json")
+        for im in json.loads(p.read_text()).values()
+        for g in im
+    }
+    assert ids == {1, 2, 3} and checked >= 30 and occluded >= 1, (ids, checked, occluded)
+
+
+def check_against_toolkit(bop: Path) -> tuple[int, int, int]:
+    """Every ground-truth object of every image against the toolkit's definitions: (checked, truncated, occluded)."""
     models = {}
     checked, truncated, occluded = 0, 0, 0
     for scene in sorted((bop / "train_pbr").iterdir()):
@@ -126,7 +161,7 @@ def test_scene_gt_info_follows_the_toolkit_for_every_object(bop: Path):
                 truncated += (dist_gt > 0).sum() < px_all
                 occluded += 0 < px_visib < (dist_gt > 0).sum()
     print(f"{checked} objects, {truncated} truncated, {occluded} occluded")
-    assert checked > 100 and truncated >= 3 and occluded >= 10, (checked, truncated, occluded)
+    return checked, truncated, occluded
 
 
 def test_models_info_lists_the_primitives_symmetries(bop: Path):

@@ -86,3 +86,44 @@ def test_instance_masks_match_pybullet_segmentation(backend):
         iou = (a & b).sum() / (a | b).sum()
         assert iou > 0.97, f"slot {slot}: IoU {iou:.4f}"
     assert (ref == 3).sum() > 300 and (ref == 4).sum() > 300  # the small objects are in view
+
+
+def test_user_world_masks_match_pybullet_segmentation_at_640x480_off_centre(tmp_path):
+    """Three pybullet_data meshes as classes (and its clutter as distractors) through the whole pipeline, a
+    640 x 480 camera with cx, cy off centre: every object of 100 px or more against PyBullet's segmentation."""
+    from types import SimpleNamespace
+
+    from userworld import write_config
+
+    from domrand.config import load_config
+
+    cfg = load_config(path=write_config(tmp_path), overrides={"render": {"shadows": False}})
+    assert cfg.size == (480, 640) and cfg.nominal_camera()["cx"] != 319.5
+    pipe = cfg.pipeline()
+    frame = pipe.render(pipe.sample(3, rng=torch.Generator().manual_seed(3)))
+    bank, inst = frame.scene.meshes, frame.scene.instances
+    checked = set()
+    for b in range(3):
+        objects, slots = [], []
+        for k in range(inst.mesh.shape[1]):
+            if not inst.visible[b, k]:
+                continue
+            m = int(inst.mesh[b, k])
+            nf = int(bank.num_faces[m])
+            faces = bank.faces[m, :nf]
+            verts = bank.vertices[m, : int(faces.max()) + 1] * inst.scale[b, k]
+            objects.append((SimpleNamespace(vertices=verts, faces=faces), inst.pose[b, k]))
+            slots.append(k)
+        cam = SimpleNamespace(
+            intrinsics=frame.scene.camera.intrinsics[b : b + 1], cam_to_world=frame.scene.camera.cam_to_world[b : b + 1]
+        )
+        ref = pybullet_segmentation(objects, cam, (480, 640))
+        ours = frame.instance[b].numpy()
+        for j, k in enumerate(slots):
+            a, r = ours == k, ref == j
+            if k < 2 or r.sum() < 100:
+                continue
+            iou = (a & r).sum() / (a | r).sum()
+            assert iou > 0.97, f"image {b} slot {k} ({bank.names[int(inst.mesh[b, k])]}): IoU {iou:.4f}"
+            checked.add(bank.names[int(inst.mesh[b, k])])
+    assert {"mug", "duck"} <= checked, checked

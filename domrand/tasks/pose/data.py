@@ -42,12 +42,19 @@ def _shards(root: Path):
 
 
 def load_native(
-    root: str | Path, size: int, limit: int | None = None, with_uv: bool = False, plane: Tensor | None = None
+    root: str | Path,
+    size: int,
+    limit: int | None = None,
+    with_uv: bool = False,
+    plane: Tensor | None = None,
+    target: str | None = None,
 ) -> tuple:
     """All images (N, size, size, 3) uint8 and target positions (N, 3) float32 of a native dataset, read
     shard by shard straight from the raw arrays, and the manifest; with `with_uv`, also the target
     centre's image position (N, 2) in [-1, 1] (pixel-edge convention), after the manifest, and with
-    `plane` (P, 3) world points, their image positions (N, P, 2) through each image's camera, after that."""
+    `plane` (P, 3) world points, their image positions (N, P, 2) through each image's camera, after that.
+    In a world of user classes, `target` names the class: its first instance is the target, and images
+    without it are left out."""
     from domrand.tasks.pose.model import project
 
     root = Path(root)
@@ -61,18 +68,20 @@ def load_native(
         raise ValueError(
             f"dataset {str(root)!r} has no native shards (formats: {manifest.get('formats')}); read its labels.jsonl instead"
         )
+    slot = target_slot(manifest, target)
     images, positions, uvs, planes = [], [], [], []
     count = 0
     for index, arr in _shards(root):
-        images.append(resize(np.array(arr("rgb")), size))
-        positions.append(np.array(arr("label.position")[:, TARGET], dtype=np.float32))
+        keep = np.asarray(arr("label.present")[:, slot], dtype=bool)
+        images.append(resize(np.array(arr("rgb"))[keep], size))
+        positions.append(np.array(arr("label.position")[:, slot], dtype=np.float32)[keep])
         if with_uv:
             h, w = index["arrays"]["rgb"]["shape"][1:3]
-            kp = np.array(arr("label.keypoints")[:, TARGET, 8, :2], dtype=np.float32)
+            kp = np.array(arr("label.keypoints")[:, slot, 8, :2], dtype=np.float32)[keep]
             uvs.append(np.stack([(kp[:, 0] + 0.5) / w * 2 - 1, (kp[:, 1] + 0.5) / h * 2 - 1], -1))
             if plane is not None:
-                k = torch.from_numpy(np.array(arr("label.intrinsics"), dtype=np.float32))
-                c2w = torch.from_numpy(np.array(arr("label.cam_to_world"), dtype=np.float32))
+                k = torch.from_numpy(np.array(arr("label.intrinsics"), dtype=np.float32)[keep])
+                c2w = torch.from_numpy(np.array(arr("label.cam_to_world"), dtype=np.float32)[keep])
                 planes.append(project(plane, k, c2w, w, h).numpy())
         count += len(images[-1])
         if limit is not None and count >= limit:
@@ -91,6 +100,23 @@ def load_native(
     if with_uv:
         return torch.from_numpy(img), torch.from_numpy(pos), manifest, torch.from_numpy(uv)
     return torch.from_numpy(img), torch.from_numpy(pos), manifest
+
+
+def target_slot(manifest: dict, target: str | None) -> int:
+    """The slot of the pose target in a dataset: TARGET, or in a world of user classes the first instance of
+    class `target` (one ValueError naming the classes when it is not one)."""
+    classes = manifest.get("object_classes")
+    if classes is None:
+        return TARGET
+    if target not in classes:
+        raise ValueError(f"--target {target!r} is not a class of this dataset; its classes: {classes}")
+    h, w = manifest["image_size"]
+    if h != w:
+        raise ValueError(
+            f"the pose model reads square images and this dataset's are {w} x {h}: generate the training data with "
+            "image_size and the look-at camera's fov_deg (no camera.intrinsics)"
+        )
+    return int(manifest["slots"].index(f"{target}_0"))
 
 
 def load_folder(root: str | Path, size: int) -> tuple[Tensor, Tensor, list[dict]]:
@@ -158,24 +184,26 @@ def load_folder_for_training(root: str | Path, size: int, plane: Tensor | None =
     return (*out, torch.from_numpy(np.stack(planes))) if plane is not None else out
 
 
-def load_any(root: str | Path, size: int) -> tuple[Tensor, Tensor, dict | list]:
-    """A native dataset if `root` has one, else a labelled folder."""
+def load_any(root: str | Path, size: int, target: str | None = None) -> tuple[Tensor, Tensor, dict | list]:
+    """A native dataset if `root` has one (for a world of user classes, class `target`), else a labelled folder."""
     root = Path(root)
     if not root.exists():
         raise ValueError(f"data folder {str(root)!r} does not exist")
     if (root / "manifest.json").is_file() and (root / "native").is_dir():
-        return load_native(root, size)
+        return load_native(root, size, target=target)
     return load_folder(root, size)
 
 
-def native_cameras(root: str | Path) -> CameraBatch:
+def native_cameras(root: str | Path, target: str | None = None) -> CameraBatch:
     """Every image's camera (its intrinsics and pose, at the size it was rendered) of a native dataset, in the
-    order `load_native` reads the images."""
+    order `load_native` reads the images (with the same `target`)."""
     parts = []
+    slot = target_slot(json.loads((Path(root) / "manifest.json").read_text()), target)
     for index, arr in _shards(Path(root)):
         h, w = index["arrays"]["rgb"]["shape"][1:3]
-        k = torch.from_numpy(np.array(arr("label.intrinsics"), dtype=np.float64))
-        c2w = torch.from_numpy(np.array(arr("label.cam_to_world"), dtype=np.float64))
+        keep = np.asarray(arr("label.present")[:, slot], dtype=bool)
+        k = torch.from_numpy(np.array(arr("label.intrinsics"), dtype=np.float64)[keep])
+        c2w = torch.from_numpy(np.array(arr("label.cam_to_world"), dtype=np.float64)[keep])
         parts.append(CameraBatch.from_matrices(k, c2w, w, h))
     if not parts:
         raise ValueError(f"dataset {str(root)!r} holds no finished chunks")

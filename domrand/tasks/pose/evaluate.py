@@ -62,7 +62,7 @@ def readout(model: Any, fusion: str | None = None, mirror: bool | None = None) -
 
 
 def cameras(
-    model: Any, camera: str | None, n: int, info: dict | list | None = None, data: str = ""
+    model: Any, camera: str | None, n: int, info: dict | list | None = None, data: str = "", target: str | None = None
 ) -> CameraBatch | None:
     """The known cameras of n images for `PoseNet.forward`: None (`camera` None or "learned": the checkpoint's
     own geometry, for a roughly known camera), the model's nominal camera ("nominal": a camera calibrated to
@@ -75,7 +75,7 @@ def cameras(
     if camera == "labels":
         if info is None:
             raise ValueError("--camera labels needs a dataset whose labels give each image's camera")
-        return folder_cameras(info) if isinstance(info, list) else native_cameras(data)
+        return folder_cameras(info) if isinstance(info, list) else native_cameras(data, target)
     return PinholeCamera.read(camera).batch(n)
 
 
@@ -93,13 +93,17 @@ def evaluate_pose(
     model, meta = load_model(checkpoint)
     readout(model, fusion, mirror)
     fixed = None if camera in (None, "learned", "nominal", "labels") else PinholeCamera.read(camera)  # fails early
-    images, positions, info = load_any(data, model.config.image_size)
-    known = fixed.batch(len(images)) if fixed is not None else cameras(model, camera, len(images), info, data)
+    images, positions, info = load_any(data, model.config.image_size, meta["target"])
+    known = (
+        fixed.batch(len(images))
+        if fixed is not None
+        else cameras(model, camera, len(images), info, data, meta["target"])
+    )
     if fixed is not None or (camera == "labels" and isinstance(info, list)):  # a native dataset's own cameras fit
         if isinstance(info, list):
             sizes, names = [tuple(r["image_size"]) for r in info], [f"image {r['image']!r}" for r in info]
         else:
-            sizes = [tuple(int(v) for v in s) for s in native_cameras(data).size.tolist()]
+            sizes = [tuple(int(v) for v in s) for s in native_cameras(data, meta["target"]).size.tolist()]
             names = [f"image {i} of {data!r}" for i in range(len(sizes))]
         check_sizes(known, sizes, names)
     if isinstance(info, list):

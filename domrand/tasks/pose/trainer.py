@@ -124,6 +124,8 @@ class OnlineData:
 
 
 def _check_target(manifest: dict, target: str, data: str) -> None:
+    if manifest.get("object_classes") is not None:  # user classes: `load_native` checked the name
+        return
     found = manifest.get("config", {}).get("world", {}).get("target")
     if found is not None and found != target:
         raise ValueError(f"dataset {data!r} has target {found!r} but --target is {target!r}")
@@ -177,7 +179,7 @@ def train_pose(
             )
     if model_config is None and state is None:
         dataset_config = online.to_json() if online is not None else (_manifest(data) or {}).get("config")
-        model_config = model_config_for(dataset_config, cfg.image_size)
+        model_config = model_config_for(dataset_config, cfg.image_size, target)
     if run.exists() and any(run.iterdir()) and not resume:
         raise ValueError(f"run folder {out!r} is not empty: pass --resume to continue it, or choose another folder")
     if state is not None:
@@ -209,7 +211,7 @@ def train_pose(
     if data is not None:
         native = (Path(data) / "native").is_dir() or not (Path(data) / "labels.jsonl").is_file()
         loaded = (
-            load_native(data, cfg.image_size, with_uv=True, plane=plane)
+            load_native(data, cfg.image_size, with_uv=True, plane=plane, target=target)
             if native
             else load_folder_for_training(data, cfg.image_size, plane=plane)  # labelled photos, e.g. to fine-tune
         )
@@ -319,15 +321,21 @@ def _manifest(data: str | None) -> dict | None:
     return json.loads(path.read_text()) if path is not None and path.is_file() else None
 
 
-def model_config_for(dataset_config: dict | None, image_size: int) -> PoseNetConfig:
+def model_config_for(dataset_config: dict | None, image_size: int, target: str | None = None) -> PoseNetConfig:
     """The model's nominal camera and target height from a dataset's configuration (JSON form)."""
     if not dataset_config or not dataset_config.get("camera") or "eye" not in dataset_config["camera"]:
         return PoseNetConfig(image_size=image_size)
     from domrand.world import TARGETS
 
     cam = dataset_config["camera"]
-    target = dataset_config["world"]["target"]
-    height = float(TARGETS[target]().extents[2]) / 2 if target in TARGETS else 0.025
+    world = dataset_config["world"]
+    name = world["target"]
+    height = float(TARGETS[name]().extents[2]) / 2 if name in TARGETS else 0.025
+    spec = next((o for o in world.get("objects") or [] if o["name"] == target), None)
+    if spec is not None:  # a user class: its half height as its file stands (the model's nominal plane)
+        from domrand.objects import ObjectClass
+
+        height = float(ObjectClass(**{**spec, "count": tuple(spec["count"])}).load().extents[2]) / 2
     return PoseNetConfig(
         image_size=image_size, camera_eye=tuple(cam["eye"]), camera_look_at=tuple(cam["look_at"]), camera_fov_deg=float(cam["fov_deg"]),
         target_height=height, position_mean=(0.0, 0.0, height),
