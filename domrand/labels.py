@@ -30,6 +30,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
+from domrand.generators import lens
 from domrand.generators.transforms import matrix_to_quaternion, quaternion_to_matrix
 from domrand.render.frontend import invert_rigid
 from domrand.render.project import intrinsics_parts, pinhole
@@ -235,7 +236,12 @@ def compute(scene: SceneBatch, instance: Tensor, silhouette: Silhouettes, depth:
     kmat = scene.camera.intrinsics[:, None, None]
     z = cam_pts[..., 2]
     safe = torch.where(z.abs() < 1e-9, torch.full_like(z, 1e-9), z)
-    u, v = pinhole(cam_pts[..., 0], cam_pts[..., 1], safe, *intrinsics_parts(kmat))
+    if scene.camera.distortion is not None:  # through the lens, as the image was warped
+        u, v = lens.project(
+            torch.stack([cam_pts[..., 0], cam_pts[..., 1], safe], -1), kmat, scene.camera.distortion[:, None, None]
+        )
+    else:
+        u, v = pinhole(cam_pts[..., 0], cam_pts[..., 1], safe, *intrinsics_parts(kmat))
     bbox, pixels = boxes_from_mask(instance, k)
     amodal = _amodal_boxes(scene, pose_cam)
     kps = torch.stack([u, v, z], -1)
@@ -301,7 +307,7 @@ def _amodal_boxes(scene: SceneBatch, pose_cam: Tensor) -> Tensor:
     """(B, K, 4) image-clipped bounds of every slot's projected vertices in front of the camera."""
     bank, inst = scene.meshes, scene.instances
     h, w = scene.image_size
-    if pose_cam.device.type == "cpu":  # one compiled pass over the vertices each mesh uses
+    if pose_cam.device.type == "cpu" and scene.camera.distortion is None:  # one compiled pass over the vertices
         from domrand.kernels.silhouettes import amodal_boxes
 
         out = torch.empty(*inst.mesh.shape, 4, dtype=torch.float32)
@@ -333,7 +339,12 @@ def _amodal_boxes_torch(scene: SceneBatch, pose_cam: Tensor) -> Tensor:
     used = used_vertices(bank)[inst.mesh] & (cam[..., 2] > 1e-6)
     kmat = scene.camera.intrinsics[:, None, None]
     z = cam[..., 2].clamp_min(1e-6)
-    u, v = pinhole(cam[..., 0], cam[..., 1], z, *intrinsics_parts(kmat))
+    if scene.camera.distortion is not None:
+        u, v = lens.project(
+            torch.stack([cam[..., 0], cam[..., 1], z], -1), kmat, scene.camera.distortion[:, None, None]
+        )
+    else:
+        u, v = pinhole(cam[..., 0], cam[..., 1], z, *intrinsics_parts(kmat))
     inf = torch.tensor(float("inf"))
     x0 = torch.where(used, u, inf).amin(-1) + 0.5
     x1 = torch.where(used, u, -inf).amax(-1) + 0.5

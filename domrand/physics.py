@@ -19,6 +19,7 @@ import functools
 import hashlib
 import os
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -55,16 +56,16 @@ class Rest:
     penetration: float
 
 
-_CLIENT: dict[int, int] = {}
+_CLIENT = threading.local()  # one PyBullet world per thread (generate's workers may be threads of one process)
 
 
 def _client():
     import pybullet
 
-    pid = os.getpid()
-    if pid not in _CLIENT:
-        _CLIENT[pid] = pybullet.connect(pybullet.DIRECT)
-    return pybullet, _CLIENT[pid]
+    key = os.getpid()
+    if getattr(_CLIENT, "pid", None) != key:  # a forked child must not reuse its parent's connection
+        _CLIENT.pid, _CLIENT.cid = key, pybullet.connect(pybullet.DIRECT)
+    return pybullet, _CLIENT.cid
 
 
 def settle(bodies: list[tuple[str, float]], position: np.ndarray, quaternion: np.ndarray, support: Support) -> Rest:

@@ -22,7 +22,7 @@ import torch
 from domrand.frame import Frame
 from domrand.params import Params
 from domrand.randomizers import Compose
-from domrand.render import RenderConfig, Renderer
+from domrand.render import RenderConfig, Renderer, distortion
 from domrand.scene import SceneBatch
 from domrand.world import TARGET
 
@@ -69,7 +69,14 @@ class Pipeline:
         """Render and post-process the images that `params` describe."""
         scene = self.scene(params)
         objects = torch.arange(scene.instances.mesh.shape[1]) >= TARGET
-        out = self.renderer.render(scene.to(self.device), silhouettes=objects.to(self.device)).to("cpu")
-        images = self.compose.apply_images({"rgb": out.rgb, "depth": out.depth}, params)
-        assert out.silhouette is not None  # asked for above
-        return Frame(images["rgb"], images["depth"], out.instance, out.depth, scene, out.silhouette)
+        if scene.camera.distortion is not None:  # a pinhole canvas over the lens's field, warped through the lens
+            flat, kc = distortion.canvas(scene)
+            out = self.renderer.render(flat.to(self.device), silhouettes=objects.to(self.device)).to("cpu")
+            assert out.silhouette is not None
+            rgb, depth, instance, sil = distortion.warp(out.rgb, out.depth, out.instance, out.silhouette, scene, kc)
+        else:
+            out = self.renderer.render(scene.to(self.device), silhouettes=objects.to(self.device)).to("cpu")
+            assert out.silhouette is not None  # asked for above
+            rgb, depth, instance, sil = out.rgb, out.depth, out.instance, out.silhouette
+        images = self.compose.apply_images({"rgb": rgb, "depth": depth}, params)
+        return Frame(images["rgb"], images["depth"], instance, depth, scene, sil)

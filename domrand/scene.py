@@ -179,10 +179,13 @@ class Camera:
     Attributes:
         intrinsics: (B, 3, 3) float32 K; pixel centres at integer coordinates.
         cam_to_world: (B, 4, 4) float32 rigid transform, axes x right, y down, z forward.
+        distortion: None (a pinhole camera) or (B, 8) float32 OpenCV terms k1, k2, p1, p2, k3, k4, k5, k6
+            (`render.distortion`: the pipeline renders a pinhole canvas and warps it).
     """
 
     intrinsics: Tensor
     cam_to_world: Tensor
+    distortion: Tensor | None = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -304,6 +307,8 @@ def check_scene(s: SceneBatch) -> None:
         raise ValueError(f"each scene takes 1 to 4 lights, got {n_l}")
     _shape("camera.intrinsics", cam.intrinsics, (b, 3, 3), torch.float32)
     _shape("camera.cam_to_world", cam.cam_to_world, (b, 4, 4), torch.float32)
+    if cam.distortion is not None:
+        _shape("camera.distortion", cam.distortion, (b, 8), torch.float32)
     rot = cam.cam_to_world[:, :3, :3]
     err = (rot.transpose(1, 2) @ rot - torch.eye(3, device=rot.device)).abs().amax()
     if float(err) > 1e-4:

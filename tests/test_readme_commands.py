@@ -67,3 +67,20 @@ def test_quick_readme_commands_run_as_written(tmp_path, monkeypatch, capsys):
     cmd = f"domrand evaluate pose --checkpoint {ck} --data data/cube_test --report cube.json"
     assert main(shlex.split(cmd)[1:]) == 0
     assert (tmp_path / "cube.json").is_file()
+
+
+OWN_OBJECTS = "domrand generate --config experiments/own_objects/objects.yaml --num 16 --out data/objects --format native,coco,bop"
+
+
+def test_the_own_objects_command_runs_as_written(tmp_path, monkeypatch):
+    """The README's "Your own objects" example from the repository root (its config's mesh paths are relative to
+    the config file), into a scratch folder."""
+    import json
+
+    assert OWN_OBJECTS in README.read_text()
+    monkeypatch.chdir(ROOT)
+    args = shlex.split(OWN_OBJECTS)[1:]
+    args[args.index("--out") + 1] = str(tmp_path / "objects")
+    assert main([*args, "--quiet"]) == 0
+    m = json.loads((tmp_path / "objects" / "manifest.json").read_text())
+    assert m["object_classes"] == ["mug", "duck", "can"] and m["image_size"] == [480, 640]

@@ -227,3 +227,126 @@ def test_train_pose_target_is_a_user_class_and_reads_its_first_instance(tmp_path
     bad = ["train", "pose", "--data", str(out), "--out", str(tmp_path / "run2"), "--target", "cube", "--steps", "2"]
     assert main(bad) == 2
     assert "not a class of this dataset" in capsys.readouterr().err and not (tmp_path / "run2").exists()
+
+
+DISTORTION = [-0.28, 0.09, 0.0015, -0.001, -0.01]
+
+
+def test_distorted_keypoints_match_cv2_project_points(tmp_path):
+    cfg = load_config(path=write_config(tmp_path), overrides={"camera": {"distortion": DISTORTION}})
+    pipe = cfg.pipeline()
+    frame = pipe.render(pipe.sample(2, rng=torch.Generator().manual_seed(1)))
+    labels = compute(frame.scene, frame.instance, frame.silhouette, frame.clean_depth)
+    k = frame.scene.camera.intrinsics.double().numpy()
+    worst, n = 0.0, 0
+    for b in range(2):
+        for s in torch.nonzero(labels.present[b]).reshape(-1).tolist():
+            half = labels.extents[b, s].double().numpy() / 2
+            corners = np.array([[x, y, z] for x in (-1, 1) for y in (-1, 1) for z in (-1, 1)] + [[0, 0, 0]]) * half
+            pose = labels.pose_camera[b, s].double().numpy()
+            rvec, _ = cv2.Rodrigues(pose[:3, :3])
+            uv, _ = cv2.projectPoints(corners, rvec, pose[:3, 3], k[b], np.array(DISTORTION))
+            worst = max(worst, float(np.abs(uv.reshape(-1, 2) - labels.keypoints[b, s, :, :2].double().numpy()).max()))
+            n += 1
+    assert n >= 6 and worst < 0.01, (n, worst)
+
+
+def test_distorted_images_are_the_pinhole_render_remapped_through_cv2_undistort_points(tmp_path):
+    """The instance mask of a distorted camera against an independent warp: the same scene rendered as a pinhole
+    canvas, each image pixel looked up where `cv2.undistortPoints` sends it. Every object of 100 px or more."""
+    from domrand.render import RenderConfig, Renderer
+    from domrand.render.distortion import canvas
+
+    cfg = load_config(path=write_config(tmp_path), overrides={"camera": {"distortion": DISTORTION}})
+    pipe = cfg.pipeline()
+    params = pipe.sample(2, rng=torch.Generator().manual_seed(5))
+    frame = pipe.render(params)
+    scene = pipe.scene(params)
+    flat, kc = canvas(scene)
+    ref_canvas = Renderer(RenderConfig(shadows=False)).render(flat).instance.numpy()
+    h, w = 480, 640
+    grid = np.stack(np.meshgrid(np.arange(w), np.arange(h)), -1).reshape(-1, 1, 2).astype(np.float64)
+    checked = 0
+    for b in range(2):
+        k = scene.camera.intrinsics[b].double().numpy()
+        und = cv2.undistortPoints(grid, k, np.array(DISTORTION), P=kc[b].double().numpy()).reshape(h, w, 2)
+        ui, vi = np.floor(und[..., 0] + 0.5).astype(int), np.floor(und[..., 1] + 0.5).astype(int)
+        ok = (ui >= 0) & (ui < ref_canvas.shape[2]) & (vi >= 0) & (vi < ref_canvas.shape[1])
+        ref = np.where(ok, ref_canvas[b][vi.clip(0, ref_canvas.shape[1] - 1), ui.clip(0, ref_canvas.shape[2] - 1)], -1)
+        ours = frame.instance[b].numpy()
+        for s in range(2, scene.instances.mesh.shape[1]):
+            a, r = ours == s, ref == s
+            if r.sum() < 100:
+                continue
+            iou = (a & r).sum() / (a | r).sum()
+            assert iou > 0.99, (b, s, iou)
+            checked += 1
+    assert checked >= 4 and frame.scene.camera.distortion is not None
+
+
+def test_bop_refuses_a_distorted_camera_before_any_output(tmp_path, capsys):
+    import yaml
+
+    path = small_config(tmp_path)
+    data = yaml.safe_load(path.read_text())
+    data["camera"]["distortion"] = DISTORTION
+    path.write_text(yaml.safe_dump(data))
+    out = tmp_path / "o"
+    assert main(["generate", "--config", str(path), "--num", "2", "--out", str(out), "--format", "native,bop"]) == 2
+    assert "pinhole" in capsys.readouterr().err and not out.exists()
+    assert (
+        main(["generate", "--config", str(path), "--num", "2", "--out", str(out), "--format", "native,coco", "--quiet"])
+        == 0
+    )
+    coco = json.loads((out / "coco" / "annotations.json").read_text())
+    assert coco["images"][0]["width"] == 160 and len(coco["annotations"]) >= 2
+
+
+@pytest.mark.parametrize(
+    ("terms", "expect"), [([0.1, 0.2, 0.3], "4, 5 or 8 terms"), ([-3.0, 0.0, 0.0, 0.0, 0.0], "folds")]
+)
+def test_bad_distortion_is_refused_by_name(tmp_path, capsys, terms, expect):
+    import yaml
+
+    path = small_config(tmp_path)
+    data = yaml.safe_load(path.read_text())
+    data["camera"]["distortion"] = terms
+    path.write_text(yaml.safe_dump(data))
+    assert main(["generate", "--config", str(path), "--num", "2", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert expect in err and "camera.distortion" in err and not (tmp_path / "o").exists()
+
+
+def test_original_appearance_shows_vertex_colours(tmp_path):
+    """A PLY whose vertices are pure red, `appearance: original`, flat white light: its pixels are red."""
+    box = trimesh.creation.box((0.06, 0.06, 0.06))
+    box.visual.vertex_colors = np.tile([255, 0, 0, 255], (len(box.vertices), 1))
+    box.export(tmp_path / "red.ply")
+    over = {
+        "image_size": 64,
+        "world": {"objects": [{"name": "red", "mesh": str(tmp_path / "red.ply"), "appearance": "original"}]},
+        "noise": {"enabled": False},
+        "camera": {"eye": [0.0, -0.3, 0.3]},
+        "placement": {"target_x": [-0.02, 0.02], "target_y": [-0.02, 0.02]},
+    }
+    pipe = load_config(overrides=over).pipeline()
+    frame = pipe.render(pipe.sample(2, rng=torch.Generator().manual_seed(0)))
+    rgb = frame.rgb_uint8().numpy().astype(int)
+    on = frame.instance.numpy() == 2
+    assert on.sum(axis=(1, 2)).min() > 50
+    px = rgb[on]
+    assert (px[:, 0] > px[:, 1] + 20).mean() > 0.95 and (px[:, 1] - px[:, 2]).__abs__().mean() < 8
+
+
+def test_drop_refuses_a_flat_mesh_that_surface_renders(tmp_path, capsys):
+    pytest.importorskip("pybullet")
+    trimesh.Trimesh([[0, 0, 0], [0.1, 0, 0], [0, 0.1, 0], [0.1, 0.1, 0]], [[0, 1, 2], [1, 3, 2]]).export(
+        tmp_path / "sheet.obj"
+    )
+    cfg = tmp_path / "c.yaml"
+    obj = {"name": "sheet", "mesh": "sheet.obj"}
+    cfg.write_text(json.dumps({"world": {"objects": [obj]}, "image_size": 32}))
+    assert main(["generate", "--config", str(cfg), "--num", "2", "--out", str(tmp_path / "ok"), "--quiet"]) == 0
+    cfg.write_text(json.dumps({"world": {"objects": [obj]}, "image_size": 32, "placement": {"mode": "drop"}}))
+    assert main(["generate", "--config", str(cfg), "--num", "2", "--out", str(tmp_path / "no")]) == 2
+    assert "needs a volume" in capsys.readouterr().err and not (tmp_path / "no").exists()

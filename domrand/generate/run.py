@@ -36,6 +36,11 @@ log = logging.getLogger("domrand")
 
 def prepare(config: DatasetConfig, opts: GenerateOptions) -> tuple[dict[str, Any], list[int], int]:
     """Check the output folder, write or check the manifest; returns (manifest, chunks to do, chunks done)."""
+    if "bop" in opts.formats and getattr(config.camera, "distortion", None) is not None:
+        raise ValueError(
+            "--format bop describes pinhole cameras (cam_K only) and camera.distortion is set: leave bop out, "
+            "or generate undistorted images (no camera.distortion) as BOP datasets are"
+        )
     store = open_store(opts.out)
     backend = "numba" if opts.device == "cpu" else "torch"
     new = mf.build(

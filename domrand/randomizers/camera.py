@@ -87,6 +87,8 @@ class CameraJitter(Randomizer[CameraParams]):
         vertical field of view: `fov_deg` + `fov_jitter_deg` (+-3 deg). With `intrinsics` (a real camera)
         the image is its width x height with its fx, fy, cx, cy; `fov_deg` is unused and `fov_jitter_deg`
         widens or narrows its vertical field of view (both focal lengths scale alike, cx and cy stay).
+        `distortion` (with intrinsics) gives OpenCV's lens terms k1, k2, p1, p2[, k3[, k4, k5, k6]]: images
+        and labels both go through them (`domrand.render.distortion`).
 
     Example:
         >>> import torch
@@ -106,6 +108,7 @@ class CameraJitter(Randomizer[CameraParams]):
     roll_deg: Dist = Uniform(-3.0, 3.0)
     fov_jitter_deg: Dist = Uniform(-3.0, 3.0)
     intrinsics: Intrinsics | None = None
+    distortion: tuple[float, ...] | None = None
     params_type = CameraParams
 
     def __post_init__(self) -> None:
@@ -118,6 +121,21 @@ class CameraJitter(Randomizer[CameraParams]):
             )
         if math.dist(self.eye, self.look_at) < 1e-6:
             raise ValueError("camera.eye and camera.look_at must differ")
+        if self.distortion is not None:
+            if self.intrinsics is None:
+                raise ValueError(
+                    "camera.distortion needs camera.intrinsics (a calibrated camera: fx, fy, cx, cy, width, height)"
+                )
+            from domrand.generators.lens import check
+
+            lo, hi = self.fov_jitter_deg.bounds()
+            for off in (lo, hi):  # the widest and narrowest field the jitter reaches
+                half = math.radians(self.nominal_fov_deg) / 2
+                f = math.tan(half) / math.tan(half + math.radians(off) / 2)
+                k = self.intrinsics.matrix()
+                k[0, 0] *= f
+                k[1, 1] *= f
+                check(tuple(self.distortion), k, self.intrinsics.size)
 
     @property
     def nominal_fov_deg(self) -> float:
@@ -150,7 +168,12 @@ class CameraJitter(Randomizer[CameraParams]):
             t = look_at(
                 torch.tensor(self.eye) + p.eye_offset, torch.tensor(self.look_at) + p.target_offset, roll=p.roll
             )
-            return scene.replace(camera=Camera(k, t))
+            d = None
+            if self.distortion is not None:
+                from domrand.generators.lens import padded
+
+                d = torch.tensor(padded(self.distortion), dtype=torch.float32).expand(k.shape[0], 8).clone()
+            return scene.replace(camera=Camera(k, t, d))
         k, t = cameras.perturbed_look_at(
             torch.tensor(self.eye),
             torch.tensor(self.look_at),

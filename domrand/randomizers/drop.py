@@ -63,6 +63,13 @@ class DropPlacement(SurfacePlacement):
             import pybullet  # noqa: F401
         except ImportError:
             raise ValueError('placement.mode drop settles objects with PyBullet: pip install "domrand[sim]"') from None
+        for c in self.world.objects:  # flat meshes render, but a body needs a volume
+            ext = c.load().extents
+            if float(ext.min()) < 1e-3 * float(ext.max()):
+                raise ValueError(
+                    f"world.objects[{c.name!r}]: {c.mesh!r} is flat (extents {[round(float(e), 4) for e in ext]} m): "
+                    "fine to render, but placement mode drop needs a volume: use mode surface, or give it thickness"
+                )
 
     def sample(self, n: int, *, rng: torch.Generator) -> DropParams:
         check_n(n)

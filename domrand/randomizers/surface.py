@@ -74,20 +74,20 @@ class SurfacePlacement(TabletopPlacement):
         (x0, x1), (y0, y1) = self.target_x.bounds(), self.target_y.bounds()
         radii = footprint_radii(w.mesh_bank())[w.target_mesh_ids[0] : w.target_mesh_ids[1]]
         need = sum(c.count[0] * math.pi * (float(r) + self.gap / 2) ** 2 for c, r in zip(w.objects, radii))
-        area = max(x1 - x0, 0.0) * max(y1 - y0, 0.0)
-        side = min(x1 - x0, y1 - y0)
+        reach = max(float(r) for r in radii)  # centres go in the ranges, footprints reach beyond by their radius
+        area = (max(x1 - x0, 0.0) + 2 * reach) * (max(y1 - y0, 0.0) + 2 * reach)
+        side = min(w.table_size[0], w.table_size[1])
         for c, r in zip(w.objects, radii):
             if 2 * float(r) > side:
                 raise ValueError(
-                    f"world.objects[{c.name!r}] is {2 * float(r):.3g} m across (units {c.units!r}) but the placement "
-                    f"region is {side:.3g} m wide: set its units (mm, cm) or `extent: <metres>`, or widen "
-                    "placement.target_x / target_y"
+                    f"world.objects[{c.name!r}] is {2 * float(r):.3g} m across (units {c.units!r}) but the support "
+                    f"is {side:.3g} m wide: set its units (mm, cm) or `extent: <metres>`, or a larger world.table_size"
                 )
-        if need > MAX_COVER * area:
+        if sum(c.count[0] for c in w.objects) >= 2 and need > MAX_COVER * area:
             counts = {c.name: c.count[0] for c in w.objects}
             raise ValueError(
                 f"world.objects: at least {counts} instances need {need:.3f} m^2 of footprints but placement.target_x x "
-                f"target_y is {area:.3f} m^2 (at most {MAX_COVER:.0%} of it fills): lower the counts or widen the ranges"
+                f"target_y reaches {area:.3f} m^2 (at most {MAX_COVER:.0%} of it fills): lower the counts or widen the ranges"
             )
 
     def sample(self, n: int, *, rng: torch.Generator) -> SurfaceParams:

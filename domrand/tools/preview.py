@@ -100,10 +100,11 @@ def draw(rgb: np.ndarray, mask: np.ndarray | None, rec: dict[str, Any], scale: i
 
 
 def preview(
-    root: Path, out: Path | None = None, count: int = 16, columns: int = 4, start: int = 0, scale: int = 2
+    root: Path, out: Path | None = None, count: int = 16, columns: int = 4, start: int = 0, scale: int | None = None
 ) -> Path:
     """Write a contact sheet of images [start, start + count) of a dataset (or of scenes of a grasp-label
-    folder, with their grasps); returns its path."""
+    folder, with their grasps); returns its path. Images are drawn `scale` times their size (default: twice up
+    to 256 pixels a side, as they are above: a sheet of 640 x 480 images stays a few MB)."""
     if not root.is_dir():
         raise ValueError(f"dataset folder {str(root)!r} does not exist")
     if count < 1 or columns < 1:
@@ -122,6 +123,8 @@ def preview(
         raise ValueError(f"dataset {str(root)!r} has no images from index {start}")
     from domrand.tools.sheet import write_sheet
 
+    if scale is None:
+        scale = 2 if max(items[0][0].shape[:2]) <= 256 else 1
     return write_sheet([draw(*it, scale=scale) for it in items], columns, out or root / "preview.png")
 
 

@@ -4,6 +4,7 @@ round-trip through JSON."""
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 import torch
@@ -12,7 +13,30 @@ from domrand.config import load_config
 from domrand.params import params_equal
 from domrand.randomizers import ImageRandomizer
 
+ASSETS = Path(__file__).resolve().parents[2] / "assets" / "meshes"
+OBJECTS = {
+    "world": {
+        "objects": [
+            {"name": "mug", "mesh": str(ASSETS / "pybullet_data" / "mug.obj"), "count": [1, 2]},
+            {
+                "name": "duck",
+                "mesh": str(ASSETS / "pybullet_data" / "duck.obj"),
+                "extent": 0.08,
+                "up": "y",
+                "appearance": "mixed",
+            },
+        ],
+        "distractors": {"meshes": [str(ASSETS / "robosuite_grocery" / "can.stl")], "count": [1, 3]},
+    },
+    "image_size": 32,
+}
+LENS = {
+    "intrinsics": {"fx": 40.0, "fy": 40.0, "cx": 18.5, "cy": 16.0, "width": 40, "height": 30},
+    "distortion": [-0.2, 0.05, 0.0, 0.0, 0.0],
+}
 CONFIGS = {
+    "objects": load_config(overrides=OBJECTS),
+    "objects_drop_lens": load_config(overrides={**OBJECTS, "placement": {"mode": "drop"}, "camera": LENS}),
     "tabletop": load_config(overrides={"image_size": 32}),
     "tabletop_pool": load_config(overrides={"image_size": 32, "textures": {"pool_size": 20}}),
     "grasping": load_config("grasping", overrides={"image_size": 32, "world": {"procedural_targets": 4}}),
@@ -25,7 +49,8 @@ REGISTRY = {
 def make(key):
     cfg_name, name = REGISTRY[key]
     cfg = CONFIGS[cfg_name]
-    return cfg, getattr(cfg, name)
+    compose = cfg.pipeline().compose
+    return cfg, dict(compose.scene + compose.image)[name]
 
 
 def rng(seed: int) -> torch.Generator:
@@ -41,7 +66,8 @@ def scenes_equal(a, b) -> bool:
         return out
 
     ta, tb = tensors(a), tensors(b)
-    return ta.keys() == tb.keys() and all(torch.equal(ta[k], tb[k]) for k in ta)
+    same = lambda x, y: (x is None and y is None) or (x is not None and y is not None and torch.equal(x, y))  # noqa: E731
+    return ta.keys() == tb.keys() and all(same(ta[k], tb[k]) for k in ta)
 
 
 def target(cfg, r, n):
@@ -49,7 +75,7 @@ def target(cfg, r, n):
         if "depth" in type(r).__name__.lower():
             return torch.rand(n, 16, 16, generator=rng(9)) + 0.5
         return torch.rand(n, 16, 16, 3, generator=rng(9))
-    return cfg.world.base_scene(n, (cfg.image_size, cfg.image_size))
+    return cfg.world.base_scene(n, cfg.size)
 
 
 @pytest.mark.parametrize("key", list(REGISTRY))

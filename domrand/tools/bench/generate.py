@@ -49,11 +49,13 @@ def generate_seconds(
     backend: str = "local",
     env: dict | None = None,
     until_first_chunk: bool = False,
+    config: str | None = None,
 ) -> float:
     """Wall clock of `domrand generate` in a fresh process (or, with `until_first_chunk`, until chunk 0 is done)."""
     out = Path(tempfile.mkdtemp(prefix="domrand_bench_"))
     cmd = [sys.executable, "-m", "domrand.cli", "generate", "--num", str(n), "--size", str(size), "--format", formats]
     cmd += ["--workers", str(workers), "--backend", backend, "--out", str(out / "ds"), "--quiet"]
+    cmd += ["--config", config] if config else []
     try:
         t0 = time.perf_counter()
         proc = subprocess.Popen(
@@ -69,6 +71,50 @@ def generate_seconds(
         return first if until_first_chunk else time.perf_counter() - t0
     finally:
         shutil.rmtree(out, ignore_errors=True)
+
+
+#: The user world of the benchmark: (class, asset, keys, subdivisions) of its three classes.
+USER_CLASSES = (
+    ("mug", "pybullet_data/mug.obj", {"units": "m"}, 1),
+    ("duck", "pybullet_data/duck.obj", {"extent": 0.08, "up": "y", "appearance": "mixed"}, 0),
+    ("can", "robosuite_grocery/can.stl", {"units": "m"}, 1),
+)
+
+
+def user_world(folder: Path) -> tuple[str, list[int]]:
+    """A user world's config in `folder`: three classes of 1k to 20k triangles from assets/ (subdivided where
+    they have fewer), five distractors among the primitives and the grocery meshes, a 640 x 480 camera. Returns
+    the config's path and the classes' triangle counts."""
+    import trimesh
+    import yaml
+
+    assets = Path(__file__).resolve().parents[3] / "assets" / "meshes"
+    objects, triangles = [], []
+    for name, rel, keys, subdivide in USER_CLASSES:
+        src = assets / rel
+        if subdivide:
+            mesh = trimesh.load(src, force="mesh", process=False)
+            for _ in range(subdivide):
+                mesh = mesh.subdivide()
+            path = folder / f"{name}.ply"
+            mesh.export(path)
+        else:
+            path = src
+        objects.append({"name": name, "mesh": str(path), "count": [1, 1], **keys})
+        triangles.append(len(trimesh.load(path, force="mesh", process=False).faces))
+    cfg = {
+        "world": {
+            "objects": objects,
+            "distractors": {"meshes": [str(assets / "robosuite_grocery")], "count": [5, 5]},
+        },
+        "camera": {
+            "intrinsics": {"fx": 615.0, "fy": 615.0, "cx": 321.5, "cy": 238.5, "width": 640, "height": 480},
+            "eye": [0.0, -0.55, 0.45],
+        },
+    }
+    path = folder / "user_world.yaml"
+    path.write_text(yaml.safe_dump(cfg, sort_keys=False))
+    return str(path), triangles
 
 
 def peak_rss_mb(num: int, size: int) -> float:
@@ -123,12 +169,18 @@ def main(
     m = format_images
     for fmt in ("native", *FORMATS, "native,jsonl,coco,bop"):
         variants[("formats", fmt, 1, "local")] = functools.partial(generate_seconds, m, size, formats=fmt)
+    user_dir = Path(tempfile.mkdtemp(prefix="domrand_user_world_"))
+    user_cfg, user_tris = user_world(user_dir)
+    u = max(64, m // 8)
+    generate_seconds(64, size, config=user_cfg)  # the meshes read once (their cache), the kernels at 640 x 480
+    variants[("user", "native", 1, "local")] = functools.partial(generate_seconds, u, size, config=user_cfg)
     seconds: dict[Any, list[float]] = {key: [] for key in variants}
     for _ in range(repeats):
         for key, run in variants.items():
             seconds[key].append(run())
+    shutil.rmtree(user_dir, ignore_errors=True)
     for (measure_, fmt, workers, backend), times in seconds.items():
-        count = m if measure_ == "formats" else n
+        count = m if measure_ == "formats" else (u if measure_ == "user" else n)
         rate = round(count / statistics.median(times), 1)
         if measure_ == "peer":
             rows.append(
@@ -136,6 +188,15 @@ def main(
                     "measure": "peer",
                     "what": f"PyBullet TinyRenderer, {workers} processes",
                     "images": n,
+                    "images_per_s": rate,
+                }
+            )
+        elif measure_ == "user":
+            rows.append(
+                {
+                    "measure": "user",
+                    "what": f"3 user classes ({', '.join(f'{t:,}' for t in user_tris)} triangles), 5 distractors, 640 x 480",
+                    "images": count,
                     "images_per_s": rate,
                 }
             )
@@ -197,6 +258,10 @@ def table(rows: list[dict[str, Any]]) -> str:
             )
             lines.append(
                 f"| `domrand generate` native, {how}, {r['images']:,} images, wall clock with start-up | {r['images_per_s']} | {ratio(r['images_per_s'])} |"
+            )
+        elif r["measure"] == "user":
+            lines.append(
+                f"| a user world: {r['what']}, native, 1 worker, {r['images']:,} images with start-up | {r['images_per_s']} | - |"
             )
     fmts = [r for r in rows if r["measure"] == "formats"]
     if fmts:
