@@ -58,7 +58,7 @@ class MeshFile:
 
 
 def load_mesh(
-    path: str | Path, *, units: str = "m", extent: float | None = None, up: str = "z", name: str | None = None
+    path: str | Path, *, units: str = "m", extent: float | None = None, up: str = "auto", name: str | None = None
 ) -> Mesh:
     """The geometry of a mesh file, in metres (see `read_mesh`)."""
     return read_mesh(path, units=units, extent=extent, up=up, name=name).mesh
@@ -69,7 +69,7 @@ def read_mesh(
     *,
     units: str = "m",
     extent: float | None = None,
-    up: str = "z",
+    up: str = "auto",
     name: str | None = None,
     centre: bool = True,
 ) -> MeshFile:
@@ -79,7 +79,7 @@ def read_mesh(
         path: .obj .stl .ply .glb .gltf .off file.
         units: the file's length unit, "m", "cm" or "mm" (ignored when `extent` is given).
         extent: scale so that the largest bounding-box extent is this many metres.
-        up: the file's up axis, "z" or "y" (glTF files are y-up by their spec).
+        up: the file's up axis, "z", "y", or "auto": "y" for glTF (.glb, .gltf: y-up by their spec), else "z".
         name: the mesh's name (default: the file's stem).
         centre: move the bounding box's centre to the origin (objects); False keeps the file's origin (scenes).
     """
@@ -100,8 +100,10 @@ def _read(
         raise ValueError(f"mesh file {path!r}: unsupported type; domrand reads {', '.join(SUFFIXES)}")
     if units not in UNITS:
         raise ValueError(f"mesh {path!r}: units must be one of {list(UNITS)}, got {units!r}")
-    if up not in ("z", "y"):
-        raise ValueError(f"mesh {path!r}: up must be 'z' or 'y', got {up!r}")
+    if up not in ("z", "y", "auto"):
+        raise ValueError(f"mesh {path!r}: up must be 'z', 'y' or 'auto', got {up!r}")
+    if up == "auto":
+        up = "y" if Path(path).suffix.lower() in (".glb", ".gltf") else "z"
     try:
         tm = trimesh.load(path, force="mesh", process=False)
     except Exception as e:  # trimesh raises many types for a bad file

@@ -38,7 +38,7 @@ class ObjectClass:
         appearance: "random" (domrand's textures), "original" (the mesh's own texture or colours) or
             "mixed" (original with probability `original_p`).
         original_p: the share of original looks under "mixed".
-        up: the file's up axis, "z" or "y".
+        up: the file's up axis: "z", "y", or "auto" ("y" for glTF files, whose spec is y-up; "z" otherwise).
     """
 
     name: str
@@ -48,7 +48,7 @@ class ObjectClass:
     count: tuple[int, int] = (1, 1)
     appearance: str = "random"
     original_p: float = 0.5
-    up: str = "z"
+    up: str = "auto"
 
     def __post_init__(self) -> None:
         where = f"world.objects[{self.name!r}]"

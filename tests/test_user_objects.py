@@ -350,3 +350,16 @@ def test_drop_refuses_a_flat_mesh_that_surface_renders(tmp_path, capsys):
     cfg.write_text(json.dumps({"world": {"objects": [obj]}, "image_size": 32, "placement": {"mode": "drop"}}))
     assert main(["generate", "--config", str(cfg), "--num", "2", "--out", str(tmp_path / "no")]) == 2
     assert "needs a volume" in capsys.readouterr().err and not (tmp_path / "no").exists()
+
+
+def test_gltf_files_are_y_up_by_default(tmp_path):
+    """glTF's spec is y-up: a tall box exported to .glb stands tall in domrand's z-up world without `up: y`."""
+    tall = trimesh.creation.box((0.02, 0.02, 0.10))
+    tall.apply_transform(trimesh.transformations.rotation_matrix(-np.pi / 2, [1, 0, 0]))  # z-up -> y-up: tall along y
+    tall.export(tmp_path / "tall.glb")
+    tall.export(tmp_path / "tall.obj")
+    from domrand.objects import ObjectClass
+
+    glb = ObjectClass(name="a", mesh=str(tmp_path / "tall.glb")).load().extents
+    obj = ObjectClass(name="b", mesh=str(tmp_path / "tall.obj")).load().extents
+    assert float(glb[2]) == pytest.approx(0.10, abs=1e-6) and float(obj[1]) == pytest.approx(0.10, abs=1e-6)
