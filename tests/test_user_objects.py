@@ -363,3 +363,10 @@ def test_gltf_files_are_y_up_by_default(tmp_path):
     glb = ObjectClass(name="a", mesh=str(tmp_path / "tall.glb")).load().extents
     obj = ObjectClass(name="b", mesh=str(tmp_path / "tall.obj")).load().extents
     assert float(glb[2]) == pytest.approx(0.10, abs=1e-6) and float(obj[1]) == pytest.approx(0.10, abs=1e-6)
+
+
+def test_info_names_the_classes_of_a_user_world(dataset):
+    from domrand.tools.preview import info
+
+    text = info(dataset)
+    assert "classes: mug (1-2 each), duck (1 each), bunny (0-2 each)" in text and "120" in text

@@ -89,14 +89,24 @@ def _evaluate_grasp(args: argparse.Namespace) -> dict[str, Any]:
         raise ValueError(f"--trials must be >= 1, got {args.trials}")
     if not args.scale_to > 0:
         raise ValueError(f"--scale-to must be > 0 metres, got {args.scale_to}")
+    if args.clutter is None and (args.clearance or args.piles != 20):
+        raise ValueError("--piles and --clearance go with --clutter K (piles of 3 to K objects)")
     if args.objects is not None:
         objects, skipped = load_folder(args.objects, args.scale_to)
         source = args.objects
     else:
         objects, skipped = [from_procedural(TEST_SEED_OFFSET + i, args.scale_to) for i in range(args.procedural)], []
         source = f"procedural seeds {TEST_SEED_OFFSET} to {TEST_SEED_OFFSET + args.procedural - 1}"
-    report = evaluate(args.checkpoint, objects, args.trials, args.seed, args.workers, skipped)
-    report.update(source=source, scale_to=args.scale_to)
+    if args.clutter is not None:
+        from domrand.tasks.grasp.evaluate_clutter import evaluate_clutter
+
+        report = evaluate_clutter(
+            args.checkpoint, objects, args.clutter, args.piles, args.clearance, args.seed, args.workers, skipped
+        )
+        report.update(source=source)
+    else:
+        report = evaluate(args.checkpoint, objects, args.trials, args.seed, args.workers, skipped)
+        report.update(source=source, scale_to=args.scale_to)
     if args.report:
         Path(args.report).parent.mkdir(parents=True, exist_ok=True)
         Path(args.report).write_text(json.dumps(report, indent=2) + "\n")
@@ -314,6 +324,17 @@ def add_train_commands(sub: Any) -> None:
     e.add_argument("--procedural", type=int, help="grasp: this many procedural test objects")
     e.add_argument("--trials", type=int, default=5, help="grasp: drops per object")
     e.add_argument("--scale-to", type=float, default=0.08, help="grasp: largest extent of each object, metres")
+    e.add_argument(
+        "--clutter",
+        type=int,
+        help="grasp: piles of 3 to K objects in a bin (scaled to 0.05 to 0.12 m) instead of single objects",
+    )
+    e.add_argument("--piles", type=int, default=20, help="grasp --clutter: seeded piles (default 20)")
+    e.add_argument(
+        "--clearance",
+        action="store_true",
+        help="grasp --clutter: repeat attempts on each pile, taking out what was lifted, until it is empty or 3 fail in a row",
+    )
     e.add_argument("--seed", type=int, default=0, help="grasp: trial seed")
     e.add_argument("--workers", type=int, default=2, help="grasp: simulation processes")
     e.add_argument("--report", help="write the report to this JSON file")

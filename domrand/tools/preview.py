@@ -141,15 +141,23 @@ def info(root: Path) -> str:
     done = len(list((root / "chunks").glob("*.json"))) if (root / "chunks").is_dir() else 0
     size = sum(p.stat().st_size for p in root.rglob("*") if p.is_file())
     cfg = m["config"]
+    objects = cfg["world"].get("objects") or []
+    what = f"target: {cfg['world']['target']}"
+    if objects:
+        span = lambda c: f"{c[0]}" if c[0] == c[1] else f"{c[0]}-{c[1]}"  # noqa: E731
+        what = "classes: " + ", ".join(f"{o['name']} ({span(o['count'])} each)" for o in objects)
+        if cfg.get("placement", {}).get("mode"):
+            what += f"; placement {cfg['placement']['mode']}"
+    looks = [o["name"] for o in objects if o.get("appearance", "random") != "random"]
     lines = [
         f"dataset      {root}",
         f"status       {'complete' if m.get('complete') else 'incomplete'}: {done}/{m['num_chunks']} chunks of {m['chunk_size']} images",
         f"images       {m['num_images']} at {m['image_size'][1]}x{m['image_size'][0]} px",
-        f"task         {cfg['task']} (target: {cfg['world']['target']})",
+        f"task         {cfg['task']} ({what})",
         f"seed         {m['root_seed']}",
         f"formats      {', '.join(m['formats'])}",
         f"rendered on  {m['device']} ({m['backend']} back end)",
-        f"randomizers  {', '.join(k for k in ('camera', 'lighting', 'placement', 'textures', 'materials', 'noise', 'depth_noise') if cfg.get(k))}",
+        f"randomizers  {', '.join([*(k for k in ('camera', 'lighting', 'placement', 'textures', 'materials', 'noise', 'depth_noise') if cfg.get(k)), *(['appearance (own looks: ' + ', '.join(looks) + ')'] if looks else [])])}",
         f"textures     {'unlimited' if not cfg.get('textures') or cfg['textures'].get('pool_size') is None else str(cfg['textures']['pool_size']) + ' unique'}",
         f"versions     {', '.join(f'{k} {v}' for k, v in m['versions'].items())}",
         f"disk         {size / 1e6:.1f} MB",

@@ -1,0 +1,111 @@
+"""Grasping in clutter: the trial's judgement on hand-made piles, the baselines, and determinism for a seed."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from domrand.generators.meshes import primitives
+
+from domrand.tasks.grasp.clutter import ClutterSim, Pile, centroid_topmost, highest_point, in_bin, make_pile, pile_view
+from domrand.tasks.grasp.objects import GraspObject, from_procedural
+from domrand.tasks.grasp.sim import MAX_OPENING, Grasp
+
+pytest.importorskip("pybullet")
+
+UP = [0.0, 0.0, 0.0, 1.0]
+
+
+def box(x: float, y: float, z: float, name: str = "box") -> GraspObject:
+    m = primitives.box((x, y, z))
+    return GraspObject(name, m, tuple(m.parts))
+
+
+@pytest.fixture(scope="module")
+def sim():
+    s = ClutterSim()
+    yield s
+    s.close()
+
+
+def test_a_grasp_between_two_touching_boxes_that_fits_neither_fails(sim):
+    """Two 0.06 m boxes side by side (0.12 m together, wider than the 0.085 m opening): the fingers land on them."""
+    pile = Pile((box(0.06, 0.06, 0.05), box(0.06, 0.06, 0.05)), 0)
+    sim.load_pile(pile)
+    sim.place({0: ([-0.0301, 0.0, 0.025], UP), 1: ([0.0301, 0.0, 0.025], UP)})
+    r = sim.grasp(Grasp(0.0, 0.0, 0.02, 0.0, MAX_OPENING))
+    assert not r.success and r.landed and r.stopped_at > 0.04
+
+
+def test_a_grasp_on_an_isolated_top_object_succeeds(sim):
+    pile = Pile((box(0.04, 0.04, 0.05), box(0.06, 0.06, 0.03)), 0)
+    sim.load_pile(pile)
+    sim.place({0: ([0.0, 0.0, 0.025], UP), 1: ([0.09, 0.09, 0.015], UP)})
+    r = sim.grasp(Grasp(0.0, 0.0, 0.03, 0.0, 0.06))
+    assert r.success and r.lifted == 0 and not r.landed
+
+
+def test_a_finger_landing_on_a_neighbour_stops_the_approach(sim):
+    """A small box next to a tall one: closing along x, the right finger comes down on the tall box's top."""
+    pile = Pile((box(0.03, 0.03, 0.03), box(0.05, 0.05, 0.10)), 0)
+    sim.load_pile(pile)
+    sim.place({0: ([0.0, 0.0, 0.015], UP), 1: ([0.055, 0.0, 0.05], UP)})
+    r = sim.grasp(Grasp(0.0, 0.0, 0.0, 0.0, 0.08))
+    assert r.landed and r.stopped_at > 0.09 and not r.success
+    free = sim.grasp(Grasp(0.0, 0.0, 0.0, np.pi / 2, 0.05))  # closing along y: both fingers clear the tall box
+    assert free.success and free.lifted == 0 and free.stopped_at < 0.03  # down to the table
+
+
+def test_piles_settle_the_same_for_a_seed_and_differ_between_seeds(sim):
+    pool = [from_procedural(i) for i in range(6)]
+    pile = make_pile(pool, 5, seed=3)
+    assert 3 <= len(pile.objects) <= 5
+    sim.load_pile(pile)
+    a = sim.settle(seed=3)
+    sim.load_pile(pile)
+    b = sim.settle(seed=3)
+    sim.load_pile(pile)
+    c = sim.settle(seed=4)
+    assert a == b and a != c and len(a) >= 3
+    for pos, _ in a.values():
+        assert abs(pos[0]) < 0.17 and abs(pos[1]) < 0.17 and pos[2] > 0
+
+
+def test_baselines_pick_the_topmost_object_and_the_highest_point(sim):
+    """A low wide box and a tall narrow one: both baselines go for the tall one, which they lift."""
+    pile = Pile((box(0.08, 0.08, 0.02), box(0.03, 0.05, 0.09)), 0)
+    sim.load_pile(pile)
+    poses = sim.place({0: ([-0.06, 0.0, 0.01], UP), 1: ([0.06, 0.0, 0.045], UP)})
+    depth, instance, k, c2w = pile_view(pile, poses, None)
+    points = in_bin(__import__("domrand.tasks.grasp.candidates", fromlist=["x"]).world_points(depth, k, c2w))
+    assert set(np.unique(instance)) == {-1, 0, 1}
+    for g in (centroid_topmost(points, instance), highest_point(points)):
+        assert g is not None and abs(g.x - 0.06) < 0.01 and abs(g.y) < 0.01
+        r = sim.grasp(g)
+        assert r.success and r.lifted == 1
+
+
+def test_evaluate_clutter_reports_every_method_and_is_deterministic_for_a_seed():
+    from pathlib import Path
+
+    from domrand.tasks.grasp.evaluate_clutter import evaluate_clutter
+
+    ckpt = str(Path(__file__).resolve().parents[3] / "experiments" / "grasping" / "checkpoints" / "grasp.pt")
+    pool = [from_procedural(i) for i in range(4)]
+    a = evaluate_clutter(ckpt, pool, clutter=3, piles=2, seed=1, workers=1)
+    b = evaluate_clutter(ckpt, pool, clutter=3, piles=2, seed=1, workers=1)
+    assert a == b
+    assert {"n_trials", "success_rate", "ci95_low", "ci95_high", "clearance_rate"} <= set(a)
+    assert set(a["baselines"]) == {"random", "centroid", "highest"}
+    for m in (a, *a["baselines"].values()):
+        assert m["n_trials"] == 2 and 0.0 <= m["clearance_rate"] <= 1.0  # one attempt a pile without clearance
+    c = evaluate_clutter(ckpt, pool, clutter=3, piles=1, clearance=True, seed=1, workers=1)
+    for m in (c, *c["baselines"].values()):  # until the pile is empty or 3 attempts in a row fail
+        tries = m["n_trials"]
+        assert tries >= 3 or m["clearance_rate"] == 1.0, m
+
+
+def test_evaluate_grasp_refuses_pile_flags_without_clutter(tmp_path, capsys):
+    from domrand.cli import main
+
+    assert main(["evaluate", "grasp", "--checkpoint", "x.pt", "--procedural", "2", "--clearance"]) == 2
+    assert "--clutter" in capsys.readouterr().err
