@@ -39,13 +39,14 @@ from domrand.randomizers import (
 )
 from domrand.randomizers.appearance import OriginalLook
 from domrand.randomizers.drop import DropPlacement
+from domrand.randomizers.occlusion import TargetOcclusion
 from domrand.randomizers.surface import SurfacePlacement
 from domrand.render import RenderConfig
 from domrand.world import TableWorld
 
 TASKS = ("localization", "grasping")
 #: Randomizer sections in the order they act: scene randomizers, then those of the rendered images.
-SCENE_RANDOMIZERS = ("camera", "lighting", "placement", "textures", "materials")
+SCENE_RANDOMIZERS = ("camera", "lighting", "placement", "occlusion", "textures", "materials")
 IMAGE_RANDOMIZERS = ("noise", "depth_noise")
 PRESETS = ("tabletop", "grasping")
 
@@ -109,7 +110,8 @@ class DatasetConfig:
         render: renderer settings.
         world: table, floor, target and distractor meshes.
         camera, lighting, textures, materials, placement, noise, depth_noise: randomizers; None
-            means switched off (the world's nominal value is used).
+            means switched off (the world's nominal value is used). occlusion: off unless set (a share of
+            scenes with a distractor partly in front of the target).
         output: what the annotation formats write.
     """
 
@@ -125,6 +127,7 @@ class DatasetConfig:
     placement: DropPlacement | SurfacePlacement | TabletopPlacement | RestingObject | None = field(
         default_factory=TabletopPlacement
     )
+    occlusion: TargetOcclusion | None = None
     noise: ImageNoise | None = field(default_factory=ImageNoise)
     depth_noise: DepthNoise | None = None
     output: OutputSettings = field(default_factory=OutputSettings)
@@ -342,6 +345,7 @@ SECTIONS = {
     "textures": {"*": TextureRandomizer},
     "materials": {"*": MaterialRandomizer},
     "placement": {"localization": TabletopPlacement, "grasping": RestingObject},
+    "occlusion": {"localization": TargetOcclusion},
     "noise": {"*": ImageNoise},
     "depth_noise": {"*": DepthNoise},
 }
@@ -383,7 +387,13 @@ def from_data(data: dict[str, Any]) -> DatasetConfig:
                 section.setdefault("slots", world.slots)
             if name == "textures":
                 section.setdefault("object_slots", world.first_distractor - 2)
-        kwargs[name] = _placement(cls, section, world) if name == "placement" else build(cls, section, name)
+        if name == "placement":
+            kwargs[name] = _placement(cls, section, world)
+        elif name == "occlusion":
+            kwargs[name] = build(cls, {k: v for k, v in section.items() if k != "world"}, name)
+            kwargs[name] = dataclasses.replace(kwargs[name], world=world)
+        else:
+            kwargs[name] = build(cls, section, name)
     return DatasetConfig(**kwargs)
 
 

@@ -28,16 +28,18 @@ from domrand.tasks.pose.data import (
     square_crop,
     to_input,
 )
-from domrand.tasks.pose.infer import confidences, errors, load_model
+from domrand.tasks.pose.infer import confidences, load_model, predictions
 
 log = logging.getLogger("domrand")
 
 
-def metrics(err: Tensor | np.ndarray) -> dict[str, float | int]:
-    """The task's report from per-image errors (metres)."""
+def metrics(err: Tensor | np.ndarray, vectors: Tensor | np.ndarray | None = None) -> dict[str, Any]:
+    """The task's report from per-image errors (metres); with the error vectors (N, 3) (prediction minus truth,
+    world frame, metres) also their mean, `mean_error_vector_m`: a bias a user must know about."""
     e = np.asarray(err, dtype=np.float64)
     if e.size == 0:
         raise ValueError("no images to evaluate")
+    bias = {} if vectors is None else {"mean_error_vector_m": np.asarray(vectors, dtype=np.float64).mean(0).tolist()}
     return {
         "n": int(e.size),
         "mean_error_m": float(e.mean()),
@@ -45,6 +47,7 @@ def metrics(err: Tensor | np.ndarray) -> dict[str, float | int]:
         "p95_error_m": float(np.percentile(e, 95)),
         "frac_under_0.015": float((e < 0.015).mean()),
         "frac_under_0.03": float((e < 0.03).mean()),
+        **bias,
     }
 
 
@@ -113,8 +116,9 @@ def evaluate_pose(
                 f"labelled folder {data!r} is for target(s) {sorted(names)} but the checkpoint is for {meta['target']!r}"
             )
     shared = _shared_with_training(meta, data)
+    vectors = predictions(model, images, camera=known) - positions
     out: dict[str, Any] = {
-        **metrics(errors(model, images, positions, camera=known)),
+        **metrics(vectors.norm(dim=-1), vectors),
         "target": meta["target"],
         "checkpoint": str(checkpoint),
         "data": str(data),

@@ -78,6 +78,13 @@ def test_metrics_match_hand_computed_values():
         metrics(np.array([]))
 
 
+def test_regression_the_report_hid_the_mean_error_vector():
+    """A bias (every prediction 1 cm off in y) reads as a mean error of 1 cm; the report says which way."""
+    vec = np.array([[0.002, 0.01, 0.0], [-0.002, 0.01, 0.0]])
+    m = metrics(np.linalg.norm(vec, axis=1), vec)
+    assert m["mean_error_vector_m"] == pytest.approx([0.0, 0.01, 0.0])
+
+
 def test_labelled_folder_gives_the_same_figures_as_the_native_dataset(tiny, tmp_path):
     from domrand.io import NativeDataset
 
@@ -128,6 +135,7 @@ def test_cli_evaluate_writes_the_report_and_predict_prints_positions(tiny, tmp_p
     )
     r = json.loads(report.read_text())
     assert set(r) >= {"n", "mean_error_m", "median_error_m", "p95_error_m", "frac_under_0.015", "frac_under_0.03"}
+    assert len(r["mean_error_vector_m"]) == 3
     img = tmp_path / "x.png"
     from domrand.io import NativeDataset
 
