@@ -26,6 +26,13 @@ class CameraParams(Params):
     fov_offset: Tensor  # (B,) radians
 
 
+@dataclass(frozen=True, eq=False)
+class PrincipalCameraParams(CameraParams):
+    """`CameraParams` plus the principal point's offset, when `CameraJitter.principal_jitter_px` is set."""
+
+    principal_offset: Tensor  # (B, 2) pixels added to cx, cy
+
+
 def _vec3(name: str, v: tuple[float, ...]) -> None:
     if len(v) != 3 or not all(isinstance(x, (int, float)) and math.isfinite(x) for x in v):
         raise ValueError(f"{name} must be three finite numbers (metres), got {v!r}")
@@ -84,7 +91,9 @@ class CameraJitter(Randomizer[CameraParams]):
     Randomizes:
         eye: nominal `eye` + `eye_jitter` per axis (default +-0.05 m); look-at point: `look_at` +
         `target_jitter` per axis (+-0.03 m); roll about the optical axis: `roll_deg` (+-3 deg);
-        vertical field of view: `fov_deg` + `fov_jitter_deg` (+-3 deg). With `intrinsics` (a real camera)
+        vertical field of view: `fov_deg` + `fov_jitter_deg` (+-3 deg); with `principal_jitter_px` (off by
+        default) the principal point moves by that many pixels in x and in y (real cameras sit pixels away
+        from the image centre; a model should read the camera from the image). With `intrinsics` (a real camera)
         the image is its width x height with its fx, fy, cx, cy; `fov_deg` is unused and `fov_jitter_deg`
         widens or narrows its vertical field of view (both focal lengths scale alike, cx and cy stay).
         `distortion` (with intrinsics) gives OpenCV's lens terms k1, k2, p1, p2[, k3[, k4, k5, k6]]: images
@@ -109,7 +118,11 @@ class CameraJitter(Randomizer[CameraParams]):
     fov_jitter_deg: Dist = Uniform(-3.0, 3.0)
     intrinsics: Intrinsics | None = None
     distortion: tuple[float, ...] | None = None
-    params_type = CameraParams
+    principal_jitter_px: Dist | None = None
+
+    @property
+    def params_type(self) -> type[CameraParams]:  # type: ignore[override]
+        return CameraParams if self.principal_jitter_px is None else PrincipalCameraParams
 
     def __post_init__(self) -> None:
         _vec3("camera.eye", self.eye)
@@ -121,6 +134,10 @@ class CameraJitter(Randomizer[CameraParams]):
             )
         if math.dist(self.eye, self.look_at) < 1e-6:
             raise ValueError("camera.eye and camera.look_at must differ")
+        if self.principal_jitter_px is not None:
+            lo, hi = self.principal_jitter_px.bounds()
+            if not (-64 <= lo and hi <= 64):
+                raise ValueError(f"camera.principal_jitter_px must stay within +-64 pixels, got [{lo}, {hi}]")
         if self.distortion is not None:
             if self.intrinsics is None:
                 raise ValueError(
@@ -147,12 +164,25 @@ class CameraJitter(Randomizer[CameraParams]):
 
     def sample(self, n: int, *, rng: torch.Generator) -> CameraParams:
         check_n(n)
-        return CameraParams(
+        base = (
             self.eye_jitter.sample((n, 3), rng=rng),
             self.target_jitter.sample((n, 3), rng=rng),
             torch.deg2rad(self.roll_deg.sample((n,), rng=rng)),
             torch.deg2rad(self.fov_jitter_deg.sample((n,), rng=rng)),
         )
+        if self.principal_jitter_px is None:
+            return CameraParams(*base)
+        return PrincipalCameraParams(*base, self.principal_jitter_px.sample((n, 2), rng=rng))
+
+    def _principal(self, k: Tensor, p: CameraParams) -> Tensor:
+        """Intrinsics with the principal point moved by the drawn offset (unchanged without one)."""
+        off = getattr(p, "principal_offset", None)
+        if off is None:
+            return k
+        k = k.clone()
+        k[:, 0, 2] += off[:, 0]
+        k[:, 1, 2] += off[:, 1]
+        return k
 
     def apply(self, scene: SceneBatch, p: CameraParams) -> SceneBatch:
         if self.intrinsics is not None:
@@ -173,7 +203,7 @@ class CameraJitter(Randomizer[CameraParams]):
                 from domrand.generators.lens import padded
 
                 d = torch.tensor(padded(self.distortion), dtype=torch.float32).expand(k.shape[0], 8).clone()
-            return scene.replace(camera=Camera(k, t, d))
+            return scene.replace(camera=Camera(self._principal(k, p), t, d))
         k, t = cameras.perturbed_look_at(
             torch.tensor(self.eye),
             torch.tensor(self.look_at),
@@ -184,7 +214,7 @@ class CameraJitter(Randomizer[CameraParams]):
             p.fov_offset,
             scene.image_size,
         )
-        return scene.replace(camera=Camera(k, t))
+        return scene.replace(camera=Camera(self._principal(k, p), t))
 
 
 @dataclass(frozen=True, eq=False)

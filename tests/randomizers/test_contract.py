@@ -38,7 +38,13 @@ CONFIGS = {
     "objects": load_config(overrides=OBJECTS),
     "objects_drop_lens": load_config(overrides={**OBJECTS, "placement": {"mode": "drop"}, "camera": LENS}),
     "tabletop": load_config(overrides={"image_size": 32}),
-    "tabletop_occluded": load_config(overrides={"image_size": 32, "occlusion": {"enabled": True, "share": 0.7}}),
+    "tabletop_occluded": load_config(
+        overrides={
+            "image_size": 32,
+            "occlusion": {"enabled": True, "share": 0.7},
+            "camera": {"principal_jitter_px": [-2.0, 2.0]},
+        }
+    ),
     "tabletop_pool": load_config(overrides={"image_size": 32, "textures": {"pool_size": 20}}),
     "grasping": load_config("grasping", overrides={"image_size": 32, "world": {"procedural_targets": 4}}),
 }
