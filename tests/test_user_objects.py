@@ -370,3 +370,21 @@ def test_info_names_the_classes_of_a_user_world(dataset):
 
     text = info(dataset)
     assert "classes: mug (1-2 each), duck (1 each), bunny (0-2 each)" in text and "120" in text
+
+
+def test_regression_a_big_scanned_mesh_made_every_render_part_take_gigabytes():
+    """A 327k-triangle user mesh pads every slot's geometry to its vertex count: 64 scenes at once took 4.8 GB.
+    Render parts now shrink to stay within `GEOMETRY_BUDGET` (parts change no byte: see the batch-size tests)."""
+    from types import SimpleNamespace
+
+    from domrand.render.renderer import GEOMETRY_BUDGET, part_size
+
+    def scene(k, v):
+        return SimpleNamespace(
+            instances=SimpleNamespace(mesh=torch.zeros(64, k)), meshes=SimpleNamespace(vertices=torch.zeros(1, v, 3))
+        )
+
+    assert part_size(scene(13, 2_000), 64) == 64  # the tabletop: unchanged
+    big = part_size(scene(14, 164_000), 64)
+    assert 1 <= big < 64 and big * 14 * 164_000 * 48 <= GEOMETRY_BUDGET
+    assert part_size(scene(40, 10_000_000), 64) == 1

@@ -161,16 +161,12 @@ class Renderer:
         if self.config.validate:
             scene.validate()
         cfg = self.config
+        step = part_size(scene, cfg.max_batch)
         while True:
             self._overflow: list[Tensor] = []
             self._needed: list[Tensor] = []
-            parts = range(0, scene.batch_size, cfg.max_batch)
-            out = _cat(
-                [
-                    self._render_part(scene.slice(i, min(i + cfg.max_batch, scene.batch_size)), silhouettes)
-                    for i in parts
-                ]
-            )
+            parts = range(0, scene.batch_size, step)
+            out = _cat([self._render_part(scene.slice(i, min(i + step, scene.batch_size)), silhouettes) for i in parts])
             if not self._overflow or not bool(torch.stack(self._overflow).any()):
                 return out
             self._fragments_per_pixel = 1.25 * float(torch.stack(self._needed).max())
@@ -357,6 +353,18 @@ class Renderer:
             normals if cfg.normals else None,
             None if silhouettes is None else Silhouettes.from_stats(sil),
         )
+
+
+#: Bytes the per-vertex world geometry of one render part may take (positions, normals and their clip-space
+#: copies, float32, every slot padded to the bank's largest mesh); parts shrink below `max_batch` to stay under.
+GEOMETRY_BUDGET = 512 * 2**20
+
+
+def part_size(scene: SceneBatch, max_batch: int) -> int:
+    """Scenes per render part: `max_batch`, fewer when the bank's largest mesh would make the per-vertex
+    geometry of a part exceed `GEOMETRY_BUDGET` (a user's 300k-triangle scan). Parts change no byte."""
+    per_scene = scene.instances.mesh.shape[1] * scene.meshes.vertices.shape[1] * 3 * 4 * 4
+    return max(1, min(max_batch, GEOMETRY_BUDGET // max(per_scene, 1)))
 
 
 def _world_geometry_numba(scene: SceneBatch) -> tuple[Tensor, Tensor]:
