@@ -165,6 +165,10 @@ def cmd_bench(args: argparse.Namespace) -> int:
         from domrand.tools.bench import train
 
         train.main(args.size, args.batch, args.steps, args.device, **out)
+    elif args.what == "grasp":
+        from domrand.tools.bench import grasp
+
+        grasp.main(args.scenes, args.piles, **out)
     else:
         from domrand.tools.bench import generate
 
@@ -327,8 +331,10 @@ def parser() -> argparse.ArgumentParser:
     i.add_argument("dataset")
     i.set_defaults(func=cmd_info)
 
-    b = sub.add_parser("bench", help="benchmarks: render or generate throughput, pose-training step cost")
-    b.add_argument("what", choices=["render", "generate", "train"])
+    b = sub.add_parser(
+        "bench", help="benchmarks: render or generate throughput, pose-training step cost, executed grasps per second"
+    )
+    b.add_argument("what", choices=["render", "generate", "train", "grasp"])
     b.add_argument("--json", dest="json_out", help="write results to this JSON file")
     b.add_argument(
         "--readme", help="fill the table between <!-- BENCH_RENDER|GENERATE|TRAIN --> markers in this Markdown file"
@@ -343,6 +349,8 @@ def parser() -> argparse.ArgumentParser:
     b.add_argument("--size", type=int, default=128, help="image size (generate and train benchmarks)")
     b.add_argument("--batch", type=int, default=64, help="images per step (train benchmark)")
     b.add_argument("--steps", type=int, default=10, help="timed steps per variant (train benchmark)")
+    b.add_argument("--scenes", type=int, default=20, help="grasp benchmark: scenes to label")
+    b.add_argument("--piles", type=int, default=10, help="grasp benchmark: clutter piles")
     b.add_argument("--ray", action="store_true", help="also measure the Ray backend (generate benchmark)")
     b.add_argument(
         "--repeats", type=int, default=1, help="generate benchmark: runs per figure (the median is reported)"
