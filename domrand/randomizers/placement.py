@@ -109,17 +109,11 @@ class TabletopPlacement(Randomizer[PlacementParams]):
         k0, k1 = self._grid_steps()
         return (extent / self.distractor_extent_step).round().clamp(k0, k1) * self.distractor_extent_step
 
-    def sample(self, n: int, *, rng: torch.Generator) -> PlacementParams:
-        check_n(n)
-        w = self.world
-        bank = w.mesh_bank()
-        radii = footprint_radii(bank)
-        t0, t1 = w.target_mesh_ids
-        d0, d1 = w.distractor_mesh_ids
-        dn = w.max_distractors
-        target_mesh = torch.randint(t0, t1, (n,), generator=rng)
-        target_xy = torch.stack([self.target_x.sample((n,), rng=rng), self.target_y.sample((n,), rng=rng)], -1)
-        target_yaw = torch.deg2rad(self.target_yaw_deg.sample((n,), rng=rng))
+    def draw_distractors(self, n: int, rng: torch.Generator) -> tuple[Tensor, Tensor, Tensor, Tensor, Tensor]:
+        """The distractors' draws, in this order from `rng`: count (B,), bank meshes (B, D), largest extents
+        (B, D) metres, yaws (B, D) radians and `candidates` spots each (B, D, C, 2) metres."""
+        d0, d1 = self.world.distractor_mesh_ids
+        dn = self.world.max_distractors
         count = self.distractor_count.sample((n,), rng=rng).round().to(torch.int64)
         mesh = torch.randint(d0, max(d1, d0 + 1), (n, dn), generator=rng)
         extent = self._snap(self.distractor_extent.sample((n, dn), rng=rng))
@@ -131,6 +125,19 @@ class TabletopPlacement(Randomizer[PlacementParams]):
             ],
             -1,
         )
+        return count, mesh, extent, yaw, cand
+
+    def sample(self, n: int, *, rng: torch.Generator) -> PlacementParams:
+        check_n(n)
+        w = self.world
+        bank = w.mesh_bank()
+        radii = footprint_radii(bank)
+        t0, t1 = w.target_mesh_ids
+        dn = w.max_distractors
+        target_mesh = torch.randint(t0, t1, (n,), generator=rng)
+        target_xy = torch.stack([self.target_x.sample((n,), rng=rng), self.target_y.sample((n,), rng=rng)], -1)
+        target_yaw = torch.deg2rad(self.target_yaw_deg.sample((n,), rng=rng))
+        count, mesh, extent, yaw, cand = self.draw_distractors(n, rng)
         centres = [target_xy]
         rads = [radii[target_mesh]]
         xy = torch.zeros(n, dn, 2)

@@ -116,19 +116,8 @@ class SurfacePlacement(TabletopPlacement):
         r_obj = radii[w.target_mesh_ids[0] + slot_class].expand(n, o)
         xy, present = _place(cand, r_obj, want, [], [], [], self.gap)
 
-        d0, d1 = w.distractor_mesh_ids
         dn = w.max_distractors
-        dcount = self.distractor_count.sample((n,), rng=rng).round().to(torch.int64)
-        mesh = torch.randint(d0, max(d1, d0 + 1), (n, dn), generator=rng)
-        extent = self._snap(self.distractor_extent.sample((n, dn), rng=rng))
-        dyaw = torch.rand(n, dn, generator=rng) * 2 * math.pi
-        dcand = torch.stack(
-            [
-                self.distractor_x.sample((n, dn, self.candidates), rng=rng),
-                self.distractor_y.sample((n, dn, self.candidates), rng=rng),
-            ],
-            -1,
-        )
+        dcount, mesh, extent, dyaw, dcand = self.draw_distractors(n, rng)
         dwant = torch.arange(dn)[None] < dcount[:, None]
         dxy, placed = _place(
             dcand, extent * radii[mesh], dwant, xy.unbind(1), r_obj.unbind(1), present.unbind(1), self.gap
