@@ -93,11 +93,16 @@ def test_user_world_masks_match_pybullet_segmentation_at_640x480_off_centre(tmp_
     640 x 480 camera with cx, cy off centre: every object of 100 px or more against PyBullet's segmentation."""
     from types import SimpleNamespace
 
+    import yaml
     from userworld import write_config
 
     from domrand.config import load_config
 
-    cfg = load_config(path=write_config(tmp_path), overrides={"render": {"shadows": False}})
+    path = write_config(tmp_path)
+    data = yaml.safe_load(path.read_text())
+    data["world"]["objects"][2]["count"] = [1, 2]  # every image has all three classes
+    path.write_text(yaml.safe_dump(data))
+    cfg = load_config(path=path, overrides={"render": {"shadows": False}})
     assert cfg.size == (480, 640) and cfg.nominal_camera()["cx"] != 319.5
     pipe = cfg.pipeline()
     frame = pipe.render(pipe.sample(3, rng=torch.Generator().manual_seed(3)))
@@ -126,4 +131,4 @@ def test_user_world_masks_match_pybullet_segmentation_at_640x480_off_centre(tmp_
             iou = (a & r).sum() / (a | r).sum()
             assert iou > 0.97, f"image {b} slot {k} ({bank.names[int(inst.mesh[b, k])]}): IoU {iou:.4f}"
             checked.add(bank.names[int(inst.mesh[b, k])])
-    assert {"mug", "duck"} <= checked, checked
+    assert {"mug", "duck", "bunny"} <= checked, checked
