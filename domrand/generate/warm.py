@@ -6,7 +6,7 @@ the texture synthesis (by making one scene) while this one compiles the renderer
 label kernels (by rendering one scene without textures: the same argument types); both write numba's cache,
 which every later call, process and run reads.
 
-    python -m domrand.generate.warm CONFIG.json     # the child: compile the texture kernel of that config
+    python -c "$CHILD" CONFIG.json                 # the child (`CHILD`): compile the texture kernel of that config
 """
 
 from __future__ import annotations
@@ -50,9 +50,7 @@ def warm_up(config: DatasetConfig) -> float | None:
     with tempfile.TemporaryDirectory(prefix="domrand_warm_") as tmp:
         spec = Path(tmp) / "config.json"
         spec.write_text(json.dumps(config.to_json()))
-        child = (
-            subprocess.Popen([sys.executable, "-m", "domrand.generate.warm", str(spec)]) if config.textures else None
-        )
+        child = subprocess.Popen([sys.executable, "-c", CHILD, str(spec)]) if config.textures else None
         try:
             _render(config)
         finally:
@@ -61,6 +59,15 @@ def warm_up(config: DatasetConfig) -> float | None:
     return time.perf_counter() - t0
 
 
-if __name__ == "__main__":
+#: The child's command: imported, not run as `-m` (that makes runpy warn that the package imported the module).
+CHILD = "import sys; from domrand.generate.warm import child; child(sys.argv[1])"
+
+
+def child(spec: str) -> None:
+    """The child process: compile the texture kernel of the config in JSON file `spec`."""
     torch.set_num_threads(1)
-    _textures(from_data(json.loads(Path(sys.argv[1]).read_text())))
+    _textures(from_data(json.loads(Path(spec).read_text())))
+
+
+if __name__ == "__main__":
+    child(sys.argv[1])

@@ -239,3 +239,18 @@ def test_memory_stays_flat_as_the_dataset_grows():
 
     small, big = peak_rss_mb(320, 32), peak_rss_mb(3200, 32)
     assert big <= 1.10 * small, f"peak RSS {small:.0f} MB for 320 images, {big:.0f} MB for 3,200"
+
+
+def test_regression_the_cold_start_child_printed_a_runpy_warning(tmp_path):
+    """The first run's compile child was started with `-m domrand.generate.warm`, and every new user saw runpy's
+    RuntimeWarning about the package having imported the module. It is started by an import now."""
+    import json
+
+    from domrand.generate.warm import CHILD
+
+    spec = tmp_path / "config.json"
+    spec.write_text(json.dumps(load_config(overrides={"image_size": 16}).to_json()))
+    r = subprocess.run(
+        [sys.executable, "-W", "default", "-c", CHILD, str(spec)], capture_output=True, text=True, timeout=600
+    )
+    assert r.returncode == 0 and "RuntimeWarning" not in r.stderr, r.stderr[-2000:]
