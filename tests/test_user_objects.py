@@ -372,3 +372,17 @@ def test_regression_a_big_scanned_mesh_made_every_render_part_take_gigabytes():
     big = part_size(scene(14, 164_000), 64)
     assert 1 <= big < 64 and big * 14 * 164_000 * 48 <= GEOMETRY_BUDGET
     assert part_size(scene(40, 10_000_000), 64) == 1
+
+
+def test_glb_textures_are_read_through_their_uvs(tmp_path):
+    """The duck (OBJ + MTL + PNG) re-exported as a binary glTF keeps its colour map: `appearance: original` can use it."""
+    from pathlib import Path
+
+    from domrand.meshfile import read_mesh
+
+    duck = Path(__file__).resolve().parents[1] / "assets" / "meshes" / "pybullet_data" / "duck.obj"
+    trimesh.load(duck, force="mesh").export(tmp_path / "duck.glb")
+    obj, glb = read_mesh(duck, extent=0.08, up="y"), read_mesh(tmp_path / "duck.glb", extent=0.08)
+    assert glb.texture is not None and glb.texture.shape == obj.texture.shape == (512, 512, 3)
+    assert glb.uvs is not None and glb.uvs.shape[0] == glb.mesh.vertices.shape[0]
+    assert np.array_equal(glb.texture, obj.texture)
