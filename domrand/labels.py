@@ -214,7 +214,13 @@ def boxes_from_mask(instance: Tensor, k: int) -> tuple[Tensor, Tensor]:
     return torch.where((pixels > 0)[..., None], bbox, torch.full_like(bbox, -1.0)), pixels
 
 
-def compute(scene: SceneBatch, instance: Tensor, silhouette: Silhouettes, depth: Tensor) -> Labels:
+def compute(
+    scene: SceneBatch,
+    instance: Tensor,
+    silhouette: Silhouettes,
+    depth: Tensor,
+    object_classes: tuple[str, ...] | None = None,
+) -> Labels:
     """Labels of a rendered batch (CPU tensors).
 
     Args:
@@ -223,6 +229,8 @@ def compute(scene: SceneBatch, instance: Tensor, silhouette: Silhouettes, depth:
         silhouette: the unoccluded silhouettes (`RenderOutput.silhouette` of a render asked for the object
             slots).
         depth: (B, H, W) float32 rendered depth, metres (before any depth noise: `Frame.clean_depth`).
+        object_classes: a user world's classes (`TableWorld.class_names()` when it has `objects`): the records'
+            roles are then object / distractor (see `record_from`).
     """
     inst = scene.instances
     _b, k = inst.mesh.shape
@@ -250,7 +258,7 @@ def compute(scene: SceneBatch, instance: Tensor, silhouette: Silhouettes, depth:
         intrinsics=scene.camera.intrinsics, cam_to_world=scene.camera.cam_to_world, size=scene.image_size, present=present,
         mesh=inst.mesh, names=scene.meshes.names, pose_world=inst.pose, pose_camera=pose_cam, extents=2 * half,
         pixels=pixels, silhouette=silhouette.area, silhouette_full=silhouette.area_full, silhouette_box=silhouette.box_full, bbox=bbox, keypoints=kps,
-        keypoint_visibility=keypoint_visibility(kps, instance, depth, fx, 2 * half), amodal_bbox=amodal, scale=inst.scale,
+        keypoint_visibility=keypoint_visibility(kps, instance, depth, fx, 2 * half), amodal_bbox=amodal, scale=inst.scale, object_classes=object_classes,
     )  # fmt: skip
 
 

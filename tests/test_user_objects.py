@@ -386,3 +386,15 @@ def test_glb_textures_are_read_through_their_uvs(tmp_path):
     assert glb.texture is not None and glb.texture.shape == obj.texture.shape == (512, 512, 3)
     assert glb.uvs is not None and glb.uvs.shape[0] == glb.mesh.vertices.shape[0]
     assert np.array_equal(glb.texture, obj.texture)
+
+
+def test_labels_record_names_roles_of_a_user_world(tmp_path):
+    cfg = load_config(path=small_config(tmp_path))
+    pipe = cfg.pipeline()
+    frame = pipe.render(pipe.sample(1, rng=torch.Generator().manual_seed(0)))
+    rec = compute(
+        frame.scene, frame.instance, frame.silhouette, frame.clean_depth, tuple(cfg.world.class_names())
+    ).record(0)
+    roles = {o["class"]: o["role"] for o in rec["objects"]}
+    assert roles["mug"] == roles["duck"] == "object"
+    assert all(r == "distractor" for c, r in roles.items() if c.startswith("distractor:"))

@@ -80,7 +80,7 @@ class ChunkRunner:
         for s in range(0, n, spec.batch_size):
             idx = torch.arange(s, min(n, s + spec.batch_size))
             frame = self.pipeline.render({name: p.select(idx) for name, p in params.items()})
-            labels = compute(frame.scene, frame.instance, frame.silhouette, frame.clean_depth)
+            labels = compute(frame.scene, frame.instance, frame.silhouette, frame.clean_depth, self.object_classes)
             rgb.append(quantize(frame.rgb))
             depth.append(frame.depth.numpy().astype(np.float32))
             inst.append(frame.instance.numpy().astype(np.int16))
