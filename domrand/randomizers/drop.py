@@ -79,13 +79,7 @@ class DropPlacement(SurfacePlacement):
         bodies = _bodies(w)
         slot_class = torch.tensor(w.object_slot_classes())
         o, dn = slot_class.shape[0], w.max_distractors
-        lo = torch.tensor([c.count[0] for c in w.objects])
-        hi = torch.tensor([c.count[1] for c in w.objects])
-        count = lo + (torch.rand(n, len(w.objects), generator=rng) * (hi - lo + 1)).floor().to(torch.int64).clamp_max(
-            hi - lo
-        )
-        first_of_class = torch.tensor([sum(c.max_count for c in w.objects[:i]) for i in range(len(w.objects))])
-        want = (torch.arange(o) - first_of_class[slot_class])[None] < count[:, slot_class]
+        count, want = self.draw_counts(n, rng)
         oxy = torch.stack([self.target_x.sample((n, o), rng=rng), self.target_y.sample((n, o), rng=rng)], -1)
         oq = _random_quaternions(n, o, rng)
         d0, d1 = w.distractor_mesh_ids

@@ -90,6 +90,19 @@ class SurfacePlacement(TabletopPlacement):
                 f"target_y reaches {area:.3f} m^2 (at most {MAX_COVER:.0%} of it fills): lower the counts or widen the ranges"
             )
 
+    def draw_counts(self, n: int, rng: torch.Generator) -> tuple[Tensor, Tensor]:
+        """Instances per class (B, C), each uniform in its class's `count`, and which object slots they fill
+        (B, O) bool (a class's first `count` slots)."""
+        w = self.world
+        slot_class = torch.tensor(w.object_slot_classes())
+        lo = torch.tensor([c.count[0] for c in w.objects])
+        hi = torch.tensor([c.count[1] for c in w.objects])
+        u = torch.rand(n, len(w.objects), generator=rng)
+        count = lo + (u * (hi - lo + 1)).floor().to(torch.int64).clamp_max(hi - lo)
+        first_of_class = torch.tensor([sum(c.max_count for c in w.objects[:i]) for i in range(len(w.objects))])
+        instance = torch.arange(slot_class.shape[0]) - first_of_class[slot_class]
+        return count, instance[None] < count[:, slot_class]
+
     def sample(self, n: int, *, rng: torch.Generator) -> SurfaceParams:
         check_n(n)
         w = self.world
@@ -97,14 +110,7 @@ class SurfacePlacement(TabletopPlacement):
         radii = footprint_radii(bank)
         slot_class = torch.tensor(w.object_slot_classes())
         o = slot_class.shape[0]
-        lo = torch.tensor([c.count[0] for c in w.objects])
-        hi = torch.tensor([c.count[1] for c in w.objects])
-        count = lo + (torch.rand(n, len(w.objects), generator=rng) * (hi - lo + 1)).floor().to(torch.int64).clamp_max(
-            hi - lo
-        )
-        first_of_class = torch.tensor([sum(c.max_count for c in w.objects[:i]) for i in range(len(w.objects))])
-        instance = torch.arange(o) - first_of_class[slot_class]
-        want = instance[None] < count[:, slot_class]
+        count, want = self.draw_counts(n, rng)
         yaw = torch.deg2rad(self.target_yaw_deg.sample((n, o), rng=rng))
         cand = torch.stack(
             [
