@@ -116,7 +116,13 @@ class DistractorSet:
             read_mesh(f, extent=1.0)
 
     def files(self) -> list[str]:
-        """Every mesh file the set names, folders expanded (sorted), in order."""
+        """Every mesh file the set names, folders expanded (sorted), in order; listed once per set (the slot
+        layout and every chunk's placement read it), so a folder that changes later does not move the bank."""
+        if "_files" not in self.__dict__:
+            object.__setattr__(self, "_files", tuple(self._list()))
+        return list(self.__dict__["_files"])
+
+    def _list(self) -> list[str]:
         out: list[str] = []
         for m in self.meshes:
             p = Path(m)
