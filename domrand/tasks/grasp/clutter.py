@@ -33,13 +33,9 @@ from domrand.tasks.grasp import candidates as cand
 from domrand.tasks.grasp.objects import GraspObject
 from domrand.tasks.grasp.sim import (
     APPROACH,
-    CLOSE_S,
     DESCEND_S,
     DT,
     FRICTION,
-    HOLD_S,
-    LIFT,
-    LIFT_S,
     MAX_OPENING,
     OBJECT_MASS,
     PARK,
@@ -198,15 +194,7 @@ class ClutterSim(GraspSim):
             if any(c[7][2] > LANDING_NORMAL_Z for o in others for c in p.getContactPoints(self.gripper, o, **kw)):
                 landed = i < n
                 break
-        self._fingers(0.0)
-        for _ in range(int(CLOSE_S / DT)):
-            p.stepSimulation(**kw)
-        m = int(LIFT_S / DT)
-        for i in range(1, m + 1):
-            self._place((g.x, g.y, z + LIFT * i / m), g.yaw)
-            p.stepSimulation(**kw)
-        for _ in range(int(HOLD_S / DT)):
-            p.stepSimulation(**kw)
+        self._close_lift_hold(g, z)
         lifted = None
         for j, b in self.bodies.items():
             lowest = p.getAABB(b, **kw)[0][2]

@@ -196,6 +196,19 @@ class GraspSim:
         pos, orn = self.p.getBasePositionAndOrientation(self.obj, **self._kw())
         return np.asarray(pos), np.asarray(orn)
 
+    def _close_lift_hold(self, g: Grasp, z: float) -> None:
+        """A trial after the approach: close the fingers, lift `LIFT` from height z in `LIFT_S`, hold `HOLD_S`."""
+        p, kw = self.p, self._kw()
+        self._fingers(0.0)
+        for _ in range(int(CLOSE_S / DT)):
+            p.stepSimulation(**kw)
+        n = int(LIFT_S / DT)
+        for i in range(1, n + 1):
+            self._place((g.x, g.y, z + LIFT * i / n), g.yaw)
+            p.stepSimulation(**kw)
+        for _ in range(int(HOLD_S / DT)):
+            p.stepSimulation(**kw)
+
     def grasp(self, g: Grasp) -> GraspResult:
         """Run one trial from the rested pose (the object is re-created there, so trials do not interact)."""
         p, kw = self.p, self._kw()
@@ -215,15 +228,7 @@ class GraspSim:
             if p.getContactPoints(self.gripper, self.table, **kw):
                 stopped = True
                 break
-        self._fingers(0.0)
-        for _ in range(int(CLOSE_S / DT)):
-            p.stepSimulation(**kw)
-        n = int(LIFT_S / DT)
-        for i in range(1, n + 1):
-            self._place((g.x, g.y, z + LIFT * i / n), g.yaw)
-            p.stepSimulation(**kw)
-        for _ in range(int(HOLD_S / DT)):
-            p.stepSimulation(**kw)
+        self._close_lift_hold(g, z)
         lowest = p.getAABB(self.obj, **kw)[0][2]
         touches = tuple(bool(p.getContactPoints(self.obj, self.gripper, -1, link, **kw)) for link in (0, 1))
         success = lowest > SUCCESS_HEIGHT and all(touches)
