@@ -23,6 +23,7 @@ Example:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -31,7 +32,7 @@ import torch
 from torch import Tensor
 
 from domrand.generators import lens
-from domrand.generators.transforms import matrix_to_quaternion, quaternion_to_matrix
+from domrand.generators.transforms import matrix_to_quaternion
 from domrand.render.frontend import invert_rigid
 from domrand.render.project import intrinsics_parts, pinhole
 from domrand.scene import SceneBatch
@@ -126,7 +127,17 @@ def record_from(
 
     Roles: with `object_classes` (a world of user classes), "object" for an instance of one of them and
     "distractor" for the rest; without, "target" for slot TARGET and "distractor" for the rest."""
-    r = {name: v[i].tolist() for name, v in a.items()}  # row i as Python values, one conversion an array
+    return record_from_row({name: v[i].tolist() for name, v in a.items()}, names, size, object_classes)
+
+
+def record_from_row(
+    r: dict[str, Any],
+    names: tuple[str, ...] | list[str],
+    size: tuple[int, int],
+    object_classes: tuple[str, ...] | list[str] | None = None,
+) -> dict[str, Any]:
+    """`record_from` of one row of the label arrays already as Python values ({name: a[name][i].tolist()}): a
+    writer converts a chunk's arrays once and slices the lists."""
     k = r["intrinsics"]
     objects = []
     legacy = "silhouette_full" not in r  # a native dataset written before 0.2: visibility within the image only
@@ -174,10 +185,15 @@ def _role(slot: int, name: str, object_classes: tuple[str, ...] | list[str] | No
 
 def pose_matrix(position: list[float], quaternion: list[float]) -> np.ndarray:
     """(4, 4) float64 pose from a position and a (w, x, y, z) quaternion (as in the records)."""
-    out = np.eye(4)
-    out[:3, :3] = quaternion_to_matrix(torch.tensor(quaternion, dtype=torch.float64)).numpy()
-    out[:3, 3] = position
-    return out
+    w, x, y, z = np.asarray(quaternion, dtype=np.float64) / math.sqrt(sum(float(v) * float(v) for v in quaternion))
+    return np.array(
+        [
+            [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w), position[0]],
+            [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w), position[1]],
+            [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y), position[2]],
+            [0.0, 0.0, 0.0, 1.0],
+        ]
+    )  # `quaternion_to_matrix` in float64 without torch (a BOP chunk asks for one per object)
 
 
 def boxes_from_mask(instance: Tensor, k: int) -> tuple[Tensor, Tensor]:

@@ -19,7 +19,7 @@ from typing import Any
 
 from domrand.io import rle
 from domrand.io.chunk import Chunk, Model
-from domrand.io.files import dumps, in_parallel
+from domrand.io.files import dumpb
 from domrand.io.manifest import output_options
 from domrand.io.polygons import coco_polygons
 
@@ -53,12 +53,12 @@ class CocoWriter:
         images, anns = [], []
         h, w = chunk.rgb.shape[1:3]
 
-        def image(i: int) -> None:
+        for i in range(
+            chunk.count
+        ):  # in turn: the PNGs are encoded already (`Chunk.rgb_png`), threads only add GIL switches
             name = f"rgb/{chunk.first + i:06d}.png"
             if not self.store.exists(name):  # the jsonl writer may have written it already
                 self.store.write(name, chunk.rgb_png(i), sync=False)
-
-        in_parallel(image, range(chunk.count))
         for i, rec in enumerate(chunk.records()):
             idx = chunk.first + i
             name = f"rgb/{idx:06d}.png"
@@ -81,17 +81,15 @@ class CocoWriter:
                         "position_camera": obj["position_camera"], "quaternion_camera": obj["quaternion_camera"],
                     }
                 )  # fmt: skip
-        body = dumps(images)[1:-1] + "\n" + dumps(anns)[1:-1] + "\n"
-        self.store.write(f"coco/parts/{chunk.index:06d}.json", body.encode())
+        body = dumpb(images)[1:-1] + b"\n" + dumpb(anns)[1:-1] + b"\n"
+        self.store.write(f"coco/parts/{chunk.index:06d}.json", body)
 
     def finalize(self, num_chunks: int) -> None:
         """Stream the parts into annotations.json: images of every part, then annotations (constant memory)."""
         parts = [f"coco/parts/{k:06d}.json" for k in range(num_chunks)]
         info = {"description": "domrand synthetic dataset", "keypoints": KEYPOINT_NAMES}
         with self.store.stream("coco/annotations.json") as f:
-            f.write(
-                ('{"info":' + dumps(info) + ',"categories":' + dumps(categories(self.classes)) + ',"images":[').encode()
-            )
+            f.write(b'{"info":' + dumpb(info) + b',"categories":' + dumpb(categories(self.classes)) + b',"images":[')
             for section, opener in ((0, b""), (1, b'],"annotations":[')):
                 f.write(opener)
                 first = True

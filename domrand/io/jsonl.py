@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from domrand.io.chunk import Chunk, Model
-from domrand.io.files import dumps, in_parallel
+from domrand.io.files import dumpb, in_parallel
 from domrand.io.images import encode_png
 
 
@@ -58,14 +58,14 @@ class JsonlWriter:
 
         in_parallel(images, range(chunk.count))
         lines = []
-        for i, rec in enumerate(chunk.records()):
+        for i, (rec, params) in enumerate(zip(chunk.records(), chunk.params_rows())):
             idx = chunk.first + i
             line = {
                 "image": f"rgb/{idx:06d}.png", "depth": f"depth/{idx:06d}.png", "depth_unit_m": 0.001,
-                "mask": f"mask/{idx:06d}.png", "target": rec["target_name"], **rec,
+                "mask": f"mask/{idx:06d}.png", "target": rec["target_name"], **rec, "params": params,
             }  # fmt: skip
-            lines.append(dumps(line))
-        self.store.write(f"labels/{chunk.index:06d}.jsonl", ("\n".join(lines) + "\n").encode())
+            lines.append(dumpb(line))
+        self.store.write(f"labels/{chunk.index:06d}.jsonl", b"\n".join(lines) + b"\n")
 
     def finalize(self, num_chunks: int) -> None:
         """Stream the per-chunk pieces into labels.jsonl, in chunk order (constant memory)."""

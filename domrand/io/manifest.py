@@ -30,13 +30,15 @@ IDENTITY = (
 def versions() -> dict[str, str]:
     import cv2
     import numba
+    import orjson
 
     return {
         "domrand": domrand.__version__,
         "torch": torch.__version__,
         "numpy": np.__version__,
         "numba": numba.__version__,
-        "opencv": cv2.__version__,  # its PNG encoder makes the image files' bytes
+        "opencv": cv2.__version__,  # its PNG encoder makes the depth and mask files' bytes
+        "orjson": orjson.__version__,  # writes the labels' JSON (its float digits)
         "python": platform.python_version(),
     }
 

@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from domrand.io.chunk import Chunk, Model, params_row
-from domrand.io.files import dumps
+from domrand.io.files import dumpb
 
 ARRAYS = ("rgb", "depth", "instance")
 
@@ -79,7 +79,7 @@ class NativeWriter:
             offset += a.nbytes
         self.store.write(f"native/{chunk.index:06d}.bin", [b.data for b in blobs])
         index = {"chunk": chunk.index, "first": chunk.first, "count": chunk.count, "arrays": meta}
-        self.store.write(f"native/{chunk.index:06d}.json", dumps(index).encode())
+        self.store.write(f"native/{chunk.index:06d}.json", dumpb(index))
 
     def finalize(self, num_chunks: int) -> None:
         pass

@@ -81,7 +81,9 @@ def outlines_reference(mask: np.ndarray) -> list[np.ndarray]:
 def signed_area(loop: np.ndarray) -> float:
     """Shoelace area of an (N, 2) loop: positive for outer outlines, negative for holes."""
     x, y = loop[:, 0].astype(np.float64), loop[:, 1].astype(np.float64)
-    return 0.5 * float(np.sum(x * np.roll(y, -1) - np.roll(x, -1) * y))
+    if len(x) == 0:
+        return 0.0
+    return 0.5 * float(x[:-1] @ y[1:] - x[1:] @ y[:-1] + x[-1] * y[0] - x[0] * y[-1])
 
 
 def coco_polygons(mask: np.ndarray) -> list[list[float]]:
@@ -94,7 +96,9 @@ def single_polygon(mask: np.ndarray) -> np.ndarray:
     """One (N, 2) float polygon for the whole mask (YOLO allows one per object): the outer outlines joined
     by zero-width bridges at their nearest corners (the way Ultralytics joins multi-part COCO masks).
     Holes are filled, as in `coco_polygons`."""
-    loops = sorted((lp for lp in outlines(mask) if signed_area(lp) > 0), key=lambda lp: -abs(signed_area(lp)))
+    found = outlines(mask)
+    areas = [signed_area(lp) for lp in found]
+    loops = [found[k] for _, k in sorted((-a, k) for k, a in enumerate(areas) if a > 0)]  # largest first, ties in order
     if not loops:
         return np.zeros((0, 2))
     path = [tuple(p) for p in loops[0].tolist()]

@@ -69,9 +69,11 @@ class YoloWriter:
                 if obj["pixels"] < self.min_pixels or obj["class"] not in self.class_id:  # user distractors: no class
                     continue
                 c = self.class_id[obj["class"]]
-                poly = single_polygon(chunk.instance[i] == obj["id"]) / scale
-                seg.append(f"{c} " + " ".join(f"{v:.6f}" for v in poly.reshape(-1)))
                 x0, y0, x1, y1 = obj["bbox"]
+                ix, iy = int(x0), int(y0)  # the outline of the object's box alone, moved back: the same corners
+                offset = np.array([ix, iy], dtype=np.float64)
+                poly = (single_polygon(chunk.instance[i, iy : int(y1), ix : int(x1)] == obj["id"]) + offset) / scale
+                seg.append(f"{c} " + " ".join(map("{:.6f}".format, poly.reshape(-1).tolist())))
                 box = [(x0 + x1) / 2 / w, (y0 + y1) / 2 / h, (x1 - x0) / w, (y1 - y0) / h]
                 kps = []
                 for (u, v, _), seen in zip(obj["keypoints"], obj["keypoint_visibility"]):

@@ -1,0 +1,127 @@
+"""The compiled PNG encoder against independent decoders (zlib, OpenCV, Pillow) and a reference Huffman code."""
+
+from __future__ import annotations
+
+import heapq
+import io
+import struct
+import zlib
+
+import cv2
+import numpy as np
+import pytest
+from PIL import Image
+
+from domrand.io.images import encode_png, encode_png_rgb
+from domrand.kernels.png import code_lengths
+
+
+def sub_residuals_image(residuals: np.ndarray, height: int, width: int) -> np.ndarray:
+    """The (height, width, 3) image whose Sub-filtered rows are `residuals` (row-major, 3 * width a row)."""
+    r = residuals.reshape(height, width, 3).astype(np.int64)
+    return (np.cumsum(r, axis=1) % 256).astype(np.uint8)
+
+
+def png_parts(png: bytes) -> dict[bytes, bytes]:
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    parts, pos = {}, 8
+    while pos < len(png):
+        (n,) = struct.unpack(">I", png[pos : pos + 4])
+        kind, data = png[pos + 4 : pos + 8], png[pos + 8 : pos + 8 + n]
+        assert struct.unpack(">I", png[pos + 8 + n : pos + 12 + n])[0] == zlib.crc32(kind + data)
+        parts[kind] = data
+        pos += 12 + n
+    return parts
+
+
+def decoded(png: bytes) -> list[np.ndarray]:
+    """The image as OpenCV and Pillow read it, and as zlib inflates and un-filters it."""
+    parts = png_parts(png)
+    w, h = struct.unpack(">II", parts[b"IHDR"][:8])
+    rows = np.frombuffer(zlib.decompress(parts[b"IDAT"]), np.uint8).reshape(h, 3 * w + 1)
+    assert (rows[:, 0] == 1).all()  # every row Sub-filtered
+    by_zlib = sub_residuals_image(rows[:, 1:], h, w)
+    by_cv2 = cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_UNCHANGED)[..., ::-1]
+    by_pil = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+    return [by_zlib, by_cv2, by_pil]
+
+
+IMAGES = {
+    "noise": lambda rng: rng.integers(0, 256, (128, 128, 3), dtype=np.uint8),
+    "one_pixel": lambda rng: rng.integers(0, 256, (1, 1, 3), dtype=np.uint8),
+    "flat": lambda rng: np.full((37, 53, 3), 200, np.uint8),
+    "gradient": lambda rng: np.broadcast_to(np.arange(256, dtype=np.uint8)[None, :, None], (3, 256, 3)).copy(),
+    "wide": lambda rng: rng.integers(0, 256, (480, 640, 3), dtype=np.uint8),
+}
+
+
+@pytest.mark.parametrize("name", list(IMAGES))
+def test_png_encoder_round_trips_through_zlib_opencv_and_pillow(name: str) -> None:
+    image = IMAGES[name](np.random.default_rng(0))
+    png = encode_png(image)
+    for got in decoded(png):
+        np.testing.assert_array_equal(got, image)
+    assert png == encode_png_rgb(image[None])[0]  # one image or a batch: the same bytes
+
+
+def test_png_encoder_is_as_small_as_zlib_huffman_only() -> None:
+    """Sizes within 1 % of zlib's Huffman-only stream of the same filtered rows on a render-like image."""
+    rng = np.random.default_rng(1)
+    smooth = cv2.GaussianBlur(rng.integers(0, 256, (128, 128, 3), dtype=np.uint8), (0, 0), 3)
+    image = np.clip(smooth.astype(int) + rng.integers(-6, 7, smooth.shape), 0, 255).astype(np.uint8)
+    rows = np.concatenate(
+        [np.ones((128, 1), np.uint8), (np.diff(image.astype(int), axis=1, prepend=0).reshape(128, -1) % 256)],
+        axis=1,
+    ).astype(np.uint8)
+    c = zlib.compressobj(1, zlib.DEFLATED, 15, 9, zlib.Z_HUFFMAN_ONLY)
+    reference = len(c.compress(rows.tobytes()) + c.flush())
+    ours = len(png_parts(encode_png(image))[b"IDAT"])
+    assert ours <= 1.01 * reference, (ours, reference)
+
+
+def test_png_encoder_limits_codes_to_15_bits_on_skewed_histograms() -> None:
+    """Residual counts that grow like Fibonacci numbers make a Huffman code 25 bits deep; DEFLATE allows 15."""
+    fib = [1, 1]
+    while len(fib) < 26:
+        fib.append(fib[-1] + fib[-2])
+    residuals = np.concatenate([np.full(c, v, np.uint8) for v, c in enumerate(fib)])
+    width = 200
+    height = -(-len(residuals) // (3 * width))
+    residuals = np.concatenate([residuals, np.zeros(height * 3 * width - len(residuals), np.uint8)])
+    image = sub_residuals_image(residuals, height, width)
+    for got in decoded(encode_png(image)):
+        np.testing.assert_array_equal(got, image)
+
+
+def reference_huffman_cost(freq: np.ndarray) -> int:
+    """Total bits of an optimal (unlimited) Huffman code, by the textbook heap construction."""
+    heap = [int(f) for f in freq if f > 0]
+    heapq.heapify(heap)
+    cost = 0
+    while len(heap) > 1:
+        a, b = heapq.heappop(heap), heapq.heappop(heap)
+        cost += a + b
+        heapq.heappush(heap, a + b)
+    return cost
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_code_lengths_are_optimal_complete_and_limited(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(2, 300))
+    freq = (rng.pareto(1.0, n) * 10).astype(np.int64) * (rng.random(n) < 0.8)
+    freq[rng.integers(n)] += 1
+    freq[(rng.integers(n) + 1) % n] += 1
+    lengths = np.empty(n, np.int64)
+    code_lengths(freq, 15, lengths)
+    used = freq > 0
+    assert ((lengths > 0) == used).all() and lengths.max() <= 15
+    assert sum(2.0 ** -int(ln) for ln in lengths[used]) == 1.0  # complete: decoders refuse anything else
+    if lengths.max() < 15:  # the limit did not bind: the code is optimal
+        assert int((freq * lengths).sum()) == reference_huffman_cost(freq)
+
+
+def test_code_lengths_of_one_symbol_make_a_complete_code() -> None:
+    lengths = np.empty(19, np.int64)
+    code_lengths(np.array([0] * 8 + [5] + [0] * 10, np.int64), 7, lengths)
+    assert lengths[8] == 1 and lengths[9] == 1 and lengths.sum() == 2
