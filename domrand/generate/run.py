@@ -160,11 +160,12 @@ def _run(config: DatasetConfig, opts: GenerateOptions) -> Summary:
     manifest, todo, skipped = prepare(config, opts)
     if config.task == "grasping" and todo:
         log.info("the grasping preset writes depth images with poses; grasp labels come from `domrand label grasps`")
-    if todo and opts.device == "cpu" and cache_is_cold():
+    png = any(f != "native" for f in opts.formats)
+    if todo and opts.device == "cpu" and cache_is_cold(png):
         log.info(
             "compiling the renderer's kernels: first run on this machine only, later runs load them from the cache"
         )
-        warm_up(config)
+        warm_up(config, png)
     pending = set(todo)
     done_images = sum(
         chunk_count(opts.num, config.chunk_size, k) for k in range(manifest["num_chunks"]) if k not in pending

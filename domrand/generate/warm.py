@@ -2,8 +2,9 @@
 
 numba compiles one function at a time in a process, and a cold cache (a new machine, a new version of the
 kernels) costs about 20 s of compiling before the first chunk. `warm_up` splits it: a child process compiles
-the texture synthesis (by making one scene) while this one compiles the renderer, the image noise and the
-label kernels (by rendering one scene without textures: the same argument types); both write numba's cache,
+the texture synthesis (by making one scene) and the PNG encoder (for formats other than native) while this one
+compiles the renderer, the image noise and the label kernels (by rendering one scene without textures: the same
+argument types); both write numba's cache,
 which every later call, process and run reads.
 
     python -c "$CHILD" CONFIG.json                 # the child (`CHILD`): compile the texture kernel of that config
@@ -41,21 +42,33 @@ def _render(config: DatasetConfig) -> None:
     compute(frame.scene, frame.instance, frame.silhouette, frame.clean_depth)
 
 
-def warm_up(config: DatasetConfig) -> float | None:
-    """Compile the kernels `config` runs on the CPU if numba's cache lacks them; seconds spent, or None when
-    the cache was warm."""
-    if not cache_is_cold():
+def _png() -> None:
+    """Compile the PNG encoder of the interchange formats: encode one small image."""
+    import numpy as np
+
+    from domrand.io.images import encode_png_rgb
+
+    encode_png_rgb(np.zeros((1, 2, 2, 3), np.uint8))
+
+
+def warm_up(config: DatasetConfig, png: bool = False) -> float | None:
+    """Compile the kernels `config` runs on the CPU (and with `png`, the PNG encoder that formats other than
+    native use) if numba's cache lacks them; seconds spent, or None when the cache was warm."""
+    if not cache_is_cold(png):
         return None
     t0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="domrand_warm_") as tmp:
         spec = Path(tmp) / "config.json"
-        spec.write_text(json.dumps(config.to_json()))
-        child = subprocess.Popen([sys.executable, "-c", CHILD, str(spec)]) if config.textures else None
+        spec.write_text(json.dumps({"config": config.to_json(), "png": png}))
+        child = subprocess.Popen([sys.executable, "-c", CHILD, str(spec)]) if config.textures or png else None
         try:
             _render(config)
         finally:
-            if child is not None and child.wait() != 0:
-                _textures(config)  # the child failed (no second process allowed?): compile here instead
+            if child is not None and child.wait() != 0:  # the child failed (no second process allowed?): here instead
+                if config.textures:
+                    _textures(config)
+                if png:
+                    _png()
     return time.perf_counter() - t0
 
 
@@ -64,9 +77,15 @@ CHILD = "import sys; from domrand.generate.warm import child; child(sys.argv[1])
 
 
 def child(spec: str) -> None:
-    """The child process: compile the texture kernel of the config in JSON file `spec`."""
+    """The child process: compile the texture kernel of the config in JSON file `spec` ({"config", "png"}), and
+    the PNG encoder if asked."""
     torch.set_num_threads(1)
-    _textures(from_data(json.loads(Path(spec).read_text())))
+    job = json.loads(Path(spec).read_text())
+    config = from_data(job["config"])
+    if config.textures:
+        _textures(config)
+    if job["png"]:
+        _png()
 
 
 if __name__ == "__main__":

@@ -8,20 +8,27 @@
 | `silhouettes` | `render.renderer.Renderer.silhouettes`, `labels` (torch paths) | unoccluded silhouettes on the canvas around the image, mask boxes, amodal boxes; `depth_canvas` (BOP's model renders, checked against the BOP toolkit and trimesh ray casts) |
 | `textures` | `generators.textures` | procedural texture synthesis (kind ids from `generators.textures.KINDS`) |
 | `noise` | `randomizers.noise` (torch path) | image noise: colour jitter, blur, Gaussian and salt-and-pepper |
+| `outlines` | `io.polygons.outlines_reference` | mask outlines for COCO and YOLO polygons |
+| `png` | zlib (tests decode with zlib, OpenCV and Pillow) | PNG encoding of RGB images for the interchange formats |
 
 Nothing here draws random numbers: the randomizers draw, the kernels compute.
 """
 
 
-def cache_is_cold() -> bool:
-    """Whether the renderer's compiled kernel is not yet in numba's on-disk cache (the first run on a machine,
-    or after an upgrade): the first render then compiles for a while. Imports the kernel module, compiles
-    nothing."""
+def cache_is_cold(png: bool = False) -> bool:
+    """Whether the renderer's compiled kernel (and with `png`, the PNG encoder's) is not yet in numba's on-disk
+    cache (the first run on a machine, or after an upgrade): the first render then compiles for a while. Imports
+    the kernel modules, compiles nothing."""
     import os
 
     try:
         from domrand.kernels import raster
 
-        return not os.path.exists(raster.render_batch._cache._cache_file._index_path)
+        kernels = [raster.render_batch]
+        if png:
+            from domrand.kernels import png as png_kernels
+
+            kernels.append(png_kernels.deflate_rgb)
+        return not all(os.path.exists(k._cache._cache_file._index_path) for k in kernels)
     except (AttributeError, ImportError):  # another numba's internals: say nothing rather than guess
         return False

@@ -68,7 +68,14 @@ def code_lengths(freq, limit, lengths):
             if f[s] > 0:
                 leaves[m] = s
                 m += 1
-        order = leaves[np.argsort(f[leaves], kind="mergesort")]  # stable: ties by symbol
+        order = np.empty(m, np.int64)  # leaves by weight, ties by symbol (insertion sort: numba compiles np.sort
+        for k in range(m):  # and np.argsort's stable kind seconds longer, and m <= 257)
+            s = leaves[k]
+            j = k
+            while j > 0 and f[order[j - 1]] > f[s]:
+                order[j] = order[j - 1]
+                j -= 1
+            order[j] = s
         for k in range(m):
             weight[k] = f[order[k]]
         # two queues: leaves [0, m) sorted by weight, internal nodes [m, 2m - 1) made in nondecreasing order
@@ -101,7 +108,7 @@ def code_lengths(freq, limit, lengths):
                 f[s] = (f[s] + 1) // 2
 
 
-@njit(cache=True, nogil=True, inline="always")
+@njit(cache=True, nogil=True)
 def _canonical(lengths, codes):
     """Canonical Huffman codes of `lengths` (RFC 1951, 3.2.2), bit-reversed: DEFLATE sends a code's first bit
     first into a stream filled from the least significant bit."""

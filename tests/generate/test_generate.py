@@ -249,7 +249,7 @@ def test_regression_the_cold_start_child_printed_a_runpy_warning(tmp_path):
     from domrand.generate.warm import CHILD
 
     spec = tmp_path / "config.json"
-    spec.write_text(json.dumps(load_config(overrides={"image_size": 16}).to_json()))
+    spec.write_text(json.dumps({"config": load_config(overrides={"image_size": 16}).to_json(), "png": True}))
     r = subprocess.run(
         [sys.executable, "-W", "default", "-c", CHILD, str(spec)], capture_output=True, text=True, timeout=600
     )
