@@ -247,3 +247,6 @@ def deflate_rgb(lo, hi, images, out, sizes):
     raw = np.empty(h * (3 * w + 1), np.uint8)
     for i in range(lo, hi):
         sizes[i] = _deflate_one(images[i], raw, out[i])
+
+
+cache.leave()

@@ -26,11 +26,18 @@ def test_regression_a_changed_shade_source_ran_stale_compiled_render_code(tmp_pa
 def test_the_kernels_cache_lives_under_the_digest_unless_the_user_chose_a_folder():
     import numba
 
-    from domrand.kernels import noise, outlines, raster, silhouettes, textures
+    from domrand.kernels import noise, outlines, png, raster, silhouettes, textures
 
     paths = [
         f._cache._cache_path
-        for f in (raster.render_batch, textures.synthesize, noise.degrade, silhouettes.mask_stats, outlines.outlines)
+        for f in (
+            raster.render_batch,
+            textures.synthesize,
+            noise.degrade,
+            silhouettes.mask_stats,
+            outlines.outlines,
+            png.deflate_rgb,
+        )
     ]
     if os.environ.get("NUMBA_CACHE_DIR"):
         assert all(p.startswith(os.environ["NUMBA_CACHE_DIR"]) for p in paths)

@@ -7,7 +7,7 @@ warm cache. Reported, at one image size (128 px by default):
 - the PyBullet peer pipeline (`pybullet_peer`: pool textures, colours, light and camera per image, rgb + depth +
   segmentation) in as many processes as there are cores (the time of its `images` images);
 - native output of `images` images with 1 and with 2 workers, and each other format, and all four, on
-  `format_images` images (native again on that count, for the formats' ratios);
+  `format_images` images (by default `images`; native again on that count, for the formats' ratios);
 - the per-stage breakdown of a chunk (`stages.breakdown`, ms per image);
 - start-up: the wall clock of a 64-image run; and the cold start: seconds until the first chunk is written
   with an empty compile cache (`NUMBA_CACHE_DIR` pointing to an empty folder).
@@ -140,7 +140,7 @@ def main(
     memory: bool = False,
     json_out: str | None = None,
     readme: str | None = None,
-    format_images: int = 2048,
+    format_images: int = 0,
     repeats: int = 1,
     cold: bool = True,
 ) -> list[dict[str, Any]]:
@@ -166,12 +166,12 @@ def main(
         variants[("generate", "native", 2, "ray")] = functools.partial(
             generate_seconds, n, size, workers=2, backend="ray"
         )
-    m = format_images
+    m = format_images or n  # the bars compare the formats with native on the same 8,192 images
     for fmt in ("native", *FORMATS, "native,jsonl,coco,bop"):
         variants[("formats", fmt, 1, "local")] = functools.partial(generate_seconds, m, size, formats=fmt)
     user_dir = Path(tempfile.mkdtemp(prefix="domrand_user_world_"))
     user_cfg, user_tris = user_world(user_dir)
-    u = max(64, m // 8)
+    u = 256
     generate_seconds(64, size, config=user_cfg)  # the meshes read once (their cache), the kernels at 640 x 480
     variants[("user", "native", 1, "local")] = functools.partial(generate_seconds, u, size, config=user_cfg)
     seconds: dict[Any, list[float]] = {key: [] for key in variants}
