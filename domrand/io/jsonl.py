@@ -65,7 +65,7 @@ class JsonlWriter:
                 "mask": f"mask/{idx:06d}.png", "target": rec["target_name"], **rec, "params": params,
             }  # fmt: skip
             lines.append(dumpb(line))
-        self.store.write(f"labels/{chunk.index:06d}.jsonl", b"\n".join(lines) + b"\n")
+        self.store.write(f"labels/{chunk.index:06d}.jsonl", b"\n".join(lines) + b"\n", sync=False)
 
     def finalize(self, num_chunks: int) -> None:
         """Stream the per-chunk pieces into labels.jsonl, in chunk order (constant memory)."""

@@ -77,9 +77,9 @@ class NativeWriter:
                 meta[name] = {"offset": offset, "shape": list(a.shape), "dtype": str(a.dtype)}
             blobs.append(a.reshape(-1).view(np.uint8))
             offset += a.nbytes
-        self.store.write(f"native/{chunk.index:06d}.bin", [b.data for b in blobs])
+        self.store.write(f"native/{chunk.index:06d}.bin", [b.data for b in blobs], sync=False)
         index = {"chunk": chunk.index, "first": chunk.first, "count": chunk.count, "arrays": meta}
-        self.store.write(f"native/{chunk.index:06d}.json", dumpb(index))
+        self.store.write(f"native/{chunk.index:06d}.json", dumpb(index), sync=False)
 
     def finalize(self, num_chunks: int) -> None:
         pass

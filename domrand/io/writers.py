@@ -13,7 +13,8 @@ from domrand.io.yolo import YoloWriter
 
 
 class Writer(Protocol):
-    """Writes one format: each chunk atomically (idempotent), then dataset-wide files at the end.
+    """Writes one format: each chunk atomically (idempotent), then dataset-wide files at the end. A chunk's files
+    are written with `sync=False`: the runner makes them durable with one `store.sync()` before the chunk's marker.
 
     A writer is built from the store, the manifest (plain JSON) and the object models; it reads nothing else.
     """
