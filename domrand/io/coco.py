@@ -70,12 +70,11 @@ class CocoWriter:
                 kps = []
                 for (u, v, _), seen in zip(obj["keypoints"], obj["keypoint_visibility"]):
                     kps += [round(u, 3), round(v, 3), seen] if seen else [0, 0, 0]
-                mask = chunk.instance[i] == obj["id"]
                 anns.append(
                     {
                         "id": idx * self.slots + obj["id"] + 1, "image_id": idx, "category_id": self.category[obj["class"]],
                         "bbox": [x0, y0, x1 - x0, y1 - y0], "area": obj["pixels"], "iscrowd": 0,
-                        "segmentation": coco_polygons(mask) if self.polygons else rle.encode(mask), "keypoints": kps,
+                        "segmentation": coco_polygons(chunk.instance[i] == obj["id"]) if self.polygons else rle.encode_instance(chunk.instance[i], obj["id"], obj["bbox"]), "keypoints": kps,
                         "num_keypoints": sum(1 for j in range(2, len(kps), 3) if kps[j] > 0),
                         "role": obj["role"], "visible_fraction": obj["visible_fraction"], "in_frame_fraction": obj["in_frame_fraction"],
                         "position_camera": obj["position_camera"], "quaternion_camera": obj["quaternion_camera"],

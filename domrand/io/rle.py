@@ -43,3 +43,15 @@ def encode(mask: np.ndarray) -> dict:
     """{"size": [H, W], "counts": str} for a (H, W) bool mask."""
     h, w = mask.shape
     return {"size": [int(h), int(w)], "counts": counts_string(runs(mask))}
+
+
+def encode_instance(instance: np.ndarray, oid: int, bbox: tuple[float, float, float, float]) -> dict:
+    """`encode(instance == oid)` by the compiled kernel (`kernels.rle`): instance (H, W) int16 slot per pixel,
+    bbox the object's visible box (x0, y0, x1, y1 pixel edges; outside its columns the mask is empty)."""
+    from domrand.kernels.rle import instance_counts
+
+    h, w = instance.shape
+    x0, x1 = max(0, int(bbox[0])), min(w, int(np.ceil(bbox[2])))
+    out = np.empty(7 * (h * max(0, x1 - x0) + 2), np.uint8)
+    n = instance_counts(np.ascontiguousarray(instance, dtype=np.int16), int(oid), x0, max(x0, x1), out)
+    return {"size": [int(h), int(w)], "counts": out[:n].tobytes().decode("ascii")}

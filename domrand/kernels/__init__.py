@@ -9,6 +9,7 @@
 | `textures` | `generators.textures` | procedural texture synthesis (kind ids from `generators.textures.KINDS`) |
 | `noise` | `randomizers.noise` (torch path) | image noise: colour jitter, blur, Gaussian and salt-and-pepper |
 | `outlines` | `io.polygons.outlines_reference` | mask outlines for COCO and YOLO polygons |
+| `rle` | `io.rle.encode` | COCO's compressed RLE counts of one object in an instance image |
 | `png` | zlib (tests decode with zlib, OpenCV and Pillow) | PNG encoding of RGB images for the interchange formats |
 
 Nothing here draws random numbers: the randomizers draw, the kernels compute.

@@ -26,7 +26,7 @@ def test_regression_a_changed_shade_source_ran_stale_compiled_render_code(tmp_pa
 def test_the_kernels_cache_lives_under_the_digest_unless_the_user_chose_a_folder():
     import numba
 
-    from domrand.kernels import noise, outlines, png, raster, silhouettes, textures
+    from domrand.kernels import noise, outlines, png, raster, rle, silhouettes, textures
 
     paths = [
         f._cache._cache_path
@@ -37,6 +37,7 @@ def test_the_kernels_cache_lives_under_the_digest_unless_the_user_chose_a_folder
             silhouettes.mask_stats,
             outlines.outlines,
             png.deflate_rgb,
+            rle.instance_counts,
         )
     ]
     if os.environ.get("NUMBA_CACHE_DIR"):
