@@ -122,8 +122,14 @@ class Chunk:
     def params_rows(self) -> list[dict[str, dict[str, Any]]]:
         """Per image: the randomizers' parameters, {randomizer: {field: value}} (what `Params.from_rows` reads)."""
         with gc_paused():
-            params = {k: v.tolist() for k, v in self.arrays.items() if k.startswith("params.")}  # once a chunk
-            return [params_row(params, i) for i in range(self.count)]
+            columns = [(*k.split(".", 2)[1:], v.tolist()) for k, v in self.arrays.items() if k.startswith("params.")]
+            rows: list[dict[str, dict[str, Any]]] = []
+            for i in range(self.count):  # `params_row` of every image, the keys split once a chunk
+                row: dict[str, dict[str, Any]] = {}
+                for name, field, values in columns:
+                    row.setdefault(name, {})[field] = values[i]
+                rows.append(row)
+            return rows
 
 
 @dataclass(frozen=True, eq=False)
