@@ -23,7 +23,7 @@ from domrand.io.images import encode_png
 
 
 def depth_mm(depth: np.ndarray) -> np.ndarray:
-    """(H, W) float metres -> uint16 millimetres (rounded; clipped to 65.535 m)."""
+    """(..., H, W) float metres -> uint16 millimetres (rounded; clipped to 65.535 m)."""
     return np.clip(np.round(depth * 1000.0), 0, 65535).astype(np.uint16)
 
 
@@ -31,7 +31,7 @@ MASK_NONE = 255  # the jsonl mask's value where no surface was hit (65535 in uin
 
 
 def id_mask(instance: np.ndarray) -> np.ndarray:
-    """(H, W) int slot per pixel (-1: none) -> the PNG mask: the id itself, `MASK_NONE` where none.
+    """(..., H, W) int slot per pixel (-1: none) -> the PNG mask: the id itself, `MASK_NONE` where none.
 
     A mask value equals the object id that labels.jsonl, COCO and the native format use (`mask == obj["id"]`
     selects the object), so the mask is uint8 with 255 for no surface while ids fit, else uint16 with 65535.
@@ -50,11 +50,19 @@ class JsonlWriter:
         self.store = store
 
     def write_chunk(self, chunk: Chunk) -> None:
+        # the chunk's depth and masks converted in one numpy pass each (per image, the Python calls held the GIL
+        # that the renderer's next chunk waits for); masks per image only where some image needs uint16
+        depths = depth_mm(chunk.depth)
+        masks = id_mask(chunk.instance) if chunk.instance.max(initial=-1) < MASK_NONE else None
+        if chunk.count:
+            chunk.rgb_png(0)  # the chunk's colour PNGs, encoded at once on the kernel threads
+
         def images(i: int) -> None:
             idx = chunk.first + i
+            mask = masks[i] if masks is not None else id_mask(chunk.instance[i])
             self.store.write(f"rgb/{idx:06d}.png", chunk.rgb_png(i), sync=False)
-            self.store.write(f"depth/{idx:06d}.png", encode_png(depth_mm(chunk.depth[i])), sync=False)
-            self.store.write(f"mask/{idx:06d}.png", encode_png(id_mask(chunk.instance[i])), sync=False)
+            self.store.write(f"depth/{idx:06d}.png", encode_png(depths[i]), sync=False)
+            self.store.write(f"mask/{idx:06d}.png", encode_png(mask), sync=False)
 
         in_parallel(images, range(chunk.count))
         lines = []
