@@ -32,7 +32,7 @@ import torch
 from torch import Tensor
 
 from domrand.generators import lens
-from domrand.generators.transforms import matrix_to_quaternion
+from domrand.generators.transforms import matrix_to_quaternion, rotation_entries
 from domrand.render.frontend import invert_rigid
 from domrand.render.project import intrinsics_parts, pinhole
 from domrand.scene import SceneBatch
@@ -185,15 +185,11 @@ def _role(slot: int, name: str, object_classes: tuple[str, ...] | list[str] | No
 
 def pose_matrix(position: list[float], quaternion: list[float]) -> np.ndarray:
     """(4, 4) float64 pose from a position and a (w, x, y, z) quaternion (as in the records)."""
-    w, x, y, z = np.asarray(quaternion, dtype=np.float64) / math.sqrt(sum(float(v) * float(v) for v in quaternion))
-    return np.array(
-        [
-            [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w), position[0]],
-            [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w), position[1]],
-            [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y), position[2]],
-            [0.0, 0.0, 0.0, 1.0],
-        ]
-    )  # `quaternion_to_matrix` in float64 without torch (a BOP chunk asks for one per object)
+    norm = math.sqrt(sum(float(v) * float(v) for v in quaternion))
+    out = np.eye(4)  # `quaternion_to_matrix`'s arithmetic on floats: no torch for one pose (BOP asks per object)
+    out[:3, :3] = np.reshape(rotation_entries(*(float(v) / norm for v in quaternion)), (3, 3))
+    out[:3, 3] = position
+    return out
 
 
 def boxes_from_mask(instance: Tensor, k: int) -> tuple[Tensor, Tensor]:

@@ -7,6 +7,7 @@ quaternions are (w, x, y, z); poses are (..., 4, 4) object-to-world matrices.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import torch
 from torch import Tensor
@@ -97,16 +98,24 @@ def axis_angle_to_matrix(axis_angle: Tensor) -> Tensor:
     return eye + s * kmat + (1 - c) * (kmat @ kmat)
 
 
-def quaternion_to_matrix(q: Tensor) -> Tensor:
-    """(..., 3, 3) rotations from (..., 4) quaternions (w, x, y, z); normalised first."""
-    q = q / q.norm(dim=-1, keepdim=True)
-    w, x, y, z = q.unbind(-1)
-    m = [
+def rotation_entries(w: Any, x: Any, y: Any, z: Any) -> list[Any]:
+    """The 9 entries (row-major) of the rotation of the unit quaternion (w, x, y, z): floats or tensors alike.
+
+    Example:
+        >>> rotation_entries(1.0, 0.0, 0.0, 0.0)
+        [1.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0, 0.0, 1.0]
+    """
+    return [
         1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w),
         2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w),
         2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y),
     ]  # fmt: skip
-    return torch.stack(m, -1).reshape(*q.shape[:-1], 3, 3)
+
+
+def quaternion_to_matrix(q: Tensor) -> Tensor:
+    """(..., 3, 3) rotations from (..., 4) quaternions (w, x, y, z); normalised first."""
+    q = q / q.norm(dim=-1, keepdim=True)
+    return torch.stack(rotation_entries(*q.unbind(-1)), -1).reshape(*q.shape[:-1], 3, 3)
 
 
 def matrix_to_quaternion(r: Tensor) -> Tensor:

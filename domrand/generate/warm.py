@@ -67,10 +67,7 @@ def warm_up(config: DatasetConfig, png: bool = False) -> float | None:
             _render(config)
         finally:
             if child is not None and child.wait() != 0:  # the child failed (no second process allowed?): here instead
-                if config.textures:
-                    _textures(config)
-                if png:
-                    _png()
+                _child_work(config, png)
     return time.perf_counter() - t0
 
 
@@ -83,10 +80,15 @@ def child(spec: str) -> None:
     the PNG encoder if asked."""
     torch.set_num_threads(1)
     job = json.loads(Path(spec).read_text())
-    config = from_data(job["config"])
+    _child_work(from_data(job["config"]), job["png"])
+
+
+def _child_work(config: DatasetConfig, png: bool) -> None:
+    """What the child compiles: the texture kernel of `config` (if it has textures), the formats' kernels if
+    `png`."""
     if config.textures:
         _textures(config)
-    if job["png"]:
+    if png:
         _png()
 
 

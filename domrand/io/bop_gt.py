@@ -82,7 +82,8 @@ def gt_info(depth_mm: np.ndarray, model_large: np.ndarray, k: np.ndarray) -> GtI
     mask = np.zeros((h, w), dtype=bool)
     visib = np.zeros((h, w), dtype=bool)
     px_valid = 0
-    rows, cols = np.flatnonzero((model > 0).any(axis=1)), np.flatnonzero((model > 0).any(axis=0))
+    drawn = model > 0
+    rows, cols = np.flatnonzero(drawn.any(axis=1)), np.flatnonzero(drawn.any(axis=0))
     if len(rows):
         box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
         dist_gt = dist_image(model[box], k, int(rows[0]), int(cols[0]))

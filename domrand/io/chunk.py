@@ -44,12 +44,24 @@ def params_arrays(params: dict[str, Any]) -> dict[str, np.ndarray]:
 def params_row(arrays: dict[str, Any], i: int) -> dict[str, dict[str, Any]]:
     """Row i of the params arrays (numpy arrays, or the same as nested lists) as {randomizer: {field: value}}
     (what `Params.from_rows` reads)."""
-    out: dict[str, dict[str, Any]] = {}
+    return _row(_param_columns(arrays), i)
+
+
+def _param_columns(arrays: dict[str, Any]) -> list[tuple[str, str, Any]]:
+    """(randomizer, field, array) of every "params.<randomizer>.<field>" entry, the keys split once."""
+    columns = []
     for key, a in arrays.items():
         if key.startswith("params."):
             _, name, field = key.split(".", 2)
-            row = a[i]
-            out.setdefault(name, {})[field] = row.tolist() if isinstance(row, np.ndarray | np.generic) else row
+            columns.append((name, field, a))
+    return columns
+
+
+def _row(columns: list[tuple[str, str, Any]], i: int) -> dict[str, dict[str, Any]]:
+    out: dict[str, dict[str, Any]] = {}
+    for name, field, a in columns:
+        row = a[i]
+        out.setdefault(name, {})[field] = row.tolist() if isinstance(row, np.ndarray | np.generic) else row
     return out
 
 
@@ -82,16 +94,20 @@ class Chunk:
     def count(self) -> int:
         return int(self.rgb.shape[0])
 
-    def rgb_png(self, i: int) -> bytes:
-        """Image i encoded as PNG: the whole chunk at once on the first call (the compiled encoder on the kernel
-        threads), once per chunk whichever formats write it. Safe to call from several threads."""
+    def rgb_pngs(self) -> list[bytes]:
+        """Every image encoded as PNG, the whole chunk at once (the compiled encoder on the kernel threads), once
+        per chunk whichever formats write them. Safe to call from several threads."""
         if self._png is None:
             with _PNG_LOCK:
                 if self._png is None:
                     from domrand.io.images import encode_png_rgb
 
                     self._png = encode_png_rgb(self.rgb)
-        return self._png[i]
+        return self._png
+
+    def rgb_png(self, i: int) -> bytes:
+        """Image i encoded as PNG (`rgb_pngs`)."""
+        return self.rgb_pngs()[i]
 
     def label_arrays(self) -> dict[str, np.ndarray]:
         return {k[6:]: v for k, v in self.arrays.items() if k.startswith("label.")}
@@ -121,15 +137,9 @@ class Chunk:
 
     def params_rows(self) -> list[dict[str, dict[str, Any]]]:
         """Per image: the randomizers' parameters, {randomizer: {field: value}} (what `Params.from_rows` reads)."""
-        with gc_paused():
-            columns = [(*k.split(".", 2)[1:], v.tolist()) for k, v in self.arrays.items() if k.startswith("params.")]
-            rows: list[dict[str, dict[str, Any]]] = []
-            for i in range(self.count):  # `params_row` of every image, the keys split once a chunk
-                row: dict[str, dict[str, Any]] = {}
-                for name, field, values in columns:
-                    row.setdefault(name, {})[field] = values[i]
-                rows.append(row)
-            return rows
+        with gc_paused():  # `params_row` of every image, each array converted and each key split once a chunk
+            columns = [(name, field, a.tolist()) for name, field, a in _param_columns(self.arrays)]
+            return [_row(columns, i) for i in range(self.count)]
 
 
 @dataclass(frozen=True, eq=False)

@@ -53,9 +53,8 @@ class CocoWriter:
         images, anns = [], []
         h, w = chunk.rgb.shape[1:3]
 
-        for i in range(
-            chunk.count
-        ):  # in turn: the PNGs are encoded already (`Chunk.rgb_png`), threads only add GIL switches
+        # in turn: the PNGs are encoded already (`Chunk.rgb_pngs`), threads would only add GIL switches
+        for i in range(chunk.count):
             name = f"rgb/{chunk.first + i:06d}.png"
             if not self.store.exists(name):  # the jsonl writer may have written it already
                 self.store.write(name, chunk.rgb_png(i), sync=False)

@@ -54,13 +54,12 @@ class JsonlWriter:
         # that the renderer's next chunk waits for); masks per image only where some image needs uint16
         depths = depth_mm(chunk.depth)
         masks = id_mask(chunk.instance) if chunk.instance.max(initial=-1) < MASK_NONE else None
-        if chunk.count:
-            chunk.rgb_png(0)  # the chunk's colour PNGs, encoded at once on the kernel threads
+        pngs = chunk.rgb_pngs()  # encoded at once on the kernel threads, before the io threads start
 
         def images(i: int) -> None:
             idx = chunk.first + i
             mask = masks[i] if masks is not None else id_mask(chunk.instance[i])
-            self.store.write(f"rgb/{idx:06d}.png", chunk.rgb_png(i), sync=False)
+            self.store.write(f"rgb/{idx:06d}.png", pngs[i], sync=False)
             self.store.write(f"depth/{idx:06d}.png", encode_png(depths[i]), sync=False)
             self.store.write(f"mask/{idx:06d}.png", encode_png(mask), sync=False)
 

@@ -49,10 +49,11 @@ class LocalStore:
         self._folders: set[str] = set()  # folders known to exist (a chunk writes thousands of files into a few)
 
     def path(self, rel: str) -> Path:
-        return inside(self.root, rel)
+        return Path(self._file(rel))
 
     def _file(self, rel: str) -> str:
-        """`path(rel)` as a string, for the per-image files (pathlib's parsing was a tenth of a chunk's writing)."""
+        """The file `rel` under the root, as a string (the per-image files: pathlib's parsing was a tenth of a
+        chunk's writing); refuses anything that would land outside the root (`files.inside` names it)."""
         if os.path.isabs(rel) or ".." in rel.replace(os.sep, "/").split("/"):
             inside(self.root, rel)  # raises the error that names the path
         return os.path.join(self._root, rel)

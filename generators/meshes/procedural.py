@@ -19,6 +19,7 @@ import math
 
 import torch
 
+from ..transforms import rotation_entries
 from .builders import extrusion, grid_surface
 from .hull import convex_hull
 from .mesh import Mesh, flat_mesh, merge
@@ -46,15 +47,7 @@ def convex_piece(rng: torch.Generator, size: torch.Tensor, points: int = 12) -> 
 def _random_rotation(rng: torch.Generator) -> torch.Tensor:
     """(3, 3) float64 rotation, uniform on SO(3) (from a random unit quaternion)."""
     q = torch.randn(4, generator=rng, dtype=torch.float64)
-    w, x, y, z = (q / q.norm()).tolist()
-    return torch.tensor(
-        [
-            [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-            [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-            [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
-        ],
-        dtype=torch.float64,
-    )
+    return torch.tensor(rotation_entries(*(q / q.norm()).tolist()), dtype=torch.float64).reshape(3, 3)
 
 
 def convex_union(rng: torch.Generator, pieces: int | None = None) -> Mesh:
