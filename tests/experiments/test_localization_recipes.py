@@ -15,7 +15,7 @@ from domrand.config import load_config
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "experiments" / "localization"))
-from pose_recipes import finetune  # noqa: E402
+from pose_recipes import common, finetune  # noqa: E402
 
 
 def _in_git() -> bool:
@@ -42,15 +42,34 @@ def test_hardneg_recipe_shows_more_of_the_shapes_the_misdetections_land_on() -> 
 
 @pytest.mark.skipif(not _in_git(), reason="needs the git history that holds the first fine-tune's weights")
 def test_a_fine_tune_starts_from_the_committed_weights_when_the_run_is_gone(tmp_path: Path) -> None:
-    path = finetune._init_checkpoint(tmp_path, "finetune_128px_80k_4000")
+    path = common.run_checkpoint(tmp_path, "finetune_128px_80k_4000")
     assert path == tmp_path / "runs" / "finetune_128px_80k_4000" / "best.pt"
-    assert hashlib.sha256(path.read_bytes()).hexdigest() == finetune.INIT_FROM_GIT["finetune_128px_80k_4000"][1]
-    assert finetune._init_checkpoint(tmp_path, "no_such_run") == tmp_path / "runs" / "no_such_run" / "best.pt"
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == common.INIT_FROM_GIT["finetune_128px_80k_4000"][1]
+    assert common.run_checkpoint(tmp_path, "no_such_run") == tmp_path / "runs" / "no_such_run" / "best.pt"
 
 
 @pytest.mark.skipif(not _in_git(), reason="needs the git history that holds the first fine-tune's weights")
 def test_a_restored_checkpoint_of_other_bytes_is_refused(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(finetune.INIT_FROM_GIT, "finetune_128px_80k_4000", ("7123f61", "0" * 64))
+    monkeypatch.setitem(common.INIT_FROM_GIT, "finetune_128px_80k_4000", ("7123f61", "0" * 64))
     with pytest.raises(SystemExit, match="sha256 differs"):
-        finetune._init_checkpoint(tmp_path, "finetune_128px_80k_4000")
+        common.run_checkpoint(tmp_path, "finetune_128px_80k_4000")
     assert not (tmp_path / "runs" / "finetune_128px_80k_4000" / "best.pt").exists()
+
+
+def test_occlusion_recipe_is_hardneg2_with_occluded_scenes_only() -> None:
+    occ, base = finetune.OCCLUSION, finetune.HARDNEG2
+    differs = {k for k in {*occ, *base} if occ.get(k) != base.get(k)}
+    assert differs == {"name", "sets", "data"}
+    assert occ["init"] == "hardneg_128px_64k_6000" == base["init"]  # the same starting weights: the share's ablation
+    cfg = load_config(overrides=_set_overrides(occ["sets"]))
+    assert cfg.occlusion is not None and cfg.occlusion.share == finetune.OCCLUSION_SHARE
+    assert cfg.world == load_config(overrides=_set_overrides(base["sets"])).world
+    assert load_config(overrides=_set_overrides(base["sets"])).occlusion is None
+
+
+@pytest.mark.skipif(not _in_git(), reason="needs the git history that holds the committed weights")
+def test_selection_keeps_the_committed_model_when_its_run_folder_is_gone(tmp_path: Path) -> None:
+    """A fresh checkout has no work/runs: the committed runs come back from git as candidates, so a new run cannot
+    replace cube.pt without beating them."""
+    path = common.run_checkpoint(tmp_path, "hardneg2_128px_64k_6000")
+    assert hashlib.sha256(path.read_bytes()).hexdigest() == common.INIT_FROM_GIT["hardneg2_128px_64k_6000"][1]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
@@ -105,3 +106,39 @@ def subset(work: Path, data: Path, n: int) -> Path:
 def save(name: str, rows: list[dict]) -> None:
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / f"{name}.json").write_text(json.dumps(rows, indent=2) + "\n")
+
+
+# Committed checkpoints of runs whose folder may be gone (a fine-tune starts from them; the selection keeps them
+# as candidates): run -> (commit that holds it as checkpoints/cube.pt, sha256).
+INIT_FROM_GIT = {
+    "finetune_128px_80k_4000": (
+        "7123f61",
+        "c58fd72d92cf6ebcc4ce4dd9586b342eae214a5b878930dfb4107deefb9555e5",
+    ),
+    "hardneg_128px_64k_6000": (
+        "9859e50",
+        "7e6717b0634d0874e074f32987773c551cfa37c1230256bd5d2886298a8c6cdc",
+    ),
+    "hardneg2_128px_64k_6000": (
+        "87823bd",
+        "90adf0e39612465b2c61e0e5c00a75c02ba6b322cc0ed8ecccddecfd82a2b96d",
+    ),
+}
+
+
+def run_checkpoint(work: Path, name: str) -> Path:
+    """best.pt of run `name` in work/runs; restored from git (`INIT_FROM_GIT`) when the folder is gone."""
+    path = work / "runs" / name / "best.pt"
+    if path.is_file() or name not in INIT_FROM_GIT:
+        return path
+    commit, sha = INIT_FROM_GIT[name]
+    blob = subprocess.run(
+        ["git", "-C", str(HERE), "show", f"{commit}:experiments/localization/checkpoints/cube.pt"],
+        check=True,
+        capture_output=True,
+    ).stdout
+    if hashlib.sha256(blob).hexdigest() != sha:
+        raise SystemExit(f"checkpoints/cube.pt at {commit} is not run {name}'s best.pt (sha256 differs)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(blob)
+    return path

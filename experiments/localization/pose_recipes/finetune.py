@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 from domrand.world import DISTRACTOR_PRIMITIVES
-from pose_recipes.common import HERE, _sized, dataset
+from pose_recipes.common import _sized, dataset, run_checkpoint
 from pose_recipes.headline import add_headline_run, headline
 from pose_recipes.training import train_and_eval
 
@@ -33,7 +32,7 @@ FINETUNE = {
 # preset's share back beside the 96 shapes (36 of 132), and the hexagonal prism six times more (9 of 132): fresh
 # images (another seed) that show the model more of the shapes it mistakes for the cube. It starts from the
 # committed first fine-tune; where that run's folder is gone, its weights are taken from the commit that holds
-# them as checkpoints/cube.pt (`INIT_FROM_GIT`, checked against its sha256).
+# them as checkpoints/cube.pt (`common.INIT_FROM_GIT`, checked against its sha256).
 HARDNEG = {
     "name": "hardneg",
     "init": "finetune_128px_80k_4000",
@@ -59,37 +58,17 @@ AGAIN = {**HARDNEG, "name": "again", "sets": FINETUNE["sets"], "data": "train_ds
 HARDNEG2 = {**HARDNEG, "name": "hardneg2", "init": "hardneg_128px_64k_6000", "seed": 103, "data": "train_hardneg_s103"}
 
 
-# Committed checkpoints a fine-tune may start from when their run folder is gone: run -> (commit, sha256).
-INIT_FROM_GIT = {
-    "finetune_128px_80k_4000": (
-        "7123f61",
-        "c58fd72d92cf6ebcc4ce4dd9586b342eae214a5b878930dfb4107deefb9555e5",
-    ),
-    "hardneg_128px_64k_6000": (
-        "9859e50",
-        "7e6717b0634d0874e074f32987773c551cfa37c1230256bd5d2886298a8c6cdc",
-    ),
+# Occlusion (issue 33): hardneg2's counterpart (same weights to start from, seed, image count, steps, learning rate and
+# distractor mix) with a share of scenes in which a distractor is placed to hide 30 to 85% of the target
+# (`occlusion` section, `randomizers.occlusion.TargetOcclusion`). The pair is the share's ablation: 0 (hardneg2)
+# against `OCCLUSION_SHARE`.
+OCCLUSION_SHARE = 0.3
+OCCLUSION = {
+    **HARDNEG2,
+    "name": "occlusion",
+    "sets": [*HARDNEG2["sets"], "occlusion.enabled=true", f"occlusion.share={OCCLUSION_SHARE}"],
+    "data": "train_occlusion_s103",
 }
-
-
-def _init_checkpoint(work: Path, name: str) -> Path:
-    """best.pt of run `name` in work/runs; restored from git (`INIT_FROM_GIT`) when the folder is gone."""
-    import hashlib
-
-    path = work / "runs" / name / "best.pt"
-    if path.is_file() or name not in INIT_FROM_GIT:
-        return path
-    commit, sha = INIT_FROM_GIT[name]
-    blob = subprocess.run(
-        ["git", "-C", str(HERE), "show", f"{commit}:experiments/localization/checkpoints/cube.pt"],
-        check=True,
-        capture_output=True,
-    ).stdout
-    if hashlib.sha256(blob).hexdigest() != sha:
-        raise SystemExit(f"checkpoints/cube.pt at {commit} is not run {name}'s best.pt (sha256 differs)")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(blob)
-    return path
 
 
 def finetune(work: Path, recipe: dict, steps: int | None = None, size: int = 128) -> None:
@@ -97,7 +76,7 @@ def finetune(work: Path, recipe: dict, steps: int | None = None, size: int = 128
     `results/headline_runs.json` and the committed model is re-selected among all runs, as `headline` does."""
     f = recipe
     steps = steps or f["steps"]
-    init = _init_checkpoint(work, f["init"])
+    init = run_checkpoint(work, f["init"])
     if not init.is_file():
         raise SystemExit(f"{init} is missing: run `run.py headline` first (its best.pt is checkpoints/cube.pt)")
     k = f"{f['images'] // 1000}k"

@@ -6,7 +6,7 @@ import json
 import shutil
 from pathlib import Path
 
-from pose_recipes.common import HERE, RESULTS, SEEDS, TEST_VERSION, _sized, dataset, save
+from pose_recipes.common import HERE, INIT_FROM_GIT, RESULTS, SEEDS, TEST_VERSION, _sized, dataset, run_checkpoint, save
 from pose_recipes.training import train_and_eval
 
 
@@ -24,7 +24,8 @@ def add_headline_run(row: dict) -> None:
 def headline(work: Path, steps: int, size: int, images: int) -> None:
     """Train a longer headline run (its row joins `results/headline_runs.json`, which keeps every headline run
     so far), then commit the model with the lowest error on the held-out randomized set with distractors among
-    the headline runs and every finished ablation point (selected without the reality-gap sets)."""
+    the headline runs and every finished ablation point (selected without the reality-gap sets). Runs on disk and
+    the committed runs of `INIT_FROM_GIT` are the candidates."""
     if steps > 0:
         add_headline_run({**_headline_run(work, steps, size, images), "source": "headline"})
     rows = headline_runs()
@@ -32,6 +33,9 @@ def headline(work: Path, steps: int, size: int, images: int) -> None:
         path = RESULTS / f"{name}.json"
         if path.is_file():
             rows += [{**r, "source": name} for r in json.loads(path.read_text())]
+    for r in rows:  # committed runs stay candidates when their folder is gone (their weights come back from git)
+        if r["name"] in INIT_FROM_GIT:
+            run_checkpoint(work, r["name"])
     rows = [
         r for r in rows if r.get("test_version") == TEST_VERSION and (work / "runs" / r["name"] / "best.pt").is_file()
     ]
