@@ -93,7 +93,11 @@ class CameraJitter(Randomizer[CameraParams]):
         `target_jitter` per axis (+-0.03 m); roll about the optical axis: `roll_deg` (+-3 deg);
         vertical field of view: `fov_deg` + `fov_jitter_deg` (+-3 deg); with `principal_jitter_px` (off by
         default) the principal point moves by that many pixels in x and in y (real cameras sit pixels away
-        from the image centre; a model should read the camera from the image). With `intrinsics` (a real camera)
+        from the image centre; a model should read the camera from the image). `spread` (off by default) is a
+        factor in [0, 1] drawn per scene that scales every jitter above: `{kind: choice, values: [0.2, 1.0]}`
+        mixes scenes from a nearly calibrated camera with the full spread, so that a model also sees cameras
+        near the nominal one (a uniform spread over 8 camera parameters almost never does; the pose model's
+        learnt camera correction was biased there, issue 33). With `intrinsics` (a real camera)
         the image is its width x height with its fx, fy, cx, cy; `fov_deg` is unused and `fov_jitter_deg`
         widens or narrows its vertical field of view (both focal lengths scale alike, cx and cy stay).
         `distortion` (with intrinsics) gives OpenCV's lens terms k1, k2, p1, p2[, k3[, k4, k5, k6]]: images
@@ -119,6 +123,7 @@ class CameraJitter(Randomizer[CameraParams]):
     intrinsics: Intrinsics | None = None
     distortion: tuple[float, ...] | None = None
     principal_jitter_px: Dist | None = None
+    spread: Dist | None = None
 
     @property
     def params_type(self) -> type[CameraParams]:  # type: ignore[override]
@@ -138,6 +143,13 @@ class CameraJitter(Randomizer[CameraParams]):
             lo, hi = self.principal_jitter_px.bounds()
             if not (-64 <= lo and hi <= 64):
                 raise ValueError(f"camera.principal_jitter_px must stay within +-64 pixels, got [{lo}, {hi}]")
+        if self.spread is not None:
+            lo, hi = self.spread.bounds()
+            if not (0 <= lo and hi <= 1):
+                raise ValueError(
+                    f"camera.spread scales the jitters and must stay within [0, 1], got [{lo}, {hi}]: widen the"
+                    " jitters themselves for a larger spread"
+                )
         if self.distortion is not None:
             if self.intrinsics is None:
                 raise ValueError(
@@ -170,9 +182,12 @@ class CameraJitter(Randomizer[CameraParams]):
             torch.deg2rad(self.roll_deg.sample((n,), rng=rng)),
             torch.deg2rad(self.fov_jitter_deg.sample((n,), rng=rng)),
         )
-        if self.principal_jitter_px is None:
-            return CameraParams(*base)
-        return PrincipalCameraParams(*base, self.principal_jitter_px.sample((n, 2), rng=rng))
+        if self.principal_jitter_px is not None:
+            base = (*base, self.principal_jitter_px.sample((n, 2), rng=rng))
+        if self.spread is not None:  # drawn last: without it the draws (and datasets) are as they were
+            f = self.spread.sample((n,), rng=rng).to(base[0].dtype)
+            base = tuple(x * (f if x.ndim == 1 else f[:, None]) for x in base)
+        return (CameraParams if self.principal_jitter_px is None else PrincipalCameraParams)(*base)
 
     def _principal(self, k: Tensor, p: CameraParams) -> Tensor:
         """Intrinsics with the principal point moved by the drawn offset (unchanged without one)."""

@@ -10,6 +10,7 @@
     python experiments/localization/run.py again       # its control: the same on the first one's distractors (AGAIN)
     python experiments/localization/run.py hardneg2    # a third, from the second: the same on fresh images (HARDNEG2)
     python experiments/localization/run.py occlusion   # hardneg2's counterpart with 30% of scenes occluded (OCCLUSION)
+    python experiments/localization/run.py spread      # from it: half the scenes near the nominal camera (SPREAD)
     python experiments/localization/run.py camera      # the committed model with a roughly known, calibrated or true camera
     python experiments/localization/run.py draws       # the committed model on two more draws of the reality-gap sets
     python experiments/localization/run.py regap       # the headline runs still on disk, on the current reality-gap sets
@@ -31,7 +32,7 @@ from pathlib import Path
 
 from pose_recipes.ablations import datasize, design, table2, textures
 from pose_recipes.common import HERE
-from pose_recipes.finetune import AGAIN, FINETUNE, HARDNEG, HARDNEG2, OCCLUSION, finetune
+from pose_recipes.finetune import AGAIN, FINETUNE, HARDNEG, HARDNEG2, OCCLUSION, SPREAD, finetune
 from pose_recipes.headline import headline
 from pose_recipes.readings import camera, draws, fusion, regap
 
@@ -47,7 +48,7 @@ RECIPES: dict[str, tuple[Callable[[Path, argparse.Namespace], object], bool]] = 
     "table2": (lambda work, a: table2(work, a.steps), True),
     "design": (lambda work, a: design(work), True),
     "headline": (lambda work, a: headline(work, a.headline_steps, a.headline_size, a.headline_images), True),
-    **{r["name"]: (_finetune(r), True) for r in (FINETUNE, HARDNEG, AGAIN, HARDNEG2, OCCLUSION)},
+    **{r["name"]: (_finetune(r), True) for r in (FINETUNE, HARDNEG, AGAIN, HARDNEG2, OCCLUSION, SPREAD)},
     "fusion": (lambda work, a: fusion(work), True),
     "camera": (lambda work, a: camera(work), True),
     "draws": (lambda work, a: draws(work), False),

@@ -42,7 +42,7 @@ CONFIGS = {
         overrides={
             "image_size": 32,
             "occlusion": {"enabled": True, "share": 0.7},
-            "camera": {"principal_jitter_px": [-2.0, 2.0]},
+            "camera": {"principal_jitter_px": [-2.0, 2.0], "spread": {"kind": "choice", "values": [0.2, 1.0]}},
         }
     ),
     "tabletop_pool": load_config(overrides={"image_size": 32, "textures": {"pool_size": 20}}),
