@@ -33,7 +33,7 @@ def cmd_train(args: argparse.Namespace) -> int:
             raise ValueError(f"domrand train pose takes one --data folder, got {len(args.data)}: {args.data}")
         s = train_pose(
             args.data and args.data[0], args.out, target=args.target, config=cfg, online=online, resume=args.resume, quiet=args.quiet,
-            init=args.init, device=args.device,
+            init=args.init, device=args.device, pretrained=args.pretrained,
         )  # fmt: skip
         print(
             f"trained {s['steps']} steps in {s['seconds']:.0f} s; best validation mean error {100 * s['best_val_mean_error_m']:.2f} cm; checkpoints in {s['run']}"
@@ -292,6 +292,11 @@ def add_train_commands(sub: Any) -> None:
     tp.add_argument("--config", help="with --online: dataset YAML (the tabletop preset when not given)")
     tp.add_argument("--target", default="cube", help="target object")
     tp.add_argument("--init", help="fine-tune from this checkpoint's weights (fresh optimizer and schedule)")
+    tp.add_argument(
+        "--pretrained",
+        help="start from the layers of a pose checkpoint for another target or camera (pre-training on another "
+        "domrand task), with this data's camera, target height and position normalisation",
+    )
     tp.add_argument("--eval-every", type=int, default=250, help="steps between validations (and best.pt updates)")
     tp.add_argument("--checkpoint-every", type=int, default=250, help="steps between writes of last.pt")
     tp.add_argument("--size", type=int, default=64, help="model input size, pixels")

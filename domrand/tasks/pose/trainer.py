@@ -143,6 +143,7 @@ def train_pose(
     log: Any = None,
     init: str | None = None,
     device: str | torch.device = "cpu",
+    pretrained: str | None = None,
 ) -> dict[str, Any]:
     """Train (or resume) a pose model; writes RUN/last.pt, RUN/best.pt and RUN/log.jsonl.
 
@@ -155,6 +156,10 @@ def train_pose(
         init: start from this pose checkpoint's weights (a model of ours, never downloaded weights) with a
             fresh optimizer and schedule: a fine-tune. Its architecture is used unless `model_config` gives
             one (whose weights must then match); a resumed run ignores it.
+        pretrained: start from the learnt layers of a pose checkpoint for another target or camera (pre-training
+            on another domrand task, never downloaded weights): its architecture and its convolution and head
+            weights, with this dataset's nominal camera, target height and position normalisation
+            (`GEOMETRY`), and a fresh optimizer and schedule. An alternative to `init`.
         device: where to train: "cpu", "cuda", "cuda:N" or "auto" (`resolve_device`). Checkpoints hold
             CPU tensors whatever the device, and a run may resume on another device. Batch order and the
             initial weights do not depend on it; the arithmetic does, so a run is bit-for-bit reproducible
@@ -166,17 +171,32 @@ def train_pose(
     last = run / "last.pt"
     state = ckpt.load(last, "pose") if resume and last.is_file() else None  # the run this call resumes
     init_state = None
+    if init is not None and pretrained is not None:
+        raise ValueError(
+            "--init and --pretrained are alternatives: --init for the same target, --pretrained for another"
+        )
+    if pretrained is not None and state is None:
+        init_state = ckpt.load(pretrained, "pose")
+        arch = PoseNetConfig.from_json(init_state["model_config"])
+        dataset_config = online.to_json() if online is not None else (_manifest(data) or {}).get("config")
+        geometry = model_config_for(dataset_config, arch.image_size, target)
+        model_config = replace(arch, **{f: getattr(geometry, f) for f in GEOMETRY})  # its layers, this geometry
     if init is not None and state is None:
         init_state = ckpt.load(init, "pose")
         if init_state.get("target") != target:
-            raise ValueError(f"--init checkpoint {init!r} is for target {init_state.get('target')!r}, not {target!r}")
+            raise ValueError(
+                f"--init checkpoint {init!r} is for target {init_state.get('target')!r}, not {target!r}: "
+                "--pretrained starts from another target's layers"
+            )
         if model_config is None:
             model_config = PoseNetConfig.from_json(init_state["model_config"])
-        if model_config.image_size != cfg.image_size:
-            raise ValueError(
-                f"--init checkpoint {init!r} takes {model_config.image_size} px images, not {cfg.image_size}: "
-                f"pass --size {model_config.image_size}"
-            )
+    source = init or pretrained
+    if init_state is not None and model_config is not None and model_config.image_size != cfg.image_size:
+        flag = "--init" if init else "--pretrained"
+        raise ValueError(
+            f"{flag} checkpoint {source!r} takes {model_config.image_size} px images, not {cfg.image_size}: "
+            f"pass --size {model_config.image_size}"
+        )
     if model_config is None and state is None:
         dataset_config = online.to_json() if online is not None else (_manifest(data) or {}).get("config")
         model_config = model_config_for(dataset_config, cfg.image_size, target)
@@ -203,7 +223,11 @@ def train_pose(
     elif resume:
         raise ValueError(f"cannot resume {out!r}: it has no last.pt")
     elif init_state is not None:
-        ckpt.load_state(model, weights(init_state), init)
+        w = weights(init_state)
+        if pretrained is not None:  # this task's geometry buffers, the pre-trained layers
+            own = model.state_dict()
+            w = {k: own[k] if k in GEOMETRY_BUFFERS else v for k, v in w.items()}
+        ckpt.load_state(model, w, source)
     if dev.type == "cuda":
         torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
 
@@ -239,6 +263,7 @@ def train_pose(
                 "model": mcfg.to_json(),
                 "data": data,
                 "init": init,
+                "pretrained": pretrained,
             },
             indent=2,
         )
@@ -319,6 +344,12 @@ def _identity(data: str | None) -> dict | None:
 def _manifest(data: str | None) -> dict | None:
     path = Path(data) / "manifest.json" if data else None
     return json.loads(path.read_text()) if path is not None and path.is_file() else None
+
+
+# What a pre-trained checkpoint (`train_pose(pretrained=...)`) does not bring: the fields of the task's geometry and
+# the model's buffers made from them.
+GEOMETRY = ("position_mean", "position_scale", "camera_eye", "camera_look_at", "camera_fov_deg", "target_height")
+GEOMETRY_BUFFERS = ("mean", "scale", "k", "c2w")
 
 
 def model_config_for(dataset_config: dict | None, image_size: int, target: str | None = None) -> PoseNetConfig:

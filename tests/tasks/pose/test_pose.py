@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -457,3 +458,39 @@ def test_init_fine_tunes_from_a_checkpoint_with_a_fresh_schedule(tiny, tmp_path)
             str(tiny / "train"), str(tmp_path / "f"), config=wrong, quiet=True, init=str(tmp_path / "a" / "last.pt")
         )
     assert not (tmp_path / "f").exists()  # nothing written for a refused fine-tune
+
+
+def test_pretrained_brings_another_task_s_layers_and_takes_this_data_s_geometry(tiny, tmp_path):
+    """Pre-training (issue 33): a checkpoint for another target and camera gives its layers; the nominal camera,
+    target height and position normalisation come from the data (its own would back-project to the wrong plane)."""
+    from domrand.tasks.pose.model import PoseNet, PoseNetConfig
+
+    short = PoseTrainConfig(steps=1, batch_size=8, lr=1e-9, image_size=32, eval_every=1, checkpoint_every=1, warmup=1)
+    train_pose(str(tiny / "train"), str(tmp_path / "a"), config=short, quiet=True)
+    state = ckpt.load(tmp_path / "a" / "last.pt", "pose")
+    own = PoseNetConfig.from_json(state["model_config"])
+    other = dataclasses.replace(own, camera_eye=(0.0, -0.8, 0.7), target_height=0.04, position_mean=(0.0, 0.0, 0.04))
+    buffers = PoseNet(other).state_dict()
+    model = {k: buffers[k] if k in ("mean", "scale", "k", "c2w") else v for k, v in state["model"].items()}
+    pre = tmp_path / "prism.pt"
+    keep = {k: v for k, v in state.items() if k not in ("domrand_checkpoint", "format_version")}
+    ckpt.save(pre, "pose", {**keep, "target": "prism", "model_config": other.to_json(), "model": model})
+
+    train_pose(str(tiny / "train"), str(tmp_path / "b"), config=short, quiet=True, pretrained=str(pre))
+    tuned = ckpt.load(tmp_path / "b" / "last.pt", "pose")
+    cfg = PoseNetConfig.from_json(tuned["model_config"])
+    assert cfg.camera_eye == own.camera_eye and cfg.target_height == own.target_height == pytest.approx(0.025)
+    for k in ("mean", "c2w"):  # this data's geometry, not the pre-trained checkpoint's
+        assert torch.allclose(tuned["model"][k], state["model"][k]) and not torch.allclose(tuned["model"][k], model[k])
+    layers = [
+        k for k in model if k not in ("mean", "scale", "k", "c2w") and "running_" not in k and "num_batches" not in k
+    ]
+    assert max(float((tuned["model"][k] - model[k]).abs().max()) for k in layers) < 1e-6  # its layers
+    assert json.loads((tmp_path / "b" / "config.json").read_text())["pretrained"] == str(pre)
+    with pytest.raises(ValueError, match="--pretrained starts from another target"):
+        train_pose(str(tiny / "train"), str(tmp_path / "c"), config=short, quiet=True, init=str(pre))
+    with pytest.raises(ValueError, match="alternatives"):
+        train_pose(
+            str(tiny / "train"), str(tmp_path / "d"), config=short, quiet=True, init=str(pre), pretrained=str(pre)
+        )
+    assert not (tmp_path / "c").exists() and not (tmp_path / "d").exists()
