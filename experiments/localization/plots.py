@@ -58,6 +58,62 @@ def curve(name: str, xkey: str, xlabel: str, title: str) -> None:
     plt.close(fig)
 
 
+def _pretraining_rows() -> tuple[list[dict], list[dict]] | None:
+    """(from scratch, pre-trained) rows by training images, where both results exist."""
+    if not (RESULTS / "pretraining.json").is_file() or not (RESULTS / "datasize.json").is_file():
+        return None
+    pre = json.loads((RESULTS / "pretraining.json").read_text())
+    scratch = {r["train_images"]: r for r in json.loads((RESULTS / "datasize.json").read_text())}
+    pre = [r for r in pre if r["train_images"] in scratch]
+    return [scratch[r["train_images"]] for r in pre], pre
+
+
+def pretraining_plot() -> None:
+    """The paper's Fig. 4 in our terms: error against training images, from scratch and pre-trained."""
+    both = _pretraining_rows()
+    if both is None:
+        return
+    scratch, pre = both
+    fig, ax = plt.subplots(figsize=(6.5, 4.2))
+    xs = [r["train_images"] for r in pre]
+    sets = {"test_distractors": "randomized, distractors", "gap_objects": "reality gap, object only",
+            "gap_distractors": "reality gap, distractors"}  # fmt: skip
+    for (key, label), color in zip(sets.items(), ("C0", "C1", "C2")):
+        ax.plot(
+            xs, [cm(r, key) for r in scratch], marker="o", color=color, linestyle="--", label=f"{label}: from scratch"
+        )
+        ax.plot(xs, [cm(r, key) for r in pre], marker="s", color=color, linestyle="-", label=f"{label}: pre-trained")
+    ax.set_xscale("log")
+    ax.set_xticks(xs, [f"{x / 1000:.0f}k" if x >= 1000 else str(x) for x in xs])
+    ax.minorticks_off()
+    ax.set_xlabel("training images (cube)")
+    ax.set_ylabel("mean position error (cm)")
+    ax.set_title("Pre-trained on a cylinder task against from scratch (64 px)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    fig.tight_layout()
+    PLOTS.mkdir(exist_ok=True)
+    fig.savefig(PLOTS / "pretraining.png", dpi=120)
+    plt.close(fig)
+
+
+def pretraining_markdown() -> str:
+    both = _pretraining_rows()
+    if both is None:
+        return "(not run yet)"
+    scratch, pre = both
+    g = gap_label(scratch + pre)
+    keys = ("test_distractors", "gap_objects", "gap_distractors")
+    lines = [
+        f"| training images | from scratch: randomized distractors / {g} object / distractors (cm) | pre-trained: the same (cm) |",
+        "| --- | --- | --- |",
+    ]
+    for s, p in zip(scratch, pre):
+        a, b = (" / ".join(f"{cm(r, k):.1f}" for k in keys) for r in (s, p))
+        lines.append(f"| {p['train_images']} | {a} | {b} |")
+    return "\n".join(lines)
+
+
 def table2_markdown() -> str:
     path = RESULTS / "table2.json"
     if not path.is_file():
@@ -249,6 +305,7 @@ def draws_markdown() -> str:
 def main() -> None:
     curve("datasize", "train_images", "training images", "Error against the number of training images")
     curve("textures", "unique_textures", "unique textures (10k images)", "Error against the number of unique textures")
+    pretraining_plot()
     fill_markers(
         HERE / "README.md",
         {
@@ -261,6 +318,7 @@ def main() -> None:
             "TABLE2": table2_markdown(),
             "DATASIZE": series_markdown("datasize", "train_images", "training images"),
             "TEXTURES": series_markdown("textures", "unique_textures", "unique textures"),
+            "PRETRAINING": pretraining_markdown(),
         },
     )
 

@@ -3,6 +3,7 @@
     python experiments/localization/run.py datasize    # error against the number of training images
     python experiments/localization/run.py textures    # error against the number of unique textures (10k images)
     python experiments/localization/run.py table2      # full / no noise / no camera randomization / no distractors
+    python experiments/localization/run.py pretraining # datasize's points again from layers pre-trained on a cylinder
     python experiments/localization/run.py design      # original vs photograph-like textures, correction vs camera head
     python experiments/localization/run.py headline    # the best cube model -> checkpoints/cube.pt
     python experiments/localization/run.py finetune    # the first fine-tune (FINETUNE); re-selects cube.pt
@@ -30,7 +31,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from pose_recipes.ablations import datasize, design, table2, textures
+from pose_recipes.ablations import datasize, design, pretraining, table2, textures
 from pose_recipes.common import HERE
 from pose_recipes.finetune import AGAIN, FINETUNE, HARDNEG, HARDNEG2, OCCLUSION, SPREAD, finetune
 from pose_recipes.headline import headline
@@ -47,6 +48,7 @@ RECIPES: dict[str, tuple[Callable[[Path, argparse.Namespace], object], bool]] = 
     "textures": (lambda work, a: textures(work, a.steps), True),
     "table2": (lambda work, a: table2(work, a.steps), True),
     "design": (lambda work, a: design(work), True),
+    "pretraining": (lambda work, a: pretraining(work, a.steps), True),
     "headline": (lambda work, a: headline(work, a.headline_steps, a.headline_size, a.headline_images), True),
     **{r["name"]: (_finetune(r), True) for r in (FINETUNE, HARDNEG, AGAIN, HARDNEG2, OCCLUSION, SPREAD)},
     "fusion": (lambda work, a: fusion(work), True),

@@ -12,8 +12,11 @@ warm cache. Reported, at one image size (128 px by default):
 - start-up: the wall clock of a 64-image run; and the cold start: seconds until the first chunk is written
   with an empty compile cache (`NUMBA_CACHE_DIR` pointing to an empty folder).
 
-With `--repeats R` every variant runs once per round, R rounds, and each figure is the median of its rounds (a
-busy spell on a shared machine hits every variant alike). `--ray` adds the Ray backend (two workers; its start-up is inside the wall clock), `--memory` the peak memory of
+With `--repeats R` every variant runs once per round, R rounds, and each rate is the median of its rounds. The
+ratios are paired: in every round each format's time is divided into the mean of the two native runs just before
+the formats and just after them, and native's into the peer's run just before it; a ratio is the median of its
+rounds' ratios (a slow spell on a shared machine moves a round's runs alike, and its ratio little), and the rows
+keep every round's ratio. `--ray` adds the Ray backend (two workers; its start-up is inside the wall clock), `--memory` the peak memory of
 10,000- and 100,000-image runs at 64 px.
 """
 
@@ -169,6 +172,8 @@ def main(
     m = format_images or n  # the bars compare the formats with native on the same 8,192 images
     for fmt in ("native", *FORMATS, "native,jsonl,coco,bop"):
         variants[("formats", fmt, 1, "local")] = functools.partial(generate_seconds, m, size, formats=fmt)
+    # native again after the formats: each format's ratio pairs it with the mean of the natives around it
+    variants[("formats", "native", 1, "after")] = functools.partial(generate_seconds, m, size)
     user_dir = Path(tempfile.mkdtemp(prefix="domrand_user_world_"))
     user_cfg, user_tris = user_world(user_dir)
     u = 256
@@ -179,6 +184,8 @@ def main(
         for key, run in variants.items():
             seconds[key].append(run())
     shutil.rmtree(user_dir, ignore_errors=True)
+    native_times = [(a + b) / 2 for a, b in zip(seconds[("formats", "native", 1, "local")], seconds.pop(("formats", "native", 1, "after")))]  # fmt: skip
+    peer_times = seconds.get(("peer", "", cores, ""))
     for (measure_, fmt, workers, backend), times in seconds.items():
         count = m if measure_ == "formats" else (u if measure_ == "user" else n)
         rate = round(count / statistics.median(times), 1)
@@ -202,6 +209,10 @@ def main(
             )
         else:
             row = {"measure": measure_, "formats": fmt, "workers": workers, "images": count, "images_per_s": rate}
+            if measure_ == "formats":  # paired with the natives of its round (native itself: its two runs' mean)
+                row |= _paired("ratio_to_native", [t_n / t for t_n, t in zip(native_times, times)])
+            elif peer_times:  # the peer's time for its n images against this run's
+                row |= _paired("ratio_to_peer", [t_p / t for t_p, t in zip(peer_times, times)])
             rows.append({**row, "backend": "ray"} if backend == "ray" else row)
     from domrand.tools.bench.stages import breakdown
 
@@ -238,12 +249,21 @@ def main(
     return rows
 
 
+def _paired(name: str, ratios: list[float]) -> dict[str, Any]:
+    """A paired ratio's row fields: the median of the rounds' ratios, and each round's."""
+    return {name: round(statistics.median(ratios), 3), f"{name}_by_round": [round(r, 3) for r in ratios]}
+
+
 def table(rows: list[dict[str, Any]]) -> str:
     """Markdown of the rows `main` measures: rates with their ratio to the peer, formats with their ratio to
     native, the stage breakdown, start-up and cold start."""
     machine = next(r for r in rows if r["measure"] == "machine")
     peer = next((r["images_per_s"] for r in rows if r["measure"] == "peer"), None)
     ratio = lambda v: f"{v / peer:.2f}x" if peer else "-"  # noqa: E731
+
+    def to_peer(r: dict[str, Any]) -> str:  # the paired ratio (rows from before it: the ratio of the medians)
+        return f"{r['ratio_to_peer']:.2f}x" if "ratio_to_peer" in r else ratio(r["images_per_s"])
+
     lines = ["| what | images/s | against the peer |", "| --- | --- | --- |"]
     for r in rows:
         if r["measure"] == "peer":
@@ -257,7 +277,7 @@ def table(rows: list[dict[str, Any]]) -> str:
                 else f"{r['workers']} worker{'s' if r['workers'] > 1 else ''}"
             )
             lines.append(
-                f"| `domrand generate` native, {how}, {r['images']:,} images, wall clock with start-up | {r['images_per_s']} | {ratio(r['images_per_s'])} |"
+                f"| `domrand generate` native, {how}, {r['images']:,} images, wall clock with start-up | {r['images_per_s']} | {to_peer(r)} |"
             )
         elif r["measure"] == "user":
             lines.append(
@@ -268,14 +288,17 @@ def table(rows: list[dict[str, Any]]) -> str:
         native = next(r["images_per_s"] for r in fmts if r["formats"] == "native")
         lines += [
             "",
-            "| `--format` ({:,} images, 1 worker) | images/s | against native | against the peer |".format(
+            "| `--format` ({:,} images, 1 worker) | images/s | against native (paired; rounds' range) | against the peer |".format(
                 fmts[0]["images"]
             ),
             "| --- | --- | --- | --- |",
         ]
         for r in fmts:
+            against = r.get("ratio_to_native", r["images_per_s"] / native)
+            rounds = r.get("ratio_to_native_by_round", [])
+            spread = f" ({min(rounds):.2f}-{max(rounds):.2f})" if len(rounds) > 1 and r["formats"] != "native" else ""
             lines.append(
-                f"| {r['formats']} | {r['images_per_s']} | {r['images_per_s'] / native:.2f} | {ratio(r['images_per_s'])} |"
+                f"| {r['formats']} | {r['images_per_s']} | {against:.2f}{spread} | {ratio(r['images_per_s'])} |"
             )
     for r in rows:
         if r["measure"] == "stages":

@@ -1,17 +1,65 @@
-"""The paper's ablations: data size (`datasize`), textures (`textures`), Table II (`table2`), design choices (`design`)."""
+"""The paper's ablations: data size (`datasize`), textures (`textures`), Table II (`table2`), design choices (`design`),
+pre-training (`pretraining`)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
-from pose_recipes.common import ORIGINAL_KINDS, SEEDS, _sized, dataset, save
+from pose_recipes.common import ABLATION_MODEL, ORIGINAL_KINDS, RESULTS, SEEDS, _sized, dataset, save
 from pose_recipes.training import ablation_point, train_and_eval
+
+DATASIZES = (1024, 2048, 4992, 9984, 20000)
 
 
 def datasize(work: Path, steps: int) -> None:
     data = dataset(work, "train_full_20k", 20000, SEEDS["train"], [])
-    rows = [ablation_point(work, f"datasize_{n}", data, steps, images=n) for n in (1024, 2048, 4992, 9984, 20000)]
+    rows = [ablation_point(work, f"datasize_{n}", data, steps, images=n) for n in DATASIZES]
     save("datasize", rows)
+
+
+# The paper's Fig. 4 ("pre-training is not necessary") in our terms, without downloaded weights: the same network
+# pre-trained on another domrand task, localizing a cylinder (10 cm tall, 6 cm across) instead of the cube, on
+# 20k images of its own (another seed) for twice the ablation budget; then each data-size point of `datasize`
+# again from those layers (`train pose --pretrained`), the same steps, learning rate and test sets.
+PRETEXT = {"target": "cylinder", "images": 20000, "seed": 300, "steps": 4000}
+
+
+def pretext_model(work: Path) -> Path:
+    """best.pt of the pretext run (`PRETEXT`), trained once."""
+    from dataclasses import replace
+
+    from domrand.tasks.pose.trainer import PoseTrainConfig, model_config_for, train_pose
+
+    p = PRETEXT
+    data = dataset(work, f"train_{p['target']}_20k", p["images"], p["seed"], [f"world.target={p['target']}"])
+    run = work / "runs" / f"pretext_{p['target']}_20k_{p['steps']}"
+    if not (run / "done.json").is_file():
+        resume = (run / "last.pt").is_file()
+        base = model_config_for(json.loads((data / "manifest.json").read_text())["config"], 64, p["target"])
+        summary = train_pose(
+            str(data), str(run), target=p["target"], quiet=True, resume=resume,
+            config=PoseTrainConfig(steps=p["steps"], image_size=64, eval_every=250, checkpoint_every=250, precision="fp32"),
+            model_config=None if resume else replace(base, **ABLATION_MODEL),
+        )  # fmt: skip
+        (run / "done.json").write_text(json.dumps(summary))
+    return run / "best.pt"
+
+
+def pretraining(work: Path, steps: int, sizes: tuple[int, ...] = DATASIZES) -> None:
+    """Error against training images, from the pretext model's layers (results/pretraining.json) beside the
+    from-scratch rows of results/datasize.json (`run.py datasize` trains those)."""
+    pre = pretext_model(work)
+    data = dataset(work, "train_full_20k", 20000, SEEDS["train"], [])
+    origin = {"pretrained": f"pretext_{PRETEXT['target']}", "pretext": PRETEXT}
+    rows = [
+        {**train_and_eval(work, f"pretrained_{n}", data, steps, images=n, precision="fp32", pretrained=pre), **origin}
+        for n in sizes
+    ]
+    scratch = RESULTS / "datasize.json"
+    if not scratch.is_file():
+        datasize(work, steps)
+    save("pretraining", rows)
 
 
 def textures(work: Path, steps: int) -> None:

@@ -21,10 +21,12 @@ def train_and_eval(
     precision: str = "auto",
     init: Path | None = None,
     lr: float = 1e-3,
+    pretrained: Path | None = None,
 ) -> dict:
     """Train one model (reused if its run finished) and evaluate it on every test set; `model` overrides
     fields of the architecture (`PoseNetConfig`) that the dataset's camera and target imply (or that `init`,
-    a checkpoint to fine-tune from, has); `precision` and `lr` are `PoseTrainConfig`'s."""
+    a checkpoint to fine-tune from, has); `precision` and `lr` are `PoseTrainConfig`'s; `pretrained` starts from
+    another target's checkpoint (`train_pose(pretrained=...)`: its architecture and layers)."""
     from dataclasses import replace
 
     from domrand.tasks.pose.trainer import PoseTrainConfig, model_config_for, train_pose
@@ -56,6 +58,7 @@ def train_and_eval(
             resume=resume,
             quiet=True,
             init=None if init is None else str(init),
+            pretrained=None if pretrained is None else str(pretrained),
         )
         (run / "done.json").write_text(json.dumps(summary))
     sets = test_sets(work, size)

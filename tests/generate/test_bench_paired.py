@@ -1,0 +1,57 @@
+"""`domrand bench generate`'s paired ratios: each round's format time against the natives around it."""
+
+from __future__ import annotations
+
+import pytest
+
+from domrand.tools.bench import generate as bench
+
+# Seconds per (formats, round): round 1 runs on a machine twice as slow, which a ratio of medians would mix in.
+NATIVE = {0: 10.0, 1: 20.0, 2: 10.0}
+SLOWER = {"jsonl": 1.25, "coco": 1.1, "bop": 1.2, "yolo": 1.15, "native,jsonl,coco,bop": 1.5}
+
+
+def test_paired_ratios_divide_each_round_by_its_own_natives(monkeypatch: pytest.MonkeyPatch) -> None:
+    calls = {"round": 0, "natives": 0}
+
+    def fake_seconds(
+        n, size, formats="native", workers=1, backend="local", env=None, until_first_chunk=False, config=None
+    ):
+        if config is not None or n == 64 or until_first_chunk:
+            return 1.0  # warm-up, user world, start-up, cold start
+        slow = NATIVE[calls["round"]]
+        if formats == "native" and workers == 1:
+            calls["natives"] += 1
+            # the two natives around the formats differ (the round's machine drifts): their mean pairs
+            return slow * (0.9 if calls["natives"] % 3 == 2 else 1.1 if calls["natives"] % 3 == 0 else 1.0)
+        return slow * SLOWER.get(formats, 1.0)
+
+    def fake_peer(size, n, procs):  # images/s; the peer takes twice native's time in every round
+        return n / (2 * NATIVE[calls["round"]])
+
+    monkeypatch.setattr("domrand.tools.bench.pybullet_peer.measure", fake_peer)
+    monkeypatch.setattr(bench, "user_world", lambda folder: ("cfg.yaml", [1, 2, 3]))
+    monkeypatch.setattr("domrand.tools.bench.stages.breakdown", lambda cfg: {"render": 1.0})
+    rounds = []
+
+    def counted(*a, **k):
+        out = fake_seconds(*a, **k)
+        if k.get("config") is not None and a[0] == 256:  # the user world closes each round
+            rounds.append(calls["round"])
+            calls["round"] += 1
+            calls["natives"] = 0
+        return out
+
+    monkeypatch.setattr(bench, "generate_seconds", counted)
+    rows = bench.main(size=32, images=128, repeats=3, cold=False)
+    assert rounds == [0, 1, 2]
+    fmt = {r["formats"]: r for r in rows if r["measure"] == "formats"}
+    # each format against the mean of the natives around it (0.9 and 1.1 of the round's time): 1 / its slowdown,
+    # though round 1 ran twice as slow; a ratio of medians would not see the pairing
+    for name, slower in SLOWER.items():
+        assert fmt[name]["ratio_to_native_by_round"] == pytest.approx([1 / slower] * 3, abs=1e-3)
+        assert fmt[name]["ratio_to_native"] == pytest.approx(1 / slower, abs=1e-3)
+    gen = next(r for r in rows if r["measure"] == "generate" and r["workers"] == 1)
+    assert gen["ratio_to_peer_by_round"] == pytest.approx([2.0, 2.0, 2.0])
+    table = bench.table(rows)
+    assert "| jsonl | " in table and "| 0.80 (0.80-0.80) |" in table and "| 2.00x |" in table
