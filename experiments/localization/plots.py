@@ -280,6 +280,30 @@ def camera_markdown() -> str:
     return "\n".join(lines)
 
 
+def vector_cell(m: dict) -> str:
+    """ "x / y" of a report's mean error vector, cm ("-" for reports from before it)."""
+    v = m.get("mean_error_vector_m")
+    return "-" if v is None else f"{100 * v[0]:+.2f} / {100 * v[1]:+.2f}"
+
+
+def camera_bias_markdown() -> str:
+    """The committed model's mean error vector (x / y) on every set with each camera (results/camera.json)."""
+    path = RESULTS / "camera.json"
+    if not path.is_file():
+        return "(not run yet)"
+    result = json.loads(path.read_text())
+    keys = ("test_objects", "test_distractors", "test_occluded", "gap_objects", "gap_distractors", "gap_occluded",
+            "control_objects", "control_distractors")  # fmt: skip
+    names = [k.replace("test_", "randomized ").replace("gap_", "reality gap ").replace("_", " ") for k in keys]
+    lines = [
+        "| `--camera` | " + " | ".join(names) + " |",
+        "| --- |" + " --- |" * len(keys),
+    ]
+    for r in result["rows"]:
+        lines.append(f"| `{r['camera']}` | " + " | ".join(vector_cell(r[k]) if k in r else "-" for k in keys) + " |")
+    return "\n".join(lines)
+
+
 def draws_markdown() -> str:
     """The committed model on the reality-gap sets of record (seed 7) and on further draws (results/gap_draws.json)."""
     path = RESULTS / "gap_draws.json"
@@ -314,6 +338,7 @@ def main() -> None:
             "DESIGN": design_markdown(),
             "FUSION": fusion_markdown(),
             "CAMERA": camera_markdown(),
+            "CAMERA_BIAS": camera_bias_markdown(),
             "DRAWS": draws_markdown(),
             "TABLE2": table2_markdown(),
             "DATASIZE": series_markdown("datasize", "train_images", "training images"),

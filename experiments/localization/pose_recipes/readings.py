@@ -61,7 +61,7 @@ def camera(work: Path, size: int = 128) -> None:
 
     from domrand.tasks.pose.data import load_any
     from domrand.tasks.pose.evaluate import cameras, metrics
-    from domrand.tasks.pose.infer import errors, load_model
+    from domrand.tasks.pose.infer import load_model, predictions
 
     ck = HERE / "checkpoints" / "cube.pt"
     model, _ = load_model(ck)
@@ -70,8 +70,9 @@ def camera(work: Path, size: int = 128) -> None:
     for key in (*TEST_SETS, *CONTROL_SETS):
         images, positions, info = load_any(str(sets[key]), model.config.image_size)  # read once, every camera
         for cam in CAMERAS:
-            err = errors(model, images, positions, camera=cameras(model, cam, len(images), info, str(sets[key])))
-            rows[cam][key] = {**metrics(err), "frac_over_0.05": float((err > 0.05).float().mean())}
+            d = predictions(model, images, camera=cameras(model, cam, len(images), info, str(sets[key]))) - positions
+            err = d.norm(dim=1)
+            rows[cam][key] = {**metrics(err, d), "frac_over_0.05": float((err > 0.05).float().mean())}
     out = {
         "checkpoint": "checkpoints/cube.pt",
         "sha256": hashlib.sha256(ck.read_bytes()).hexdigest(),
