@@ -304,6 +304,37 @@ def camera_bias_markdown() -> str:
     return "\n".join(lines)
 
 
+def occlusion_camera_markdown() -> str:
+    """Issue 33's runs side by side (results/occlusion_camera.json): errors, and the mean error vectors."""
+    path = RESULTS / "occlusion_camera.json"
+    if not path.is_file():
+        return "(not run yet)"
+    rows = json.loads(path.read_text())
+
+    def mean_median(r: dict, keys: tuple[str, ...]) -> str:
+        return " / ".join(f"{cm(r, k):.2f} ({100 * r[k]['median_error_m']:.2f})" for k in keys)
+
+    lines = [
+        "| run | reality gap: object / distractors / occluded, mean (median) (cm) "
+        "| randomized: object / distractors / occluded, mean (cm) | control: object / distractors, mean (cm) "
+        "| nominal camera, mean (cm) | mean error vector x / y (cm): control object; control distractors; nominal; "
+        "reality gap object; reality gap distractors |",
+        "| --- | --- | --- | --- | --- | --- |",
+    ]
+    for r in rows:
+        test = " / ".join(f"{cm(r, k):.2f}" for k in ("test_objects", "test_distractors", "test_occluded"))
+        control = " / ".join(f"{cm(r, k):.2f}" for k in ("control_objects", "control_distractors"))
+        vectors = "; ".join(
+            vector_cell(r[k])
+            for k in ("control_objects", "control_distractors", "nominal_objects", "gap_objects", "gap_distractors")
+        )
+        lines.append(
+            f"| `{r['name']}` | {mean_median(r, ('gap_objects', 'gap_distractors', 'gap_occluded'))} | {test} "
+            f"| {control} | {cm(r, 'nominal_objects'):.2f} | {vectors} |"
+        )
+    return "\n".join(lines)
+
+
 def draws_markdown() -> str:
     """The committed model on the reality-gap sets of record (seed 7) and on further draws (results/gap_draws.json)."""
     path = RESULTS / "gap_draws.json"
@@ -339,6 +370,7 @@ def main() -> None:
             "FUSION": fusion_markdown(),
             "CAMERA": camera_markdown(),
             "CAMERA_BIAS": camera_bias_markdown(),
+            "OCCLUSION_CAMERA": occlusion_camera_markdown(),
             "DRAWS": draws_markdown(),
             "TABLE2": table2_markdown(),
             "DATASIZE": series_markdown("datasize", "train_images", "training images"),

@@ -13,6 +13,7 @@
     python experiments/localization/run.py occlusion   # hardneg2's counterpart with 30% of scenes occluded (OCCLUSION)
     python experiments/localization/run.py spread      # from it: half the scenes near the nominal camera (SPREAD)
     python experiments/localization/run.py spread2     # from it: half the occlusion share, 6,000 steps (SPREAD2)
+    python experiments/localization/run.py occlusion_camera  # issue 33's runs side by side, with the control sets
     python experiments/localization/run.py camera      # the committed model with a roughly known, calibrated or true camera
     python experiments/localization/run.py draws       # the committed model on two more draws of the reality-gap sets
     python experiments/localization/run.py regap       # the headline runs still on disk, on the current reality-gap sets
@@ -36,7 +37,7 @@ from pose_recipes.ablations import datasize, design, pretraining, table2, textur
 from pose_recipes.common import HERE
 from pose_recipes.finetune import AGAIN, FINETUNE, HARDNEG, HARDNEG2, OCCLUSION, SPREAD, SPREAD2, finetune
 from pose_recipes.headline import headline
-from pose_recipes.readings import camera, draws, fusion, regap
+from pose_recipes.readings import camera, draws, fusion, occlusion_camera, regap
 
 
 def _finetune(recipe: dict) -> Callable[[Path, argparse.Namespace], None]:
@@ -56,6 +57,7 @@ RECIPES: dict[str, tuple[Callable[[Path, argparse.Namespace], object], bool]] = 
     "camera": (lambda work, a: camera(work), True),
     "draws": (lambda work, a: draws(work), False),
     "regap": (lambda work, a: regap(work), False),
+    "occlusion_camera": (lambda work, a: occlusion_camera(work), False),
 }  # fmt: skip
 
 

@@ -1,4 +1,5 @@
-"""Readings of the committed model: mirror fusion (`fusion`), cameras (`camera`), draws (`draws`), the reality gap again (`regap`)."""
+"""Readings of the committed model: mirror fusion (`fusion`), cameras (`camera`), draws (`draws`), the reality gap again
+(`regap`); issue 33's runs side by side (`occlusion_camera`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pose_recipes.common import CONTROL_SETS, HERE, RESULTS, TEST_SETS, TEST_VERSION, save
+from pose_recipes.common import CONTROL_SETS, HERE, RESULTS, TEST_SETS, TEST_VERSION, dataset, run_checkpoint, save
 from pose_recipes.headline import headline, headline_runs
 from pose_recipes.sets import control_sets, gap_set, gap_version, test_sets
 from pose_recipes.training import _evaluate_once
@@ -138,3 +139,39 @@ def regap(work: Path, size: int = 128) -> None:
     headline(work, 0, size, 0)
     fusion(work, size)
     camera(work, size)
+
+
+# Issue 33's runs and the model they started from, side by side: the occlusion share's ablation (hardneg2 against
+# occlusion: the same start, seed, images and steps) and the camera spread's fine-tunes.
+ISSUE33_RUNS = (
+    "hardneg2_128px_64k_6000",
+    "occlusion_128px_64k_6000",
+    "spread_128px_32k_3000",
+    "spread2_128px_64k_6000",
+)
+
+
+# The nominal set: domrand's images from the nominal camera itself (no jitter at all), where a learnt correction
+# should add nothing; seed 205 (no other set uses it).
+NOMINAL_CAMERA = [
+    "camera.eye_jitter=[0,0]",
+    "camera.target_jitter=[0,0]",
+    "camera.roll_deg=[0,0]",
+    "camera.fov_jitter_deg=[0,0]",
+]
+
+
+def occlusion_camera(work: Path, size: int = 128) -> None:
+    """`ISSUE33_RUNS` on the six test sets, the two control sets and the nominal set (500 object-only images from
+    the nominal camera): mean, median and mean error vector of each (results/occlusion_camera.json). Runs not on
+    disk are left out (hardneg2's weights come back from git)."""
+    sets = {**test_sets(work, size), **control_sets(work, size)}
+    sets["nominal_objects"] = dataset(work, f"nominal_objects_{size}px", 500, 205,
+                                      ["placement.distractor_count=0", *NOMINAL_CAMERA], size)  # fmt: skip
+    rows = []
+    for name in ISSUE33_RUNS:
+        run = run_checkpoint(work, name).parent
+        if not (run / "best.pt").is_file():
+            continue
+        rows.append({"name": name, **{k: _evaluate_once(run, k, folder) for k, folder in sets.items()}})
+    save("occlusion_camera", rows)
