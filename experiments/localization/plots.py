@@ -59,13 +59,13 @@ def curve(name: str, xkey: str, xlabel: str, title: str) -> None:
 
 
 def _pretraining_rows() -> tuple[list[dict], list[dict]] | None:
-    """(from scratch, pre-trained) rows by training images, where both results exist."""
-    if not (RESULTS / "pretraining.json").is_file() or not (RESULTS / "datasize.json").is_file():
+    """(from scratch, pre-trained) rows of results/pretraining.json, by training images."""
+    if not (RESULTS / "pretraining.json").is_file():
         return None
-    pre = json.loads((RESULTS / "pretraining.json").read_text())
-    scratch = {r["train_images"]: r for r in json.loads((RESULTS / "datasize.json").read_text())}
-    pre = [r for r in pre if r["train_images"] in scratch]
-    return [scratch[r["train_images"]] for r in pre], pre
+    rows = json.loads((RESULTS / "pretraining.json").read_text())
+    scratch = sorted((r for r in rows if r["start"] == "scratch"), key=lambda r: r["train_images"])
+    pre = sorted((r for r in rows if r["start"] != "scratch"), key=lambda r: r["train_images"])
+    return scratch, pre
 
 
 def pretraining_plot() -> None:

@@ -3,7 +3,7 @@
     python experiments/localization/run.py datasize    # error against the number of training images
     python experiments/localization/run.py textures    # error against the number of unique textures (10k images)
     python experiments/localization/run.py table2      # full / no noise / no camera randomization / no distractors
-    python experiments/localization/run.py pretraining # datasize's points again from layers pre-trained on a cylinder
+    python experiments/localization/run.py pretraining # from scratch against from layers pre-trained on a cylinder task
     python experiments/localization/run.py design      # original vs photograph-like textures, correction vs camera head
     python experiments/localization/run.py headline    # the best cube model -> checkpoints/cube.pt
     python experiments/localization/run.py finetune    # the first fine-tune (FINETUNE); re-selects cube.pt

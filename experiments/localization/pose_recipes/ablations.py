@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from pose_recipes.common import ABLATION_MODEL, ORIGINAL_KINDS, RESULTS, SEEDS, _sized, dataset, save
+from pose_recipes.common import ABLATION_MODEL, ORIGINAL_KINDS, SEEDS, _sized, dataset, save
 from pose_recipes.training import ablation_point, train_and_eval
 
 DATASIZES = (1024, 2048, 4992, 9984, 20000)
@@ -23,6 +23,7 @@ def datasize(work: Path, steps: int) -> None:
 # 20k images of its own (another seed) for twice the ablation budget; then each data-size point of `datasize`
 # again from those layers (`train pose --pretrained`), the same steps, learning rate and test sets.
 PRETEXT = {"target": "cylinder", "images": 20000, "seed": 300, "steps": 4000}
+PRETRAINING_SIZES = (1024, 4992, 20000)  # three of `DATASIZES`: each point is two trainings
 
 
 def pretext_model(work: Path) -> Path:
@@ -46,19 +47,17 @@ def pretext_model(work: Path) -> Path:
     return run / "best.pt"
 
 
-def pretraining(work: Path, steps: int, sizes: tuple[int, ...] = DATASIZES) -> None:
-    """Error against training images, from the pretext model's layers (results/pretraining.json) beside the
-    from-scratch rows of results/datasize.json (`run.py datasize` trains those)."""
+def pretraining(work: Path, steps: int, sizes: tuple[int, ...] = PRETRAINING_SIZES) -> None:
+    """Error against training images from scratch and from the pretext model's layers, trained side by side on the
+    same images, steps and test sets (results/pretraining.json; the from-scratch runs are `datasize`'s, shared)."""
     pre = pretext_model(work)
     data = dataset(work, "train_full_20k", 20000, SEEDS["train"], [])
-    origin = {"pretrained": f"pretext_{PRETEXT['target']}", "pretext": PRETEXT}
-    rows = [
-        {**train_and_eval(work, f"pretrained_{n}", data, steps, images=n, precision="fp32", pretrained=pre), **origin}
-        for n in sizes
-    ]
-    scratch = RESULTS / "datasize.json"
-    if not scratch.is_file():
-        datasize(work, steps)
+    origin = {"start": f"pretext_{PRETEXT['target']}", "pretext": PRETEXT}
+    rows = []
+    for n in sizes:
+        rows.append({**ablation_point(work, f"datasize_{n}", data, steps, images=n), "start": "scratch"})
+        pretrained = train_and_eval(work, f"pretrained_{n}", data, steps, images=n, precision="fp32", pretrained=pre)
+        rows.append({**pretrained, **origin})
     save("pretraining", rows)
 
 
