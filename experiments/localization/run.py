@@ -12,7 +12,7 @@
     python experiments/localization/run.py hardneg2    # a third, from the second: the same on fresh images (HARDNEG2)
     python experiments/localization/run.py occlusion   # hardneg2's counterpart with 30% of scenes occluded (OCCLUSION)
     python experiments/localization/run.py spread      # from it: half the scenes near the nominal camera (SPREAD)
-    python experiments/localization/run.py spread2     # from it: half the occlusion share, 6,000 steps (SPREAD2)
+    python experiments/localization/run.py spread2     # from it: half the occlusion share, 4,000 steps (SPREAD2)
     python experiments/localization/run.py occlusion_camera  # issue 33's runs side by side, with the control sets
     python experiments/localization/run.py camera      # the committed model with a roughly known, calibrated or true camera
     python experiments/localization/run.py draws       # the committed model on two more draws of the reality-gap sets

@@ -147,7 +147,7 @@ ISSUE33_RUNS = (
     "hardneg2_128px_64k_6000",
     "occlusion_128px_64k_6000",
     "spread_128px_32k_3000",
-    "spread2_128px_64k_6000",
+    "spread2_128px_48k_4000",
 )
 
 
