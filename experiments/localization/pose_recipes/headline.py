@@ -52,8 +52,8 @@ def headline(work: Path, steps: int, size: int, images: int) -> None:
         r for r in rows if r.get("test_version") == TEST_VERSION and (work / "runs" / r["name"] / "best.pt").is_file()
     ]
     # Every candidate read again on the sets as they are rendered now (cached per run): the randomized sets of the
-    # same seeds move a little as the renderer changes (1.74 / 2.03 cm -> 1.76 / 2.08 for hardneg2 between its
-    # commit and issue 33's runs), so recorded figures are not compared with new ones.
+    # same seeds change when the randomizers' draws do (the image noise's in 95c372f moved hardneg2 from 1.74 / 2.03
+    # to 1.76 / 2.08 cm), so recorded figures are not compared with new ones.
     sets = test_sets(work, size)
     rows = [{**r, **{k: _evaluate_once(work / "runs" / r["name"], k, sets[k]) for k in TEST_SETS}} for r in rows]
     if not rows:
