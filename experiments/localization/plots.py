@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -30,15 +31,20 @@ def gap_label(rows: list[dict]) -> str:
     return "reality gap" if v == GAP_VERSION else f"reality gap v{v}"
 
 
+def load(name: str) -> Any:
+    """results/NAME.json, or None where that experiment has not run."""
+    path = RESULTS / f"{name}.json"
+    return json.loads(path.read_text()) if path.is_file() else None
+
+
 def cm(row: dict, key: str) -> float:
     return 100 * row[key]["mean_error_m"]
 
 
 def curve(name: str, xkey: str, xlabel: str, title: str) -> None:
-    path = RESULTS / f"{name}.json"
-    if not path.is_file():
+    rows = load(f"{name}")
+    if rows is None:
         return
-    rows = json.loads(path.read_text())
     fig, ax = plt.subplots(figsize=(6, 4))
     xs = list(range(len(rows)))
     for key, label in SETS.items():
@@ -115,10 +121,9 @@ def pretraining_markdown() -> str:
 
 
 def table2_markdown() -> str:
-    path = RESULTS / "table2.json"
-    if not path.is_file():
+    rows = load("table2")
+    if rows is None:
         return "(not run yet)"
-    rows = json.loads(path.read_text())
     paper = {
         "full method": "1.3 / 1.8 / 2.4",
         "no noise": "1.4 / 1.8 / 2.5",
@@ -137,10 +142,9 @@ def table2_markdown() -> str:
 
 
 def series_markdown(name: str, xkey: str, xlabel: str) -> str:
-    path = RESULTS / f"{name}.json"
-    if not path.is_file():
+    rows = load(f"{name}")
+    if rows is None:
         return "(not run yet)"
-    rows = json.loads(path.read_text())
     g = gap_label(rows)
     lines = [
         f"| {xlabel} | randomized test, distractors (cm) | {g}, distractors (cm) | {g}, object only (cm) |",
@@ -154,10 +158,10 @@ def series_markdown(name: str, xkey: str, xlabel: str) -> str:
 
 
 def headline_markdown() -> str:
-    path = RESULTS / "headline.json"
-    if not path.is_file():
+    r = load("headline")
+    if r is None:
         return "(not run yet)"
-    r = json.loads(path.read_text())[0]
+    r = r[0]
     init = f", fine-tuned from run `{r['init']}`" if r.get("init") else ""
     g = gap_label([r])
     gap_note = "" if g == "reality gap" else f" The gap_* rows were measured on the {g} sets."
@@ -203,10 +207,9 @@ def headline_runs_markdown() -> str:
 
 def design_markdown() -> str:
     """The design runs (results/design.json): textures, then the camera geometry, each against the last."""
-    path = RESULTS / "design.json"
-    if not path.is_file():
+    rows = load("design")
+    if rows is None:
         return "(not run yet)"
-    rows = json.loads(path.read_text())
     g = gap_label(rows)
     lines = [
         "| run | texture kinds | geometry | randomized test: object / distractors, mean (median) (cm) "
@@ -230,10 +233,9 @@ def design_markdown() -> str:
 
 def fusion_markdown() -> str:
     """The same weights with the two mirror fusions (results/fusion.json)."""
-    path = RESULTS / "fusion.json"
-    if not path.is_file():
+    rows = load("fusion")
+    if rows is None:
         return "(not run yet)"
-    rows = json.loads(path.read_text())
     g = gap_label(rows)
     lines = [
         "| run | fusion | randomized test: object / distractors / occluded, mean (cm) "
@@ -259,10 +261,9 @@ def six_sets_cells(m: dict) -> str:
 
 def camera_markdown() -> str:
     """The committed model with each camera it can be given (results/camera.json)."""
-    path = RESULTS / "camera.json"
-    if not path.is_file():
+    result = load("camera")
+    if result is None:
         return "(not run yet)"
-    result = json.loads(path.read_text())
     g = gap_label([result])
     lines = [
         "| `--camera` | the camera is | randomized test: object / distractors / occluded, mean (cm) "
@@ -288,10 +289,9 @@ def vector_cell(m: dict) -> str:
 
 def camera_bias_markdown() -> str:
     """The committed model's mean error vector (x / y) on every set with each camera (results/camera.json)."""
-    path = RESULTS / "camera.json"
-    if not path.is_file():
+    result = load("camera")
+    if result is None:
         return "(not run yet)"
-    result = json.loads(path.read_text())
     keys = ("test_objects", "test_distractors", "test_occluded", "gap_objects", "gap_distractors", "gap_occluded",
             "control_objects", "control_distractors")  # fmt: skip
     names = [k.replace("test_", "randomized ").replace("gap_", "reality gap ").replace("_", " ") for k in keys]
@@ -306,10 +306,9 @@ def camera_bias_markdown() -> str:
 
 def occlusion_camera_markdown() -> str:
     """Issue 33's runs side by side (results/occlusion_camera.json): errors, and the mean error vectors."""
-    path = RESULTS / "occlusion_camera.json"
-    if not path.is_file():
+    rows = load("occlusion_camera")
+    if rows is None:
         return "(not run yet)"
-    rows = json.loads(path.read_text())
 
     def mean_median(r: dict, keys: tuple[str, ...]) -> str:
         return " / ".join(f"{cm(r, k):.2f} ({100 * r[k]['median_error_m']:.2f})" for k in keys)
