@@ -148,6 +148,7 @@ ISSUE33_RUNS = (
     "occlusion_128px_64k_6000",
     "spread_128px_32k_3000",
     "spread2_128px_48k_4000",
+    "spread3_128px_32k_2000",
 )
 
 
