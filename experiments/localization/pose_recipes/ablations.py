@@ -3,7 +3,6 @@ pre-training (`pretraining`)."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from pose_recipes.common import ABLATION_MODEL, ORIGINAL_KINDS, SEEDS, _sized, dataset, save
@@ -27,24 +26,12 @@ PRETRAINING_SIZES = (1024, 4992, 20000)  # three of `DATASIZES`: each point is t
 
 
 def pretext_model(work: Path) -> Path:
-    """best.pt of the pretext run (`PRETEXT`), trained once."""
-    from dataclasses import replace
-
-    from domrand.tasks.pose.trainer import PoseTrainConfig, model_config_for, train_pose
-
+    """best.pt of the pretext run (`PRETEXT`), trained once (the ablations' configuration)."""
     p = PRETEXT
     data = dataset(work, f"train_{p['target']}_20k", p["images"], p["seed"], [f"world.target={p['target']}"])
-    run = work / "runs" / f"pretext_{p['target']}_20k_{p['steps']}"
-    if not (run / "done.json").is_file():
-        resume = (run / "last.pt").is_file()
-        base = model_config_for(json.loads((data / "manifest.json").read_text())["config"], 64, p["target"])
-        summary = train_pose(
-            str(data), str(run), target=p["target"], quiet=True, resume=resume,
-            config=PoseTrainConfig(steps=p["steps"], image_size=64, eval_every=250, checkpoint_every=250, precision="fp32"),
-            model_config=None if resume else replace(base, **ABLATION_MODEL),
-        )  # fmt: skip
-        (run / "done.json").write_text(json.dumps(summary))
-    return run / "best.pt"
+    name = f"pretext_{p['target']}_20k_{p['steps']}"
+    train_and_eval(work, name, data, p["steps"], model=ABLATION_MODEL, precision="fp32", target=p["target"])
+    return work / "runs" / name / "best.pt"
 
 
 def pretraining(work: Path, steps: int, sizes: tuple[int, ...] = PRETRAINING_SIZES) -> None:

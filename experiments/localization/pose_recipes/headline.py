@@ -54,10 +54,10 @@ def headline(work: Path, steps: int, size: int, images: int) -> None:
     # Every candidate read again on the sets as they are rendered now (cached per run): the randomized sets of the
     # same seeds change when the randomizers' draws do (the image noise's in 95c372f moved hardneg2 from 1.74 / 2.03
     # to 1.76 / 2.08 cm), so recorded figures are not compared with new ones.
-    sets = test_sets(work, size)
-    rows = [{**r, **{k: _evaluate_once(work / "runs" / r["name"], k, sets[k]) for k in TEST_SETS}} for r in rows]
     if not rows:
         raise SystemExit(f"no finished run on the version-{TEST_VERSION} test sets in {work}/runs: train one first")
+    sets = test_sets(work, size)
+    rows = [{**r, **{k: _evaluate_once(work / "runs" / r["name"], k, sets[k]) for k in TEST_SETS}} for r in rows]
     best = min(rows, key=lambda r: r["test_distractors"]["mean_error_m"])
     ckpt_dir = HERE / "checkpoints"
     ckpt_dir.mkdir(exist_ok=True)

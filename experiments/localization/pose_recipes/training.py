@@ -22,11 +22,13 @@ def train_and_eval(
     init: Path | None = None,
     lr: float = 1e-3,
     pretrained: Path | None = None,
+    target: str = "cube",
 ) -> dict:
     """Train one model (reused if its run finished) and evaluate it on every test set; `model` overrides
     fields of the architecture (`PoseNetConfig`) that the dataset's camera and target imply (or that `init`,
     a checkpoint to fine-tune from, has); `precision` and `lr` are `PoseTrainConfig`'s; `pretrained` starts from
-    another target's checkpoint (`train_pose(pretrained=...)`: its architecture and layers)."""
+    another target's checkpoint (`train_pose(pretrained=...)`: its architecture and layers). A model of another
+    `target` (a pretext task) is trained only: the test sets are the cube's."""
     from dataclasses import replace
 
     from domrand.tasks.pose.trainer import PoseTrainConfig, model_config_for, train_pose
@@ -50,7 +52,7 @@ def train_and_eval(
         summary = train_pose(
             str(data),
             str(run),
-            target="cube",
+            target=target,
             config=PoseTrainConfig(
                 steps=steps, image_size=size, eval_every=250, checkpoint_every=250, precision=precision, lr=lr
             ),
@@ -61,6 +63,8 @@ def train_and_eval(
             pretrained=None if pretrained is None else str(pretrained),
         )
         (run / "done.json").write_text(json.dumps(summary))
+    if target != "cube":  # a pretext model: the test sets are the cube's
+        return {"name": name}
     sets = test_sets(work, size)
     out = {"name": name, "train_images": images or _count(data), "steps": steps, "image_size": size,
            "test_version": 1 if size == SIZE else TEST_VERSION, "gap_version": gap_version()}  # fmt: skip
