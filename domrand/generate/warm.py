@@ -43,13 +43,14 @@ def _render(config: DatasetConfig) -> None:
 
 
 def _png() -> None:
-    """Compile the interchange formats' kernels: the PNG encoder and COCO's RLE, on one small image."""
+    """Compile the interchange formats' kernels: the PNG encoders and COCO's RLE, on one small image."""
     import numpy as np
 
-    from domrand.io.images import encode_png_rgb
+    from domrand.io.images import encode_png_masks, encode_png_rgb
     from domrand.io.rle import encode_instance
 
     encode_png_rgb(np.zeros((1, 2, 2, 3), np.uint8))
+    encode_png_masks(np.zeros((1, 2, 2), np.uint8))
     encode_instance(np.zeros((2, 2), np.int16), 0, (0.0, 0.0, 2.0, 2.0))
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from domrand.kernels.silhouettes import depth_canvas
+from domrand.kernels.silhouettes import covered, depth_canvas
 
 DELTA_MM = 15.0  # the toolkit's tolerance of the visibility test (5 for ITODD, 15 for the other datasets)
 
@@ -82,22 +82,21 @@ def gt_info(depth_mm: np.ndarray, model_large: np.ndarray, k: np.ndarray) -> GtI
     mask = np.zeros((h, w), dtype=bool)
     visib = np.zeros((h, w), dtype=bool)
     px_valid = 0
-    drawn = model > 0
-    rows, cols = np.flatnonzero(drawn.any(axis=1)), np.flatnonzero(drawn.any(axis=0))
-    if len(rows):
-        box = (slice(rows[0], rows[-1] + 1), slice(cols[0], cols[-1] + 1))
-        dist_gt = dist_image(model[box], k, int(rows[0]), int(cols[0]))
-        dist_im = dist_image(depth_mm[box], k, int(rows[0]), int(cols[0]))
+    px_all, cy0, cy1, cx0, cx1 = covered(model_large)  # the whole silhouette, one compiled pass over the canvas
+    # the silhouette's box within the image (a box around the image's part of it: outside, the model has no depth)
+    r0, r1, c0, c1 = max(cy0, h) - h, min(cy1, 2 * h - 1) - h, max(cx0, w) - w, min(cx1, 2 * w - 1) - w
+    if px_all and r0 <= r1 and c0 <= c1:
+        box = (slice(r0, r1 + 1), slice(c0, c1 + 1))
+        dist_gt = dist_image(model[box], k, r0, c0)
+        dist_im = dist_image(depth_mm[box], k, r0, c0)
         d_diff = dist_gt.astype(np.float32) - dist_im.astype(np.float32)
         mask[box] = dist_gt > 0
         visib[box] = ((d_diff <= DELTA_MM) | (dist_im == 0)) & (dist_gt > 0)
         px_valid = int((dist_im[mask[box]] > 0).sum())
-    large = model_large > 0
-    px_all, px_visib = int(large.sum()), int(visib.sum())
+    px_visib = int(visib.sum())
     bbox_obj, bbox_visib = [-1, -1, -1, -1], [-1, -1, -1, -1]
     if px_visib > 0:
-        x0, y0, bw, bh = box_of(large)
-        bbox_obj = [x0 - w, y0 - h, bw, bh]
+        bbox_obj = [cx0 - w, cy0 - h, cx1 - cx0, cy1 - cy0]  # calc_2d_bbox: w = max(x) - min(x)
         bbox_visib = box_of(visib)
     info = {
         "bbox_obj": bbox_obj,

@@ -19,7 +19,7 @@ import numpy as np
 
 from domrand.io.chunk import Chunk, Model
 from domrand.io.files import dumpb, in_parallel
-from domrand.io.images import encode_png
+from domrand.io.images import encode_png, encode_png_masks
 
 
 def depth_mm(depth: np.ndarray) -> np.ndarray:
@@ -50,18 +50,21 @@ class JsonlWriter:
         self.store = store
 
     def write_chunk(self, chunk: Chunk) -> None:
-        # the chunk's depth and masks converted in one numpy pass each (per image, the Python calls held the GIL
-        # that the renderer's next chunk waits for); masks per image only where some image needs uint16
+        # the chunk's depth and masks converted in one numpy pass each and every image encoded at once on the kernel
+        # threads (per image, the Python calls held the GIL that the renderer's next chunk waits for); masks per
+        # image only where some image needs uint16
         depths = depth_mm(chunk.depth)
-        masks = id_mask(chunk.instance) if chunk.instance.max(initial=-1) < MASK_NONE else None
-        pngs = chunk.rgb_pngs()  # encoded at once on the kernel threads, before the io threads start
+        if chunk.instance.max(initial=-1) < MASK_NONE:
+            masks = encode_png_masks(id_mask(chunk.instance))
+        else:
+            masks = [encode_png(id_mask(inst)) for inst in chunk.instance]
+        pngs = chunk.rgb_pngs()
 
-        def images(i: int) -> None:
+        def images(i: int) -> None:  # OpenCV's depth encoding and the file writes release the GIL
             idx = chunk.first + i
-            mask = masks[i] if masks is not None else id_mask(chunk.instance[i])
             self.store.write(f"rgb/{idx:06d}.png", pngs[i], sync=False)
             self.store.write(f"depth/{idx:06d}.png", encode_png(depths[i]), sync=False)
-            self.store.write(f"mask/{idx:06d}.png", encode_png(mask), sync=False)
+            self.store.write(f"mask/{idx:06d}.png", masks[i], sync=False)
 
         in_parallel(images, range(chunk.count))
         lines = []

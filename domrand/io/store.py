@@ -64,12 +64,13 @@ class LocalStore:
             os.makedirs(folder, exist_ok=True)
             self._folders.add(folder)
 
-    def write(self, rel: str, data: bytes | memoryview | list, sync: bool = True) -> None:
+    def write(self, rel: str, data: bytes | memoryview | list, sync: bool = True, atomic: bool = True) -> None:
         """Write `data` (or a list of buffers, one after another) atomically: temporary name, flush, fsync,
         rename. With `sync=False` the fsync is left to one `sync()` for many files (a chunk's images: the
-        runner syncs before it marks the chunk done)."""
+        runner syncs before it marks the chunk done). With `atomic=False` the file is written under its own name:
+        for files in a temporary folder that `replace_folder` moves into place whole (BOP's scenes)."""
         path = self._file(rel)
-        tmp = path + TMP_SUFFIX
+        tmp = path + TMP_SUFFIX if atomic else path
         try:
             self._folder_of(path)
             try:
@@ -83,7 +84,8 @@ class LocalStore:
                 if sync:
                     f.flush()
                     os.fsync(f.fileno())
-            os.replace(tmp, path)
+            if atomic:
+                os.replace(tmp, path)
         except OSError as e:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
@@ -222,15 +224,16 @@ class FsspecStore(LocalStore):
     def _fail(self, e: OSError, rel: str) -> DatasetWriteError:
         return DatasetWriteError(describe(e, Path(self._p(rel))))
 
-    def write(self, rel: str, data: bytes | memoryview | list, sync: bool = True) -> None:
+    def write(self, rel: str, data: bytes | memoryview | list, sync: bool = True, atomic: bool = True) -> None:
         p = self._p(rel)
-        tmp = p + TMP_SUFFIX
+        tmp = p + TMP_SUFFIX if atomic else p
         try:
             self.fs.makedirs(p.rsplit("/", 1)[0], exist_ok=True)
             with self.fs.open(tmp, "wb") as f:
                 for part in data if isinstance(data, list) else [data]:
                     f.write(part)
-            self.fs.mv(tmp, p)
+            if atomic:
+                self.fs.mv(tmp, p)
         except OSError as e:
             with contextlib.suppress(OSError, FileNotFoundError):
                 self.fs.rm(tmp)

@@ -17,7 +17,7 @@ Nothing here draws random numbers: the randomizers draw, the kernels compute.
 
 
 def cache_is_cold(png: bool = False) -> bool:
-    """Whether the renderer's compiled kernel (and with `png`, the PNG encoder's) is not yet in numba's on-disk
+    """Whether the renderer's compiled kernel (and with `png`, the PNG encoders') is not yet in numba's on-disk
     cache (the first run on a machine, or after an upgrade): the first render then compiles for a while. Imports
     the kernel modules, compiles nothing."""
     import os
@@ -29,7 +29,7 @@ def cache_is_cold(png: bool = False) -> bool:
         if png:
             from domrand.kernels import png as png_kernels
 
-            kernels.append(png_kernels.deflate_rgb)
+            kernels += [png_kernels.deflate_rgb, png_kernels.deflate_masks]
         return not all(os.path.exists(k._cache._cache_file._index_path) for k in kernels)
     except (AttributeError, ImportError):  # another numba's internals: say nothing rather than guess
         return False

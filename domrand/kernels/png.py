@@ -1,13 +1,18 @@
-"""Compiled PNG encoding of RGB images: every row Sub-filtered, then one DEFLATE block of Huffman-coded literals.
+"""Compiled PNG encoding: every row filtered (Sub, or none), then one DEFLATE block of Huffman-coded symbols.
 
-This is what the interchange formats asked zlib for (level 1, Huffman only, Sub filter: noisy renders have
-few repeats for LZ77 to find), written as one compiled pass over a batch without the GIL: a histogram, a
-length-limited Huffman code, the bit stream, Adler-32. zlib spends about 0.5 ms on a 128 x 128 image; this
-pass about a fifth of that, and the files are as small (one block with one code for the whole image, against
-zlib's block every 16k bytes). The stream is standard: zlib, libpng, Pillow and OpenCV read it (tested).
+RGB images (`deflate_rgb`): what the interchange formats asked zlib for (level 1, Huffman only, Sub filter:
+noisy renders have few repeats for LZ77 to find), written as one compiled pass over a batch without the GIL: a
+histogram, a length-limited Huffman code, the bit stream, Adler-32. zlib spends about 0.5 ms on a 128 x 128
+image; this pass about a fifth of that, and the files are as small (one block with one code for the whole
+image, against zlib's block every 16k bytes).
 
-`deflate_rgb(lo, hi, images, out, sizes)` is a `kernels.threads.parallel` kernel; `io.images.encode_png_rgb`
-wraps its output in the PNG chunks.
+Masks (`deflate_masks`, uint8): runs of a repeated byte are sent as matches at distance 1 (zlib's RLE
+strategy: masks are long flat runs), at zlib's speed and size, as one batch without the GIL. (Depth images stay
+with zlib: their slopes repeat at longer distances, which runs alone miss: 7.8 against 4.6 KB.)
+
+The streams are standard: zlib, libpng, Pillow and OpenCV read them (tested). Both kernels are
+`kernels.threads.parallel` kernels; `io.images.encode_png_rgb` and `encode_png_masks` wrap their output in the
+PNG chunks.
 """
 
 from __future__ import annotations
@@ -21,14 +26,24 @@ cache.enter()  # the compiled kernels' folder, before the first @njit (`kernels.
 
 #: The order in which DEFLATE sends the code-length code's lengths (RFC 1951, 3.2.7).
 CLEN_ORDER = np.array([16, 17, 18, 0, 8, 7, 9, 6, 10, 5, 11, 4, 12, 3, 13, 2, 14, 1, 15], np.int64)
-LITERALS = 257  # 0-255 and end-of-block; no length codes (no LZ77)
+LITERALS = 257  # 0-255 and end-of-block: no length codes (no LZ77)
+LITERALS_RLE = 286  # and the 29 length codes (RFC 1951, 3.2.5), for runs at distance 1
+#: Each length code's shortest length and its number of extra bits (codes 257 to 285).
+LENGTH_BASE = np.array([3, 4, 5, 6, 7, 8, 9, 10, 11, 13, 15, 17, 19, 23, 27, 31, 35, 43, 51, 59, 67, 83, 99, 115,
+                        131, 163, 195, 227, 258], np.int64)  # fmt: skip
+LENGTH_EXTRA = np.array([0] * 8 + [1] * 4 + [2] * 4 + [3] * 4 + [4] * 4 + [5] * 4 + [0], np.int64)
+#: The length code (0 to 28) of every run length 3 to 258 (258 is code 28, not 27 with 31 extra).
+LENGTH_CODE = np.zeros(259, np.int64)
+for _k in range(29):
+    LENGTH_CODE[LENGTH_BASE[_k] : LENGTH_BASE[_k] + (1 << LENGTH_EXTRA[_k])] = _k
+LENGTH_CODE[258] = 28
 
 
-def capacity(height: int, width: int) -> int:
-    """Bytes that always hold `deflate_rgb`'s stream of one (height, width, 3) image: 2 bytes of zlib header,
-    at most 15 bits a filtered byte, a DEFLATE header of at most 2 + 19 * 3 / 8 + 259 * 7 / 8 < 300 bytes, 4 of
-    Adler-32."""
-    return 2 * height * (3 * width + 1) + 320
+def capacity(height: int, width: int, bytes_per_pixel: int = 3) -> int:
+    """Bytes that always hold the stream of one image (`deflate_rgb`: 3 bytes a pixel; `deflate_masks`: 1):
+    2 bytes of zlib header, at most 15 bits a filtered byte (a run of 3 or more bytes: at most 21 bits), a
+    DEFLATE header of at most 2 + 19 * 3 / 8 + 288 * 7 / 8 < 300 bytes, 4 of Adler-32."""
+    return 2 * height * (bytes_per_pixel * width + 1) + 320
 
 
 @njit(cache=True, nogil=True)
@@ -136,38 +151,56 @@ def _canonical(lengths, codes):
 
 
 @njit(cache=True, nogil=True)
-def _deflate_one(img, raw, out):
-    """zlib stream of Sub-filtered rows of img (H, W, 3) uint8 into out; returns its length in bytes."""
-    h, w, _ = img.shape
-    stride = 3 * w + 1
-    freq = np.zeros(LITERALS, np.int64)
-    for y in range(h):
-        base = y * stride
-        raw[base] = 1  # Sub
-        freq[1] += 1
-        prev0 = np.uint8(0)
-        prev1 = np.uint8(0)
-        prev2 = np.uint8(0)
-        for x in range(w):
-            r, g, b = img[y, x, 0], img[y, x, 1], img[y, x, 2]
-            d0, d1, d2 = np.uint8(r - prev0), np.uint8(g - prev1), np.uint8(b - prev2)
-            p = base + 1 + 3 * x
-            raw[p], raw[p + 1], raw[p + 2] = d0, d1, d2
-            freq[d0] += 1
-            freq[d1] += 1
-            freq[d2] += 1
-            prev0, prev1, prev2 = r, g, b
+def _tokens(raw, n, sym, extra):
+    """Literal/length symbols of raw[:n] for `_write_zlib`'s run mode: a run of 3 to 258 bytes equal to the byte
+    before it is one length symbol (257 + k, `extra` its extra bits' value) at distance 1, any other byte a
+    literal. Returns the number of symbols."""
+    t = 0
+    i = 0
+    while i < n:
+        if i > 0:
+            prev = raw[i - 1]
+            run = 0
+            while i + run < n and run < 258 and raw[i + run] == prev:
+                run += 1
+            if run >= 3:
+                k = LENGTH_CODE[run]
+                sym[t] = 257 + k
+                extra[t] = run - LENGTH_BASE[k]
+                t += 1
+                i += run
+                continue
+        sym[t] = raw[i]
+        extra[t] = 0
+        t += 1
+        i += 1
+    return t
+
+
+@njit(cache=True, nogil=True)
+def _write_zlib(raw, n, sym, extra, t, rle, out):
+    """The zlib stream of the filtered bytes raw[:n] as one dynamic-Huffman DEFLATE block into out; returns its
+    length in bytes. Without `rle` every byte is a literal (`sym`, `extra` and `t` unused); with it the block
+    sends `_tokens`' symbols sym[:t] (runs at distance 1)."""
+    nsym = LITERALS_RLE if rle else LITERALS
+    freq = np.zeros(nsym, np.int64)
+    if rle:
+        for j in range(t):
+            freq[sym[j]] += 1
+    else:
+        for i in range(n):
+            freq[raw[i]] += 1
     freq[256] = 1  # end of block
-    n = h * stride
-    lit_len = np.empty(LITERALS, np.int64)
+    lit_len = np.empty(nsym, np.int64)
     code_lengths(freq, 15, lit_len)
-    lit_code = np.empty(LITERALS, np.int64)
+    lit_code = np.empty(nsym, np.int64)
     _canonical(lit_len, lit_code)
-    # every code length to send: 257 literal ones, then two distance codes of 1 bit (unused; zlib sends the same)
-    seq = np.empty(LITERALS + 2, np.int64)
-    seq[:LITERALS] = lit_len
-    seq[LITERALS] = 1
-    seq[LITERALS + 1] = 1
+    # every code length to send: the literal/length ones, then two distance codes of 1 bit (distance 1 is the
+    # first, the single bit 0; without runs both are unused, as zlib sends them)
+    seq = np.empty(nsym + 2, np.int64)
+    seq[:nsym] = lit_len
+    seq[nsym] = 1
+    seq[nsym + 1] = 1
     cfreq = np.zeros(19, np.int64)
     for v in seq:
         cfreq[v] += 1
@@ -184,8 +217,8 @@ def _deflate_one(img, raw, out):
     pos = 2
     acc = np.uint64(0)
     nb = 0
-    # header: BFINAL 1, BTYPE 2 (dynamic Huffman), HLIT 0 (257 codes), HDIST 1 (2 codes), HCLEN
-    head = 1 | (2 << 1) | (0 << 3) | (1 << 8) | ((hclen - 4) << 13)
+    # header: BFINAL 1, BTYPE 2 (dynamic Huffman), HLIT (nsym - 257 more codes), HDIST 1 (2 codes), HCLEN
+    head = 1 | (2 << 1) | ((nsym - 257) << 3) | (1 << 8) | ((hclen - 4) << 13)
     acc |= np.uint64(head)
     nb += 17
     for k in range(hclen):
@@ -206,10 +239,14 @@ def _deflate_one(img, raw, out):
                 acc >>= np.uint64(8)
                 pos += 1
             nb -= 32
-    for i in range(n):
-        s = raw[i]
+    count = t if rle else n
+    for j in range(count):  # at most 15 + 5 + 1 bits a symbol on top of fewer than 32: fits the 64-bit buffer
+        s = sym[j] if rle else raw[j]
         acc |= np.uint64(lit_code[s]) << np.uint64(nb)
         nb += lit_len[s]
+        if s > 256:  # a run: the length's extra bits, then distance code 0 (distance 1: the bit 0, no extra bits)
+            acc |= np.uint64(extra[j]) << np.uint64(nb)
+            nb += LENGTH_EXTRA[s - 257] + 1
         if nb >= 32:
             for _ in range(4):
                 out[pos] = np.uint8(acc & np.uint64(0xFF))
@@ -241,12 +278,51 @@ def _deflate_one(img, raw, out):
 
 
 @njit(cache=True, nogil=True)
+def _deflate_one(img, raw, out):
+    """zlib stream of Sub-filtered rows of img (H, W, 3) uint8 into out; returns its length in bytes."""
+    h, w, _ = img.shape
+    stride = 3 * w + 1
+    for y in range(h):
+        base = y * stride
+        raw[base] = 1  # Sub
+        prev0 = np.uint8(0)
+        prev1 = np.uint8(0)
+        prev2 = np.uint8(0)
+        for x in range(w):
+            r, g, b = img[y, x, 0], img[y, x, 1], img[y, x, 2]
+            p = base + 1 + 3 * x
+            raw[p], raw[p + 1], raw[p + 2] = np.uint8(r - prev0), np.uint8(g - prev1), np.uint8(b - prev2)
+            prev0, prev1, prev2 = r, g, b
+    none = np.empty(0, np.int64)
+    return _write_zlib(raw, h * stride, none, none, 0, False, out)
+
+
+@njit(cache=True, nogil=True)
 def deflate_rgb(lo, hi, images, out, sizes):
     """zlib streams of images[lo:hi] (n, H, W, 3) uint8 into out[i] (n, capacity) uint8, lengths into sizes[i]."""
     h, w = images.shape[1], images.shape[2]
     raw = np.empty(h * (3 * w + 1), np.uint8)
     for i in range(lo, hi):
         sizes[i] = _deflate_one(images[i], raw, out[i])
+
+
+@njit(cache=True, nogil=True)
+def deflate_masks(lo, hi, masks, out, sizes):
+    """zlib streams of masks[lo:hi] (n, H, W) uint8 into out[i] (n, capacity) uint8, lengths into sizes[i]: rows
+    unfiltered, runs of a repeated byte as matches at distance 1, the rest Huffman-coded literals (zlib's RLE
+    strategy: masks are long flat runs)."""
+    h, w = masks.shape[1], masks.shape[2]
+    stride = w + 1
+    n = h * stride
+    raw = np.empty(n, np.uint8)
+    sym = np.empty(n, np.int64)
+    extra = np.empty(n, np.int64)
+    for i in range(lo, hi):
+        for y in range(h):
+            raw[y * stride] = 0  # filter None
+            raw[y * stride + 1 : (y + 1) * stride] = masks[i, y]
+        t = _tokens(raw, n, sym, extra)
+        sizes[i] = _write_zlib(raw, n, sym, extra, t, True, out[i])
 
 
 cache.leave()

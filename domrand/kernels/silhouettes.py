@@ -176,4 +176,32 @@ def depth_canvas(cam_pts, faces, fx, fy, cx, cy, oy, ox, depth):
                     depth[py - oy, px - ox] = d
 
 
+@njit(cache=True, nogil=True)
+def covered(depth):
+    """Pixels of a depth canvas with a value (> 0) and their box, in one pass: (count, y0, y1, x0, x1), the box
+    inclusive; (0, 0, -1, 0, -1) for an empty canvas.
+
+    Args:
+        depth: (H, W) float32, 0 where nothing was drawn (`depth_canvas`).
+    """
+    h, w = depth.shape
+    count, y0, y1, x0, x1 = 0, h, -1, w, -1
+    for y in range(h):
+        first, last = -1, -1
+        for x in range(w):
+            if depth[y, x] > 0:
+                count += 1
+                if first < 0:
+                    first = x
+                last = x
+        if first >= 0:
+            y0 = min(y0, y)
+            y1 = y
+            x0 = min(x0, first)
+            x1 = max(x1, last)
+    if count == 0:
+        return 0, 0, -1, 0, -1
+    return count, y0, y1, x0, x1
+
+
 cache.leave()
