@@ -302,13 +302,17 @@ def table(rows: list[dict[str, Any]]) -> str:
             )
     for r in rows:
         if r["measure"] == "stages":
-            total = sum(r["ms_per_image"].values())
-            parts = ", ".join(
-                f"{k} {v:.3f}" for k, v in sorted(r["ms_per_image"].items(), key=lambda kv: -kv[1]) if v >= 0.005
-            )
+            ms = r["ms_per_image"]
+            other = {k: v for k, v in ms.items() if k.startswith("write ") and k != "write native"}
+            native = {k: v for k, v in ms.items() if k not in other}
+            total = sum(native.values())
+            parts = ", ".join(f"{k} {v:.3f}" for k, v in sorted(native.items(), key=lambda kv: -kv[1]) if v >= 0.005)
             lines.append(
                 f"\nA chunk's stages, ms per image ({machine['cores']} threads, {machine['size']} px; {total:.2f} in all): {parts}."
             )
+            if other:
+                each = ", ".join(f"{k[6:]} {v:.3f}" for k, v in other.items())
+                lines.append(f"Each other format's writer alone on the same chunks, ms per image: {each}.")
         elif r["measure"] == "startup":
             lines.append(f"\nStart-up: a {r['images']}-image run takes {r['seconds']} s from the command to the end.")
         elif r["measure"] == "cold_start":

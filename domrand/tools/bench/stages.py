@@ -3,7 +3,8 @@
 The stages are those of `generate.runner.ChunkRunner`, timed one after the other on the same chunks:
 sample (the randomizers' draws), each scene randomizer's apply (textures: their synthesis), render (the
 compiled rasterizer, shadow map, shading and silhouettes), image noise, quantize, labels, and writing the
-native shard.
+native shard; then, on the same chunks, each other format's writer alone ("write jsonl", ...: what a format adds
+to a native run's chunk).
 """
 
 from __future__ import annotations
@@ -18,23 +19,26 @@ import numpy as np
 import torch
 
 from domrand.config import DatasetConfig
-from domrand.generate.runner import quantize
+from domrand.generate.runner import object_models, quantize
 from domrand.io import manifest as mf
 from domrand.io.chunk import Chunk, params_arrays
-from domrand.io.native import NativeWriter
 from domrand.io.store import open_store
+from domrand.io.writers import WRITERS, make_writers
 from domrand.labels import compute
 from domrand.rng import chunk_rng
 from domrand.world import TARGET
 
 
 def breakdown(cfg: DatasetConfig, chunks: int = 8, seed: int = 0) -> dict[str, float]:
-    """Milliseconds per image of each stage of a chunk, over `chunks` chunks after one warm-up chunk."""
+    """Milliseconds per image of each stage of a chunk, over `chunks` chunks after one warm-up chunk; the
+    writers of the formats other than native ("write jsonl", ...) each alone on the same chunks."""
     pipe = cfg.pipeline()
     c = cfg.chunk_size
     out = tempfile.TemporaryDirectory(prefix="domrand_stages_")
-    man = mf.build(cfg.to_json(), cfg.world_facts(), seed, c * (chunks + 1), c, ("native",), "numba", "cpu")
-    writer = NativeWriter(open_store(out.name), man, ())
+    formats = tuple(WRITERS)
+    man = mf.build(cfg.to_json(), cfg.world_facts(), seed, c * (chunks + 1), c, formats, "numba", "cpu")
+    writers = make_writers(formats, open_store(out.name), man, object_models(cfg))  # native first
+    written = []
     times: dict[str, float] = defaultdict(float)
     record = False
 
@@ -65,7 +69,14 @@ def breakdown(cfg: DatasetConfig, chunks: int = 8, seed: int = 0) -> dict[str, f
         arrays = {f"label.{n}": a for n, a in labels.items()}
         arrays.update(params_arrays(params))
         depth, instance = images["depth"].numpy(), frame.instance.numpy().astype(np.int16)
+        chunk = Chunk(k, k * c, rgb, depth, instance, arrays, scene.meshes.names)
         with clock("write native"):
-            writer.write_chunk(Chunk(k, k * c, rgb, depth, instance, arrays, scene.meshes.names))
+            writers[0].write_chunk(chunk)
+        written.append(chunk)
+    for w in writers[1:]:  # in the runner's order (coco and bop link jsonl's images)
+        for k, chunk in enumerate(written):
+            record = k > 0
+            with clock(f"write {w.name}"):
+                w.write_chunk(chunk)
     out.cleanup()
     return {name: 1000 * t / (chunks * c) for name, t in times.items()}
