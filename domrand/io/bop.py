@@ -100,8 +100,8 @@ class BopWriter:
                 }
                 r = np.asarray(entry["cam_R_m2c"]).reshape(3, 3)
                 verts, faces = self.mm[oid]
-                large = model_depth(verts, faces, r, np.asarray(entry["cam_t_m2c"]), k, depth_mm.shape)
-                g = gt_info(depth_mm, large, k)
+                large, extent = model_depth(verts, faces, r, np.asarray(entry["cam_t_m2c"]), k, depth_mm.shape)
+                g = gt_info(depth_mm, large, extent, k)
                 j = len(gt)
                 gt.append(entry)
                 info.append(g.info)

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from domrand.kernels.silhouettes import covered, depth_canvas
+from domrand.kernels.silhouettes import depth_canvas
 
 DELTA_MM = 15.0  # the toolkit's tolerance of the visibility test (5 for ITODD, 15 for the other datasets)
 
@@ -49,14 +49,17 @@ def dist_image(depth: np.ndarray, k: np.ndarray, y0: int = 0, x0: int = 0) -> np
 
 def model_depth(
     vertices_mm: np.ndarray, faces: np.ndarray, r: np.ndarray, t_mm: np.ndarray, k: np.ndarray, size: tuple[int, int]
-) -> np.ndarray:
-    """(3H, 3W) float32 depth (mm) of the model alone at pose (r, t), on the canvas around the (H, W) image."""
+) -> tuple[np.ndarray, tuple[int, int, int, int, int]]:
+    """(3H, 3W) float32 depth (mm) of the model alone at pose (r, t), on the canvas around the (H, W) image, and
+    its silhouette's pixel count and box on the canvas, (count, y0, y1, x0, x1) inclusive."""
     h, w = size
     cam = (vertices_mm @ r.T + t_mm).astype(np.float32)
     out = np.zeros((3 * h, 3 * w), dtype=np.float32)
     f32 = np.float32
-    depth_canvas(cam, faces.astype(np.int64), f32(k[0, 0]), f32(k[1, 1]), f32(k[0, 2]), f32(k[1, 2]), -h, -w, out)
-    return out
+    extent = depth_canvas(
+        cam, faces.astype(np.int64), f32(k[0, 0]), f32(k[1, 1]), f32(k[0, 2]), f32(k[1, 2]), -h, -w, out
+    )
+    return out, extent
 
 
 def box_of(mask: np.ndarray) -> list[int]:
@@ -66,7 +69,9 @@ def box_of(mask: np.ndarray) -> list[int]:
     return [int(xs[0]), int(ys[0]), int(xs[-1] - xs[0]), int(ys[-1] - ys[0])]
 
 
-def gt_info(depth_mm: np.ndarray, model_large: np.ndarray, k: np.ndarray) -> GtInfo:
+def gt_info(
+    depth_mm: np.ndarray, model_large: np.ndarray, extent: tuple[int, int, int, int, int], k: np.ndarray
+) -> GtInfo:
     """The toolkit's entry for one object.
 
     The toolkit's per-pixel arithmetic runs on the box of the model's silhouette in the image only (everywhere
@@ -75,6 +80,7 @@ def gt_info(depth_mm: np.ndarray, model_large: np.ndarray, k: np.ndarray) -> GtI
     Args:
         depth_mm: (H, W) the scene's depth image in millimetres as written (0: no value).
         model_large: (3H, 3W) the model's depth alone (`model_depth`), mm.
+        extent: its silhouette's (count, y0, y1, x0, x1) on that canvas (`model_depth`).
         k: (3, 3) intrinsics.
     """
     h, w = depth_mm.shape
@@ -82,7 +88,7 @@ def gt_info(depth_mm: np.ndarray, model_large: np.ndarray, k: np.ndarray) -> GtI
     mask = np.zeros((h, w), dtype=bool)
     visib = np.zeros((h, w), dtype=bool)
     px_valid = 0
-    px_all, cy0, cy1, cx0, cx1 = covered(model_large)  # the whole silhouette, one compiled pass over the canvas
+    px_all, cy0, cy1, cx0, cx1 = extent  # the whole silhouette, counted and boxed as it was drawn
     # the silhouette's box within the image (a box around the image's part of it: outside, the model has no depth)
     r0, r1, c0, c1 = max(cy0, h) - h, min(cy1, 2 * h - 1) - h, max(cx0, w) - w, min(cx1, 2 * w - 1) - w
     if px_all and r0 <= r1 and c0 <= c1:

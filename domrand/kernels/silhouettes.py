@@ -137,9 +137,14 @@ def depth_canvas(cam_pts, faces, fx, fy, cx, cy, oy, ox, depth):
             the image's top and left borders).
         depth: (H_c, W_c) float32 out: z at each pixel centre the mesh covers (same unit as cam_pts), 0
             elsewhere. The edge functions and fill rule are the renderer's (`raster.raster_scene`).
+
+    Returns:
+        (count, y0, y1, x0, x1): the pixels drawn and their box on the canvas (inclusive); (0, 0, -1, 0, -1)
+        when none (what `calc_gt_info.py` counts and boxes, without another pass over the canvas).
     """
     hc, wc = depth.shape
     depth[:, :] = 0
+    count, by0, by1, bx0, bx1 = 0, hc, -1, wc, -1
     big = F32(4 * max(hc, wc))
     for f in range(faces.shape[0]):
         i0, i1, i2 = faces[f, 0], faces[f, 1], faces[f, 2]
@@ -171,37 +176,16 @@ def depth_canvas(cam_pts, faces, fx, fy, cx, cy, oy, ox, depth):
                 if not (_owns(w0, dx12, dy12) and _owns(w1, dx20, dy20) and _owns(w2, dx01, dy01)):
                     continue
                 d = (w0 + w1 + w2) / (w0 * q0 + w1 * q1 + w2 * q2)
-                cur = depth[py - oy, px - ox]
+                cy_, cx_ = py - oy, px - ox
+                cur = depth[cy_, cx_]
+                if cur == 0:
+                    count += 1
+                    by0, by1, bx0, bx1 = min(by0, cy_), max(by1, cy_), min(bx0, cx_), max(bx1, cx_)
                 if cur == 0 or d < cur:
-                    depth[py - oy, px - ox] = d
-
-
-@njit(cache=True, nogil=True)
-def covered(depth):
-    """Pixels of a depth canvas with a value (> 0) and their box, in one pass: (count, y0, y1, x0, x1), the box
-    inclusive; (0, 0, -1, 0, -1) for an empty canvas.
-
-    Args:
-        depth: (H, W) float32, 0 where nothing was drawn (`depth_canvas`).
-    """
-    h, w = depth.shape
-    count, y0, y1, x0, x1 = 0, h, -1, w, -1
-    for y in range(h):
-        first, last = -1, -1
-        for x in range(w):
-            if depth[y, x] > 0:
-                count += 1
-                if first < 0:
-                    first = x
-                last = x
-        if first >= 0:
-            y0 = min(y0, y)
-            y1 = y
-            x0 = min(x0, first)
-            x1 = max(x1, last)
+                    depth[cy_, cx_] = d
     if count == 0:
         return 0, 0, -1, 0, -1
-    return count, y0, y1, x0, x1
+    return count, by0, by1, bx0, bx1
 
 
 cache.leave()
