@@ -15,6 +15,7 @@
     python experiments/localization/run.py spread2     # from it: half the occlusion share, 4,000 steps (SPREAD2)
     python experiments/localization/run.py spread3     # from it: 2,000 steps more at half the learning rate (SPREAD3)
     python experiments/localization/run.py spread4     # from spread2: 6,000 steps, 64k images, principal point jittered
+    python experiments/localization/run.py spread5     # from it: a quarter of the scenes near the nominal camera, 10% occluded
     python experiments/localization/run.py occlusion_camera  # issue 33's runs side by side, with the control sets
     python experiments/localization/run.py camera      # the committed model with a roughly known, calibrated or true camera
     python experiments/localization/run.py draws       # the committed model on two more draws of the reality-gap sets
@@ -37,7 +38,19 @@ from pathlib import Path
 
 from pose_recipes.ablations import datasize, design, pretraining, table2, textures
 from pose_recipes.common import HERE
-from pose_recipes.finetune import AGAIN, FINETUNE, HARDNEG, HARDNEG2, OCCLUSION, SPREAD, SPREAD2, SPREAD3, SPREAD4, finetune
+from pose_recipes.finetune import (
+    AGAIN,
+    FINETUNE,
+    HARDNEG,
+    HARDNEG2,
+    OCCLUSION,
+    SPREAD,
+    SPREAD2,
+    SPREAD3,
+    SPREAD4,
+    SPREAD5,
+    finetune,
+)
 from pose_recipes.headline import headline
 from pose_recipes.readings import camera, draws, fusion, occlusion_camera, regap
 
@@ -54,7 +67,7 @@ RECIPES: dict[str, tuple[Callable[[Path, argparse.Namespace], object], bool]] = 
     "design": (lambda work, a: design(work), True),
     "pretraining": (lambda work, a: pretraining(work, a.steps), True),
     "headline": (lambda work, a: headline(work, a.headline_steps, a.headline_size, a.headline_images), True),
-    **{r["name"]: (_finetune(r), True) for r in (FINETUNE, HARDNEG, AGAIN, HARDNEG2, OCCLUSION, SPREAD, SPREAD2, SPREAD3, SPREAD4)},
+    **{r["name"]: (_finetune(r), True) for r in (FINETUNE, HARDNEG, AGAIN, HARDNEG2, OCCLUSION, SPREAD, SPREAD2, SPREAD3, SPREAD4, SPREAD5)},
     "fusion": (lambda work, a: fusion(work), True),
     "camera": (lambda work, a: camera(work), True),
     "draws": (lambda work, a: draws(work), False),

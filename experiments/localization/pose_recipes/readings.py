@@ -149,6 +149,8 @@ ISSUE33_RUNS = (
     "spread_128px_32k_3000",
     "spread2_128px_48k_4000",
     "spread3_128px_32k_2000",
+    "spread4_128px_64k_6000",
+    "spread5_128px_64k_6000",
 )
 
 
