@@ -55,7 +55,7 @@ def _shadow(smap, w2v, proj, ortho, x_, y_, z_, ndl):
     x = x_ * w2v[0, 0] + y_ * w2v[0, 1] + z_ * w2v[0, 2] + w2v[0, 3]
     y = x_ * w2v[1, 0] + y_ * w2v[1, 1] + z_ * w2v[1, 2] + w2v[1, 3]
     z = x_ * w2v[2, 0] + y_ * w2v[2, 1] + z_ * w2v[2, 2] + w2v[2, 3]
-    q = ONE if ortho else ONE / z
+    q = ONE if ortho or z == 0 else ONE / z  # z <= 0: behind the light, lit (below); z == 0 exactly would divide by 0
     sx = proj[0] * (x * q) + proj[2]
     sy = proj[1] * (y * q) + proj[3]
     texel = ONE / proj[0] if ortho else z / proj[0]

@@ -135,7 +135,8 @@ def shadow_visibility(shadow_depth: Tensor, view: View, pos: Tensor, ndl: Tensor
     fx, fy, cx, cy = (view.proj[:, i : i + 1] for i in range(4))
     ortho = view.ortho[:, None]
     z = lp[..., 2]
-    q = torch.where(ortho, torch.ones_like(z), 1.0 / z)
+    # z <= 0: behind the light, lit (below); on its view plane (z == 0) no division (the compiled kernel's rule)
+    q = torch.where(ortho | (z == 0), torch.ones_like(z), 1.0 / z)
     sx, sy = fx * (lp[..., 0] * q) + cx, fy * (lp[..., 1] * q) + cy
     texel = torch.where(ortho, 1.0 / fx, z / fx)
     bias = texel * (SHADOW_BIAS_TEXELS + SHADOW_SLOPE_TEXELS * (1.0 - ndl.clamp(0, 1)))

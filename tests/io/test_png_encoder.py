@@ -164,7 +164,7 @@ def test_mask_encoder_is_about_as_small_as_zlib_rle() -> None:
     yy, xx = np.mgrid[:128, :128]
     masks = []
     for _ in range(16):
-        cy, cx, r = rng.integers(20, 108, 2).tolist() + [int(rng.integers(4, 30))]
+        cy, cx, r = [*rng.integers(20, 108, 2).tolist(), int(rng.integers(4, 30))]
         masks.append((((yy - cy) ** 2 + (xx - cx) ** 2) < r * r).astype(np.uint8) * 255)
     ours = sum(len(png_parts(p)[b"IDAT"]) for p in encode_png_masks(np.stack(masks)))
     ref = 0
