@@ -71,5 +71,7 @@ def test_occlusion_recipe_is_hardneg2_with_occluded_scenes_only() -> None:
 def test_selection_keeps_the_committed_model_when_its_run_folder_is_gone(tmp_path: Path) -> None:
     """A fresh checkout has no work/runs: the committed runs come back from git as candidates, so a new run cannot
     replace cube.pt without beating them."""
-    path = common.run_checkpoint(tmp_path, "hardneg2_128px_64k_6000")
-    assert hashlib.sha256(path.read_bytes()).hexdigest() == common.INIT_FROM_GIT["hardneg2_128px_64k_6000"][1]
+    for name, (_, sha) in common.INIT_FROM_GIT.items():
+        path = common.run_checkpoint(tmp_path, name)
+        assert hashlib.sha256(path.read_bytes()).hexdigest() == sha, name
+    assert path.read_bytes() == (common.HERE / "checkpoints" / "cube.pt").read_bytes()  # the newest: committed

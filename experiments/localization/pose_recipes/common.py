@@ -123,6 +123,10 @@ INIT_FROM_GIT = {
         "87823bd",
         "90adf0e39612465b2c61e0e5c00a75c02ba6b322cc0ed8ecccddecfd82a2b96d",
     ),
+    "spread5_128px_64k_6000": (
+        "3cf596d",
+        "319656bf76233c23eca9a1fe546d39916d425e4efc250b3fa23780317698f0a3",
+    ),
 }
 
 
