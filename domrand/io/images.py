@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import struct
 import zlib
+from typing import Any
 
 import cv2
 import numpy as np
@@ -67,19 +68,12 @@ def encode_png_rgb(images: np.ndarray) -> list[bytes]:
     """(n, H, W, 3) uint8 RGB -> n PNG files' bytes, encoded by the compiled kernel (`kernels.png`) on the kernel
     threads: the same pixels as `encode_png` gives, in about a fifth of the time. The same pixels always give the
     same bytes."""
-    from domrand.kernels.png import capacity, deflate_rgb
-    from domrand.kernels.threads import parallel
+    from domrand.kernels.png import deflate_rgb
 
     images = np.ascontiguousarray(images, dtype=np.uint8)
-    n, h, w, c = images.shape
-    if c != 3:
+    if images.ndim != 4 or images.shape[3] != 3:
         raise ValueError(f"encode_png_rgb takes (n, H, W, 3) uint8 images, got shape {images.shape}")
-    streams = np.empty((n, capacity(h, w)), np.uint8)
-    sizes = np.empty(n, np.int64)
-    if n:
-        parallel(deflate_rgb, n, images, streams, sizes)
-    header = _PNG_SIGNATURE + _chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0))
-    return [header + _chunk(b"IDAT", streams[i, : sizes[i]].tobytes()) + _IEND for i in range(n)]
+    return _encode(deflate_rgb, images, channels=3, colour_type=2)
 
 
 def encode_png_masks(masks: np.ndarray) -> list[bytes]:
@@ -93,18 +87,25 @@ def encode_png_masks(masks: np.ndarray) -> list[bytes]:
         >>> bool((cv2.imdecode(np.frombuffer(png, np.uint8), cv2.IMREAD_UNCHANGED) == m[1]).all())
         True
     """
-    from domrand.kernels.png import capacity, deflate_masks
-    from domrand.kernels.threads import parallel
+    from domrand.kernels.png import deflate_masks
 
     if masks.ndim != 3 or masks.dtype != np.uint8:
         raise ValueError(f"encode_png_masks takes (n, H, W) uint8 masks, got shape {masks.shape} {masks.dtype}")
-    masks = np.ascontiguousarray(masks)
-    n, h, w = masks.shape
-    streams = np.empty((n, capacity(h, w, 1)), np.uint8)
+    return _encode(deflate_masks, np.ascontiguousarray(masks), channels=1, colour_type=0)
+
+
+def _encode(kernel: Any, images: np.ndarray, channels: int, colour_type: int) -> list[bytes]:
+    """PNG files of the 8-bit images (n, H, W[, channels]) from compiled `kernel`'s zlib streams (run on the kernel
+    threads), with the IHDR of `colour_type` (2: RGB, 0: greyscale)."""
+    from domrand.kernels.png import capacity
+    from domrand.kernels.threads import parallel
+
+    n, h, w = images.shape[:3]
+    streams = np.empty((n, capacity(h, w, channels)), np.uint8)
     sizes = np.empty(n, np.int64)
     if n:
-        parallel(deflate_masks, n, masks, streams, sizes)
-    header = _PNG_SIGNATURE + _chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 0, 0, 0, 0))
+        parallel(kernel, n, images, streams, sizes)
+    header = _PNG_SIGNATURE + _chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, colour_type, 0, 0, 0))
     return [header + _chunk(b"IDAT", streams[i, : sizes[i]].tobytes()) + _IEND for i in range(n)]
 
 
