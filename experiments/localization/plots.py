@@ -42,7 +42,7 @@ def cm(row: dict, key: str) -> float:
 
 
 def curve(name: str, xkey: str, xlabel: str, title: str) -> None:
-    rows = load(f"{name}")
+    rows = load(name)
     if rows is None:
         return
     fig, ax = plt.subplots(figsize=(6, 4))
@@ -142,7 +142,7 @@ def table2_markdown() -> str:
 
 
 def series_markdown(name: str, xkey: str, xlabel: str) -> str:
-    rows = load(f"{name}")
+    rows = load(name)
     if rows is None:
         return "(not run yet)"
     g = gap_label(rows)
