@@ -21,6 +21,14 @@ SLOPE_TEXELS = np.float32(SHADOW_SLOPE_TEXELS)
 
 
 @njit(cache=True, inline="always")
+def _wrap(i, size):
+    """i mod size in [0, size) (Python's %), by a mask when size is a power of two: no integer division."""
+    if size & (size - 1) == 0:
+        return i & (size - 1)
+    return i % size
+
+
+@njit(cache=True, inline="always")
 def _tex(textures, idx, u, v):
     """Bilinear, repeat-addressed lookup of texture `idx` at (u, v) -> (r, g, b) in [0, 1]."""
     n, size = textures.shape[0], textures.shape[1]
@@ -29,8 +37,9 @@ def _tex(textures, idx, u, v):
     y = v * F32(size) - F32(0.5)
     x0f, y0f = F32(math.floor(x)), F32(math.floor(y))
     ax, ay = x - x0f, y - y0f
-    x0, y0 = int(x0f) % size, int(y0f) % size
-    x1, y1 = (x0 + 1) % size, (y0 + 1) % size
+    x0, y0 = _wrap(int(x0f), size), _wrap(int(y0f), size)
+    x1 = x0 + 1 if x0 + 1 < size else 0
+    y1 = y0 + 1 if y0 + 1 < size else 0
     s = F32(1.0 / 255.0)
     out0, out1, out2 = ZERO, ZERO, ZERO
     for c in range(3):
