@@ -28,3 +28,19 @@ def test_new_kinds_keep_the_stored_indices_of_the_old():
     old = ("flat", "linear_gradient", "radial_gradient", "checker", "stripes", "noise", "blend", "image")
     assert KINDS[: len(old)] == old
     assert "image" not in PROCEDURAL_KINDS and set(PROCEDURAL_KINDS) | {"image"} == set(KINDS)
+
+
+@pytest.mark.parametrize("size", [16, 64, 128])
+def test_strokes_painted_last_to_first_match_the_reference(size):
+    """The kernel paints strokes over their own rectangles only (last to first): every texel must still take
+    its first stroke, for strokes longer than the texture (cells 1), thin ones (cells 40), and angles where the
+    rectangle's axes are the texture's (0, pi / 2: a row's span is then bounded by one pair of edges alone)."""
+    r = TextureRandomizer(kinds=("strokes",), size=size)
+    spec = r.sample_spec(48, rng=torch.Generator().manual_seed(size))
+    cells = torch.tensor([1.0, 2.0, 5.0, 16.0, 40.0, 3.0] * 8)
+    angle = torch.tensor([0.0, torch.pi / 2, torch.pi / 4, 1.0] * 12)
+    duty = torch.tensor([0.0, 0.5, 1.0] * 16)  # 0: every stroke at `angle` exactly
+    spec = type(spec)(**{**spec.tensors(), "cells": cells, "angle": angle, "duty": duty})
+    kernel, reference = synthesize(spec, size, r.images()), generate(spec, size, r.images())
+    assert int((kernel.int() - reference.int()).abs().max()) <= 1
+    assert (kernel != kernel[:, :1, :1]).any()  # strokes were drawn, not only the background
