@@ -18,7 +18,7 @@ from numba import njit
 
 from domrand.kernels import cache
 from domrand.kernels.constants import MARGIN
-from domrand.kernels.frontend import F32, INF, _corners, front_scene, scene_buffers, world_geometry
+from domrand.kernels.frontend import F32, INF, ONE, _corners, front_scene, scene_buffers, world_geometry
 from domrand.kernels.shade import _shade_scene
 
 cache.enter()  # the compiled kernels' folder, before the first @njit (`kernels.cache`)
@@ -29,6 +29,21 @@ __all__ = ["RenderJob", "cover_stats", "front_scene", "raster_scene", "render", 
 @njit(cache=True, inline="always")
 def _owns(w, dx, dy):
     return w > 0 or (w == 0 and (dy < 0 or (dy == 0 and dx > 0)))
+
+
+@njit(cache=True, inline="always")
+def _enter(a, dy, xv):
+    """A pixel column no owned pixel of a row lies left of, from one edge whose function a - dy * (x - xv) grows
+    with x (dy < 0): a pixel below its root, less a pixel, and only where float rounding moves the root by
+    under a quarter pixel (else no bound). Along a row each edge function is monotone in x even in float, so
+    the row's owned pixels are one run: `raster_scene` starts here and stops after the run."""
+    if not dy < 0:
+        return -(1 << 30)
+    root = xv + a / dy
+    slack = F32(1.0e-6) * (abs(a) + abs(dy) * (abs(xv) + abs(root)) + ONE)  # rounding of w near the root, x |dy|
+    if not (abs(root) < F32(1e7) and slack < F32(0.25) * abs(dy)):
+        return -(1 << 30)
+    return math.floor(root) - 1
 
 
 @njit(cache=True)
@@ -52,13 +67,18 @@ def raster_scene(screen, valid, zbuf, tbuf):
         for py in range(ymin, ymax + 1):
             fy = F32(py)
             a0, a1, a2 = dx12 * (fy - y1), dx20 * (fy - y2), dx01 * (fy - y0)
-            for px in range(xmin, xmax + 1):
+            start = max(_enter(a0, dy12, x1), _enter(a1, dy20, x2), _enter(a2, dy01, x0), xmin)
+            inside = False
+            for px in range(start, xmax + 1):
                 fx = F32(px)
                 w0 = a0 - dy12 * (fx - x1)
                 w1 = a1 - dy20 * (fx - x2)
                 w2 = a2 - dy01 * (fx - x0)
                 if not (_owns(w0, dx12, dy12) and _owns(w1, dx20, dy20) and _owns(w2, dx01, dy01)):
+                    if inside:  # a row's owned pixels are consecutive: past them, none follows
+                        break
                     continue
+                inside = True
                 d = (w0 * zq0 + w1 * zq1 + w2 * zq2) / (w0 * q0 + w1 * q1 + w2 * q2)
                 zb = zbuf[py, px]
                 if d < INF and (d < zb or (d == zb and t < tbuf[py, px])):
