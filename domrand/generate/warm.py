@@ -43,15 +43,18 @@ def _render(config: DatasetConfig) -> None:
 
 
 def _png() -> None:
-    """Compile the interchange formats' kernels: the PNG encoders and COCO's RLE, on one small image."""
+    """Compile the interchange formats' kernels: the PNG encoders, COCO's RLE and BOP's visibility pass, on one
+    small image."""
     import numpy as np
 
+    from domrand.io.bop_gt import gt_info
     from domrand.io.images import encode_png_masks, encode_png_rgb
     from domrand.io.rle import encode_instance
 
     encode_png_rgb(np.zeros((1, 2, 2, 3), np.uint8))
     encode_png_masks(np.zeros((1, 2, 2), np.uint8))
     encode_instance(np.zeros((2, 2), np.int16), 0, (0.0, 0.0, 2.0, 2.0))
+    gt_info(np.ones((2, 2)), np.ones((6, 6), np.float32), (4, 2, 3, 2, 3), np.eye(3))
 
 
 def warm_up(config: DatasetConfig, png: bool = False) -> float | None:

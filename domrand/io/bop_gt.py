@@ -5,7 +5,8 @@ Re-implemented from the BOP toolkit (https://github.com/thodan/bop_toolkit, MIT 
 (`calc_2d_bbox`, `depth_im_to_dist_im_fast`) and `bop_toolkit_lib/visibility.py` (`estimate_visib_mask_gt`,
 mode "bop19"). The model is drawn alone at its ground-truth pose on a canvas of 3W x 3H (the image and one
 image size around it) by domrand's rasterizer instead of the toolkit's OpenGL one; everything else is the
-toolkit's arithmetic on the written depth image (millimetres, as the toolkit reads it back).
+toolkit's arithmetic on the written depth image (millimetres, as the toolkit reads it back), compiled
+(`kernels.bop_gt`).
 
 Per object:
     px_count_all    pixels of the model's whole silhouette on the canvas (outside the image too)
@@ -38,15 +39,6 @@ class GtInfo:
     mask_visib: np.ndarray
 
 
-def dist_image(depth: np.ndarray, k: np.ndarray, y0: int = 0, x0: int = 0) -> np.ndarray:
-    """(H, W) depth (Z) -> distance from the camera centre, the toolkit's `depth_im_to_dist_im_fast`; `depth` may be
-    the part of an image from row y0, column x0 on."""
-    h, w = depth.shape
-    xs = (np.arange(x0, x0 + w, dtype=np.float64)[None, :] - k[0, 2]) / np.float64(k[0, 0])
-    ys = (np.arange(y0, y0 + h, dtype=np.float64)[:, None] - k[1, 2]) / np.float64(k[1, 1])
-    return np.sqrt((xs * depth) ** 2 + (ys * depth) ** 2 + depth.astype(np.float64) ** 2)
-
-
 def model_depth(
     vertices_mm: np.ndarray, faces: np.ndarray, r: np.ndarray, t_mm: np.ndarray, k: np.ndarray, size: tuple[int, int]
 ) -> tuple[np.ndarray, tuple[int, int, int, int, int]]:
@@ -62,20 +54,14 @@ def model_depth(
     return out, extent
 
 
-def box_of(mask: np.ndarray) -> list[int]:
-    """The toolkit's `calc_2d_bbox` of the pixels of a non-empty (H, W) bool mask: [x, y, w, h] with
-    w = max(x) - min(x) (not + 1), from the mask's rows and columns."""
-    ys, xs = np.flatnonzero(mask.any(axis=1)), np.flatnonzero(mask.any(axis=0))
-    return [int(xs[0]), int(ys[0]), int(xs[-1] - xs[0]), int(ys[-1] - ys[0])]
-
-
 def gt_info(
     depth_mm: np.ndarray, model_large: np.ndarray, extent: tuple[int, int, int, int, int], k: np.ndarray
 ) -> GtInfo:
     """The toolkit's entry for one object.
 
-    The toolkit's per-pixel arithmetic runs on the box of the model's silhouette in the image only (everywhere
-    else the model has no depth, so neither mask can hold a pixel): the same values, at a fraction of the work.
+    The toolkit's per-pixel arithmetic (`kernels.bop_gt.visibility`, compiled) runs on the box of the model's
+    silhouette in the image only (everywhere else the model has no depth, so neither mask can hold a pixel): the
+    same values, at a fraction of the work.
 
     Args:
         depth_mm: (H, W) the scene's depth image in millimetres as written (0: no value).
@@ -83,27 +69,28 @@ def gt_info(
         extent: its silhouette's (count, y0, y1, x0, x1) on that canvas (`model_depth`).
         k: (3, 3) intrinsics.
     """
+    from domrand.kernels.bop_gt import visibility
+
     h, w = depth_mm.shape
     model = model_large[h : 2 * h, w : 2 * w]
     mask = np.zeros((h, w), dtype=bool)
     visib = np.zeros((h, w), dtype=bool)
-    px_valid = 0
     px_all, cy0, cy1, cx0, cx1 = extent  # the whole silhouette, counted and boxed as it was drawn
     # the silhouette's box within the image (a box around the image's part of it: outside, the model has no depth)
     r0, r1, c0, c1 = max(cy0, h) - h, min(cy1, 2 * h - 1) - h, max(cx0, w) - w, min(cx1, 2 * w - 1) - w
+    counts = np.zeros(6, np.int64)
     if px_all and r0 <= r1 and c0 <= c1:
-        box = (slice(r0, r1 + 1), slice(c0, c1 + 1))
-        dist_gt = dist_image(model[box], k, r0, c0)
-        dist_im = dist_image(depth_mm[box], k, r0, c0)
-        d_diff = dist_gt.astype(np.float32) - dist_im.astype(np.float32)
-        mask[box] = dist_gt > 0
-        visib[box] = ((d_diff <= DELTA_MM) | (dist_im == 0)) & (dist_gt > 0)
-        px_valid = int((dist_im[mask[box]] > 0).sum())
-    px_visib = int(visib.sum())
+        f = np.float64
+        visibility(
+            np.ascontiguousarray(depth_mm, dtype=np.float64), model, r0, r1, c0, c1, f(k[0, 0]), f(k[1, 1]),
+            f(k[0, 2]), f(k[1, 2]), DELTA_MM, mask, visib, counts,
+        )  # fmt: skip
+    px_valid, px_visib = int(counts[0]), int(counts[1])
     bbox_obj, bbox_visib = [-1, -1, -1, -1], [-1, -1, -1, -1]
     if px_visib > 0:
         bbox_obj = [cx0 - w, cy0 - h, cx1 - cx0, cy1 - cy0]  # calc_2d_bbox: w = max(x) - min(x)
-        bbox_visib = box_of(visib)
+        x0, y0, x1, y1 = (int(v) for v in counts[2:])
+        bbox_visib = [x0, y0, x1 - x0, y1 - y0]
     info = {
         "bbox_obj": bbox_obj,
         "bbox_visib": bbox_visib,
