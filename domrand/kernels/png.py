@@ -83,30 +83,35 @@ def code_lengths(freq, limit, lengths):
             if f[s] > 0:
                 leaves[m] = s
                 m += 1
-        order = np.empty(m, np.int64)  # leaves by weight, ties by symbol (insertion sort: numba compiles np.sort
-        for k in range(m):  # and np.argsort's stable kind seconds longer, and m <= 257)
-            s = leaves[k]
-            j = k
-            while j > 0 and f[order[j - 1]] > f[s]:
-                order[j] = order[j - 1]
-                j -= 1
-            order[j] = s
+        # leaves by weight, ties by symbol: a Shell sort of the unique keys weight * 2**20 + symbol (numba compiles
+        # np.sort and np.argsort's stable kind seconds longer; m <= 288)
+        keys = np.empty(m, np.int64)
         for k in range(m):
+            keys[k] = (f[leaves[k]] << 20) | leaves[k]
+        gap = 1
+        while gap < m // 3:
+            gap = 3 * gap + 1
+        while gap > 0:
+            for k in range(gap, m):
+                key = keys[k]
+                j = k
+                while j >= gap and keys[j - gap] > key:
+                    keys[j] = keys[j - gap]
+                    j -= gap
+                keys[j] = key
+            gap //= 3
+        order = np.empty(m, np.int64)
+        for k in range(m):
+            order[k] = keys[k] & ((1 << 20) - 1)
             weight[k] = f[order[k]]
         # two queues: leaves [0, m) sorted by weight, internal nodes [m, 2m - 1) made in nondecreasing order
         li, ii, nxt = 0, m, m
         for _ in range(m - 1):
-            pick = np.empty(2, np.int64)
-            for t in range(2):
-                if li < m and (ii >= nxt or weight[li] <= weight[ii]):
-                    pick[t] = li
-                    li += 1
-                else:
-                    pick[t] = ii
-                    ii += 1
-            weight[nxt] = weight[pick[0]] + weight[pick[1]]
-            parent[pick[0]] = nxt
-            parent[pick[1]] = nxt
+            p0, li, ii = _lightest(weight, li, ii, m, nxt)
+            p1, li, ii = _lightest(weight, li, ii, m, nxt)
+            weight[nxt] = weight[p0] + weight[p1]
+            parent[p0] = nxt
+            parent[p1] = nxt
             nxt += 1
         root = nxt - 1
         depth[root] = 0
@@ -121,6 +126,15 @@ def code_lengths(freq, limit, lengths):
         for s in range(n):
             if f[s] > 0:
                 f[s] = (f[s] + 1) // 2
+
+
+@njit(cache=True, inline="always")
+def _lightest(weight, li, ii, m, nxt):
+    """The lighter head of the two queues (leaves [li, m), internal nodes [ii, nxt); a leaf on a tie), and the
+    queues' new heads."""
+    if li < m and (ii >= nxt or weight[li] <= weight[ii]):
+        return li, li + 1, ii
+    return ii, li, ii + 1
 
 
 @njit(cache=True, nogil=True)
@@ -178,18 +192,13 @@ def _tokens(raw, n, sym, extra):
 
 
 @njit(cache=True, nogil=True)
-def _write_zlib(raw, n, sym, extra, t, rle, out):
+def _write_zlib(raw, n, sym, extra, t, rle, freq, adler, out):
     """The zlib stream of the filtered bytes raw[:n] as one dynamic-Huffman DEFLATE block into out; returns its
     length in bytes. Without `rle` every byte is a literal (`sym`, `extra` and `t` unused); with it the block
-    sends `_tokens`' symbols sym[:t] (runs at distance 1)."""
+    sends `_tokens`' symbols sym[:t] (runs at distance 1). `freq` (LITERALS or LITERALS_RLE,) counts the symbols
+    sent (its end-of-block entry is set here) and `adler` is the Adler-32 of raw[:n], both from the caller's pass
+    over the bytes."""
     nsym = LITERALS_RLE if rle else LITERALS
-    freq = np.zeros(nsym, np.int64)
-    if rle:
-        for j in range(t):
-            freq[sym[j]] += 1
-    else:
-        for i in range(n):
-            freq[raw[i]] += 1
     freq[256] = 1  # end of block
     lit_len = np.empty(nsym, np.int64)
     code_lengths(freq, 15, lit_len)
@@ -239,20 +248,34 @@ def _write_zlib(raw, n, sym, extra, t, rle, out):
                 acc >>= np.uint64(8)
                 pos += 1
             nb -= 32
-    count = t if rle else n
-    for j in range(count):  # at most 15 + 5 + 1 bits a symbol on top of fewer than 32: fits the 64-bit buffer
-        s = sym[j] if rle else raw[j]
-        acc |= np.uint64(lit_code[s]) << np.uint64(nb)
-        nb += lit_len[s]
-        if s > 256:  # a run: the length's extra bits, then distance code 0 (distance 1: the bit 0, no extra bits)
-            acc |= np.uint64(extra[j]) << np.uint64(nb)
-            nb += LENGTH_EXTRA[s - 257] + 1
-        if nb >= 32:
-            for _ in range(4):
+    if rle:
+        for j in range(t):  # at most 15 + 5 + 1 bits a symbol on top of fewer than 32: fits the 64-bit buffer
+            s = sym[j]
+            acc |= np.uint64(lit_code[s]) << np.uint64(nb)
+            nb += lit_len[s]
+            if s > 256:  # a run: the length's extra bits, then distance code 0 (distance 1: the bit 0, no extra bits)
+                acc |= np.uint64(extra[j]) << np.uint64(nb)
+                nb += LENGTH_EXTRA[s - 257] + 1
+            if nb >= 32:
+                for _ in range(4):
+                    out[pos] = np.uint8(acc & np.uint64(0xFF))
+                    acc >>= np.uint64(8)
+                    pos += 1
+                nb -= 32
+    else:
+        code = lit_code.astype(np.uint64)
+        for j in range(n):  # every byte a literal: at most 15 bits on top of fewer than 32
+            s = raw[j]
+            acc |= code[s] << np.uint64(nb)
+            nb += lit_len[s]
+            if nb >= 32:
                 out[pos] = np.uint8(acc & np.uint64(0xFF))
-                acc >>= np.uint64(8)
-                pos += 1
-            nb -= 32
+                out[pos + 1] = np.uint8((acc >> np.uint64(8)) & np.uint64(0xFF))
+                out[pos + 2] = np.uint8((acc >> np.uint64(16)) & np.uint64(0xFF))
+                out[pos + 3] = np.uint8((acc >> np.uint64(24)) & np.uint64(0xFF))
+                acc >>= np.uint64(32)
+                pos += 4
+                nb -= 32
     acc |= np.uint64(lit_code[256]) << np.uint64(nb)  # end of block
     nb += lit_len[256]
     while nb > 0:
@@ -260,7 +283,14 @@ def _write_zlib(raw, n, sym, extra, t, rle, out):
         acc >>= np.uint64(8)
         pos += 1
         nb -= 8
-    # Adler-32 of the filtered bytes, big-endian
+    for k in range(4):  # Adler-32, big-endian
+        out[pos + k] = np.uint8((adler >> (24 - 8 * k)) & 0xFF)
+    return pos + 4
+
+
+@njit(cache=True, nogil=True)
+def _adler32(raw, n):
+    """Adler-32 of raw[:n] (RFC 1950)."""
     a, b = 1, 0
     i = 0
     while i < n:
@@ -271,30 +301,48 @@ def _write_zlib(raw, n, sym, extra, t, rle, out):
         a %= 65521
         b %= 65521
         i = end
-    adler = (b << 16) | a
-    for k in range(4):
-        out[pos + k] = np.uint8((adler >> (24 - 8 * k)) & 0xFF)
-    return pos + 4
+    return (b << 16) | a
 
 
 @njit(cache=True, nogil=True)
 def _deflate_one(img, raw, out):
-    """zlib stream of Sub-filtered rows of img (H, W, 3) uint8 into out; returns its length in bytes."""
+    """zlib stream of Sub-filtered rows of img (H, W, 3) uint8 into out; returns its length in bytes. The one
+    pass that filters the rows also counts the bytes for the Huffman code and sums Adler-32."""
     h, w, _ = img.shape
     stride = 3 * w + 1
+    freq = np.zeros(LITERALS, np.int64)
+    a, b = 1, 0
     for y in range(h):
         base = y * stride
         raw[base] = 1  # Sub
+        freq[1] += 1
+        a += 1
+        b += a
         prev0 = np.uint8(0)
         prev1 = np.uint8(0)
         prev2 = np.uint8(0)
         for x in range(w):
-            r, g, b = img[y, x, 0], img[y, x, 1], img[y, x, 2]
+            r, g, bl = img[y, x, 0], img[y, x, 1], img[y, x, 2]
             p = base + 1 + 3 * x
-            raw[p], raw[p + 1], raw[p + 2] = np.uint8(r - prev0), np.uint8(g - prev1), np.uint8(b - prev2)
-            prev0, prev1, prev2 = r, g, b
+            f0, f1, f2 = np.uint8(r - prev0), np.uint8(g - prev1), np.uint8(bl - prev2)
+            raw[p], raw[p + 1], raw[p + 2] = f0, f1, f2
+            freq[f0] += 1
+            freq[f1] += 1
+            freq[f2] += 1
+            a += f0
+            b += a
+            a += f1
+            b += a
+            a += f2
+            b += a
+            prev0, prev1, prev2 = r, g, bl
+            if x % 1024 == 1023:  # 3 * 1024 bytes: the sums stay far below 2**63 between reductions
+                a %= 65521
+                b %= 65521
+        a %= 65521
+        b %= 65521
     none = np.empty(0, np.int64)
-    return _write_zlib(raw, h * stride, none, none, 0, False, out)
+    return _write_zlib(raw, h * stride, none, none, 0, False, freq, (b << 16) | a, out)
 
 
 @njit(cache=True, nogil=True)
@@ -322,7 +370,10 @@ def deflate_masks(lo, hi, masks, out, sizes):
             raw[y * stride] = 0  # filter None
             raw[y * stride + 1 : (y + 1) * stride] = masks[i, y]
         t = _tokens(raw, n, sym, extra)
-        sizes[i] = _write_zlib(raw, n, sym, extra, t, True, out[i])
+        freq = np.zeros(LITERALS_RLE, np.int64)
+        for j in range(t):
+            freq[sym[j]] += 1
+        sizes[i] = _write_zlib(raw, n, sym, extra, t, True, freq, _adler32(raw, n), out[i])
 
 
 cache.leave()
