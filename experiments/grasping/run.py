@@ -13,6 +13,7 @@
     python experiments/grasping/run.py shell       # the prism run's labels and 1,000 scenes of open shells (cups, boxes)
     python experiments/grasping/run.py ceiling     # the best any ranker of the sampler's candidates could do on the test drops
     python experiments/grasping/run.py select      # re-pick the committed model among the finished runs
+    python experiments/grasping/run.py trial_speed # cheaper grasp trials (fewer solver steps, MuJoCo) against the reference
     python experiments/grasping/run.py plots       # redraw the plot and the README tables from results/
 
 Labelled grasps, runs and object folders go to --work (default ./work/grasping, not committed). The best
@@ -35,6 +36,7 @@ from grasp_recipes.extent import ceiling, grocery, scale
 from grasp_recipes.levers import ensemble, focus, pick, prism, rates, shell, wide
 from grasp_recipes.paper import count, realistic
 from grasp_recipes.selection import select, smooth
+from grasp_recipes.throughput import trial_speed
 
 
 def _counts(args: argparse.Namespace) -> list[int]:
@@ -62,6 +64,7 @@ RECIPES: dict[str, tuple[Callable[[Path, argparse.Namespace], object], bool]] = 
     "smooth": (lambda work, a: smooth(work), False),
     "scale": (lambda work, a: scale(work, a.trials, _scales(a)), True),
     "grocery": (lambda work, a: grocery(work, a.trials, _scales(a)), True),
+    "trial_speed": (lambda work, a: print(trial_speed(work)), False),
 }
 
 
