@@ -179,6 +179,7 @@ def cmd_label(args: argparse.Namespace) -> int:
         objects=args.objects or "procedural", num_objects=args.procedural or 1, scenes=args.scenes, candidates=args.candidates,
         scale_to=args.scale_to, scale_to_max=args.scale_to_max, seed=args.seed, focus=args.focus,
         focus_top=args.focus_top, family=args.family, executions=args.executions, first_seed=args.first_seed,
+        clutter=args.clutter,
     )  # fmt: skip
     s = generate(cfg, args.out, workers=args.workers, quiet=args.quiet)
     print(
@@ -262,6 +263,13 @@ def add_train_commands(sub: Any) -> None:
         type=int,
         default=1,
         help="execute each candidate this many times (beyond the first with 1 mm / 1 deg noise); label = success rate",
+    )
+    lab.add_argument(
+        "--clutter",
+        type=int,
+        metavar="K",
+        help="label piles of 3 to K objects settled in the clutter task's bin (its trial; objects scaled to its "
+        "0.05-0.12 m) instead of one object per scene",
     )
     lab.add_argument("--workers", type=int, default=2)
     lab.add_argument("--out", required=True)

@@ -85,6 +85,10 @@ class GraspDataConfig:
             default mix).
         executions: times each candidate is executed; beyond the first (as placed), with execution noise
             (`sim.jittered`), and the chunk holds each candidate's success rate (`rate`) too.
+        clutter: if set, each scene is a pile of 3 to `clutter` objects of the pool settled in the bin of the
+            clutter task (experiments/tasks/grasping_clutter.md; objects scaled to its `clutter.EXTENT`, so
+            `scale_to` only sizes the pool), labelled with the clutter trial (`clutter.ClutterSim`); the
+            baseline candidate is the topmost object's centroid grasp. None: one object per scene.
     """
 
     objects: str = "procedural"
@@ -100,6 +104,7 @@ class GraspDataConfig:
     focus_top: int = 8
     family: str | None = None
     executions: int = 1
+    clutter: int | None = None
 
     def __post_init__(self) -> None:
         for name in ("num_objects", "scenes", "candidates", "chunk", "executions"):
@@ -115,6 +120,12 @@ class GraspDataConfig:
             raise ValueError(f"unknown procedural family {self.family!r}; known: {sorted(procedural.FAMILIES)}")
         if self.family is not None and self.objects != "procedural":
             raise ValueError(f"family {self.family!r} is for procedural objects, not the folder {self.objects!r}")
+        if self.clutter is not None and not self.clutter >= 3:
+            raise ValueError(f"clutter must be >= 3 (piles of 3 to K objects), got {self.clutter}")
+        if self.clutter is not None and self.scale_to_max is not None:
+            raise ValueError(
+                "scale_to_max is for single objects; piles scale each object to the clutter task's extents"
+            )
         if self.objects == "procedural" and self.first_seed + self.num_objects > TEST_SEED_OFFSET:
             raise ValueError(f"training procedural seeds must stay below {TEST_SEED_OFFSET}")
 
@@ -153,7 +164,9 @@ def label_scene(
     sim: Any, pool: ObjectPool, cfg: GraspDataConfig, s: int, focus: Any = None
 ) -> dict[str, np.ndarray] | None:
     """Drop, render, sample and execute the candidates of scene s (deterministic in cfg.seed and s, and the
-    `focus` ranker, `RankerEnsemble`, that cfg.focus names, if any)."""
+    `focus` ranker, `RankerEnsemble`, that cfg.focus names, if any); a pile's with `cfg.clutter` (`label_pile`)."""
+    if cfg.clutter is not None:
+        return label_pile(sim, pool, cfg, s, focus)
     rng = np.random.default_rng(derive_seed(cfg.seed, s, 0))
     index = int(rng.integers(len(pool)))
     obj = pool.get(index)
@@ -163,10 +176,47 @@ def label_scene(
     pos, orn = sim.drop(derive_seed(cfg.seed, s, 1) & 0xFFFFFFFF)
     depth, k, c2w = cand_view(obj, pos, orn, torch.Generator().manual_seed(derive_seed(cfg.seed, s, 2)))
     points = cand.world_points(depth, k, c2w)
+    view = (depth, k, c2w, points)
+    return _execute(sim, cfg, s, rng, focus, view, cand.centroid_grasp(points), index, float(obj.mesh.extents.max()))
+
+
+def label_pile(
+    sim: Any, pool: ObjectPool, cfg: GraspDataConfig, s: int, focus: Any = None
+) -> dict[str, np.ndarray] | None:
+    """Scene s as a pile (`cfg.clutter`): 3 to K objects of the pool scaled to the clutter task's extents,
+    settled in its bin by `sim` (a `clutter.ClutterSim`), seen by its top-down camera, and the candidates of the
+    pile's depth image executed with the clutter trial (the fingers collide with the bin and every object; a
+    success is any object held). None if nothing stayed in the bin. `object` is -1 (many); `extent` the largest."""
+    from domrand.tasks.grasp.clutter import EXTENT, Pile, centroid_topmost, in_bin, pile_view
+
+    rng = np.random.default_rng(derive_seed(cfg.seed, s, 0))
+    n = int(rng.integers(3, cfg.clutter + 1))
+    idx = rng.choice(len(pool), size=n, replace=len(pool) < n)
+    pile = Pile(
+        tuple(pool.get(int(i)).scaled_to(float(rng.uniform(*EXTENT))) for i in idx),
+        derive_seed(cfg.seed, s, 1) & 0xFFFFFFFF,
+    )
+    sim.load_pile(pile)
+    poses = sim.settle(pile.seed)
+    if not poses:
+        return None
+    depth, instance, k, c2w = pile_view(pile, poses, torch.Generator().manual_seed(derive_seed(cfg.seed, s, 2)))
+    points = in_bin(cand.world_points(depth, k, c2w))
+    extent = max(float(pile.objects[i].mesh.extents.max()) for i in poses)
+    return _execute(sim, cfg, s, rng, focus, (depth, k, c2w, points), centroid_topmost(points, instance), -1, extent)
+
+
+def _execute(
+    sim: Any, cfg: GraspDataConfig, s: int, rng: np.random.Generator, focus: Any, view: tuple, baseline: Any,
+    index: int, extent: float,
+) -> dict[str, np.ndarray] | None:  # fmt: skip
+    """Sample scene s's candidates on its view (depth, intrinsics, camera-to-world, world points), add the
+    `baseline` grasp and a random one, execute them all in `sim` and return the scene's labels."""
+    depth, k, c2w, points = view
     grasps = cand.sample(points, rng)
     if len(grasps) > cfg.candidates - 2:
         grasps = [grasps[i] for i in pick_candidates(points, grasps, cfg, rng, focus)]
-    grasps += [g for g in (cand.centroid_grasp(points), cand.random_grasp(points, rng)) if g is not None]
+    grasps += [g for g in (baseline, cand.random_grasp(points, rng)) if g is not None]
     if not grasps:
         return None
     success = np.array([sim.grasp(g).success for g in grasps])
@@ -178,7 +228,7 @@ def label_scene(
         "intrinsics": k.astype(np.float32),
         "cam_to_world": c2w.astype(np.float32),
         "object": np.int64(index),
-        "extent": np.float32(float(obj.mesh.extents.max())),
+        "extent": np.float32(extent),
     }
     if cfg.executions > 1:
         noise = np.random.default_rng(derive_seed(cfg.seed, s, 3))
@@ -225,7 +275,13 @@ class ChunkLabeller:
 
         torch.set_num_threads(1)
         self.cfg, self.out = cfg, out
-        self.pool, self.sim, self.focus = ObjectPool(cfg), GraspSim(), focus_ranker(cfg)
+        if cfg.clutter is None:
+            sim = GraspSim()
+        else:
+            from domrand.tasks.grasp.clutter import ClutterSim
+
+            sim = ClutterSim()
+        self.pool, self.sim, self.focus = ObjectPool(cfg), sim, focus_ranker(cfg)
 
     def __call__(self, k: int) -> int:
         """Label chunk k's scenes and write chunks/00000k.npz atomically; returns its scene count."""

@@ -1,0 +1,67 @@
+"""Grasp labels of piles (`domrand label grasps --clutter K`): the clutter task's piles and trial, the same chunk
+format as single-object labels (the ranker trainer reads both), deterministic for a seed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from domrand.tasks.grasp.clutter import EXTENT, ClutterSim
+from domrand.tasks.grasp.dataset import GraspDataConfig, ObjectPool, generate, label_pile, load
+
+pytest.importorskip("pybullet")
+
+
+def _arrays(folder: Path) -> dict[str, np.ndarray]:
+    return dict(np.load(folder / "chunks" / "000000.npz"))
+
+
+def test_pile_labels_are_deterministic_and_read_by_the_trainer(tmp_path):
+    cfg = GraspDataConfig(num_objects=6, scenes=2, candidates=6, clutter=4, seed=3)
+    generate(cfg, tmp_path / "a", workers=1, quiet=True)
+    generate(cfg, tmp_path / "b", workers=1, quiet=True)
+    a, b = _arrays(tmp_path / "a"), _arrays(tmp_path / "b")
+    assert a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) for k in a)
+    assert list(a["object"]) == [-1, -1]  # a pile is many objects
+    assert all(EXTENT[0] - 1e-6 <= e <= EXTENT[1] + 1e-6 for e in a["extent"])
+    d = load(tmp_path / "a")
+    assert d["crops"].shape[1:] == (2, 32, 32) and len(d["success"]) == len(d["grasp"]) >= 8
+    other = generate(
+        GraspDataConfig(num_objects=6, scenes=2, candidates=6, clutter=4, seed=4), tmp_path / "c", workers=1, quiet=True
+    )
+    assert not np.array_equal(_arrays(tmp_path / "c")["grasp"], a["grasp"]) and other["scenes"] == 2
+
+
+def test_pile_labels_are_the_clutter_trials_outcomes():
+    """Each label is what the clutter trial gives that grasp on the settled pile (bin and neighbours included)."""
+    cfg = GraspDataConfig(num_objects=6, scenes=1, candidates=6, clutter=5, seed=7)
+    sim = ClutterSim()
+    try:
+        out = label_pile(sim, ObjectPool(cfg), cfg, 0)
+        assert out is not None and len(sim.rest_poses) >= 3
+        from domrand.tasks.grasp.sim import Grasp
+
+        again = [sim.grasp(Grasp(*map(float, g))).success for g in out["grasp"]]
+    finally:
+        sim.close()
+    assert again == out["success"].tolist()
+
+
+@pytest.mark.parametrize(
+    "kwargs, message",
+    [({"clutter": 2}, "clutter must be >= 3"), ({"clutter": 4, "scale_to_max": 0.12}, "scale_to_max is for single")],
+)
+def test_bad_pile_configs_are_one_clear_error(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        GraspDataConfig(**kwargs)
+
+
+def test_label_grasps_refuses_a_pile_of_two_in_one_line(tmp_path, capsys):
+    from domrand.cli import main
+
+    assert main(["label", "grasps", "--procedural", "3", "--clutter", "2", "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert "clutter must be >= 3" in err and "Traceback" not in err
+    assert not (tmp_path / "x").exists()
