@@ -191,6 +191,17 @@ def _tokens(raw, n, sym, extra):
     return t
 
 
+@njit(cache=True, inline="always")
+def _flush32(acc, out, pos):
+    """The bit buffer's low 32 bits to out[pos:pos + 4] (first bits first); returns the buffer less them and the
+    next position."""
+    out[pos] = np.uint8(acc & np.uint64(0xFF))
+    out[pos + 1] = np.uint8((acc >> np.uint64(8)) & np.uint64(0xFF))
+    out[pos + 2] = np.uint8((acc >> np.uint64(16)) & np.uint64(0xFF))
+    out[pos + 3] = np.uint8((acc >> np.uint64(24)) & np.uint64(0xFF))
+    return acc >> np.uint64(32), pos + 4
+
+
 @njit(cache=True, nogil=True)
 def _write_zlib(raw, n, sym, extra, t, rle, freq, adler, out):
     """The zlib stream of the filtered bytes raw[:n] as one dynamic-Huffman DEFLATE block into out; returns its
@@ -234,19 +245,13 @@ def _write_zlib(raw, n, sym, extra, t, rle, freq, adler, out):
         acc |= np.uint64(clen[CLEN_ORDER[k]]) << np.uint64(nb)
         nb += 3
         if nb >= 32:
-            for _ in range(4):
-                out[pos] = np.uint8(acc & np.uint64(0xFF))
-                acc >>= np.uint64(8)
-                pos += 1
+            acc, pos = _flush32(acc, out, pos)
             nb -= 32
     for v in seq:
         acc |= np.uint64(ccode[v]) << np.uint64(nb)
         nb += clen[v]
         if nb >= 32:
-            for _ in range(4):
-                out[pos] = np.uint8(acc & np.uint64(0xFF))
-                acc >>= np.uint64(8)
-                pos += 1
+            acc, pos = _flush32(acc, out, pos)
             nb -= 32
     if rle:
         for j in range(t):  # at most 15 + 5 + 1 bits a symbol on top of fewer than 32: fits the 64-bit buffer
@@ -257,10 +262,7 @@ def _write_zlib(raw, n, sym, extra, t, rle, freq, adler, out):
                 acc |= np.uint64(extra[j]) << np.uint64(nb)
                 nb += LENGTH_EXTRA[s - 257] + 1
             if nb >= 32:
-                for _ in range(4):
-                    out[pos] = np.uint8(acc & np.uint64(0xFF))
-                    acc >>= np.uint64(8)
-                    pos += 1
+                acc, pos = _flush32(acc, out, pos)
                 nb -= 32
     else:
         code = lit_code.astype(np.uint64)
@@ -269,12 +271,7 @@ def _write_zlib(raw, n, sym, extra, t, rle, freq, adler, out):
             acc |= code[s] << np.uint64(nb)
             nb += lit_len[s]
             if nb >= 32:
-                out[pos] = np.uint8(acc & np.uint64(0xFF))
-                out[pos + 1] = np.uint8((acc >> np.uint64(8)) & np.uint64(0xFF))
-                out[pos + 2] = np.uint8((acc >> np.uint64(16)) & np.uint64(0xFF))
-                out[pos + 3] = np.uint8((acc >> np.uint64(24)) & np.uint64(0xFF))
-                acc >>= np.uint64(32)
-                pos += 4
+                acc, pos = _flush32(acc, out, pos)
                 nb -= 32
     acc |= np.uint64(lit_code[256]) << np.uint64(nb)  # end of block
     nb += lit_len[256]
