@@ -4,6 +4,7 @@ clutter task's trials (issue "Grasping that beats a heuristic": at least 4x toda
 Measured in this process on one core (PyBullet is single-threaded; labelling scales by processes):
 - singulated labelling: `label_scene` of `domrand label grasps` (drop, depth view, candidates, and every
   candidate executed), executed grasps per second, and the share of the time spent executing;
+- pile labelling: the same for `domrand label grasps --clutter 8` (piles settled in the bin, the clutter trial);
 - clutter: piles of 3 to 8 procedural objects settled in the bin (seconds per pile), then the `centroid`
   baseline's grasp executed on each (trials per second).
 """
@@ -17,17 +18,21 @@ from typing import Any
 from domrand.tools.bench.markdown import write_results
 
 
-def singulated(scenes: int) -> dict[str, Any]:
-    """Label `scenes` scenes of procedural objects as `domrand label grasps` does, timed."""
-    from domrand.tasks.grasp import sim as sim_module
+def labelling(scenes: int, clutter: int | None = None) -> dict[str, Any]:
+    """Label `scenes` scenes of procedural objects as `domrand label grasps` does (with `clutter`, piles of 3 to
+    that many objects: `--clutter`), timed."""
     from domrand.tasks.grasp.dataset import GraspDataConfig, ObjectPool, label_scene
-    from domrand.tasks.grasp.sim import GraspSim
 
-    cfg = GraspDataConfig(num_objects=8, scenes=scenes, seed=123)
+    if clutter is None:
+        from domrand.tasks.grasp.sim import GraspSim as Sim
+    else:
+        from domrand.tasks.grasp.clutter import ClutterSim as Sim
+
+    cfg = GraspDataConfig(num_objects=8 if clutter is None else 16, scenes=scenes, seed=123, clutter=clutter)
     pool = ObjectPool(cfg)
-    sim = GraspSim()
+    sim = Sim()
     executing = [0.0]
-    original = GraspSim.grasp
+    original = Sim.grasp
 
     def timed(self, g):  # the time inside the trials themselves
         t = time.perf_counter()
@@ -36,7 +41,7 @@ def singulated(scenes: int) -> dict[str, Any]:
         finally:
             executing[0] += time.perf_counter() - t
 
-    sim_module.GraspSim.grasp = timed  # type: ignore[method-assign]
+    Sim.grasp = timed  # type: ignore[method-assign]
     try:
         label_scene(sim, pool, cfg, 0)  # warm: kernels, the pool's first meshes
         executing[0] = 0.0
@@ -46,10 +51,10 @@ def singulated(scenes: int) -> dict[str, Any]:
             grasps += 0 if out is None else len(out["success"])
         seconds = time.perf_counter() - t0
     finally:
-        sim_module.GraspSim.grasp = original  # type: ignore[method-assign]
+        Sim.grasp = original  # type: ignore[method-assign]
         sim.close()
     return {
-        "measure": "singulated_labelling",
+        "measure": "singulated_labelling" if clutter is None else "pile_labelling",
         "scenes": scenes,
         "grasps": grasps,
         "grasps_per_s_per_core": round(grasps / seconds, 2),
@@ -96,7 +101,7 @@ def clutter(piles: int) -> dict[str, Any]:
 
 def main(scenes: int = 20, piles: int = 10, json_out: str | None = None, readme: str | None = None) -> list[dict]:
     """Measure and report (printed table, `json_out` rows, `readme` table between BENCH_GRASP markers)."""
-    rows = [singulated(scenes), clutter(piles)]
+    rows = [labelling(scenes), clutter(piles), labelling(max(1, piles // 2), clutter=8)]
     for r in rows:
         print(json.dumps(r), flush=True)
     write_results(rows, table(rows), "BENCH_GRASP", json_out, readme)
@@ -107,12 +112,18 @@ def table(rows: list[dict[str, Any]]) -> str:
     """Markdown of the rows `main` measures."""
     s = next(r for r in rows if r["measure"] == "singulated_labelling")
     c = next(r for r in rows if r["measure"] == "clutter")
+    piles = [r for r in rows if r["measure"] == "pile_labelling"]  # rows from before it have none
     return "\n".join(
         [
             "| what (one core) | rate |",
             "| --- | --- |",
             f"| singulated labelling (`label grasps`), {s['grasps']} executed grasps of {s['scenes']} scenes | "
             f"{s['grasps_per_s_per_core']} grasps/s ({100 * s['executing_share']:.0f} % of the time executing) |",
+            *(
+                f"| pile labelling (`label grasps --clutter 8`), {p['grasps']} executed grasps of {p['scenes']} piles | "
+                f"{p['grasps_per_s_per_core']} grasps/s ({100 * p['executing_share']:.0f} % of the time executing) |"
+                for p in piles
+            ),
             f"| clutter trials, {c['trials']} of {c['piles']} piles of 3 to 8 objects | {c['trials_per_s_per_core']} trials/s |",
             f"| clutter pile settling | {c['seconds_per_pile_settle']} s a pile |",
         ]

@@ -112,14 +112,16 @@ def test_evaluate_grasp_refuses_pile_flags_without_clutter(tmp_path, capsys):
 
 
 def test_bench_grasp_reports_both_throughputs_in_a_small_form(tmp_path):
-    """`domrand bench grasp` in a small form: every row and the table, and the singulated row counts every
-    executed grasp of its scenes (the label_scene it times is the labeller's own)."""
+    """`domrand bench grasp` in a small form: every row and the table, and the labelling rows count every
+    executed grasp of their scenes (the label_scene they time is the labeller's own, singulated and on piles)."""
     import json
 
     from domrand.tools.bench.grasp import main
 
     rows = main(scenes=1, piles=1, json_out=str(tmp_path / "g.json"))
-    s, c = rows
+    s, c, p = rows
     assert s["grasps"] >= 10 and s["grasps_per_s_per_core"] > 0 and 0.5 < s["executing_share"] <= 1.0
     assert c["trials"] == 1 and c["trials_per_s_per_core"] > 0 and c["seconds_per_pile_settle"] > 0
+    assert p["measure"] == "pile_labelling" and p["scenes"] == 1 and p["grasps"] >= 3  # the pile's candidates
+    assert p["grasps_per_s_per_core"] > 0 and 0.3 < p["executing_share"] <= 1.0
     assert json.loads((tmp_path / "g.json").read_text()) == rows
