@@ -14,6 +14,7 @@
     python experiments/grasping/run.py ceiling     # the best any ranker of the sampler's candidates could do on the test drops
     python experiments/grasping/run.py select      # re-pick the committed model among the finished runs
     python experiments/grasping/run.py trial_speed # cheaper grasp trials (fewer solver steps, MuJoCo) against the reference
+    python experiments/grasping/run.py clutter     # the first model trained on piles: labels, ranker, the grocery piles
     python experiments/grasping/run.py plots       # redraw the plot and the README tables from results/
 
 Labelled grasps, runs and object folders go to --work (default ./work/grasping, not committed). The best
@@ -31,6 +32,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from grasp_recipes.clutter import clutter_first
 from grasp_recipes.common import HERE, objects
 from grasp_recipes.extent import ceiling, grocery, scale
 from grasp_recipes.levers import ensemble, focus, pick, prism, rates, shell, wide
@@ -65,6 +67,7 @@ RECIPES: dict[str, tuple[Callable[[Path, argparse.Namespace], object], bool]] = 
     "scale": (lambda work, a: scale(work, a.trials, _scales(a)), True),
     "grocery": (lambda work, a: grocery(work, a.trials, _scales(a)), True),
     "trial_speed": (lambda work, a: print(trial_speed(work)), False),
+    "clutter": (lambda work, a: print(clutter_first(work)), False),
 }
 
 
