@@ -333,9 +333,8 @@ def _deflate_one(img, raw, out):
             a += f2
             b += a
             prev0, prev1, prev2 = r, g, bl
-            if x % 1024 == 1023:  # 3 * 1024 bytes: the sums stay far below 2**63 between reductions
-                a %= 65521
-                b %= 65521
+        # reduced once a row: within a row of n bytes b grows by under n * (65521 + 255 n), far below 2**63 for
+        # any image width
         a %= 65521
         b %= 65521
     none = np.empty(0, np.int64)

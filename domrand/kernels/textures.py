@@ -220,7 +220,7 @@ def _strokes(c0, c1, c2, seed, cells, angle, duty, size, out):
 
     A texel takes the first stroke (in index order) that contains it. The strokes are painted last to first,
     each over the texels of its own rectangle only (row by row, the span where the rectangle crosses the row,
-    widened by a texel, then the reference's exact test), so the first stroke is painted last and wins; the cost
+    widened by 0.01 texel, then the reference's exact test), so the first stroke is painted last and wins; the cost
     is the strokes' area instead of every texel testing every stroke near it."""
     cx, cy = np.empty(STROKES, np.float32), np.empty(STROKES, np.float32)
     ca, sa = np.empty(STROKES, np.float32), np.empty(STROKES, np.float32)

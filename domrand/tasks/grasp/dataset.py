@@ -267,21 +267,25 @@ def focus_ranker(cfg: GraspDataConfig) -> Any:
     return load_ranker(cfg.focus)[0]
 
 
+def sim_class(cfg: GraspDataConfig) -> type:
+    """The physics world `label_scene` runs cfg's trials in: `clutter.ClutterSim` for piles, else `sim.GraspSim`."""
+    if cfg.clutter is None:
+        from domrand.tasks.grasp.sim import GraspSim
+
+        return GraspSim
+    from domrand.tasks.grasp.clutter import ClutterSim
+
+    return ClutterSim
+
+
 class ChunkLabeller:
     """Labels and writes grasp-label chunks of one folder; built once per process. Call it with a chunk index."""
 
     def __init__(self, cfg: GraspDataConfig, out: str) -> None:
-        from domrand.tasks.grasp.sim import GraspSim
 
         torch.set_num_threads(1)
         self.cfg, self.out = cfg, out
-        if cfg.clutter is None:
-            sim = GraspSim()
-        else:
-            from domrand.tasks.grasp.clutter import ClutterSim
-
-            sim = ClutterSim()
-        self.pool, self.sim, self.focus = ObjectPool(cfg), sim, focus_ranker(cfg)
+        self.pool, self.sim, self.focus = ObjectPool(cfg), sim_class(cfg)(), focus_ranker(cfg)
 
     def __call__(self, k: int) -> int:
         """Label chunk k's scenes and write chunks/00000k.npz atomically; returns its scene count."""

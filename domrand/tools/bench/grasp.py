@@ -21,14 +21,10 @@ from domrand.tools.bench.markdown import write_results
 def labelling(scenes: int, clutter: int | None = None) -> dict[str, Any]:
     """Label `scenes` scenes of procedural objects as `domrand label grasps` does (with `clutter`, piles of 3 to
     that many objects: `--clutter`), timed."""
-    from domrand.tasks.grasp.dataset import GraspDataConfig, ObjectPool, label_scene
-
-    if clutter is None:
-        from domrand.tasks.grasp.sim import GraspSim as Sim
-    else:
-        from domrand.tasks.grasp.clutter import ClutterSim as Sim
+    from domrand.tasks.grasp.dataset import GraspDataConfig, ObjectPool, label_scene, sim_class
 
     cfg = GraspDataConfig(num_objects=8 if clutter is None else 16, scenes=scenes, seed=123, clutter=clutter)
+    Sim = sim_class(cfg)
     pool = ObjectPool(cfg)
     sim = Sim()
     executing = [0.0]
