@@ -89,8 +89,8 @@ def _evaluate_grasp(args: argparse.Namespace) -> dict[str, Any]:
         raise ValueError(f"--trials must be >= 1, got {args.trials}")
     if not args.scale_to > 0:
         raise ValueError(f"--scale-to must be > 0 metres, got {args.scale_to}")
-    if args.clutter is None and (args.clearance or args.piles != 20):
-        raise ValueError("--piles and --clearance go with --clutter K (piles of 3 to K objects)")
+    if args.clutter is None and (args.clearance or args.piles != 20 or args.no_memory):
+        raise ValueError("--piles, --clearance and --no-memory go with --clutter K (piles of 3 to K objects)")
     if args.objects is not None:
         objects, skipped = load_folder(args.objects, args.scale_to)
         source = args.objects
@@ -101,8 +101,9 @@ def _evaluate_grasp(args: argparse.Namespace) -> dict[str, Any]:
         from domrand.tasks.grasp.evaluate_clutter import evaluate_clutter
 
         report = evaluate_clutter(
-            args.checkpoint, objects, args.clutter, args.piles, args.clearance, args.seed, args.workers, skipped
-        )
+            args.checkpoint, objects, args.clutter, args.piles, args.clearance, args.seed, args.workers, skipped,
+            memory=not args.no_memory,
+        )  # fmt: skip
         report.update(source=source)
     else:
         report = evaluate(args.checkpoint, objects, args.trials, args.seed, args.workers, skipped)
@@ -347,6 +348,12 @@ def add_train_commands(sub: Any) -> None:
         "--clearance",
         action="store_true",
         help="grasp --clutter: repeat attempts on each pile, taking out what was lifted, until it is empty or 3 fail in a row",
+    )
+    e.add_argument(
+        "--no-memory",
+        action="store_true",
+        help="grasp --clutter --clearance: let the model repeat a grasp that failed earlier on the pile (by default it"
+        " skips candidates within 2 cm and 30 deg of one; the baselines never remember)",
     )
     e.add_argument("--seed", type=int, default=0, help="grasp: trial seed")
     e.add_argument("--workers", type=int, default=2, help="grasp: simulation processes")

@@ -304,3 +304,34 @@ def highest_point(points: np.ndarray, radius: float = 0.025, below: float = 0.02
         if g is not None
         else Grasp(float(top[0]), float(top[1]), cand.grasp_z(float(top[2])), yaw % math.pi, MAX_OPENING)
     )
+
+
+RETRY_RADIUS = 0.02  # metres: a candidate this near a grasp that failed earlier in the run ...
+RETRY_YAW = math.radians(30)  # ... and closing within this angle of it is that grasp again
+
+
+def away_from(options: list[Grasp], failed: list[Grasp]) -> list[Grasp]:
+    """The model's memory in a clearance run: the `options` that do not repeat a grasp that `failed` earlier on
+    the same pile (centre within `RETRY_RADIUS` and yaw within `RETRY_YAW`, modulo 180 deg: a parallel jaw's
+    closing line has no direction); all of them when every one would repeat a failure.
+
+    Without it a deterministic policy meets a settled pile that its failure did not move with the same choice
+    and fails until the run stops (on the grocery test piles most runs ended that way: three grasps at one spot).
+
+    Example:
+        >>> g = Grasp(0.0, 0.0, 0.02, 0.0, 0.08)
+        >>> [o.x for o in away_from([g, Grasp(0.01, 0.0, 0.02, 3.1, 0.08), Grasp(0.05, 0.0, 0.02, 0.0, 0.08)], [g])]
+        [0.05]
+    """
+    if not failed:
+        return options
+
+    def repeats(o: Grasp) -> bool:
+        for f in failed:
+            turn = abs(o.yaw - f.yaw) % math.pi
+            if math.hypot(o.x - f.x, o.y - f.y) < RETRY_RADIUS and min(turn, math.pi - turn) < RETRY_YAW:
+                return True
+        return False
+
+    kept = [o for o in options if not repeats(o)]
+    return kept or options

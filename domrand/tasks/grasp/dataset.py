@@ -180,6 +180,14 @@ def label_scene(
     return _execute(sim, cfg, s, rng, focus, view, cand.centroid_grasp(points), index, float(obj.mesh.extents.max()))
 
 
+def pile_draw(cfg: GraspDataConfig, s: int, pool_size: int) -> tuple[np.random.Generator, np.ndarray]:
+    """Which of the pool's objects scene s's pile holds (3 to `cfg.clutter` indices into a pool of `pool_size`,
+    distinct while the pool has enough), and the scene's generator, ready for the draws that follow."""
+    rng = np.random.default_rng(derive_seed(cfg.seed, s, 0))
+    n = int(rng.integers(3, cfg.clutter + 1))
+    return rng, rng.choice(pool_size, size=n, replace=pool_size < n)
+
+
 def label_pile(
     sim: Any, pool: ObjectPool, cfg: GraspDataConfig, s: int, focus: Any = None
 ) -> dict[str, np.ndarray] | None:
@@ -189,9 +197,7 @@ def label_pile(
     success is any object held). None if nothing stayed in the bin. `object` is -1 (many); `extent` the largest."""
     from domrand.tasks.grasp.clutter import EXTENT, Pile, centroid_topmost, in_bin, pile_view
 
-    rng = np.random.default_rng(derive_seed(cfg.seed, s, 0))
-    n = int(rng.integers(3, cfg.clutter + 1))
-    idx = rng.choice(len(pool), size=n, replace=len(pool) < n)
+    rng, idx = pile_draw(cfg, s, len(pool))
     pile = Pile(
         tuple(pool.get(int(i)).scaled_to(float(rng.uniform(*EXTENT))) for i in idx),
         derive_seed(cfg.seed, s, 1) & 0xFFFFFFFF,

@@ -21,6 +21,7 @@ from domrand.tasks.grasp.clutter import (
     CLEARANCE_FAILS,
     METHODS,
     ClutterSim,
+    away_from,
     centroid_topmost,
     highest_point,
     in_bin,
@@ -35,16 +36,26 @@ from domrand.tasks.grasp.sim import Grasp
 class PileRunner:
     """Runs every method on piles; built once per process."""
 
-    def __init__(self, checkpoint: str, objects: list[GraspObject], clutter: int, clearance: bool) -> None:
+    def __init__(
+        self, checkpoint: str, objects: list[GraspObject], clutter: int, clearance: bool,
+        methods: tuple[str, ...] = METHODS, memory: bool = True,
+    ) -> None:  # fmt: skip
         from domrand.tasks.grasp.ranker import load_ranker
 
         torch.set_num_threads(1)
         self.sim, self.model = ClutterSim(), load_ranker(checkpoint)[0]
-        self.objects, self.clutter, self.clearance = objects, clutter, clearance
+        self.objects, self.clutter, self.clearance, self.methods = objects, clutter, clearance, methods
+        self.memory = memory
 
-    def choose(self, method: str, points: np.ndarray, instance: np.ndarray, rng: np.random.Generator) -> Grasp | None:
+    def choose(
+        self, method: str, points: np.ndarray, instance: np.ndarray, rng: np.random.Generator,
+        failed: list[Grasp] | None = None,
+    ) -> Grasp | None:  # fmt: skip
+        """`method`'s grasp on a view; the model skips candidates that repeat a grasp in `failed` (`away_from`)."""
         if method == "model":
             options = cand.sample(points, rng) + [g for g in (cand.centroid_grasp(points),) if g is not None]
+            if self.memory:
+                options = away_from(options, failed or [])
             if not options:
                 return None
             return options[int(cand.scores(self.model, points, options).argmax())]
@@ -60,24 +71,29 @@ class PileRunner:
         pile_seed = derive_seed(seed, p) & 0xFFFFFFFF
         pile = make_pile(self.objects, self.clutter, pile_seed)
         out: dict[str, Any] = {"pile": p, "objects": len(pile.objects), "methods": {}}
-        for mi, method in enumerate(METHODS):
+        for method in self.methods:
+            mi = METHODS.index(method)  # the noise seeds stay the method's own whichever others run
             sim = self.sim
             sim.load_pile(pile)
             sim.settle(pile_seed)
             n0 = len(sim.rest_poses)
             attempts: list[bool] = []
+            failed: list[Grasp] = []  # this run's failed grasps: the model's memory
             fails, a = 0, 0
             while sim.rest_poses and a < 2 * n0 + CLEARANCE_FAILS:
                 noise = torch.Generator().manual_seed(derive_seed(seed, p, mi, a, 1))
                 depth, instance, k, c2w = pile_view(pile, sim.rest_poses, noise)
                 points = in_bin(cand.world_points(depth, k, c2w))
-                g = self.choose(method, points, instance, np.random.default_rng(derive_seed(seed, p, mi, a, 2)))
+                rng = np.random.default_rng(derive_seed(seed, p, mi, a, 2))
+                g = self.choose(method, points, instance, rng, failed)
                 ok = False
                 if g is not None:
                     r = sim.grasp(g)
                     ok = r.success
                     if ok and r.lifted is not None:
                         sim.remove(r.lifted)
+                    if not ok:
+                        failed.append(g)
                 attempts.append(ok)
                 a += 1
                 fails = 0 if ok else fails + 1
@@ -96,10 +112,18 @@ def evaluate_clutter(
     seed: int = 0,
     workers: int = 2,
     skipped: list | None = None,
+    methods: tuple[str, ...] = METHODS,
+    memory: bool = True,
 ) -> dict[str, Any]:
     """Run every method on `piles` seeded piles of 3 to `clutter` objects; returns the report: the model's
     `n_trials` (attempts), `success_rate`, `ci95_low`, `ci95_high`, `clearance_rate`, and the same under
-    `baselines.random`, `baselines.centroid`, `baselines.highest`."""
+    `baselines.random`, `baselines.centroid`, `baselines.highest`.
+
+    `methods` (a subset of `clutter.METHODS` that includes "model") runs fewer: an experiment that compares
+    several checkpoints on the same piles runs the baselines once. Each method's outcomes are the same whichever
+    others run with it (a pile is dropped and settled again for each). `memory`: in a clearance run the model
+    does not repeat a grasp that failed earlier on the pile (`clutter.away_from`); False reads the ranker
+    without it (the baselines never have it: they are the task's definitions)."""
     from domrand.tasks.grasp.ranker import load_ranker
 
     load_ranker(checkpoint)  # a bad checkpoint fails here, before any simulation
@@ -109,8 +133,11 @@ def evaluate_clutter(
         raise ValueError(f"--clutter must be >= 3 (piles of 3 to K objects), got {clutter}")
     if piles < 1:
         raise ValueError(f"--piles must be >= 1, got {piles}")
+    unknown = [m for m in methods if m not in METHODS]
+    if unknown or "model" not in methods:
+        raise ValueError(f"methods must include 'model' and come from {METHODS}, got {methods}")
     jobs = [(p, seed) for p in range(piles)]
-    runner = functools.partial(PileRunner, checkpoint, objects, clutter, clearance)
+    runner = functools.partial(PileRunner, checkpoint, objects, clutter, clearance, methods, memory)
     results = list(pool.run(runner, jobs, workers, ordered=True))
 
     def method_report(m: str) -> dict[str, Any]:
@@ -121,11 +148,11 @@ def evaluate_clutter(
 
     report: dict[str, Any] = {
         **method_report("model"),
-        "baselines": {m: method_report(m) for m in METHODS if m != "model"},
+        "baselines": {m: method_report(m) for m in methods if m != "model"},
         "piles": piles, "clutter": clutter, "clearance": clearance, "seed": seed, "checkpoint": str(checkpoint),
-        "objects": len(objects), "skipped": skipped or [],
+        "objects": len(objects), "skipped": skipped or [], "memory": memory,
         "per_pile": [
-            {"pile": r["pile"], "objects": r["objects"], **{m: r["methods"][m]["attempts"] for m in METHODS}} for r in results
+            {"pile": r["pile"], "objects": r["objects"], **{m: r["methods"][m]["attempts"] for m in methods}} for r in results
         ],
     }  # fmt: skip
     return report

@@ -98,10 +98,45 @@ def test_evaluate_clutter_reports_every_method_and_is_deterministic_for_a_seed()
     assert set(a["baselines"]) == {"random", "centroid", "highest"}
     for m in (a, *a["baselines"].values()):
         assert m["n_trials"] == 2 and 0.0 <= m["clearance_rate"] <= 1.0  # one attempt a pile without clearance
+    alone = evaluate_clutter(ckpt, pool, clutter=3, piles=2, seed=1, workers=1, methods=("model", "highest"))
+    assert set(alone["baselines"]) == {"highest"}  # fewer methods: each one's outcomes as in the full run
+    assert [p["model"] for p in alone["per_pile"]] == [p["model"] for p in a["per_pile"]]
+    assert [p["highest"] for p in alone["per_pile"]] == [p["highest"] for p in a["per_pile"]]
+    with pytest.raises(ValueError, match="methods"):
+        evaluate_clutter(ckpt, pool, clutter=3, piles=1, seed=1, workers=1, methods=("random",))
     c = evaluate_clutter(ckpt, pool, clutter=3, piles=1, clearance=True, seed=1, workers=1)
     for m in (c, *c["baselines"].values()):  # until the pile is empty or 3 attempts in a row fail
         tries = m["n_trials"]
         assert tries >= 3 or m["clearance_rate"] == 1.0, m
+
+
+@pytest.mark.parametrize("memory", [True, False])
+def test_a_clearance_run_does_not_repeat_a_failed_grasp(monkeypatch, memory):
+    """The bug: after a failure on a pile the failure left as it was, the model chose the same grasp again (same
+    spot, same yaw) until the run stopped. With memory, each attempt avoids every earlier failed grasp."""
+    import math
+    from pathlib import Path
+
+    from domrand.tasks.grasp import candidates
+    from domrand.tasks.grasp.clutter import RETRY_RADIUS, RETRY_YAW, ClutterResult
+    from domrand.tasks.grasp.evaluate_clutter import PileRunner
+
+    ckpt = str(Path(__file__).resolve().parents[3] / "experiments" / "grasping" / "checkpoints" / "grasp.pt")
+    runner = PileRunner(ckpt, [from_procedural(i) for i in range(4)], 3, True, ("model",), memory=memory)
+    # a ranker that always likes the same spot best, and a trial that always fails: the worst case for repeats
+    monkeypatch.setattr(candidates, "scores", lambda model, pts, gs: -__import__("torch").tensor(
+        [math.hypot(g.x - 0.01, g.y) + 0.01 * abs(math.sin(g.yaw)) for g in gs]))  # fmt: skip
+    tried = []
+    monkeypatch.setattr(runner.sim, "grasp", lambda g: tried.append(g) or ClutterResult(False, None, 0.0, False))
+    out = runner((0, 1))
+    assert out["methods"]["model"]["attempts"] == [False] * 3 and len(tried) == 3
+
+    def same(a, b):
+        turn = abs(a.yaw - b.yaw) % math.pi
+        return math.hypot(a.x - b.x, a.y - b.y) < RETRY_RADIUS and min(turn, math.pi - turn) < RETRY_YAW
+
+    repeats = [same(tried[i], tried[j]) for i in range(3) for j in range(i)]
+    assert not any(repeats) if memory else any(repeats)  # without memory the liked spot comes back
 
 
 def test_evaluate_grasp_refuses_pile_flags_without_clutter(tmp_path, capsys):
