@@ -15,6 +15,8 @@
     python experiments/grasping/run.py select      # re-pick the committed model among the finished runs
     python experiments/grasping/run.py trial_speed # cheaper grasp trials (fewer solver steps, MuJoCo) against the reference
     python experiments/grasping/run.py clutter     # the first model trained on piles: labels, ranker, the grocery piles
+    python experiments/grasping/run.py clutter_experiments   # object count and realistic objects, on piles
+    python experiments/grasping/run.py clutter_model # rankers on every pile labelled, chosen on validation piles
     python experiments/grasping/run.py plots       # redraw the plot and the README tables from results/
 
 Labelled grasps, runs and object folders go to --work (default ./work/grasping, not committed). The best
@@ -32,7 +34,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from grasp_recipes.clutter import clutter_first
+from grasp_recipes.clutter import clutter_experiments, clutter_first
+from grasp_recipes.clutter_model import clutter_model
 from grasp_recipes.common import HERE, objects
 from grasp_recipes.extent import ceiling, grocery, scale
 from grasp_recipes.levers import ensemble, focus, pick, prism, rates, shell, wide
@@ -68,6 +71,8 @@ RECIPES: dict[str, tuple[Callable[[Path, argparse.Namespace], object], bool]] = 
     "grocery": (lambda work, a: grocery(work, a.trials, _scales(a)), True),
     "trial_speed": (lambda work, a: print(trial_speed(work)), False),
     "clutter": (lambda work, a: print(clutter_first(work)), False),
+    "clutter_experiments": (lambda work, a: print(clutter_experiments(work)), False),
+    "clutter_model": (lambda work, a: print(clutter_model(work)), False),
 }
 
 

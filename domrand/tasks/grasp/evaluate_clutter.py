@@ -116,8 +116,9 @@ def evaluate_clutter(
     memory: bool = True,
 ) -> dict[str, Any]:
     """Run every method on `piles` seeded piles of 3 to `clutter` objects; returns the report: the model's
-    `n_trials` (attempts), `success_rate`, `ci95_low`, `ci95_high`, `clearance_rate`, and the same under
-    `baselines.random`, `baselines.centroid`, `baselines.highest`.
+    `n_trials` (attempts), `success_rate`, `ci95_low`, `ci95_high`, `clearance_rate`, `first_attempt_rate` (the
+    share of piles whose first attempt held), and the same under `baselines.random`, `baselines.centroid`,
+    `baselines.highest`.
 
     `methods` (a subset of `clutter.METHODS` that includes "model") runs fewer: an experiment that compares
     several checkpoints on the same piles runs the baselines once. Each method's outcomes are the same whichever
@@ -144,7 +145,12 @@ def evaluate_clutter(
         attempts = [ok for r in results for ok in r["methods"][m]["attempts"]]
         removed = sum(r["methods"][m]["removed"] for r in results)
         total = sum(r["methods"][m]["in_pile"] for r in results)
-        return {**summary(attempts), "clearance_rate": removed / total if total else 0.0}
+        first = [r["methods"][m]["attempts"][0] for r in results if r["methods"][m]["attempts"]]
+        return {
+            **summary(attempts),
+            "clearance_rate": removed / total if total else 0.0,
+            "first_attempt_rate": sum(first) / len(first) if first else 0.0,  # on each fresh pile
+        }
 
     report: dict[str, Any] = {
         **method_report("model"),

@@ -98,6 +98,7 @@ def test_evaluate_clutter_reports_every_method_and_is_deterministic_for_a_seed()
     assert set(a["baselines"]) == {"random", "centroid", "highest"}
     for m in (a, *a["baselines"].values()):
         assert m["n_trials"] == 2 and 0.0 <= m["clearance_rate"] <= 1.0  # one attempt a pile without clearance
+        assert m["first_attempt_rate"] == m["success_rate"]
     alone = evaluate_clutter(ckpt, pool, clutter=3, piles=2, seed=1, workers=1, methods=("model", "highest"))
     assert set(alone["baselines"]) == {"highest"}  # fewer methods: each one's outcomes as in the full run
     assert [p["model"] for p in alone["per_pile"]] == [p["model"] for p in a["per_pile"]]
