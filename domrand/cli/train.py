@@ -89,8 +89,10 @@ def _evaluate_grasp(args: argparse.Namespace) -> dict[str, Any]:
         raise ValueError(f"--trials must be >= 1, got {args.trials}")
     if not args.scale_to > 0:
         raise ValueError(f"--scale-to must be > 0 metres, got {args.scale_to}")
-    if args.clutter is None and (args.clearance or args.piles != 20 or args.no_memory):
-        raise ValueError("--piles, --clearance and --no-memory go with --clutter K (piles of 3 to K objects)")
+    if args.clutter is None and (args.clearance or args.piles != 20 or args.no_memory or args.no_bin_check):
+        raise ValueError(
+            "--piles, --clearance, --no-memory and --no-bin-check go with --clutter K (piles of 3 to K objects)"
+        )
     if args.objects is not None:
         objects, skipped = load_folder(args.objects, args.scale_to)
         source = args.objects
@@ -102,7 +104,7 @@ def _evaluate_grasp(args: argparse.Namespace) -> dict[str, Any]:
 
         report = evaluate_clutter(
             args.checkpoint, objects, args.clutter, args.piles, args.clearance, args.seed, args.workers, skipped,
-            memory=not args.no_memory,
+            memory=not args.no_memory, bin_check=not args.no_bin_check,
         )  # fmt: skip
         report.update(source=source)
     else:
@@ -354,6 +356,12 @@ def add_train_commands(sub: Any) -> None:
         action="store_true",
         help="grasp --clutter --clearance: let the model repeat a grasp that failed earlier on the pile (by default it"
         " skips candidates within 2 cm and 30 deg of one; the baselines never remember)",
+    )
+    e.add_argument(
+        "--no-bin-check",
+        action="store_true",
+        help="grasp --clutter: let the model choose grasps whose fingers would land on the bin's walls (by default it"
+        " skips them when any other candidate is clear; the baselines never check)",
     )
     e.add_argument("--seed", type=int, default=0, help="grasp: trial seed")
     e.add_argument("--workers", type=int, default=2, help="grasp: simulation processes")

@@ -21,8 +21,10 @@ from domrand.tasks.grasp.clutter import (
     CLEARANCE_FAILS,
     METHODS,
     ClutterSim,
+    Pile,
     away_from,
     centroid_topmost,
+    clear_of_bin,
     highest_point,
     in_bin,
     make_pile,
@@ -38,14 +40,14 @@ class PileRunner:
 
     def __init__(
         self, checkpoint: str, objects: list[GraspObject], clutter: int, clearance: bool,
-        methods: tuple[str, ...] = METHODS, memory: bool = True,
+        methods: tuple[str, ...] = METHODS, memory: bool = True, bin_check: bool = True,
     ) -> None:  # fmt: skip
         from domrand.tasks.grasp.ranker import load_ranker
 
         torch.set_num_threads(1)
         self.sim, self.model = ClutterSim(), load_ranker(checkpoint)[0]
         self.objects, self.clutter, self.clearance, self.methods = objects, clutter, clearance, methods
-        self.memory = memory
+        self.memory, self.bin_check = memory, bin_check
 
     def choose(
         self, method: str, points: np.ndarray, instance: np.ndarray, rng: np.random.Generator,
@@ -54,6 +56,8 @@ class PileRunner:
         """`method`'s grasp on a view; the model skips candidates that repeat a grasp in `failed` (`away_from`)."""
         if method == "model":
             options = cand.sample(points, rng) + [g for g in (cand.centroid_grasp(points),) if g is not None]
+            if self.bin_check:
+                options = clear_of_bin(options)
             if self.memory:
                 options = away_from(options, failed or [])
             if not options:
@@ -68,39 +72,42 @@ class PileRunner:
     def __call__(self, job: tuple[int, int]) -> dict[str, Any]:
         """Pile p (job = (p, seed)): per method, each attempt's outcome and the objects taken out."""
         p, seed = job
-        pile_seed = derive_seed(seed, p) & 0xFFFFFFFF
-        pile = make_pile(self.objects, self.clutter, pile_seed)
+        pile = make_pile(self.objects, self.clutter, derive_seed(seed, p) & 0xFFFFFFFF)
         out: dict[str, Any] = {"pile": p, "objects": len(pile.objects), "methods": {}}
         for method in self.methods:
-            mi = METHODS.index(method)  # the noise seeds stay the method's own whichever others run
-            sim = self.sim
-            sim.load_pile(pile)
-            sim.settle(pile_seed)
-            n0 = len(sim.rest_poses)
-            attempts: list[bool] = []
-            failed: list[Grasp] = []  # this run's failed grasps: the model's memory
-            fails, a = 0, 0
-            while sim.rest_poses and a < 2 * n0 + CLEARANCE_FAILS:
-                noise = torch.Generator().manual_seed(derive_seed(seed, p, mi, a, 1))
-                depth, instance, k, c2w = pile_view(pile, sim.rest_poses, noise)
-                points = in_bin(cand.world_points(depth, k, c2w))
-                rng = np.random.default_rng(derive_seed(seed, p, mi, a, 2))
-                g = self.choose(method, points, instance, rng, failed)
-                ok = False
-                if g is not None:
-                    r = sim.grasp(g)
-                    ok = r.success
-                    if ok and r.lifted is not None:
-                        sim.remove(r.lifted)
-                    if not ok:
-                        failed.append(g)
-                attempts.append(ok)
-                a += 1
-                fails = 0 if ok else fails + 1
-                if not self.clearance or fails >= CLEARANCE_FAILS:
-                    break
-            out["methods"][method] = {"attempts": attempts, "removed": n0 - len(sim.rest_poses), "in_pile": n0}
+            out["methods"][method] = self.run(pile, p, seed, method)
         return out
+
+    def run(self, pile: Pile, p: int, seed: int, method: str) -> dict[str, Any]:
+        """One method's run on pile p (settled afresh): its attempts' outcomes, the objects it took out and the
+        objects that rested in the bin; `self.sim` is left as the run ended (what was not taken out)."""
+        mi = METHODS.index(method)  # the noise seeds stay the method's own whichever others run
+        sim = self.sim
+        sim.load_pile(pile)
+        sim.settle(pile.seed)
+        n0 = len(sim.rest_poses)
+        attempts: list[bool] = []
+        failed: list[Grasp] = []  # this run's failed grasps: the model's memory
+        fails, a = 0, 0
+        while sim.rest_poses and a < 2 * n0 + CLEARANCE_FAILS:
+            noise = torch.Generator().manual_seed(derive_seed(seed, p, mi, a, 1))
+            depth, instance, k, c2w = pile_view(pile, sim.rest_poses, noise)
+            points = in_bin(cand.world_points(depth, k, c2w))
+            g = self.choose(method, points, instance, np.random.default_rng(derive_seed(seed, p, mi, a, 2)), failed)
+            ok = False
+            if g is not None:
+                r = sim.grasp(g)
+                ok = r.success
+                if ok and r.lifted is not None:
+                    sim.remove(r.lifted)
+                if not ok:
+                    failed.append(g)
+            attempts.append(ok)
+            a += 1
+            fails = 0 if ok else fails + 1
+            if not self.clearance or fails >= CLEARANCE_FAILS:
+                break
+        return {"attempts": attempts, "removed": n0 - len(sim.rest_poses), "in_pile": n0}
 
 
 def evaluate_clutter(
@@ -114,6 +121,7 @@ def evaluate_clutter(
     skipped: list | None = None,
     methods: tuple[str, ...] = METHODS,
     memory: bool = True,
+    bin_check: bool = True,
 ) -> dict[str, Any]:
     """Run every method on `piles` seeded piles of 3 to `clutter` objects; returns the report: the model's
     `n_trials` (attempts), `success_rate`, `ci95_low`, `ci95_high`, `clearance_rate`, `first_attempt_rate` (the
@@ -124,7 +132,9 @@ def evaluate_clutter(
     several checkpoints on the same piles runs the baselines once. Each method's outcomes are the same whichever
     others run with it (a pile is dropped and settled again for each). `memory`: in a clearance run the model
     does not repeat a grasp that failed earlier on the pile (`clutter.away_from`); False reads the ranker
-    without it (the baselines never have it: they are the task's definitions)."""
+    without it (the baselines never have it: they are the task's definitions). `bin_check`: the model skips
+    candidates whose fingers would land on the bin's walls (`clutter.clear_of_bin`); False reads the ranker
+    without it (nor do the baselines have it)."""
     from domrand.tasks.grasp.ranker import load_ranker
 
     load_ranker(checkpoint)  # a bad checkpoint fails here, before any simulation
@@ -138,7 +148,7 @@ def evaluate_clutter(
     if unknown or "model" not in methods:
         raise ValueError(f"methods must include 'model' and come from {METHODS}, got {methods}")
     jobs = [(p, seed) for p in range(piles)]
-    runner = functools.partial(PileRunner, checkpoint, objects, clutter, clearance, methods, memory)
+    runner = functools.partial(PileRunner, checkpoint, objects, clutter, clearance, methods, memory, bin_check)
     results = list(pool.run(runner, jobs, workers, ordered=True))
 
     def method_report(m: str) -> dict[str, Any]:
@@ -157,6 +167,7 @@ def evaluate_clutter(
         "baselines": {m: method_report(m) for m in methods if m != "model"},
         "piles": piles, "clutter": clutter, "clearance": clearance, "seed": seed, "checkpoint": str(checkpoint),
         "objects": len(objects), "skipped": skipped or [], "memory": memory,
+        "bin_check": bin_check,
         "per_pile": [
             {"pile": r["pile"], "objects": r["objects"], **{m: r["methods"][m]["attempts"] for m in methods}} for r in results
         ],

@@ -55,6 +55,24 @@ def test_a_finger_landing_on_a_neighbour_stops_the_approach(sim):
     assert free.success and free.lifted == 0 and free.stopped_at < 0.03  # down to the table
 
 
+def test_the_bin_check_rejects_exactly_the_grasps_whose_finger_lands_on_a_wall(sim):
+    """A box against the +x wall: closing across the wall, a finger comes down on the wall's top (physics says so
+    and `clear_of_bin` rejects it); closing along the wall, both fingers stay inside and it holds."""
+    from domrand.tasks.grasp.clutter import BIN_INNER, clear_of_bin
+
+    pile = Pile((box(0.03, 0.03, 0.04),), 0)
+    sim.load_pile(pile)
+    x = BIN_INNER / 2 - 0.02  # 5 mm from the wall
+    sim.place({0: ([x, 0.0, 0.02], UP)})
+    across, along = Grasp(x, 0.0, 0.01, 0.0, 0.05), Grasp(x, 0.0, 0.01, np.pi / 2, 0.05)
+    r = sim.grasp(across)
+    assert r.landed and r.stopped_at > 0.05 and not r.success
+    ok = sim.grasp(along)
+    assert ok.success and ok.stopped_at < 0.03  # down to the table beside the box
+    assert clear_of_bin([across, along]) == [along]
+    assert clear_of_bin([across]) == [across]  # nothing clear: every option stays
+
+
 def test_piles_settle_the_same_for_a_seed_and_differ_between_seeds(sim):
     pool = [from_procedural(i) for i in range(6)]
     pile = make_pile(pool, 5, seed=3)
