@@ -68,6 +68,7 @@ def _train_grasp(args: argparse.Namespace) -> int:
         seed=args.seed,
         members=args.members,
         pick_weight=args.pick_weight,
+        bin_check=args.bin_check,
         **precision_arg(args),
     )
     data = [args.data] if isinstance(args.data, str) else list(args.data)
@@ -328,6 +329,12 @@ def add_train_commands(sub: Any) -> None:
         type=float,
         default=0.0,
         help="weight of the pick loss (a softmax over each scene's candidates trained towards its successes; 0: none)",
+    )
+    tg.add_argument(
+        "--bin-check",
+        action="store_true",
+        help="pile labels: leave out the candidates whose fingers would land on the bin's walls (the model never"
+        " executes them in a pile)",
     )
     _common_train_flags(tg)
     tg.set_defaults(func=cmd_train)

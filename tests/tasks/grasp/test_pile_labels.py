@@ -65,3 +65,24 @@ def test_label_grasps_refuses_a_pile_of_two_in_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "clutter must be >= 3" in err and "Traceback" not in err
     assert not (tmp_path / "x").exists()
+
+
+def test_training_with_bin_check_leaves_out_exactly_the_grasps_the_check_rejects():
+    """`GraspTrainConfig.bin_check`: per scene, the labels of candidates `clear_of_bin` rejects are left out; a
+    scene none of whose candidates is clear keeps them all (as the check does)."""
+    from domrand.tasks.grasp.clutter import BIN_INNER
+    from domrand.tasks.grasp.trainer import _clear_of_bin
+
+    wall = BIN_INNER / 2 - 0.02
+    grasp = np.array(
+        [
+            [0.0, 0.0, 0.02, 0.0, 0.06],  # scene 0: in the middle: kept
+            [wall, 0.0, 0.02, 0.0, 0.06],  # scene 0: a finger over the +x wall: left out
+            [wall, 0.0, 0.08, 0.0, 0.06],  # scene 0: the same, above the wall's top: kept
+            [wall, 0.0, 0.02, 0.0, 0.06],  # scene 1: nothing clear: kept
+        ],
+        np.float32,
+    )
+    d = {"grasp": grasp, "scene": np.array([0, 0, 0, 1]), "success": np.array([1, 0, 1, 0], bool)}
+    kept = _clear_of_bin(d)
+    assert kept["grasp"].tolist() == grasp[[0, 2, 3]].tolist() and kept["success"].tolist() == [True, True, False]
