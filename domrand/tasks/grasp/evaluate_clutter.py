@@ -53,7 +53,8 @@ class PileRunner:
         self, method: str, points: np.ndarray, instance: np.ndarray, rng: np.random.Generator,
         failed: list[Grasp] | None = None,
     ) -> Grasp | None:  # fmt: skip
-        """`method`'s grasp on a view; the model skips candidates that repeat a grasp in `failed` (`away_from`)."""
+        """`method`'s grasp on a view; the model skips candidates whose fingers would land on the bin's walls
+        (`clear_of_bin`) and those that repeat a grasp in `failed` (`away_from`), unless that leaves none."""
         if method == "model":
             options = cand.sample(points, rng) + [g for g in (cand.centroid_grasp(points),) if g is not None]
             if self.bin_check:
