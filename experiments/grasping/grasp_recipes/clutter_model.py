@@ -33,6 +33,7 @@ SELECT_MARGIN = 0.03
 RUNS: dict[str, tuple[str, list[str]]] = {
     "480_bin": ("480", ["--steps", "2000", "--bin-check"]),
     "all_bin": ("all", ["--steps", "4000", "--bin-check"]),
+    "all_bin_ens3_pick": ("all", ["--steps", "2000", "--bin-check", "--members", "3", "--pick-weight", "1"]),
 }
 
 
