@@ -21,42 +21,31 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-import torch
-
 from domrand.generate import pool
-from domrand.rng import derive_seed
-from domrand.tasks.grasp import candidates as cand
-from domrand.tasks.grasp.clutter import METHODS, clear_of_bin, in_bin, make_pile, pile_view
+from domrand.tasks.grasp.clutter import bin_clear
 from domrand.tasks.grasp.evaluate_clutter import PileRunner
 from domrand.tasks.grasp.objects import GraspObject, load_folder
 
 
 class CeilingRunner(PileRunner):
-    def ceiling(self, job: tuple[int, int]) -> dict[str, Any]:
+    def __call__(self, job: tuple[int, int]) -> dict[str, Any]:
         p, seed = job
-        pile = make_pile(self.objects, self.clutter, derive_seed(seed, p) & 0xFFFFFFFF)
+        pile = self.pile(p, seed)
         run = self.run(pile, p, seed, "model")
-        sim, a, mi = self.sim, len(run["attempts"]), METHODS.index("model")
+        sim = self.sim
         left = sorted(pile.objects[i].name for i in sim.rest_poses)
         out = {"pile": p, **run, "left": left, "oracle": None, "candidates": 0, "successes": 0}
         if not sim.rest_poses:
             return out
-        noise = torch.Generator().manual_seed(derive_seed(seed, p, mi, a, 1))
-        depth, _, k, c2w = pile_view(pile, sim.rest_poses, noise)
-        points = in_bin(cand.world_points(depth, k, c2w))
-        options = cand.sample(points, np.random.default_rng(derive_seed(seed, p, mi, a, 2)))
-        options += [g for g in (cand.centroid_grasp(points),) if g is not None]
+        points, _, rng = self.view(pile, p, seed, "model", len(run["attempts"]))  # the next attempt's view
+        options = self.candidates(points, rng)
         lifted = [sim.grasp(g).lifted for g in options]
         held = [pile.objects[j].name for j in lifted if j is not None]
-        clear = {id(g) for g in clear_of_bin(options)}
-        held_clear = [j for g, j in zip(options, lifted) if j is not None and id(g) in clear]
-        out.update(oracle=bool(held), oracle_clear=bool(held_clear), candidates=len(options), clear=len(clear),
+        clear = [bin_clear(g) for g in options]
+        held_clear = [j for c, j in zip(clear, lifted) if j is not None and c]
+        out.update(oracle=bool(held), oracle_clear=bool(held_clear), candidates=len(options), clear=sum(clear),
                    successes=len(held), liftable=sorted(set(held)))  # fmt: skip
         return out
-
-    def __call__(self, job: tuple[int, int]) -> dict[str, Any]:
-        return self.ceiling(job)
 
 
 def pile_ceiling(checkpoint: str, objects: list[GraspObject], piles: int, seed: int = 0, workers: int = 2) -> dict:

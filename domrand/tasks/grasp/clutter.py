@@ -343,7 +343,7 @@ def away_from(options: list[Grasp], failed: list[Grasp]) -> list[Grasp]:
 
 def clear_of_bin(options: list[Grasp]) -> list[Grasp]:
     """The `options` whose fingers, opened to the grasp's width and lowered to its height, stay clear of the bin's
-    walls (the bin is known: its floor's square, `BIN_WALL` high); all of them when none does.
+    walls (`bin_clear`); all of them when none does.
 
     The ranker's crops show the bin's floor where the walls stand (`in_bin`), so it cannot see that a finger
     would land on a wall's top; this is the collision check bin-picking systems run against the known bin. Of
@@ -354,20 +354,20 @@ def clear_of_bin(options: list[Grasp]) -> list[Grasp]:
         >>> [g.yaw for g in clear_of_bin(near_wall)]  # closing along the wall keeps both fingers in the bin
         [1.571]
     """
-    fx, fy = FINGER[0] / 2, FINGER[1] / 2
-    corners = [(a, b) for a in (-fx, fx) for b in (-fy, fy)]
-    half = BIN_INNER / 2
-
-    def clear(g: Grasp) -> bool:
-        if g.z >= BIN_WALL[0]:
-            return True
-        c, s = math.cos(g.yaw), math.sin(g.yaw)
-        for side in (1.0, -1.0):
-            cx, cy = g.x + side * c * (g.width / 2 + fx), g.y + side * s * (g.width / 2 + fx)
-            for a, b in corners:
-                if abs(cx + a * c - b * s) > half or abs(cy + a * s + b * c) > half:
-                    return False
-        return True
-
-    kept = [g for g in options if clear(g)]
+    kept = [g for g in options if bin_clear(g)]
     return kept or options
+
+
+def bin_clear(g: Grasp) -> bool:
+    """Whether grasp g's fingers (each `FINGER` wide, opened to g's width, at g's height) stay off the bin's walls:
+    inside its floor's square, or above the walls' top (`BIN_WALL`)."""
+    if g.z >= BIN_WALL[0]:
+        return True
+    fx, fy, half = FINGER[0] / 2, FINGER[1] / 2, BIN_INNER / 2
+    c, s = math.cos(g.yaw), math.sin(g.yaw)
+    for side in (1.0, -1.0):
+        cx, cy = g.x + side * c * (g.width / 2 + fx), g.y + side * s * (g.width / 2 + fx)
+        for a, b in ((-fx, -fy), (-fx, fy), (fx, -fy), (fx, fy)):
+            if abs(cx + a * c - b * s) > half or abs(cy + a * s + b * c) > half:
+                return False
+    return True

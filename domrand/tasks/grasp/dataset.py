@@ -378,8 +378,9 @@ def load(roots: str | Path | Sequence[str | Path]) -> dict[str, np.ndarray]:
     return out
 
 
-def load_summary(root: Path) -> dict[str, Any]:
-    d = load(root)
+def load_summary(roots: str | Path | Sequence[str | Path]) -> dict[str, Any]:
+    """Candidates, their success rate and scenes of one grasp-label folder or several (`load`)."""
+    d = load(roots)
     return {
         "candidates": len(d["success"]),
         "success_rate": float(d["success"].mean()),

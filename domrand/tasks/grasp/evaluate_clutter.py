@@ -56,7 +56,7 @@ class PileRunner:
         """`method`'s grasp on a view; the model skips candidates whose fingers would land on the bin's walls
         (`clear_of_bin`) and those that repeat a grasp in `failed` (`away_from`), unless that leaves none."""
         if method == "model":
-            options = cand.sample(points, rng) + [g for g in (cand.centroid_grasp(points),) if g is not None]
+            options = self.candidates(points, rng)
             if self.bin_check:
                 options = clear_of_bin(options)
             if self.memory:
@@ -70,10 +70,29 @@ class PileRunner:
             return centroid_topmost(points, instance)
         return highest_point(points)
 
+    @staticmethod
+    def candidates(points: np.ndarray, rng: np.random.Generator) -> list[Grasp]:
+        """Every grasp the model chooses among on a view: the sampler's and the centroid grasp."""
+        return cand.sample(points, rng) + [g for g in (cand.centroid_grasp(points),) if g is not None]
+
+    def pile(self, p: int, seed: int) -> Pile:
+        """Pile p of the seeded set."""
+        return make_pile(self.objects, self.clutter, derive_seed(seed, p) & 0xFFFFFFFF)
+
+    def view(
+        self, pile: Pile, p: int, seed: int, method: str, a: int
+    ) -> tuple[np.ndarray, np.ndarray, np.random.Generator]:
+        """Attempt a of `method` on pile p as it rests in `self.sim`: the world points (in the bin), the instance
+        mask and the attempt's generator (depth noise and draws seeded by the method's own index)."""
+        mi = METHODS.index(method)  # the seeds stay the method's own whichever others run
+        noise = torch.Generator().manual_seed(derive_seed(seed, p, mi, a, 1))
+        depth, instance, k, c2w = pile_view(pile, self.sim.rest_poses, noise)
+        return in_bin(cand.world_points(depth, k, c2w)), instance, np.random.default_rng(derive_seed(seed, p, mi, a, 2))
+
     def __call__(self, job: tuple[int, int]) -> dict[str, Any]:
         """Pile p (job = (p, seed)): per method, each attempt's outcome and the objects taken out."""
         p, seed = job
-        pile = make_pile(self.objects, self.clutter, derive_seed(seed, p) & 0xFFFFFFFF)
+        pile = self.pile(p, seed)
         out: dict[str, Any] = {"pile": p, "objects": len(pile.objects), "methods": {}}
         for method in self.methods:
             out["methods"][method] = self.run(pile, p, seed, method)
@@ -82,7 +101,6 @@ class PileRunner:
     def run(self, pile: Pile, p: int, seed: int, method: str) -> dict[str, Any]:
         """One method's run on pile p (settled afresh): its attempts' outcomes, the objects it took out and the
         objects that rested in the bin; `self.sim` is left as the run ended (what was not taken out)."""
-        mi = METHODS.index(method)  # the noise seeds stay the method's own whichever others run
         sim = self.sim
         sim.load_pile(pile)
         sim.settle(pile.seed)
@@ -91,10 +109,8 @@ class PileRunner:
         failed: list[Grasp] = []  # this run's failed grasps: the model's memory
         fails, a = 0, 0
         while sim.rest_poses and a < 2 * n0 + CLEARANCE_FAILS:
-            noise = torch.Generator().manual_seed(derive_seed(seed, p, mi, a, 1))
-            depth, instance, k, c2w = pile_view(pile, sim.rest_poses, noise)
-            points = in_bin(cand.world_points(depth, k, c2w))
-            g = self.choose(method, points, instance, np.random.default_rng(derive_seed(seed, p, mi, a, 2)), failed)
+            points, instance, rng = self.view(pile, p, seed, method, a)
+            g = self.choose(method, points, instance, rng, failed)
             ok = False
             if g is not None:
                 r = sim.grasp(g)

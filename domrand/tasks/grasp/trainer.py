@@ -172,15 +172,14 @@ def train_grasp(
 def _clear_of_bin(d: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The labels (`dataset.load`'s arrays) of the candidates `clutter.clear_of_bin` keeps, scene by scene (a
     scene none of whose candidates is clear keeps them all, as the check does)."""
-    from domrand.tasks.grasp.clutter import clear_of_bin
+    from domrand.tasks.grasp.clutter import bin_clear
     from domrand.tasks.grasp.sim import Grasp
 
-    keep = np.zeros(len(d["scene"]), bool)
-    for sc in np.unique(d["scene"]):
-        rows = np.flatnonzero(d["scene"] == sc)
-        grasps = [Grasp(*map(float, d["grasp"][i])) for i in rows]
-        kept = {id(g) for g in clear_of_bin(grasps)}
-        keep[rows] = [id(g) in kept for g in grasps]
+    clear = np.array([bin_clear(Grasp(*map(float, g))) for g in d["grasp"]], bool)
+    scenes, index = np.unique(d["scene"], return_inverse=True)
+    any_clear = np.zeros(len(scenes), bool)
+    np.logical_or.at(any_clear, index, clear)
+    keep = clear | ~any_clear[index]
     return {k: v[keep] for k, v in d.items()}
 
 

@@ -39,8 +39,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from domrand.tasks.grasp.clutter import METHODS
 from grasp_recipes.common import HERE, RESULTS, objects
 
@@ -94,7 +92,7 @@ def _folders(root: Path, stem: str, seeds: tuple[int, ...]) -> list[Path]:
 
 def label_facts(folders: list[Path]) -> dict[str, Any]:
     """Labelled piles, executed grasps, the share held, and how many distinct objects the piles drew."""
-    from domrand.tasks.grasp.dataset import GraspDataConfig, load, pile_draw
+    from domrand.tasks.grasp.dataset import GraspDataConfig, load_summary, pile_draw
 
     drawn: set[tuple[str, int]] = set()
     for folder in folders:
@@ -102,11 +100,11 @@ def label_facts(folders: list[Path]) -> dict[str, Any]:
         cfg = GraspDataConfig(**manifest["config"])
         for s in range(cfg.scenes):
             drawn.update((str(cfg.objects), int(i)) for i in pile_draw(cfg, s, len(manifest["objects"]))[1])
-    data = load(folders)
+    summary = load_summary(folders)
     return {
-        "piles": len(np.unique(data["scene"])),
-        "grasps": len(data["success"]),
-        "held": float(data["success"].mean()),
+        "piles": summary["scenes"],
+        "grasps": summary["candidates"],
+        "held": summary["success_rate"],
         "objects_drawn": len(drawn),
     }
 
