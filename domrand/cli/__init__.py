@@ -377,6 +377,29 @@ def parser() -> argparse.ArgumentParser:
     return ap
 
 
+def extra_for(module: str) -> str | None:
+    """The optional extra of domrand's package metadata (pyproject's `optional-dependencies`) that installs the
+    top-level `module`, other than `dev`; None if no extra does.
+
+    Example:
+        >>> extra_for("pybullet"), extra_for("pycocotools"), extra_for("numpy")
+        ('sim', 'coco', None)
+    """
+    import re
+    from importlib.metadata import PackageNotFoundError, metadata
+
+    try:
+        requires = metadata("domrand").get_all("Requires-Dist") or []
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return None
+    for req in requires:
+        name = re.match(r"[A-Za-z0-9_.-]+", req)
+        extra = re.search(r"""extra\s*==\s*["']([^"']+)["']""", req)
+        if name and extra and extra.group(1) != "dev" and name.group(0).replace("-", "_") == module:
+            return extra.group(1)
+    return None
+
+
 def main(argv: list[str] | None = None) -> int:
     Parser.argv = list(sys.argv[1:] if argv is None else argv)
     args = parser().parse_args(argv)
@@ -388,6 +411,17 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args) or 0)
     except (ValueError, FileNotFoundError) as e:
         print(f"domrand: error: {e}", file=sys.stderr)
+        return 2
+    except ModuleNotFoundError as e:  # an optional dependency this command needs (another missing module is a bug)
+        module = (e.name or "").split(".")[0]
+        extra = extra_for(module)
+        if extra is None:
+            raise
+        print(
+            f"domrand: error: this command needs {module}, which is not installed: pip install 'domrand[{extra}]'"
+            f" (from a checkout: pip install -e '.[{extra}]')",
+            file=sys.stderr,
+        )
         return 2
     except DatasetWriteError as e:
         print(f"domrand: error: {e}. Finished chunks are intact; rerun with --resume when fixed.", file=sys.stderr)

@@ -344,3 +344,17 @@ def test_regression_train_pose_with_a_bad_data_folder_left_an_empty_run_folder(t
     assert "nowhere" in capsys.readouterr().err and not (tmp_path / "run").exists()
     assert main(["train", "grasp", "--data", str(tmp_path / "nowhere"), "--out", str(tmp_path / "g")]) == 2
     assert not (tmp_path / "g").exists()
+
+
+def test_regression_a_command_without_its_optional_extra_was_a_traceback(tmp_path, capsys, monkeypatch):
+    """`domrand label grasps` in an environment without pybullet (the README installs it with `.[train,sim]`)
+    ended in a ModuleNotFoundError traceback; now one line names the extra to install."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pybullet", None)  # `import pybullet` raises ModuleNotFoundError
+    out = tmp_path / "labels"
+    args = ["label", "grasps", "--procedural", "2", "--scenes", "1", "--workers", "1", "--quiet", "--out", str(out)]
+    code = main(args)
+    err = capsys.readouterr().err
+    assert code == 2 and "needs pybullet" in err and "pip install 'domrand[sim]'" in err, err
+    assert len(err.strip().splitlines()) == 1
