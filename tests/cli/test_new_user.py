@@ -358,3 +358,13 @@ def test_regression_a_command_without_its_optional_extra_was_a_traceback(tmp_pat
     err = capsys.readouterr().err
     assert code == 2 and "needs pybullet" in err and "pip install 'domrand[sim]'" in err, err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_regression_label_grasps_without_pybullet_left_a_folder(tmp_path, capsys, monkeypatch):
+    """The same command made its output folder (manifest.json, an empty chunks/) before the error."""
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pybullet", None)
+    out = tmp_path / "labels"
+    assert main(["label", "grasps", "--procedural", "2", "--scenes", "1", "--quiet", "--out", str(out)]) == 2
+    assert not out.exists()

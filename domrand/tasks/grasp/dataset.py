@@ -323,6 +323,8 @@ class ChunkLabeller:
 
 def generate(cfg: GraspDataConfig, out: str | Path, workers: int = 2, quiet: bool = False) -> dict[str, Any]:
     """Label `cfg.scenes` scenes into `out` (resuming: chunks already there are kept)."""
+    import pybullet  # noqa: F401  (the simulator of every trial: missing, the command fails before the folder is made)
+
     root = Path(out)
     manifest = {"kind": "grasp labels", "config": asdict(cfg), "objects": ObjectPool(cfg).names()}
     if cfg.focus is not None:
