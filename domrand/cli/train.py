@@ -183,7 +183,7 @@ def cmd_label(args: argparse.Namespace) -> int:
         objects=args.objects or "procedural", num_objects=args.procedural or 1, scenes=args.scenes, candidates=args.candidates,
         scale_to=args.scale_to, scale_to_max=args.scale_to_max, seed=args.seed, focus=args.focus,
         focus_top=args.focus_top, family=args.family, executions=args.executions, first_seed=args.first_seed,
-        clutter=args.clutter,
+        clutter=args.clutter, bin_check=args.bin_check,
     )  # fmt: skip
     s = generate(cfg, args.out, workers=args.workers, quiet=args.quiet)
     print(
@@ -274,6 +274,12 @@ def add_train_commands(sub: Any) -> None:
         metavar="K",
         help="label piles of 3 to K objects settled in the clutter task's bin (its trial; objects scaled to its "
         "0.05-0.12 m) instead of one object per scene",
+    )
+    lab.add_argument(
+        "--bin-check",
+        action="store_true",
+        help="with --clutter: execute only sampled grasps whose fingers stay off the bin's walls (those the clutter "
+        "model chooses among)",
     )
     lab.add_argument("--workers", type=int, default=2)
     lab.add_argument("--out", required=True)

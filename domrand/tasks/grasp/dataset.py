@@ -89,6 +89,10 @@ class GraspDataConfig:
             clutter task (experiments/tasks/grasping_clutter.md; objects scaled to its `clutter.EXTENT`, so
             `scale_to` only sizes the pool), labelled with the clutter trial (`clutter.ClutterSim`); the
             baseline candidate is the topmost object's centroid grasp. None: one object per scene.
+        bin_check: piles only: the sampled candidates executed are drawn from those whose fingers stay off the
+            bin's walls (`clutter.bin_clear`, what the clutter model skips when it chooses), so no execution goes
+            to a grasp the model never makes (without it about a third do); the two baselines are executed as
+            they are.
     """
 
     objects: str = "procedural"
@@ -105,6 +109,7 @@ class GraspDataConfig:
     family: str | None = None
     executions: int = 1
     clutter: int | None = None
+    bin_check: bool = False
 
     def __post_init__(self) -> None:
         for name in ("num_objects", "scenes", "candidates", "chunk", "executions"):
@@ -122,6 +127,8 @@ class GraspDataConfig:
             raise ValueError(f"family {self.family!r} is for procedural objects, not the folder {self.objects!r}")
         if self.clutter is not None and not self.clutter >= 3:
             raise ValueError(f"clutter must be >= 3 (piles of 3 to K objects), got {self.clutter}")
+        if self.bin_check and self.clutter is None:
+            raise ValueError("bin_check is for piles (the clutter task's bin): give clutter too")
         if self.clutter is not None and self.scale_to_max is not None:
             raise ValueError(
                 "scale_to_max is for single objects; piles scale each object to the clutter task's extents"
@@ -220,6 +227,10 @@ def _execute(
     `baseline` grasp and a random one, execute them all in `sim` and return the scene's labels."""
     depth, k, c2w, points = view
     grasps = cand.sample(points, rng)
+    if cfg.bin_check:
+        from domrand.tasks.grasp.clutter import bin_clear
+
+        grasps = [g for g in grasps if bin_clear(g)]
     if len(grasps) > cfg.candidates - 2:
         grasps = [grasps[i] for i in pick_candidates(points, grasps, cfg, rng, focus)]
     grasps += [g for g in (baseline, cand.random_grasp(points, rng)) if g is not None]

@@ -86,3 +86,30 @@ def test_training_with_bin_check_leaves_out_exactly_the_grasps_the_check_rejects
     d = {"grasp": grasp, "scene": np.array([0, 0, 0, 1]), "success": np.array([1, 0, 1, 0], bool)}
     kept = _clear_of_bin(d)
     assert kept["grasp"].tolist() == grasp[[0, 2, 3]].tolist() and kept["success"].tolist() == [True, True, False]
+
+
+def test_labelling_with_bin_check_executes_no_sampled_grasp_onto_the_walls(tmp_path):
+    """`GraspDataConfig.bin_check`: of each pile's executed grasps only the two baselines (its last rows) may put a
+    finger on a wall; without it the same piles execute sampled grasps that do (so the check has work to do)."""
+    from domrand.tasks.grasp.clutter import bin_clear
+    from domrand.tasks.grasp.sim import Grasp
+
+    def walls(cfg: GraspDataConfig, out: Path) -> tuple[int, int]:
+        generate(cfg, out, workers=1, quiet=True)
+        d = load(out)
+        sampled = onto = 0
+        for s in np.unique(d["scene"]):
+            rows = d["grasp"][d["scene"] == s]
+            onto += sum(not bin_clear(Grasp(*map(float, g))) for g in rows[:-2])
+            sampled += len(rows) - 2
+        return sampled, onto
+
+    base = dict(num_objects=8, scenes=3, candidates=12, clutter=8, seed=5)
+    assert walls(GraspDataConfig(**base), tmp_path / "plain")[1] > 0
+    sampled, onto = walls(GraspDataConfig(**base, bin_check=True), tmp_path / "checked")
+    assert onto == 0 and sampled == 3 * 10
+
+
+def test_bin_check_without_piles_is_one_clear_error():
+    with pytest.raises(ValueError, match="bin_check is for piles"):
+        GraspDataConfig(bin_check=True)
