@@ -18,12 +18,28 @@ import torch
 
 from domrand.rng import derive_seed
 from domrand.tasks.grasp import candidates as cand
-from domrand.tasks.grasp.clutter import METHODS, in_bin, make_pile, pile_view
+from domrand.tasks.grasp.clutter import BIN_INNER, BIN_WALL, METHODS, in_bin, make_pile, pile_view
 from domrand.tasks.grasp.evaluate_clutter import PileRunner
 from domrand.tasks.grasp.objects import load_folder
 from domrand.tools.grasp_preview import draw_grasps
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def bin_box(k: np.ndarray, c2w: np.ndarray, scale: int, shape: tuple[int, ...], margin: int = 4) -> tuple[int, ...]:
+    """(y0, y1, x0, x1) of the picture (the depth image drawn `scale` times larger, `shape`) that holds the whole
+    bin, walls included, with `margin` pixels of the depth image around it."""
+    half = BIN_INNER / 2 + BIN_WALL[1]
+    corners = np.array([[x, y, z] for x in (-half, half) for y in (-half, half) for z in (0.0, BIN_WALL[0])])
+    cam = (corners - c2w[:3, 3]) @ c2w[:3, :3]  # world -> camera (+z along the optical axis)
+    u = (k[0, 0] * cam[:, 0] / cam[:, 2] + k[0, 2]) * scale
+    v = (k[1, 1] * cam[:, 1] / cam[:, 2] + k[1, 2]) * scale
+    m = margin * scale
+    h, w = shape[:2]
+    return (
+        max(0, int(v.min()) - m), min(h, int(np.ceil(v.max())) + m),
+        max(0, int(u.min()) - m), min(w, int(np.ceil(u.max())) + m),
+    )  # fmt: skip
 
 
 def main() -> None:
@@ -50,8 +66,8 @@ def main() -> None:
             held[method] += ok
             grasps = np.array([[g.x, g.y, g.z, g.yaw, g.width]]) if g is not None else np.zeros((0, 5))
             img = draw_grasps(depth, (k, c2w), grasps, np.array([ok] * len(grasps)), scale=3)
-            h, w = img.shape[:2]
-            img = img[h // 4 : 3 * h // 4, w // 4 : 3 * w // 4].copy()  # the bin
+            y0, y1, x0, x1 = bin_box(k, c2w, 3, img.shape)
+            img = img[y0:y1, x0:x1].copy()  # the bin, walls included
             cv2.putText(img, method, (4, 14), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (255, 255, 0), 1, cv2.LINE_AA)
             tiles.append(np.pad(img, ((2, 2), (2, 2), (0, 0)), constant_values=255))
         rows.append(np.concatenate(tiles, 1))
