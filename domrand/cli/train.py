@@ -177,6 +177,8 @@ def cmd_label(args: argparse.Namespace) -> int:
 
     if (args.objects is None) == (args.procedural is None):
         raise ValueError("domrand label grasps needs exactly one of --objects DIR or --procedural N")
+    if args.bin_check and args.clutter is None:
+        raise ValueError("--bin-check goes with --clutter K (it keeps grasps off the walls of the piles' bin)")
     if args.resume and not (Path(args.out) / "manifest.json").is_file():
         raise ValueError(f"nothing to resume in {args.out!r} (no manifest.json): run without --resume to start it")
     cfg = GraspDataConfig(
