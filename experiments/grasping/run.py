@@ -17,7 +17,7 @@
     python experiments/grasping/run.py clutter     # the first model trained on piles: labels, ranker, the grocery piles
     python experiments/grasping/run.py clutter_experiments   # object count and realistic objects, on piles
     python experiments/grasping/run.py clutter_model # rankers on every pile labelled, chosen on validation piles
-    python experiments/grasping/run.py labelled_bin  # the clutter_model's 480 piles labelled with the bin check
+    python experiments/grasping/run.py labelled_bin  # 480 piles labelled with the bin check, and 240 piles of prisms more
     python experiments/grasping/run.py plots       # redraw the plot and the README tables from results/
 
 Labelled grasps, runs and object folders go to --work (default ./work/grasping, not committed). The best

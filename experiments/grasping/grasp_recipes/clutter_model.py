@@ -104,32 +104,47 @@ def clutter_model(work: Path) -> Path:
     return out
 
 
+#: folders labelled with `domrand label grasps --clutter 8 --scenes 240 --procedural 100 --bin-check` and these flags
+BIN_LABELLED = {
+    "piles_bc11": ["--seed", "11"],  # the piles of `480_bin`'s seeds 11, 12 (same pile draws)
+    "piles_bc12": ["--seed", "12"],
+    "piles_bc_prism14": ["--seed", "14", "--family", "random_prism"],  # boxes, slabs, discs
+}
+#: run -> the folders it trains on (`--steps 2000 --bin-check`, as `480_bin`)
+BIN_LABELLED_RUNS = {
+    "480_labelled_bin": ["piles_bc11", "piles_bc12"],
+    "720_labelled_bin_prism": ["piles_bc11", "piles_bc12", "piles_bc_prism14"],
+}
+
+
 def labelled_bin(work: Path) -> Path:
-    """Labelling with the bin check against filtering after it: the same 480 piles as `480_bin` (100 procedural
-    objects, seeds 11 and 12) labelled with `domrand label grasps --bin-check` (the sampled grasps executed are
-    drawn from those clear of the walls), a ranker trained as `480_bin` was (`--steps 2000 --bin-check`), read on
-    the validation piles; returns results/clutter_labelled_bin.json (its reading beside `480_bin`'s and
-    `all_bin`'s from results/clutter_model.json, and the labels each run trained on)."""
+    """Labelling with the bin check: the same 480 piles as `480_bin` (100 procedural objects, seeds 11 and 12)
+    labelled with `domrand label grasps --bin-check` (the sampled grasps executed are drawn from those clear of
+    the walls), and with 240 piles of procedural prisms added; rankers trained as `480_bin` was (`--steps 2000
+    --bin-check`), read on the validation piles; returns results/clutter_labelled_bin.json (the readings beside
+    `480_bin`'s and `all_bin`'s from results/clutter_model.json, and the labels each run trained on)."""
     from domrand.tasks.grasp.clutter import bin_clear
     from domrand.tasks.grasp.dataset import load
     from domrand.tasks.grasp.sim import Grasp
 
     root = work / "clutter"
-    folders = [root / f"piles_bc{seed}" for seed in (11, 12)]
-    for seed, folder in zip((11, 12), folders):
-        _domrand("label", "grasps", "--procedural", "100", "--seed", str(seed), "--clutter", "8", "--scenes", "240",
-                 "--bin-check", "--out", str(folder), "--quiet")  # fmt: skip
-    run = root / "run_480_labelled_bin"
-    if not (run / "best.pt").is_file():
-        _domrand("train", "grasp", "--data", *map(str, folders), "--out", str(run), "--steps", "2000", "--bin-check",
-                 "--quiet")  # fmt: skip
+    for name, flags in BIN_LABELLED.items():
+        _domrand("label", "grasps", "--procedural", "100", "--clutter", "8", "--scenes", "240", "--bin-check", *flags,
+                 "--out", str(root / name), "--quiet")  # fmt: skip
     realistic_train = objects(work)["realistic_train"]
-    reading = validate(run / "best.pt", realistic_train, root / "validation" / "480_labelled_bin.json")
-    d = load(folders)
-    clear = sum(bin_clear(Grasp(*map(float, g))) for g in d["grasp"])
     before = json.loads((RESULTS / "clutter_model.json").read_text())["validation"]
-    result = {
-        "480_labelled_bin": {**reading, "labels": len(d["success"]), "labels_clear_of_bin": int(clear)},
+    result: dict[str, Any] = {}
+    for run_name, names in BIN_LABELLED_RUNS.items():
+        folders = [root / n for n in names]
+        run = root / f"run_{run_name}"
+        if not (run / "best.pt").is_file():
+            _domrand("train", "grasp", "--data", *map(str, folders), "--out", str(run), "--steps", "2000",
+                     "--bin-check", "--quiet")  # fmt: skip
+        reading = validate(run / "best.pt", realistic_train, root / "validation" / f"{run_name}.json")
+        d = load(folders)
+        clear = sum(bin_clear(Grasp(*map(float, g))) for g in d["grasp"])
+        result[run_name] = {**reading, "folders": names, "labels": len(d["success"]), "labels_clear_of_bin": int(clear)}
+    result |= {
         "480_bin": before["480_bin"],
         "all_bin": before["all_bin"],
         "note": "480_bin: the same 480 piles labelled without the check (11,520 labels), those the check rejects left "
