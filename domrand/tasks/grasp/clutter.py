@@ -371,3 +371,8 @@ def bin_clear(g: Grasp) -> bool:
             if abs(cx + a * c - b * s) > half or abs(cy + a * s + b * c) > half:
                 return False
     return True
+
+
+def bin_clear_rows(grasp: np.ndarray) -> np.ndarray:
+    """(N,) bool: `bin_clear` of each row of grasp (N, 5) (x, y, z, yaw, width: a label folder's `grasp` array)."""
+    return np.array([bin_clear(Grasp(*map(float, g))) for g in grasp], bool)

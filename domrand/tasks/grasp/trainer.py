@@ -172,10 +172,9 @@ def train_grasp(
 def _clear_of_bin(d: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The labels (`dataset.load`'s arrays) of the candidates `clutter.clear_of_bin` keeps, scene by scene (a
     scene none of whose candidates is clear keeps them all, as the check does)."""
-    from domrand.tasks.grasp.clutter import bin_clear
-    from domrand.tasks.grasp.sim import Grasp
+    from domrand.tasks.grasp.clutter import bin_clear_rows
 
-    clear = np.array([bin_clear(Grasp(*map(float, g))) for g in d["grasp"]], bool)
+    clear = bin_clear_rows(d["grasp"])
     scenes, index = np.unique(d["scene"], return_inverse=True)
     any_clear = np.zeros(len(scenes), bool)
     np.logical_or.at(any_clear, index, clear)

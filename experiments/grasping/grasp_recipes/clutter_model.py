@@ -123,9 +123,8 @@ def labelled_bin(work: Path) -> Path:
     the walls), and with 240 piles of procedural prisms added; rankers trained as `480_bin` was (`--steps 2000
     --bin-check`), read on the validation piles; returns results/clutter_labelled_bin.json (the readings beside
     `480_bin`'s and `all_bin`'s from results/clutter_model.json, and the labels each run trained on)."""
-    from domrand.tasks.grasp.clutter import bin_clear
+    from domrand.tasks.grasp.clutter import bin_clear_rows
     from domrand.tasks.grasp.dataset import load
-    from domrand.tasks.grasp.sim import Grasp
 
     root = work / "clutter"
     for name, flags in BIN_LABELLED.items():
@@ -142,8 +141,8 @@ def labelled_bin(work: Path) -> Path:
                      "--bin-check", "--quiet")  # fmt: skip
         reading = validate(run / "best.pt", realistic_train, root / "validation" / f"{run_name}.json")
         d = load(folders)
-        clear = sum(bin_clear(Grasp(*map(float, g))) for g in d["grasp"])
-        result[run_name] = {**reading, "folders": names, "labels": len(d["success"]), "labels_clear_of_bin": int(clear)}
+        clear = int(bin_clear_rows(d["grasp"]).sum())
+        result[run_name] = {**reading, "folders": names, "labels": len(d["success"]), "labels_clear_of_bin": clear}
     result |= {
         "480_bin": before["480_bin"],
         "all_bin": before["all_bin"],
