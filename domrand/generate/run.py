@@ -19,6 +19,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import torch
+
 from domrand.config import DatasetConfig
 from domrand.generate import pool
 from domrand.generate.guard import LOCK, check_space, folder_lock
@@ -119,8 +121,12 @@ def run_local(spec: RunSpec, todo: list[int], workers: int, on_done: Any) -> Non
     if procs < workers:
         log.info(f"--workers {workers} on {cores} cores: {procs} process(es) of {cores // procs} threads each")
     if procs <= 1 or len(todo) <= 1:  # this process: each chunk written while the next one renders
-        for n in ChunkRunner(spec).pipelined(todo):
-            on_done(n)
+        threads = torch.get_num_threads()
+        try:
+            for n in ChunkRunner(spec).pipelined(todo):
+                on_done(n)
+        finally:
+            torch.set_num_threads(threads)  # the runner took torch to one thread: the caller's setting back
         return
     for n in pool.run(functools.partial(ChunkRunner, spec), todo, procs, threads=max(1, cores // procs)):
         on_done(n)

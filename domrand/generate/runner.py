@@ -66,6 +66,10 @@ class ChunkRunner:
 
     def __init__(self, spec: RunSpec) -> None:
         self.spec = spec
+        # The kernels render on their own threads (`kernels.threads`); torch's share is small per-batch tensor
+        # ops, and its OpenMP threads spinning between them took ~10% of a 2-core machine from the kernels.
+        # A process-wide setting: `run_local` puts it back when an in-process run ends.
+        torch.set_num_threads(1)
         self.store = open_store(spec.out)
         self.pipeline = spec.config.pipeline(device=spec.device, max_batch=spec.batch_size)
         self.names = spec.config.world.mesh_bank().names

@@ -10,7 +10,6 @@ shading agrees to float tolerance (pow and sqrt may differ in the last bit).
 
 from __future__ import annotations
 
-import math
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -18,6 +17,7 @@ from numba import njit
 
 from domrand.kernels import cache
 from domrand.kernels.constants import MARGIN
+from domrand.kernels.fmath import iceil, ifloor
 from domrand.kernels.frontend import F32, INF, ONE, _corners, front_scene, scene_buffers, world_geometry
 from domrand.kernels.shade import _shade_scene
 
@@ -43,7 +43,7 @@ def _enter(a, dy, xv):
     slack = F32(1.0e-6) * (abs(a) + abs(dy) * (abs(xv) + abs(root)) + ONE)  # rounding of w near the root, x |dy|
     if not (abs(root) < F32(1e7) and slack < F32(0.25) * abs(dy)):
         return -(1 << 30)
-    return math.floor(root) - 1
+    return ifloor(root) - 1
 
 
 @njit(cache=True)
@@ -55,10 +55,10 @@ def raster_scene(screen, valid, zbuf, tbuf):
         if not valid[t]:
             continue
         x0, y0, x1, y1, x2, y2 = _corners(screen, t)
-        xmin = max((math.ceil(min(max(min(x0, x1, x2), -big), big))), 0)
-        xmax = min((math.floor(min(max(max(x0, x1, x2), -big), big))), w - 1)
-        ymin = max((math.ceil(min(max(min(y0, y1, y2), -big), big))), 0)
-        ymax = min((math.floor(min(max(max(y0, y1, y2), -big), big))), h - 1)
+        xmin = max((iceil(min(max(min(x0, x1, x2), -big), big))), 0)
+        xmax = min((ifloor(min(max(max(x0, x1, x2), -big), big))), w - 1)
+        ymin = max((iceil(min(max(min(y0, y1, y2), -big), big))), 0)
+        ymax = min((ifloor(min(max(max(y0, y1, y2), -big), big))), h - 1)
         if xmin > xmax or ymin > ymax:
             continue
         q0, q1, q2 = screen[t, 0, 2], screen[t, 1, 2], screen[t, 2, 2]
@@ -107,10 +107,10 @@ def cover_stats(screen, valid, start, end, stamp, mark, out):
         if not valid[t]:
             continue
         x0, y0, x1, y1, x2, y2 = _corners(screen, t)
-        xmin = max(math.ceil(min(max(min(x0, x1, x2), -big), big)), -ox)
-        xmax = min(math.floor(min(max(max(x0, x1, x2), -big), big)), w - 1 + ox)
-        ymin = max(math.ceil(min(max(min(y0, y1, y2), -big), big)), -oy)
-        ymax = min(math.floor(min(max(max(y0, y1, y2), -big), big)), h - 1 + oy)
+        xmin = max(iceil(min(max(min(x0, x1, x2), -big), big)), -ox)
+        xmax = min(ifloor(min(max(max(x0, x1, x2), -big), big)), w - 1 + ox)
+        ymin = max(iceil(min(max(min(y0, y1, y2), -big), big)), -oy)
+        ymax = min(ifloor(min(max(max(y0, y1, y2), -big), big)), h - 1 + oy)
         dx12, dy12, dx20, dy20, dx01, dy01 = x2 - x1, y2 - y1, x0 - x2, y0 - y2, x1 - x0, y1 - y0
         for py in range(ymin, ymax + 1):
             fy = F32(py)

@@ -12,12 +12,16 @@ from numba import njit
 
 from domrand.kernels import cache
 from domrand.kernels.constants import SHADOW_BIAS_TEXELS, SHADOW_SLOPE_TEXELS
+from domrand.kernels.fmath import ifloor
 from domrand.kernels.frontend import F32, ONE, ZERO, _corners
 
 cache.enter()  # the compiled kernels' folder, before the first @njit (`kernels.cache`)
 
 BIAS_TEXELS = np.float32(SHADOW_BIAS_TEXELS)
 SLOPE_TEXELS = np.float32(SHADOW_SLOPE_TEXELS)
+#: Highlights n.h ** shininess below this are 0 (a 2**-26 term, times a specular strength and a light's
+#: intensity of a few at most, is under half a float32 step of any channel above 1/4, and ~1e-5 of a uint8 step).
+SPECULAR_FLOOR = 2.0**-26
 
 
 @njit(cache=True, inline="always")
@@ -35,7 +39,7 @@ def _tex(textures, idx, u, v):
     idx = min(max(idx, 0), n - 1)
     x = u * F32(size) - F32(0.5)
     y = v * F32(size) - F32(0.5)
-    x0f, y0f = F32(math.floor(x)), F32(math.floor(y))
+    x0f, y0f = F32(ifloor(x)), F32(ifloor(y))
     ax, ay = x - x0f, y - y0f
     x0, y0 = _wrap(int(x0f), size), _wrap(int(y0f), size)
     x1 = x0 + 1 if x0 + 1 < size else 0
@@ -69,7 +73,7 @@ def _shadow(smap, w2v, proj, ortho, x_, y_, z_, ndl):
     sy = proj[1] * (y * q) + proj[3]
     texel = ONE / proj[0] if ortho else z / proj[0]
     bias = texel * (BIAS_TEXELS + SLOPE_TEXELS * (ONE - min(max(ndl, ZERO), ONE)))
-    x0f, y0f = F32(math.floor(sx)), F32(math.floor(sy))
+    x0f, y0f = F32(ifloor(sx)), F32(ifloor(sy))
     ax, ay = sx - x0f, sy - y0f
     xi0, yi0 = int(x0f), int(y0f)
     lit00 = lit01 = lit10 = lit11 = ONE
@@ -97,6 +101,11 @@ def _shade_scene(
     h, w = zbuf.shape
     f_n = faces.shape[1]
     ex, ey, ez = eye[b, 0], eye[b, 1], eye[b, 2]
+    # Per slot, the n.h below which its highlight n.h ** shininess is under SPECULAR_FLOOR: there the power
+    # (a libm call, a fifth of the shading) is skipped as 0. Rounded down a little, so no larger term is skipped.
+    cut = np.empty(inst_shin.shape[1], dtype=np.float32)
+    for k in range(inst_shin.shape[1]):
+        cut[k] = F32(SPECULAR_FLOOR ** (1.0 / max(np.float64(inst_shin[b, k]), 1e-30))) * F32(0.999999)
     for py in range(h):
         for px in range(w):
             s = tbuf[py, px]
@@ -175,7 +184,7 @@ def _shade_scene(
                 hx, hy, hz = lx + vx, ly + vy, lz + vz
                 hl = max(F32(math.sqrt(hx * hx + hy * hy + hz * hz)), F32(1e-12))
                 ndh = max((nx * hx + ny * hy + nz * hz) / hl, ZERO)
-                sp = inst_spec[b, slot] * F32(ndh ** inst_shin[b, slot])
+                sp = inst_spec[b, slot] * F32(ndh ** inst_shin[b, slot]) if ndh >= cut[slot] else ZERO
                 wgt = l_intensity[b, li] * vis
                 dr += wgt * l_color[b, li, 0] * ndl
                 dg += wgt * l_color[b, li, 1] * ndl

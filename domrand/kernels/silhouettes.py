@@ -5,13 +5,12 @@ slot's visible mask lies in its silhouette."""
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 from numba import njit
 
 from domrand.kernels import cache
 from domrand.kernels.constants import MARGIN
+from domrand.kernels.fmath import iceil, ifloor
 from domrand.kernels.frontend import F32, front_scene, scene_buffers
 from domrand.kernels.raster import _owns, cover_stats
 
@@ -160,10 +159,10 @@ def depth_canvas(cam_pts, faces, fx, fy, cx, cy, oy, ox, depth):
             continue
         if area < 0:  # orient every triangle the same way: both faces are drawn
             x1, y1, x2, y2, q1, q2 = x2, y2, x1, y1, q2, q1
-        xmin = max(math.ceil(min(max(min(x0, x1, x2), -big), big)), ox)
-        xmax = min(math.floor(min(max(max(x0, x1, x2), -big), big)), ox + wc - 1)
-        ymin = max(math.ceil(min(max(min(y0, y1, y2), -big), big)), oy)
-        ymax = min(math.floor(min(max(max(y0, y1, y2), -big), big)), oy + hc - 1)
+        xmin = max(iceil(min(max(min(x0, x1, x2), -big), big)), ox)
+        xmax = min(ifloor(min(max(max(x0, x1, x2), -big), big)), ox + wc - 1)
+        ymin = max(iceil(min(max(min(y0, y1, y2), -big), big)), oy)
+        ymax = min(ifloor(min(max(max(y0, y1, y2), -big), big)), oy + hc - 1)
         dx12, dy12, dx20, dy20, dx01, dy01 = x2 - x1, y2 - y1, x0 - x2, y0 - y2, x1 - x0, y1 - y0
         for py in range(ymin, ymax + 1):
             fy_ = F32(py)

@@ -12,6 +12,7 @@ from numba import njit
 from domrand.generators.textures import _SALT as SALT
 from domrand.generators.textures import KINDS, LEAVES, STROKES
 from domrand.kernels import cache
+from domrand.kernels.fmath import iceil, ifloor
 
 cache.enter()  # the compiled kernels' folder, before the first @njit (`kernels.cache`)
 
@@ -55,7 +56,7 @@ def _value_noise(seed, cells, size, octaves, out):
         nf = np.float32(n)
         for j in range(size):
             x = (np.float32(j) + np.float32(0.5)) / np.float32(size) * nf
-            x0f = np.float32(math.floor(x))
+            x0f = np.float32(ifloor(x))
             fx = x - x0f
             f[j] = fx * fx * (np.float32(3) - np.float32(2) * fx)
             i0[j] = int(x0f) % n
@@ -79,7 +80,7 @@ def _field(seed, f, a, b):
 
 @njit(cache=True, inline="always")
 def _wrap(d):
-    return d - F(math.floor(d + F(0.5)))
+    return d - F(ifloor(d + F(0.5)))
 
 
 @njit(cache=True)
@@ -105,8 +106,8 @@ def _bin(cx, cy, ex, ey):
     for k in range(k_all):
         hx = ex[k] * F(1.01) + F(1e-4)  # conservative: an extent never rounds short of a texel it covers
         hy = ey[k] * F(1.01) + F(1e-4)
-        x0, x1 = math.floor((cx[k] - hx) * TILES), math.floor((cx[k] + hx) * TILES)
-        y0, y1 = math.floor((cy[k] - hy) * TILES), math.floor((cy[k] + hy) * TILES)
+        x0, x1 = ifloor((cx[k] - hx) * TILES), ifloor((cx[k] + hx) * TILES)
+        y0, y1 = ifloor((cy[k] - hy) * TILES), ifloor((cy[k] + hy) * TILES)
         x1, y1 = min(x1, x0 + TILES - 1), min(y1, y0 + TILES - 1)
         for ty in range(y0, y1 + 1):
             for tx in range(x0, x1 + 1):
@@ -146,7 +147,7 @@ def _dead_leaves(c0, c1, c2, seed, cells, duty, size, out):
             u = (F(j) + F(0.5)) / F(size)
             hit = -1
             q = F(0.0)
-            cell = min(math.floor(v * F(TILES)), TILES - 1) * TILES + min(math.floor(u * F(TILES)), TILES - 1)
+            cell = min(ifloor(v * F(TILES)), TILES - 1) * TILES + min(ifloor(u * F(TILES)), TILES - 1)
             for n in range(counts[cell]):
                 k = lists[cell, n]
                 dx, dy = _wrap(u - cx[k]), _wrap(v - cy[k])
@@ -171,7 +172,7 @@ def _stones(c0, c1, c2, seed, cells, duty, size, out):
     """out (S, S, 3) uint8: `generators.textures.stones` for one texture. The jitter and shade of each of the
     n x n sites is hashed once into a table (a texel reads its 9 neighbours' from it), so the arithmetic per
     texel is the reference's without its 18 hashes."""
-    n = math.floor(cells)
+    n = ifloor(cells)
     nf = F(n)
     mortar = F(0.03) + F(0.12) * duty
     jx, jy = np.empty((n, n), np.float32), np.empty((n, n), np.float32)
@@ -188,7 +189,7 @@ def _stones(c0, c1, c2, seed, cells, duty, size, out):
         for j in range(size):
             u = (F(j) + F(0.5)) / F(size)
             x, y = u * nf, v * nf
-            ix, iy = F(math.floor(x)), F(math.floor(y))
+            ix, iy = F(ifloor(x)), F(ifloor(y))
             kx, ky = int(ix), int(iy)
             best, second = F(1e9), F(1e9)
             bx, by = 0, 0
@@ -271,8 +272,8 @@ def _strokes(c0, c1, c2, seed, cells, angle, duty, size, out):
 def _span(centre, lo, hi, size):
     """Unwrapped indices of the texels whose centres lie within [centre + lo, centre + hi] (texture units),
     widened by 0.01 texel either side (far above the rounding of the exact test) and cut to one period."""
-    first = math.ceil((centre + lo) * F(size) - F(0.5) - F(0.01))
-    last = math.floor((centre + hi) * F(size) - F(0.5) + F(0.01))
+    first = iceil((centre + lo) * F(size) - F(0.5) - F(0.01))
+    last = ifloor((centre + hi) * F(size) - F(0.5) + F(0.01))
     return first, min(last, first + size - 1)
 
 
@@ -327,8 +328,8 @@ def synthesize(
                 ru = (u - half) * ca + (v - half) * sa
                 if k == IMAGE:  # nearest texel of a square crop, tinted
                     side = crop[t, 2] * short
-                    sx = min(max(math.floor(crop[t, 0] * short + u * side), 0), iw - 1)
-                    sy = min(max(math.floor(crop[t, 1] * short + v * side), 0), ih - 1)
+                    sx = min(max(ifloor(crop[t, 0] * short + u * side), 0), iw - 1)
+                    sy = min(max(ifloor(crop[t, 1] * short + v * side), 0), ih - 1)
                     idx = min(max(image[t], 0), n_img - 1)
                     for c in range(3):
                         out[t, i, j, c] = _u8(
@@ -345,7 +346,7 @@ def synthesize(
                     w = min(max(d / radius[t], np.float32(0)), np.float32(1))
                 elif k == CHECKER or k == BLEND:
                     rp = -(u - half) * sa + (v - half) * ca
-                    w = np.float32((math.floor(ru * cells[t]) + math.floor(rp * cells[t])) % 2)
+                    w = np.float32((ifloor(ru * cells[t]) + ifloor(rp * cells[t])) % 2)
                 elif k == STRIPES:
                     w = np.float32(1.0) if (ru * cells[t]) % np.float32(1.0) < duty[t] else np.float32(0.0)
                 else:  # NOISE

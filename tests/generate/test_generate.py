@@ -57,6 +57,19 @@ def test_workers_share_a_process_below_two_cores_each():
     assert local_processes(8, 16) == 8 and local_processes(1, 16) == 1
 
 
+def test_generate_gives_the_callers_torch_threads_back(tmp_path):
+    """The runner takes torch to one thread (the kernels have their own); a library caller's setting returns."""
+    import torch
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(3)
+        run(tmp_path / "ds", num=8, formats=("native",))
+        assert torch.get_num_threads() == 3
+    finally:
+        torch.set_num_threads(before)
+
+
 def test_different_seeds_give_different_datasets(tmp_path):
     run(tmp_path / "a", num=8, formats=("native",))
     run(tmp_path / "b", num=8, formats=("native",), seed=1)

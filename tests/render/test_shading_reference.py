@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 from domrand.generators.meshes import primitives
 from scenes import camera, lights, scene, translation
@@ -32,7 +33,8 @@ def interior(mask, margin=1):
     return m
 
 
-def test_blinn_phong_with_directional_and_point_light(backend):
+@pytest.mark.parametrize("shininess", [20.0, 128.0])  # 128: most fragments under the highlight floor
+def test_blinn_phong_with_directional_and_point_light(backend, shininess):
     size = (96, 96)
     cam = camera((0.0, -0.6, 0.5), (0.0, 0.1, 0.0), size=size)
     sun = np.array([0.4, -0.3, 1.0]) / np.linalg.norm([0.4, -0.3, 1.0])
@@ -56,7 +58,7 @@ def test_blinn_phong_with_directional_and_point_light(backend):
     inst = s.instances
     s = s.replace(
         instances=type(inst)(
-            **{**inst.__dict__, "specular": torch.tensor([[0.5]]), "shininess": torch.tensor([[20.0]])}
+            **{**inst.__dict__, "specular": torch.tensor([[0.5]]), "shininess": torch.tensor([[shininess]])}
         )
     )
     out = Renderer(RenderConfig(backend=backend, shadows=False)).render(s)
@@ -74,7 +76,7 @@ def test_blinn_phong_with_directional_and_point_light(backend):
         ndl = np.clip(ldir @ n, 0, None)[..., None]
         h = ldir + v
         h /= np.linalg.norm(h, axis=-1, keepdims=True)
-        spec = np.where(ndl > 0, 0.5 * np.clip(h @ n, 0, None)[..., None] ** 20, 0)
+        spec = np.where(ndl > 0, 0.5 * np.clip(h @ n, 0, None)[..., None] ** shininess, 0)
         rgb = rgb + inten * col * (albedo * ndl + spec)
     rgb = np.clip(rgb, 0, 1)
     m = interior(hit & (out.instance[0].numpy() == 0))
