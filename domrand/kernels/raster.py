@@ -163,6 +163,8 @@ def render_batch(
         else np.empty((1, 1), dtype=np.int32)
     )
     f2 = 2 * faces.shape[1]
+    corner = np.empty((t2, 3, 8), dtype=np.float32)  # shading's per-triangle attributes (`_shade_scene`)
+    corner_of = np.full(t2, -1, dtype=np.int64)
     for b in range(lo, hi):
         if has_shadow[b] and shade_on:
             smap[:, :] = INF
@@ -184,7 +186,7 @@ def render_batch(
             b, zbuf, tbuf, screen, weights, world_pos, world_nrm, inst_mesh, faces, uvs, double_sided, inst_tex,
             inst_color, inst_uv_scale, inst_spec, inst_shin, textures, l_kind, l_pos, l_color, l_intensity,
             l_enabled, ambient, eye, smap, l_w2v, l_proj, l_ortho, has_shadow, shadow_light, bg_color, bg_tex,
-            rgb, depth, inst_out, normals_out, want_normals, shade_on,
+            rgb, depth, inst_out, normals_out, want_normals, shade_on, corner, corner_of,
         )  # fmt: skip
 
 

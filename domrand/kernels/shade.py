@@ -90,14 +90,34 @@ def _shadow(smap, w2v, proj, ortho, x_, y_, z_, ndl):
     return (lit00 * (ONE - ax) + lit01 * ax) * (ONE - ay) + (lit10 * (ONE - ax) + lit11 * ax) * ay
 
 
+@njit(cache=True, inline="always")
+def _corner_attributes(s, b, slot, mesh, face, weights, faces, world_pos, world_nrm, uvs, corner):
+    """corner[s] (3, 8): world position, normal and uv at each screen corner of triangle s (a face's vertices,
+    or for a triangle the near plane clipped, its weighted mixes), so a pixel interpolates 8 values from 3 rows."""
+    for k in range(3):
+        for a in range(8):
+            corner[s, k, a] = ZERO
+        for j in range(3):
+            wkj = weights[s, k, j]
+            vid = faces[mesh, face, j]
+            for a in range(3):
+                corner[s, k, a] += wkj * world_pos[b, slot, vid, a]
+                corner[s, k, 3 + a] += wkj * world_nrm[b, slot, vid, a]
+            corner[s, k, 6] += wkj * uvs[mesh, vid, 0]
+            corner[s, k, 7] += wkj * uvs[mesh, vid, 1]
+
+
 @njit(cache=True, fastmath=True)
 def _shade_scene(
     b, zbuf, tbuf, screen, weights, world_pos, world_nrm, inst_mesh, faces, uvs, double_sided, inst_tex,
     inst_color, inst_uv_scale, inst_spec, inst_shin, textures, l_kind, l_pos, l_color, l_intensity, l_enabled,
     ambient, eye, smap, l_w2v, l_proj, l_ortho, has_shadow, shadow_light, bg_color, bg_tex, rgb, depth,
-    inst_out, normals_out, want_normals, shade_on,
+    inst_out, normals_out, want_normals, shade_on, corner, corner_of,
 ):  # fmt: skip
-    """Deferred shading of one scene, as `shade_torch.resolve` + `shade` + `background`."""
+    """Deferred shading of one scene, as `shade_torch.resolve` + `shade` + `background`.
+
+    corner (T2, 3, 8) float32 and corner_of (T2,) int64 are the caller's scratch, kept across its scenes: a triangle's
+    corners' world position, normal and uv (`_corner_attributes`), valid for scene b where corner_of == b."""
     h, w = zbuf.shape
     f_n = faces.shape[1]
     ex, ey, ez = eye[b, 0], eye[b, 1], eye[b, 2]
@@ -106,6 +126,11 @@ def _shade_scene(
     cut = np.empty(inst_shin.shape[1], dtype=np.float32)
     for k in range(inst_shin.shape[1]):
         cut[k] = F32(SPECULAR_FLOOR ** (1.0 / max(np.float64(inst_shin[b, k]), 1e-30))) * F32(0.999999)
+    sun = np.empty((l_kind.shape[1], 3), dtype=np.float32)  # directional lights' unit vectors
+    for li in range(l_kind.shape[1]):
+        lx, ly, lz = l_pos[b, li, 0], l_pos[b, li, 1], l_pos[b, li, 2]
+        ll = max(F32(math.sqrt(lx * lx + ly * ly + lz * lz)), F32(1e-12))
+        sun[li, 0], sun[li, 1], sun[li, 2] = lx / ll, ly / ll, lz / ll
     for py in range(h):
         for px in range(w):
             s = tbuf[py, px]
@@ -136,18 +161,18 @@ def _shade_scene(
             tot = p0 + p1 + p2
             p0, p1, p2 = p0 / tot, p1 / tot, p2 / tot
             mesh = inst_mesh[b, slot]
-            px_ = py_ = pz_ = nx = ny = nz = u = v = ZERO
-            for j in range(3):
-                bj = p0 * weights[s, 0, j] + p1 * weights[s, 1, j] + p2 * weights[s, 2, j]
-                vid = faces[mesh, face, j]
-                px_ += bj * world_pos[b, slot, vid, 0]
-                py_ += bj * world_pos[b, slot, vid, 1]
-                pz_ += bj * world_pos[b, slot, vid, 2]
-                nx += bj * world_nrm[b, slot, vid, 0]
-                ny += bj * world_nrm[b, slot, vid, 1]
-                nz += bj * world_nrm[b, slot, vid, 2]
-                u += bj * uvs[mesh, vid, 0]
-                v += bj * uvs[mesh, vid, 1]
+            if corner_of[s] != b:  # the triangle's first pixel in this scene: its corners' attributes, once
+                _corner_attributes(s, b, slot, mesh, face, weights, faces, world_pos, world_nrm, uvs, corner)
+                corner_of[s] = b
+            c = corner[s]
+            px_ = p0 * c[0, 0] + p1 * c[1, 0] + p2 * c[2, 0]
+            py_ = p0 * c[0, 1] + p1 * c[1, 1] + p2 * c[2, 1]
+            pz_ = p0 * c[0, 2] + p1 * c[1, 2] + p2 * c[2, 2]
+            nx = p0 * c[0, 3] + p1 * c[1, 3] + p2 * c[2, 3]
+            ny = p0 * c[0, 4] + p1 * c[1, 4] + p2 * c[2, 4]
+            nz = p0 * c[0, 5] + p1 * c[1, 5] + p2 * c[2, 5]
+            u = p0 * c[0, 6] + p1 * c[1, 6] + p2 * c[2, 6]
+            v = p0 * c[0, 7] + p1 * c[1, 7] + p2 * c[2, 7]
             nl = max(F32(math.sqrt(nx * nx + ny * ny + nz * nz)), F32(1e-12))
             nx, ny, nz = nx / nl, ny / nl, nz / nl
             vx, vy, vz = ex - px_, ey - py_, ez - pz_
@@ -169,12 +194,12 @@ def _shade_scene(
             for li in range(l_kind.shape[1]):
                 if not l_enabled[b, li]:
                     continue
-                if l_kind[b, li] == 0:
-                    lx, ly, lz = l_pos[b, li, 0], l_pos[b, li, 1], l_pos[b, li, 2]
+                if l_kind[b, li] == 0:  # directional: the same unit vector at every pixel
+                    lx, ly, lz = sun[li, 0], sun[li, 1], sun[li, 2]
                 else:
                     lx, ly, lz = l_pos[b, li, 0] - px_, l_pos[b, li, 1] - py_, l_pos[b, li, 2] - pz_
-                ll = max(F32(math.sqrt(lx * lx + ly * ly + lz * lz)), F32(1e-12))
-                lx, ly, lz = lx / ll, ly / ll, lz / ll
+                    ll = max(F32(math.sqrt(lx * lx + ly * ly + lz * lz)), F32(1e-12))
+                    lx, ly, lz = lx / ll, ly / ll, lz / ll
                 ndl = nx * lx + ny * ly + nz * lz
                 if ndl <= 0:
                     continue

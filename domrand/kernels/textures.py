@@ -61,13 +61,20 @@ def _value_noise(seed, cells, size, octaves, out):
             f[j] = fx * fx * (np.float32(3) - np.float32(2) * fx)
             i0[j] = int(x0f) % n
             i1[j] = (i0[j] + 1) % n
+        # Rows in one lattice row share their interpolations along x (float64, as the expression computes them).
+        top = np.empty(size, dtype=np.float64)
+        bot = np.empty(size, dtype=np.float64)
+        last = -1
         for i in range(size):
             iy0, iy1, fy = i0[i], i1[i], f[i]
+            if iy0 != last:
+                for j in range(size):
+                    fx = f[j]
+                    top[j] = lat[iy0, i0[j]] * (1 - fx) + lat[iy0, i1[j]] * fx
+                    bot[j] = lat[iy1, i0[j]] * (1 - fx) + lat[iy1, i1[j]] * fx
+                last = iy0
             for j in range(size):
-                fx = f[j]
-                top = lat[iy0, i0[j]] * (1 - fx) + lat[iy0, i1[j]] * fx
-                bot = lat[iy1, i0[j]] * (1 - fx) + lat[iy1, i1[j]] * fx
-                out[i, j] += amp * (top * (1 - fy) + bot * fy)
+                out[i, j] += amp * (top[j] * (1 - fy) + bot[j] * fy)
         norm += amp
         amp *= np.float32(0.5)
     out /= norm
@@ -184,6 +191,10 @@ def _stones(c0, c1, c2, seed, cells, duty, size, out):
     wrap = np.empty(n + 3, np.int64)  # cell c in [-1, n + 1] -> c mod n, at wrap[c + 1]
     for c in range(-1, n + 2):
         wrap[c + 1] = c % n
+    # The 9 sites around the texel's cell (positions and table indices), gathered when the cell changes.
+    sx, sy = np.empty(9, np.float32), np.empty(9, np.float32)
+    sw = np.empty((9, 2), np.int64)
+    kx_last, ky_last = -1, -1
     for i in range(size):
         v = (F(i) + F(0.5)) / F(size)
         for j in range(size):
@@ -191,19 +202,25 @@ def _stones(c0, c1, c2, seed, cells, duty, size, out):
             x, y = u * nf, v * nf
             ix, iy = F(ifloor(x)), F(ifloor(y))
             kx, ky = int(ix), int(iy)
+            if kx != kx_last or ky != ky_last:
+                m = 0
+                for dj in range(-1, 2):
+                    wy = wrap[ky + dj + 1]
+                    for di in range(-1, 2):
+                        wx = wrap[kx + di + 1]
+                        sx[m], sy[m] = ix + F(di) + jx[wx, wy], iy + F(dj) + jy[wx, wy]
+                        sw[m, 0], sw[m, 1] = wx, wy
+                        m += 1
+                kx_last, ky_last = kx, ky
             best, second = F(1e9), F(1e9)
-            bx, by = 0, 0
-            for dj in range(-1, 2):
-                wy = wrap[ky + dj + 1]
-                for di in range(-1, 2):
-                    cx, cy = ix + F(di), iy + F(dj)
-                    wx = wrap[kx + di + 1]
-                    px, py = cx + jx[wx, wy], cy + jy[wx, wy]
-                    d = (x - px) * (x - px) + (y - py) * (y - py)
-                    if d < best:
-                        second, best, bx, by = best, d, wx, wy
-                    else:
-                        second = min(second, d)
+            nearest = 0
+            for m in range(9):
+                d = (x - sx[m]) * (x - sx[m]) + (y - sy[m]) * (y - sy[m])
+                if d < best:
+                    second, best, nearest = best, d, m
+                else:
+                    second = min(second, d)
+            bx, by = sw[nearest, 0], sw[nearest, 1]
             edge = F(math.sqrt(second)) - F(math.sqrt(best))
             if edge < mortar:
                 for c in range(3):
@@ -235,10 +252,8 @@ def _strokes(c0, c1, c2, seed, cells, angle, duty, size, out):
         half_len[k] = (F(0.25) + F(0.75) * _field(seed, 3, k, 1)) * (F(1.5) / cells)
         half_w[k] = F(0.004) + F(0.012) * _field(seed, 4, k, 1)
         _palette(c1, c2, c0, _field(seed, 5, k, 1), _field(seed, 6, k, 1), _field(seed, 7, k, 1), col[k])
-    for i in range(size):
-        for j in range(size):
-            for c in range(3):
-                out[i, j, c] = _u8(c0[c] * F(0.7))
+    for c in range(3):  # the ground: one value a channel
+        out[:, :, c] = _u8(c0[c] * F(0.7))
     centres = np.empty(size, np.float32)  # texel centres, texture units
     for j in range(size):
         centres[j] = (F(j) + F(0.5)) / F(size)
@@ -312,6 +327,11 @@ def synthesize(
             continue
         if k == STROKE:
             _strokes(c0[t], c1[t], c2[t], seed[t], cells[t], angle[t], duty[t], size, out[t])
+            continue
+        if k == FLAT:  # w = 0 at every texel: one value a channel, as the loop below would compute it
+            w = np.float32(0.0)
+            for c in range(3):
+                out[t, :, :, c] = _u8(c0[t, c] * (1 - w) + c1[t, c] * w)
             continue
         ca, sa = np.float32(math.cos(angle[t])), np.float32(math.sin(angle[t]))
         noise = np.zeros((size, size), dtype=np.float32)
