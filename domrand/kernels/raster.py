@@ -35,8 +35,7 @@ def _owns(w, dx, dy):
 def _enter(a, dy, xv):
     """A pixel column no owned pixel of a row lies left of, from one edge whose function a - dy * (x - xv) grows
     with x (dy < 0): a pixel below its root, less a pixel, and only where float rounding moves the root by
-    under a quarter pixel (else no bound). Along a row each edge function is monotone in x even in float, so
-    the row's owned pixels are one run: `raster_scene` starts here and stops after the run."""
+    under a quarter pixel (else no bound). `raster_scene` tests a row's pixels from here to `_leave`'s bound."""
     if not dy < 0:
         return -(1 << 30)
     root = xv + a / dy
@@ -46,7 +45,26 @@ def _enter(a, dy, xv):
     return ifloor(root) - 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
+def _leave(a, dy, xv):
+    """The mirror of `_enter`: a pixel column no owned pixel of a row lies right of, from one edge whose function
+    falls with x (dy > 0): a pixel above its root, and only where rounding moves the root by under a quarter pixel."""
+    if not dy > 0:
+        return 1 << 30
+    root = xv + a / dy
+    slack = F32(1.0e-6) * (abs(a) + abs(dy) * (abs(xv) + abs(root)) + ONE)
+    if not (abs(root) < F32(1e7) and slack < F32(0.25) * abs(dy)):
+        return 1 << 30
+    return ifloor(root) + 1
+
+
+@njit(cache=True, inline="always")
+def _tie(dx, dy):
+    """Whether an edge owns the pixels exactly on it (the top-left rule of `_owns`)."""
+    return dy < 0 or (dy == 0 and dx > 0)
+
+
+@njit(cache=True, error_model="numpy")  # no zero-divisor check: the row loop vectorizes
 def raster_scene(screen, valid, zbuf, tbuf):
     """Depth-test every valid triangle of one scene into zbuf (H, W) float32 / tbuf (H, W) int32."""
     h, w = zbuf.shape
@@ -64,26 +82,31 @@ def raster_scene(screen, valid, zbuf, tbuf):
         q0, q1, q2 = screen[t, 0, 2], screen[t, 1, 2], screen[t, 2, 2]
         zq0, zq1, zq2 = screen[t, 0, 3], screen[t, 1, 3], screen[t, 2, 3]
         dx12, dy12, dx20, dy20, dx01, dy01 = x2 - x1, y2 - y1, x0 - x2, y0 - y2, x1 - x0, y1 - y0
+        tie0, tie1, tie2 = _tie(dx12, dy12), _tie(dx20, dy20), _tie(dx01, dy01)
         for py in range(ymin, ymax + 1):
             fy = F32(py)
             a0, a1, a2 = dx12 * (fy - y1), dx20 * (fy - y2), dx01 * (fy - y0)
             start = max(_enter(a0, dy12, x1), _enter(a1, dy20, x2), _enter(a2, dy01, x0), xmin)
-            inside = False
-            for px in range(start, xmax + 1):
-                fx = F32(px)
+            stop = min(_leave(a0, dy12, x1), _leave(a1, dy20, x2), _leave(a2, dy01, x0), xmax)
+            if start > stop:
+                continue
+            zrow, trow = zbuf[py, start : stop + 1], tbuf[py, start : stop + 1]
+            # Every pixel between the bounds is tested and written back, kept or replaced, without a branch (and
+            # numpy's error model: no check for a zero divisor), so the compiler makes the row vector code. The
+            # fill rule, depth and tie-break are `_owns` and the test pixel by pixel, unchanged.
+            for i in range(stop + 1 - start):
+                fx = F32(start + i)
                 w0 = a0 - dy12 * (fx - x1)
                 w1 = a1 - dy20 * (fx - x2)
                 w2 = a2 - dy01 * (fx - x0)
-                if not (_owns(w0, dx12, dy12) and _owns(w1, dx20, dy20) and _owns(w2, dx01, dy01)):
-                    if inside:  # a row's owned pixels are consecutive: past them, none follows
-                        break
-                    continue
-                inside = True
+                own = (
+                    ((w0 > 0) | ((w0 == 0) & tie0)) & ((w1 > 0) | ((w1 == 0) & tie1)) & ((w2 > 0) | ((w2 == 0) & tie2))
+                )
                 d = (w0 * zq0 + w1 * zq1 + w2 * zq2) / (w0 * q0 + w1 * q1 + w2 * q2)
-                zb = zbuf[py, px]
-                if d < INF and (d < zb or (d == zb and t < tbuf[py, px])):
-                    zbuf[py, px] = d
-                    tbuf[py, px] = t
+                zb, tb = zrow[i], trow[i]
+                take = own & (d < INF) & ((d < zb) | ((d == zb) & (t < tb)))
+                zrow[i] = d if take else zb
+                trow[i] = t if take else tb
 
 
 @njit(cache=True)
