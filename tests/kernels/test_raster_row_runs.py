@@ -1,6 +1,6 @@
-"""`raster_scene` walks each row from a bound computed from the edges and stops after the row's run of owned
-pixels: it must own exactly the pixels the fill rule owns over the whole bounding box, for slivers, near-
-horizontal edges, huge coordinates and tiny triangles alike."""
+"""`raster_scene` tests each row between bounds computed from the edges (`_enter`, `_leave`): it must own exactly
+the pixels the fill rule owns over the whole bounding box, for slivers, near-horizontal edges, huge coordinates
+and tiny triangles alike."""
 
 from __future__ import annotations
 
