@@ -122,15 +122,29 @@ class ChunkRunner:
 
     __call__ = run
 
-    def pipelined(self, chunks: Iterable[int]) -> Iterator[int]:
-        """`run` over `chunks`, each chunk written on a background thread while the next one renders (one write
-        in flight): the writers' encoding and file work overlaps the renderer's. Yields image counts in order."""
+    def pipelined(self, chunks: Iterable[int], lanes: int = 1) -> Iterator[int]:
+        """`run` over `chunks`: `lanes` chunks render at once on as many threads, and each rendered chunk is
+        written on a background thread while later ones render (one write in flight). Yields image counts in
+        chunk order.
+
+        With two lanes, one chunk's Python work (sampling, scene assembly, labels) runs while the other's compiled
+        kernels (which release the GIL) do, so a process keeps two cores busy; give the kernels one thread each
+        (`kernels.threads.set_threads(1)`). A chunk depends only on its index: lanes change no byte."""
+        from collections import deque
         from concurrent.futures import ThreadPoolExecutor
 
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="domrand-write") as writer:
+        todo = iter(chunks)
+        with (
+            ThreadPoolExecutor(max_workers=max(1, lanes), thread_name_prefix="domrand-render") as renderers,
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="domrand-write") as writer,
+        ):
+            rendering = deque(renderers.submit(self.render, k) for _, k in zip(range(max(1, lanes)), todo))
             pending = None
-            for k in chunks:
-                chunk = self.render(k)
+            while rendering:
+                chunk = rendering.popleft().result()
+                k = next(todo, None)
+                if k is not None:
+                    rendering.append(renderers.submit(self.render, k))
                 if pending is not None:
                     yield pending.result()
                 pending = writer.submit(self.write, chunk)

@@ -50,6 +50,21 @@ def test_output_is_byte_identical_whatever_the_workers_and_batch_size(tmp_path, 
     assert not any(files.TMP_SUFFIX in k for k in a)
 
 
+def test_render_lanes_change_no_byte(tmp_path, monkeypatch):
+    """Two (or three) chunks rendering at once in one process write what one at a time writes."""
+    from domrand.generate import run as run_module
+    from domrand.kernels import threads
+
+    monkeypatch.setattr(threads, "_threads", 3)  # lanes even on a machine of fewer cores
+    trees = []
+    for lanes in (1, 2, 3):
+        monkeypatch.setattr(run_module, "RENDER_LANES", lanes)
+        run(tmp_path / f"lanes{lanes}", num=44)
+        trees.append(tree(tmp_path / f"lanes{lanes}"))
+    assert trees[0] == trees[1] == trees[2] and len(trees[0]) > 20
+    assert threads.get_threads() == 3  # the kernels' threads back as they were
+
+
 def test_workers_share_a_process_below_two_cores_each():
     from domrand.generate.run import local_processes
 
