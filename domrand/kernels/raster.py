@@ -19,7 +19,7 @@ from domrand.kernels import cache
 from domrand.kernels.constants import MARGIN
 from domrand.kernels.fmath import iceil, ifloor
 from domrand.kernels.frontend import F32, INF, ONE, _corners, front_scene, scene_buffers, world_geometry
-from domrand.kernels.shade import _shade_scene
+from domrand.kernels.shade import _shade_scene, tri_slots_faces
 
 cache.enter()  # the compiled kernels' folder, before the first @njit (`kernels.cache`)
 
@@ -188,6 +188,7 @@ def render_batch(
     f2 = 2 * faces.shape[1]
     corner = np.empty((t2, 3, 8), dtype=np.float32)  # shading's per-triangle attributes (`_shade_scene`)
     corner_of = np.full(t2, -1, dtype=np.int64)
+    tri_slot, tri_face = tri_slots_faces(t2, faces.shape[1])
     for b in range(lo, hi):
         if has_shadow[b] and shade_on:
             smap[:, :] = INF
@@ -209,7 +210,7 @@ def render_batch(
             b, zbuf, tbuf, screen, weights, world_pos, world_nrm, inst_mesh, faces, uvs, double_sided, inst_tex,
             inst_color, inst_uv_scale, inst_spec, inst_shin, textures, l_kind, l_pos, l_color, l_intensity,
             l_enabled, ambient, eye, smap, l_w2v, l_proj, l_ortho, has_shadow, shadow_light, bg_color, bg_tex,
-            rgb, depth, inst_out, normals_out, want_normals, shade_on, corner, corner_of,
+            rgb, depth, inst_out, normals_out, want_normals, shade_on, corner, corner_of, tri_slot, tri_face,
         )  # fmt: skip
 
 

@@ -90,6 +90,16 @@ def _shadow(smap, w2v, proj, ortho, x_, y_, z_, ndl):
     return (lit00 * (ONE - ax) + lit01 * ax) * (ONE - ay) + (lit10 * (ONE - ax) + lit11 * ax) * ay
 
 
+@njit(cache=True)
+def tri_slots_faces(t2, f_n):
+    """(T2,) slot and (T2,) face of each of the front end's triangle slots s = (slot * F + face) * 2 + sub."""
+    tri_slot = np.empty(t2, dtype=np.int64)
+    tri_face = np.empty(t2, dtype=np.int64)
+    for s in range(t2):
+        tri_slot[s], tri_face[s] = s // 2 // f_n, s // 2 % f_n
+    return tri_slot, tri_face
+
+
 @njit(cache=True, inline="always")
 def _corner_attributes(s, b, slot, mesh, face, weights, faces, world_pos, world_nrm, uvs, corner):
     """corner[s] (3, 8): world position, normal and uv at each screen corner of triangle s (a face's vertices,
@@ -112,14 +122,14 @@ def _shade_scene(
     b, zbuf, tbuf, screen, weights, world_pos, world_nrm, inst_mesh, faces, uvs, double_sided, inst_tex,
     inst_color, inst_uv_scale, inst_spec, inst_shin, textures, l_kind, l_pos, l_color, l_intensity, l_enabled,
     ambient, eye, smap, l_w2v, l_proj, l_ortho, has_shadow, shadow_light, bg_color, bg_tex, rgb, depth,
-    inst_out, normals_out, want_normals, shade_on, corner, corner_of,
+    inst_out, normals_out, want_normals, shade_on, corner, corner_of, tri_slot, tri_face,
 ):  # fmt: skip
     """Deferred shading of one scene, as `shade_torch.resolve` + `shade` + `background`.
 
     corner (T2, 3, 8) float32 and corner_of (T2,) int64 are the caller's scratch, kept across its scenes: a triangle's
-    corners' world position, normal and uv (`_corner_attributes`), valid for scene b where corner_of == b."""
+    corners' world position, normal and uv (`_corner_attributes`), valid for scene b where corner_of == b.
+    tri_slot, tri_face (T2,) int64: the slot and face of each triangle slot (`tri_slots_faces`)."""
     h, w = zbuf.shape
-    f_n = faces.shape[1]
     ex, ey, ez = eye[b, 0], eye[b, 1], eye[b, 2]
     # Per slot, the n.h below which its highlight n.h ** shininess is under SPECULAR_FLOOR: there the power
     # (a libm call, a fifth of the shading) is skipped as 0. Rounded down a little, so no larger term is skipped.
@@ -147,8 +157,7 @@ def _shade_scene(
                     rgb[b, py, px, 0], rgb[b, py, px, 1], rgb[b, py, px, 2] = r, g, bb
                 continue
             depth[b, py, px] = zbuf[py, px]
-            src = s // 2
-            slot, face = src // f_n, src % f_n
+            slot, face = tri_slot[s], tri_face[s]  # s // 2 // F and s // 2 % F, without two integer divisions
             inst_out[b, py, px] = slot
             if not (shade_on or want_normals):
                 continue
