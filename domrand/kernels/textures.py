@@ -307,6 +307,41 @@ def _u8(x):
     return np.uint8(min(max(x * np.float32(255.0) + np.float32(0.5), np.float32(0.0)), np.float32(255.0)))
 
 
+@njit(cache=True, inline="always")
+def _weights(k, ca, sa, cells, duty, cx, cy, radius, noise, w):
+    """w (S, S) float32: the mixing weight between c0 and c1 of every texel of a gradient, checker, stripes or
+    noise texture, by one loop per kind (the expressions of `synthesize`'s general loop, so the same values)."""
+    size = w.shape[0]
+    rs2 = np.float32(1.0 / math.sqrt(2.0))
+    half = np.float32(0.5)
+    for i in range(size):
+        v = (np.float32(i) + half) / np.float32(size)
+        if k == LINEAR:
+            for j in range(size):
+                u = (np.float32(j) + half) / np.float32(size)
+                ru = (u - half) * ca + (v - half) * sa
+                w[i, j] = min(max(ru * rs2 + half, np.float32(0)), np.float32(1))
+        elif k == RADIAL:
+            for j in range(size):
+                u = (np.float32(j) + half) / np.float32(size)
+                d = np.float32(math.sqrt((u - cx) ** 2 + (v - cy) ** 2))
+                w[i, j] = min(max(d / radius, np.float32(0)), np.float32(1))
+        elif k == CHECKER:
+            for j in range(size):
+                u = (np.float32(j) + half) / np.float32(size)
+                ru = (u - half) * ca + (v - half) * sa
+                rp = -(u - half) * sa + (v - half) * ca
+                w[i, j] = np.float32((ifloor(ru * cells) + ifloor(rp * cells)) % 2)
+        elif k == STRIPES:
+            for j in range(size):
+                u = (np.float32(j) + half) / np.float32(size)
+                ru = (u - half) * ca + (v - half) * sa
+                w[i, j] = np.float32(1.0) if (ru * cells) % np.float32(1.0) < duty else np.float32(0.0)
+        else:  # NOISE
+            for j in range(size):
+                w[i, j] = min(max(noise[i, j], np.float32(0)), np.float32(1))
+
+
 @njit(cache=True, nogil=True)
 def synthesize(
     lo, hi, kind, c0, c1, c2, angle, cells, duty, seed, centre, radius, image, crop, tint, images, size, out
@@ -315,6 +350,7 @@ def synthesize(
     `threads.parallel`); rows of kind -1 are left untouched."""
     n_img, ih, iw = images.shape[0], images.shape[1], images.shape[2]
     short = min(ih, iw)
+    wbuf = np.empty((size, size), dtype=np.float32)
     for t in range(lo, hi):
         k = kind[t]
         if k < 0:  # not needed: left as it is
@@ -339,6 +375,14 @@ def synthesize(
             _value_noise(seed[t], int(cells[t]), size, 4, noise)
         elif k == BLEND:
             _value_noise(seed[t], 2, size, 3, noise)
+        if k != BLEND and k != IMAGE:  # one weight w per texel: its kind's own loop, then one loop mixes
+            _weights(k, ca, sa, cells[t], duty[t], centre[t, 0], centre[t, 1], radius[t], noise, wbuf)
+            for i in range(size):
+                for j in range(size):
+                    w = wbuf[i, j]
+                    for c in range(3):
+                        out[t, i, j, c] = _u8(c0[t, c] * (1 - w) + c1[t, c] * w)
+            continue
         rs2 = np.float32(1.0 / math.sqrt(2.0))
         half = np.float32(0.5)
         for i in range(size):
