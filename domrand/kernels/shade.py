@@ -1,6 +1,10 @@
 """The compiled twin of `render.shade_torch` (numba): texture lookup, the shadow-map test with 2x2 PCF, and
 Blinn-Phong shading of one scene's visible fragments. The shadow bias constants come from
 `kernels.constants`, which `shade_torch` reads too, so both back ends use one value.
+
+A row of the image is shaded in passes: each fragment's position, normal, view, material, albedo (texture) and
+shadow-light visibility into a row buffer, one fragment at a time; then each light over the whole row with no
+branch or call (`_light_row`, `fmath.fpow` for the highlight), which compiles to vector code; then the colours.
 """
 
 from __future__ import annotations
@@ -12,16 +16,13 @@ from numba import njit
 
 from domrand.kernels import cache
 from domrand.kernels.constants import SHADOW_BIAS_TEXELS, SHADOW_SLOPE_TEXELS
-from domrand.kernels.fmath import ifloor
+from domrand.kernels.fmath import fpow, ifloor
 from domrand.kernels.frontend import F32, ONE, ZERO, _corners
 
 cache.enter()  # the compiled kernels' folder, before the first @njit (`kernels.cache`)
 
 BIAS_TEXELS = np.float32(SHADOW_BIAS_TEXELS)
 SLOPE_TEXELS = np.float32(SHADOW_SLOPE_TEXELS)
-#: Highlights n.h ** shininess below this are 0 (a 2**-26 term, times a specular strength and a light's
-#: intensity of a few at most, is under half a float32 step of any channel above 1/4, and ~1e-5 of a uint8 step).
-SPECULAR_FLOOR = 2.0**-26
 
 
 @njit(cache=True, inline="always")
@@ -131,17 +132,17 @@ def _shade_scene(
     tri_slot, tri_face (T2,) int64: the slot and face of each triangle slot (`tri_slots_faces`)."""
     h, w = zbuf.shape
     ex, ey, ez = eye[b, 0], eye[b, 1], eye[b, 2]
-    # Per slot, the n.h below which its highlight n.h ** shininess is under SPECULAR_FLOOR: there the power
-    # (a libm call, a fifth of the shading) is skipped as 0. Rounded down a little, so no larger term is skipped.
-    cut = np.empty(inst_shin.shape[1], dtype=np.float32)
-    for k in range(inst_shin.shape[1]):
-        cut[k] = F32(SPECULAR_FLOOR ** (1.0 / max(np.float64(inst_shin[b, k]), 1e-30))) * F32(0.999999)
     sun = np.empty((l_kind.shape[1], 3), dtype=np.float32)  # directional lights' unit vectors
     for li in range(l_kind.shape[1]):
         lx, ly, lz = l_pos[b, li, 0], l_pos[b, li, 1], l_pos[b, li, 2]
         ll = max(F32(math.sqrt(lx * lx + ly * ly + lz * lz)), F32(1e-12))
         sun[li, 0], sun[li, 1], sun[li, 2] = lx / ll, ly / ll, lz / ll
+    row = np.zeros((ROWS, w), dtype=np.float32)  # one image row's shading inputs and sums (`ROWS`)
+    lit = np.zeros(w, dtype=np.bool_)
+    sl = shadow_light[b]
+    shadow_on = has_shadow[b] and l_enabled[b, sl]
     for py in range(h):
+        lit[:] = False
         for px in range(w):
             s = tbuf[py, px]
             if s < 0:
@@ -199,36 +200,78 @@ def _shade_scene(
                 sc = inst_uv_scale[b, slot]
                 tr, tg, tb = _tex(textures, tex, u * sc, v * sc)
                 ar, ag, ab = ar * tr, ag * tg, ab * tb
-            dr = dg = db = sr = sg = sb = ZERO
-            for li in range(l_kind.shape[1]):
-                if not l_enabled[b, li]:
-                    continue
-                if l_kind[b, li] == 0:  # directional: the same unit vector at every pixel
-                    lx, ly, lz = sun[li, 0], sun[li, 1], sun[li, 2]
+            vis = ONE
+            if shadow_on:  # the shadow light's map, looked up where it lights the surface
+                if l_kind[b, sl] == 0:
+                    lx, ly, lz = sun[sl, 0], sun[sl, 1], sun[sl, 2]
                 else:
-                    lx, ly, lz = l_pos[b, li, 0] - px_, l_pos[b, li, 1] - py_, l_pos[b, li, 2] - pz_
+                    lx, ly, lz = l_pos[b, sl, 0] - px_, l_pos[b, sl, 1] - py_, l_pos[b, sl, 2] - pz_
                     ll = max(F32(math.sqrt(lx * lx + ly * ly + lz * lz)), F32(1e-12))
                     lx, ly, lz = lx / ll, ly / ll, lz / ll
                 ndl = nx * lx + ny * ly + nz * lz
-                if ndl <= 0:
-                    continue
-                vis = ONE
-                if has_shadow[b] and li == shadow_light[b]:
+                if ndl > 0:
                     vis = _shadow(smap, l_w2v[b], l_proj[b], l_ortho[b], px_, py_, pz_, ndl)
-                hx, hy, hz = lx + vx, ly + vy, lz + vz
-                hl = max(F32(math.sqrt(hx * hx + hy * hy + hz * hz)), F32(1e-12))
-                ndh = max((nx * hx + ny * hy + nz * hz) / hl, ZERO)
-                sp = inst_spec[b, slot] * F32(ndh ** inst_shin[b, slot]) if ndh >= cut[slot] else ZERO
-                wgt = l_intensity[b, li] * vis
-                dr += wgt * l_color[b, li, 0] * ndl
-                dg += wgt * l_color[b, li, 1] * ndl
-                db += wgt * l_color[b, li, 2] * ndl
-                sr += wgt * l_color[b, li, 0] * sp
-                sg += wgt * l_color[b, li, 1] * sp
-                sb += wgt * l_color[b, li, 2] * sp
-            rgb[b, py, px, 0] = min(max(ar * (ambient[b, 0] + dr) + sr, ZERO), ONE)
-            rgb[b, py, px, 1] = min(max(ag * (ambient[b, 1] + dg) + sg, ZERO), ONE)
-            rgb[b, py, px, 2] = min(max(ab * (ambient[b, 2] + db) + sb, ZERO), ONE)
+            row[0, px], row[1, px], row[2, px] = px_, py_, pz_
+            row[3, px], row[4, px], row[5, px] = nx, ny, nz
+            row[6, px], row[7, px], row[8, px] = vx, vy, vz
+            row[9, px], row[10, px], row[11, px] = inst_spec[b, slot], inst_shin[b, slot], vis
+            row[12, px], row[13, px], row[14, px] = ar, ag, ab
+            lit[px] = True
+        if not shade_on:
+            continue
+        row[15:21, :] = ZERO  # diffuse and specular sums
+        for li in range(l_kind.shape[1]):
+            if l_enabled[b, li]:
+                point = l_kind[b, li] != 0
+                lx, ly, lz = (
+                    (l_pos[b, li, 0], l_pos[b, li, 1], l_pos[b, li, 2])
+                    if point
+                    else (sun[li, 0], sun[li, 1], sun[li, 2])
+                )
+                _light_row(
+                    row, w, point, lx, ly, lz, l_color[b, li, 0], l_color[b, li, 1], l_color[b, li, 2],
+                    l_intensity[b, li], shadow_on and li == sl,
+                )  # fmt: skip
+        for px in range(w):
+            if lit[px]:
+                rgb[b, py, px, 0] = min(max(row[12, px] * (ambient[b, 0] + row[15, px]) + row[18, px], ZERO), ONE)
+                rgb[b, py, px, 1] = min(max(row[13, px] * (ambient[b, 1] + row[16, px]) + row[19, px], ZERO), ONE)
+                rgb[b, py, px, 2] = min(max(row[14, px] * (ambient[b, 2] + row[17, px]) + row[20, px], ZERO), ONE)
+
+
+#: Rows of `_shade_scene`'s per-image-row buffer: position 0-2, unit normal 3-5, unit view 6-8, specular
+#: strength 9, shininess 10, shadow-light visibility 11, albedo 12-14, diffuse 15-17 and specular 18-20 sums
+#: over the lights.
+ROWS = 21
+
+
+# Fast math without "no NaNs": a NaN normal (a degenerate fragment) must stay selected out, as the scalar shader skips it.
+@njit(cache=True, fastmath={"contract", "arcp", "afn", "reassoc", "nsz"}, error_model="numpy")
+def _light_row(row, w, point, lx0, ly0, lz0, cr, cg, cb, intensity, shadowed):
+    """Add one light's Blinn-Phong diffuse and specular terms to the sums of an image row's w pixels (`ROWS`):
+    a directional light's unit vector (lx0, ly0, lz0), or a point light's position. No branch and no call (`fpow`
+    for the highlight), so the loop is vector code; background pixels compute harmless values nobody reads."""
+    for i in range(w):
+        if point:
+            lx, ly, lz = lx0 - row[0, i], ly0 - row[1, i], lz0 - row[2, i]
+            ll = max(F32(math.sqrt(lx * lx + ly * ly + lz * lz)), F32(1e-12))
+            lx, ly, lz = lx / ll, ly / ll, lz / ll
+        else:
+            lx, ly, lz = lx0, ly0, lz0
+        nx, ny, nz = row[3, i], row[4, i], row[5, i]
+        ndl = nx * lx + ny * ly + nz * lz
+        hx, hy, hz = lx + row[6, i], ly + row[7, i], lz + row[8, i]
+        hl = max(F32(math.sqrt(hx * hx + hy * hy + hz * hz)), F32(1e-12))
+        ndh = max((nx * hx + ny * hy + nz * hz) / hl, ZERO)
+        sp = row[9, i] * fpow(ndh, row[10, i])
+        wgt = intensity * (row[11, i] if shadowed else ONE)
+        on = ndl > 0  # a light behind the surface adds nothing (selected out: 0 * a NaN would still be NaN)
+        row[15, i] += wgt * cr * ndl if on else ZERO
+        row[16, i] += wgt * cg * ndl if on else ZERO
+        row[17, i] += wgt * cb * ndl if on else ZERO
+        row[18, i] += wgt * cr * sp if on else ZERO
+        row[19, i] += wgt * cg * sp if on else ZERO
+        row[20, i] += wgt * cb * sp if on else ZERO
 
 
 cache.leave()

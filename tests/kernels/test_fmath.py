@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from domrand.kernels.fmath import iceil, ifloor
+from domrand.kernels.fmath import fpow, iceil, ifloor
 
 
 @njit(cache=False)
@@ -37,3 +37,27 @@ def test_ifloor_iceil_match_numpy_float64():
     x = np.concatenate([EDGES, rng.normal(0, 100, 100_000), rng.normal(0, 1e12, 10_000)])
     x = np.concatenate([x, np.nextafter(np.round(x[:2000]), -np.inf)])
     _check(x)
+
+
+@njit(cache=False)
+def _powers(x, y, out):
+    for i in range(x.shape[0]):
+        out[i] = fpow(x[i], y[i])
+
+
+def test_fpow_within_three_float32_steps_of_float64_power():
+    rng = np.random.default_rng(2)
+    n = 200_000
+    x = rng.random(n, dtype=np.float32)
+    x[:2000] = (rng.random(2000) ** 40).astype(np.float32)  # tiny bases, down to float32 subnormals
+    x[2000:2100] = 0
+    x[2100:2200] = 1
+    y = np.exp(rng.uniform(np.log(0.05), np.log(1000), n)).astype(np.float32)
+    out = np.empty(n, np.float32)
+    _powers(x, y, out)
+    ref = np.power(x.astype(np.float64), y.astype(np.float64))
+    normal = ref.astype(np.float32) > np.finfo(np.float32).tiny
+    steps = np.abs(out.view(np.int32).astype(np.int64) - ref.astype(np.float32).view(np.int32))
+    assert steps[normal].max() <= 3
+    assert np.abs(out - ref)[~normal].max() < np.finfo(np.float32).tiny  # below the normal range: absolute
+    assert (out[2000:2100] == 0).all() and (out[2100:2200] == 1).all()

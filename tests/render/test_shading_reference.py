@@ -33,7 +33,7 @@ def interior(mask, margin=1):
     return m
 
 
-@pytest.mark.parametrize("shininess", [20.0, 128.0])  # 128: most fragments under the highlight floor
+@pytest.mark.parametrize("shininess", [20.0, 128.0])  # 128: the highlight power over its widest range
 def test_blinn_phong_with_directional_and_point_light(backend, shininess):
     size = (96, 96)
     cam = camera((0.0, -0.6, 0.5), (0.0, 0.1, 0.0), size=size)
