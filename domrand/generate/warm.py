@@ -2,9 +2,9 @@
 
 numba compiles one function at a time in a process, and a cold cache (a new machine, a new version of the
 kernels) costs about 20 s of compiling before the first chunk. `warm_up` splits it: a child process compiles
-the texture synthesis (by making one scene) and the PNG encoder (for formats other than native) while this one
-compiles the renderer, the image noise and the label kernels (by rendering one scene without textures: the same
-argument types); both write numba's cache,
+the texture synthesis (by making one scene), the image noise and the PNG encoder (for formats other than native)
+while this one compiles the renderer and the label kernels (by rendering one scene without textures or noise: the
+same argument types); both write numba's cache,
 which every later call, process and run reads.
 
     python -c "$CHILD" CONFIG.json                 # the child (`CHILD`): compile the texture kernel of that config
@@ -33,11 +33,20 @@ def _textures(config: DatasetConfig) -> None:
     pipe.scene(pipe.sample(1, rng=chunk_rng(0, 0)))
 
 
+def _noise(config: DatasetConfig) -> None:
+    """Compile the image noise kernel: degrade one small image as `config`'s noise would."""
+    if config.noise is None:
+        return
+    rng = chunk_rng(0, 0)
+    config.noise.apply(torch.zeros(1, 4, 4, 3), config.noise.sample(1, rng=rng))
+
+
 def _render(config: DatasetConfig) -> None:
-    """Compile everything a chunk runs but the textures: render and label one small scene without them."""
+    """Compile everything a chunk runs but the textures and the image noise (the child's): render and label one
+    small scene without them."""
     from domrand.labels import compute
 
-    pipe = dataclasses.replace(config, image_size=16, textures=None).pipeline(max_batch=1)
+    pipe = dataclasses.replace(config, image_size=16, textures=None, noise=None).pipeline(max_batch=1)
     frame = pipe.render(pipe.sample(1, rng=chunk_rng(0, 0)))
     compute(frame.scene, frame.instance, frame.silhouette, frame.clean_depth)
 
@@ -66,7 +75,8 @@ def warm_up(config: DatasetConfig, png: bool = False) -> float | None:
     with tempfile.TemporaryDirectory(prefix="domrand_warm_") as tmp:
         spec = Path(tmp) / "config.json"
         spec.write_text(json.dumps({"config": config.to_json(), "png": png}))
-        child = subprocess.Popen([sys.executable, "-c", CHILD, str(spec)]) if config.textures or png else None
+        parallel = config.textures or config.noise or png
+        child = subprocess.Popen([sys.executable, "-c", CHILD, str(spec)]) if parallel else None
         try:
             _render(config)
         finally:
@@ -88,10 +98,11 @@ def child(spec: str) -> None:
 
 
 def _child_work(config: DatasetConfig, png: bool) -> None:
-    """What the child compiles: the texture kernel of `config` (if it has textures), the formats' kernels if
-    `png`."""
+    """What the child compiles: the texture kernel of `config` (if it has textures), its image noise kernel, the
+    formats' kernels if `png`."""
     if config.textures:
         _textures(config)
+    _noise(config)
     if png:
         _png()
 

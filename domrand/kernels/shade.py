@@ -118,7 +118,10 @@ def _corner_attributes(s, b, slot, mesh, face, weights, faces, world_pos, world_
             corner[s, k, 7] += wkj * uvs[mesh, vid, 1]
 
 
-@njit(cache=True, fastmath=True)
+# No fast math: with it, this function compiled in a process and the same function loaded from numba's cache
+# shaded ~6% of pixels a last bit apart, so a machine's first run wrote other bytes than its later runs
+# (test_regression_a_first_run_shaded_differently_from_later_runs). It cost 1.35 -> 1.63 ms a render.
+@njit(cache=True)
 def _shade_scene(
     b, zbuf, tbuf, screen, weights, world_pos, world_nrm, inst_mesh, faces, uvs, double_sided, inst_tex,
     inst_color, inst_uv_scale, inst_spec, inst_shin, textures, l_kind, l_pos, l_color, l_intensity, l_enabled,
@@ -245,8 +248,9 @@ def _shade_scene(
 ROWS = 21
 
 
-# Fast math without "no NaNs": a NaN normal (a degenerate fragment) must stay selected out, as the scalar shader skips it.
-@njit(cache=True, fastmath={"contract", "arcp", "afn", "reassoc", "nsz"}, error_model="numpy")
+# No fast math (as `_shade_scene`): the same bits compiled or cached. A NaN normal (a degenerate fragment) stays
+# selected out below.
+@njit(cache=True, error_model="numpy")
 def _light_row(row, w, point, lx0, ly0, lz0, cr, cg, cb, intensity, shadowed):
     """Add one light's Blinn-Phong diffuse and specular terms to the sums of an image row's w pixels (`ROWS`):
     a directional light's unit vector (lx0, ly0, lz0), or a point light's position. No branch and no call (`fpow`
