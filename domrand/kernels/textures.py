@@ -310,7 +310,7 @@ def _u8(x):
 @njit(cache=True, inline="always")
 def _weights(k, ca, sa, cells, duty, cx, cy, radius, noise, w):
     """w (S, S) float32: the mixing weight between c0 and c1 of every texel of a gradient, checker, stripes or
-    noise texture, by one loop per kind (the expressions of `synthesize`'s general loop, so the same values)."""
+    noise texture, by one loop per kind (the reference's expressions, `generators.textures`)."""
     size = w.shape[0]
     rs2 = np.float32(1.0 / math.sqrt(2.0))
     half = np.float32(0.5)
@@ -364,10 +364,25 @@ def synthesize(
         if k == STROKE:
             _strokes(c0[t], c1[t], c2[t], seed[t], cells[t], angle[t], duty[t], size, out[t])
             continue
-        if k == FLAT:  # w = 0 at every texel: one value a channel, as the loop below would compute it
+        if k == FLAT:  # w = 0 at every texel: one value a channel, as the mixing loop below would compute it
             w = np.float32(0.0)
             for c in range(3):
                 out[t, :, :, c] = _u8(c0[t, c] * (1 - w) + c1[t, c] * w)
+            continue
+        half = np.float32(0.5)
+        if k == IMAGE:  # nearest texel of a square crop, tinted
+            side = crop[t, 2] * short
+            idx = min(max(image[t], 0), n_img - 1)
+            for i in range(size):
+                v = (np.float32(i) + half) / np.float32(size)
+                sy = min(max(ifloor(crop[t, 1] * short + v * side), 0), ih - 1)
+                for j in range(size):
+                    u = (np.float32(j) + half) / np.float32(size)
+                    sx = min(max(ifloor(crop[t, 0] * short + u * side), 0), iw - 1)
+                    for c in range(3):
+                        out[t, i, j, c] = _u8(
+                            min(np.float32(images[idx, sy, sx, c]) / np.float32(255.0) * tint[t, c], np.float32(1.0))
+                        )
             continue
         ca, sa = np.float32(math.cos(angle[t])), np.float32(math.sin(angle[t]))
         noise = np.zeros((size, size), dtype=np.float32)
@@ -375,8 +390,11 @@ def synthesize(
             _value_noise(seed[t], int(cells[t]), size, 4, noise)
         elif k == BLEND:
             _value_noise(seed[t], 2, size, 3, noise)
-        if k != BLEND and k != IMAGE:  # one weight w per texel: its kind's own loop, then one loop mixes
-            _weights(k, ca, sa, cells[t], duty[t], centre[t, 0], centre[t, 1], radius[t], noise, wbuf)
+        # One mixing weight w between c0 and c1 per texel, by its kind's own loop (a blend's is its checker's)
+        _weights(
+            CHECKER if k == BLEND else k, ca, sa, cells[t], duty[t], centre[t, 0], centre[t, 1], radius[t], noise, wbuf
+        )
+        if k != BLEND:
             for i in range(size):
                 for j in range(size):
                     w = wbuf[i, j]
@@ -384,48 +402,18 @@ def synthesize(
                         out[t, i, j, c] = _u8(c0[t, c] * (1 - w) + c1[t, c] * w)
             continue
         rs2 = np.float32(1.0 / math.sqrt(2.0))
-        half = np.float32(0.5)
-        for i in range(size):
+        for i in range(size):  # the checker blended with a gradient from c2 to c1 at right angles, by noise
             v = (np.float32(i) + half) / np.float32(size)
             for j in range(size):
                 u = (np.float32(j) + half) / np.float32(size)
-                ru = (u - half) * ca + (v - half) * sa
-                if k == IMAGE:  # nearest texel of a square crop, tinted
-                    side = crop[t, 2] * short
-                    sx = min(max(ifloor(crop[t, 0] * short + u * side), 0), iw - 1)
-                    sy = min(max(ifloor(crop[t, 1] * short + v * side), 0), ih - 1)
-                    idx = min(max(image[t], 0), n_img - 1)
-                    for c in range(3):
-                        out[t, i, j, c] = _u8(
-                            min(np.float32(images[idx, sy, sx, c]) / np.float32(255.0) * tint[t, c], np.float32(1.0))
-                        )
-                    continue
-                # One mixing weight w between c0 and c1 per texel; blends add (g, m) below.
-                if k == FLAT:
-                    w = np.float32(0.0)
-                elif k == LINEAR:
-                    w = min(max(ru * rs2 + half, np.float32(0)), np.float32(1))
-                elif k == RADIAL:
-                    d = np.float32(math.sqrt((u - centre[t, 0]) ** 2 + (v - centre[t, 1]) ** 2))
-                    w = min(max(d / radius[t], np.float32(0)), np.float32(1))
-                elif k == CHECKER or k == BLEND:
-                    rp = -(u - half) * sa + (v - half) * ca
-                    w = np.float32((ifloor(ru * cells[t]) + ifloor(rp * cells[t])) % 2)
-                elif k == STRIPES:
-                    w = np.float32(1.0) if (ru * cells[t]) % np.float32(1.0) < duty[t] else np.float32(0.0)
-                else:  # NOISE
-                    w = min(max(noise[i, j], np.float32(0)), np.float32(1))
-                if k == BLEND:  # the checker blended with a gradient from c2 to c1 at right angles, by noise
-                    ru2 = (u - half) * -sa + (v - half) * ca
-                    g = min(max(ru2 * rs2 + half, np.float32(0)), np.float32(1))
-                    m = min(max(noise[i, j], np.float32(0)), np.float32(1))
-                    for c in range(3):
-                        val = c0[t, c] * (1 - w) + c1[t, c] * w
-                        grad = c2[t, c] * (1 - g) + c1[t, c] * g
-                        out[t, i, j, c] = _u8(val * (1 - m) + grad * m)
-                else:
-                    for c in range(3):
-                        out[t, i, j, c] = _u8(c0[t, c] * (1 - w) + c1[t, c] * w)
+                w = wbuf[i, j]
+                ru2 = (u - half) * -sa + (v - half) * ca
+                g = min(max(ru2 * rs2 + half, np.float32(0)), np.float32(1))
+                m = min(max(noise[i, j], np.float32(0)), np.float32(1))
+                for c in range(3):
+                    val = c0[t, c] * (1 - w) + c1[t, c] * w
+                    grad = c2[t, c] * (1 - g) + c1[t, c] * g
+                    out[t, i, j, c] = _u8(val * (1 - m) + grad * m)
 
 
 cache.leave()
