@@ -27,41 +27,44 @@ __all__ = ["RenderJob", "cover_stats", "front_scene", "raster_scene", "render", 
 
 
 @njit(cache=True, inline="always")
+def _tie(dx, dy):
+    """Whether an edge owns the pixels exactly on it (the top-left rule)."""
+    return dy < 0 or (dy == 0 and dx > 0)
+
+
+@njit(cache=True, inline="always")
 def _owns(w, dx, dy):
-    return w > 0 or (w == 0 and (dy < 0 or (dy == 0 and dx > 0)))
+    return w > 0 or (w == 0 and _tie(dx, dy))
+
+
+@njit(cache=True, inline="always")
+def _root(a, dy, xv):
+    """Where one edge's function a - dy * (x - xv) crosses 0 along a row (dy != 0), and whether float rounding
+    moves that crossing by under a quarter pixel (else it bounds nothing)."""
+    root = xv + a / dy
+    slack = F32(1.0e-6) * (abs(a) + abs(dy) * (abs(xv) + abs(root)) + ONE)  # rounding of w near the root, x |dy|
+    return root, abs(root) < F32(1e7) and slack < F32(0.25) * abs(dy)
 
 
 @njit(cache=True, inline="always")
 def _enter(a, dy, xv):
-    """A pixel column no owned pixel of a row lies left of, from one edge whose function a - dy * (x - xv) grows
-    with x (dy < 0): a pixel below its root, less a pixel, and only where float rounding moves the root by
-    under a quarter pixel (else no bound). `raster_scene` tests a row's pixels from here to `_leave`'s bound."""
+    """A pixel column no owned pixel of a row lies left of, from one edge whose function grows with x (dy < 0):
+    a pixel below its root, where the root is sure (`_root`), else no bound. `raster_scene` tests a row's pixels
+    from here to `_leave`'s bound."""
     if not dy < 0:
         return -(1 << 30)
-    root = xv + a / dy
-    slack = F32(1.0e-6) * (abs(a) + abs(dy) * (abs(xv) + abs(root)) + ONE)  # rounding of w near the root, x |dy|
-    if not (abs(root) < F32(1e7) and slack < F32(0.25) * abs(dy)):
-        return -(1 << 30)
-    return ifloor(root) - 1
+    root, sure = _root(a, dy, xv)
+    return ifloor(root) - 1 if sure else -(1 << 30)
 
 
 @njit(cache=True, inline="always")
 def _leave(a, dy, xv):
     """The mirror of `_enter`: a pixel column no owned pixel of a row lies right of, from one edge whose function
-    falls with x (dy > 0): a pixel above its root, and only where rounding moves the root by under a quarter pixel."""
+    falls with x (dy > 0): a pixel above its root, where the root is sure, else no bound."""
     if not dy > 0:
         return 1 << 30
-    root = xv + a / dy
-    slack = F32(1.0e-6) * (abs(a) + abs(dy) * (abs(xv) + abs(root)) + ONE)
-    if not (abs(root) < F32(1e7) and slack < F32(0.25) * abs(dy)):
-        return 1 << 30
-    return ifloor(root) + 1
-
-
-@njit(cache=True, inline="always")
-def _tie(dx, dy):
-    """Whether an edge owns the pixels exactly on it (the top-left rule of `_owns`)."""
-    return dy < 0 or (dy == 0 and dx > 0)
+    root, sure = _root(a, dy, xv)
+    return ifloor(root) + 1 if sure else 1 << 30
 
 
 @njit(cache=True, error_model="numpy")  # no zero-divisor check: the row loop vectorizes
