@@ -91,6 +91,13 @@ def _shadow(smap, w2v, proj, ortho, x_, y_, z_, ndl):
     return (lit00 * (ONE - ax) + lit01 * ax) * (ONE - ay) + (lit10 * (ONE - ax) + lit11 * ax) * ay
 
 
+@njit(cache=True, inline="always")
+def _unit(x, y, z):
+    """(x, y, z) scaled to length 1 (a zero vector stays zero)."""
+    n = max(F32(math.sqrt(x * x + y * y + z * z)), F32(1e-12))
+    return x / n, y / n, z / n
+
+
 @njit(cache=True)
 def tri_slots_faces(t2, f_n):
     """(T2,) slot and (T2,) face of each of the front end's triangle slots s = (slot * F + face) * 2 + sub."""
@@ -137,9 +144,7 @@ def _shade_scene(
     ex, ey, ez = eye[b, 0], eye[b, 1], eye[b, 2]
     sun = np.empty((l_kind.shape[1], 3), dtype=np.float32)  # directional lights' unit vectors
     for li in range(l_kind.shape[1]):
-        lx, ly, lz = l_pos[b, li, 0], l_pos[b, li, 1], l_pos[b, li, 2]
-        ll = max(F32(math.sqrt(lx * lx + ly * ly + lz * lz)), F32(1e-12))
-        sun[li, 0], sun[li, 1], sun[li, 2] = lx / ll, ly / ll, lz / ll
+        sun[li, 0], sun[li, 1], sun[li, 2] = _unit(l_pos[b, li, 0], l_pos[b, li, 1], l_pos[b, li, 2])
     row = np.zeros((ROWS, w), dtype=np.float32)  # one image row's shading inputs and sums (`ROWS`)
     lit = np.zeros(w, dtype=np.bool_)
     sl = shadow_light[b]
@@ -186,8 +191,7 @@ def _shade_scene(
             nz = p0 * c[0, 5] + p1 * c[1, 5] + p2 * c[2, 5]
             u = p0 * c[0, 6] + p1 * c[1, 6] + p2 * c[2, 6]
             v = p0 * c[0, 7] + p1 * c[1, 7] + p2 * c[2, 7]
-            nl = max(F32(math.sqrt(nx * nx + ny * ny + nz * nz)), F32(1e-12))
-            nx, ny, nz = nx / nl, ny / nl, nz / nl
+            nx, ny, nz = _unit(nx, ny, nz)
             vx, vy, vz = ex - px_, ey - py_, ez - pz_
             if double_sided[mesh] and nx * vx + ny * vy + nz * vz < 0:
                 nx, ny, nz = -nx, -ny, -nz
@@ -195,8 +199,7 @@ def _shade_scene(
                 normals_out[b, py, px, 0], normals_out[b, py, px, 1], normals_out[b, py, px, 2] = nx, ny, nz
             if not shade_on:
                 continue
-            vl = max(F32(math.sqrt(vx * vx + vy * vy + vz * vz)), F32(1e-12))
-            vx, vy, vz = vx / vl, vy / vl, vz / vl
+            vx, vy, vz = _unit(vx, vy, vz)
             ar, ag, ab = inst_color[b, slot, 0], inst_color[b, slot, 1], inst_color[b, slot, 2]
             tex = inst_tex[b, slot]
             if tex >= 0:
@@ -209,8 +212,7 @@ def _shade_scene(
                     lx, ly, lz = sun[sl, 0], sun[sl, 1], sun[sl, 2]
                 else:
                     lx, ly, lz = l_pos[b, sl, 0] - px_, l_pos[b, sl, 1] - py_, l_pos[b, sl, 2] - pz_
-                    ll = max(F32(math.sqrt(lx * lx + ly * ly + lz * lz)), F32(1e-12))
-                    lx, ly, lz = lx / ll, ly / ll, lz / ll
+                    lx, ly, lz = _unit(lx, ly, lz)
                 ndl = nx * lx + ny * ly + nz * lz
                 if ndl > 0:
                     vis = _shadow(smap, l_w2v[b], l_proj[b], l_ortho[b], px_, py_, pz_, ndl)
@@ -258,8 +260,7 @@ def _light_row(row, w, point, lx0, ly0, lz0, cr, cg, cb, intensity, shadowed):
     for i in range(w):
         if point:
             lx, ly, lz = lx0 - row[0, i], ly0 - row[1, i], lz0 - row[2, i]
-            ll = max(F32(math.sqrt(lx * lx + ly * ly + lz * lz)), F32(1e-12))
-            lx, ly, lz = lx / ll, ly / ll, lz / ll
+            lx, ly, lz = _unit(lx, ly, lz)
         else:
             lx, ly, lz = lx0, ly0, lz0
         nx, ny, nz = row[3, i], row[4, i], row[5, i]
