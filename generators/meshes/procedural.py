@@ -87,7 +87,8 @@ def convex_union(rng: torch.Generator, pieces: int | None = None) -> Mesh:
 
 
 def _spow(x: torch.Tensor, e: float) -> torch.Tensor:
-    return x.sign() * x.abs().pow(e)
+    """sign(x) |x|^e, and 0 where x is 0 whatever e (a negative e made that 0 * inf = NaN)."""
+    return torch.where(x == 0, 0.0, x.sign() * x.abs().pow(e))
 
 
 def superquadric(rng: torch.Generator, rings: int = 12, segments: int = 20) -> Mesh:
