@@ -55,10 +55,11 @@ def convex_hull(points: Tensor, eps: float = 1e-9) -> tuple[Tensor, Tensor]:
     tol = eps * scale
     faces = _initial_tetrahedron(pts, tol)
     used = {i for f in faces for i in f}
+    planes: dict[tuple[int, int, int], tuple[float, float, float, float]] = {}  # each face's plane, computed once
     for i in range(len(pts)):
         if i in used:
             continue
-        faces = _add_point(pts, faces, i, tol)
+        faces = _add_point(pts, faces, i, tol, planes)
     keep = sorted({i for f in faces for i in f})
     remap = {old: new for new, old in enumerate(keep)}
     verts = torch.tensor([pts[i] for i in keep], dtype=torch.float64).to(torch.float32)
@@ -88,12 +89,18 @@ def _initial_tetrahedron(pts: list[Vec], tol: float) -> list[tuple[int, int, int
     return [(i0, i1, i2), (i0, i3, i1), (i1, i3, i2), (i2, i3, i0)]
 
 
-def _add_point(pts: list[Vec], faces: list[tuple[int, int, int]], i: int, tol: float) -> list[tuple[int, int, int]]:
-    p = pts[i]
+def _add_point(
+    pts: list[Vec], faces: list[tuple[int, int, int]], i: int, tol: float,
+    planes: dict[tuple[int, int, int], tuple[float, float, float, float]],
+) -> list[tuple[int, int, int]]:  # fmt: skip
+    p0, p1, p2 = pts[i]
     visible = []
     for f in faces:
-        n, d = _plane(pts, f)
-        visible.append(_dot(n, p) - d > tol)
+        q = planes.get(f)
+        if q is None:
+            n, d = _plane(pts, f)
+            q = planes[f] = (n[0], n[1], n[2], d)
+        visible.append(q[0] * p0 + q[1] * p1 + q[2] * p2 - q[3] > tol)  # _dot(n, p) - d, the same operations
     if not any(visible):
         return faces
     edges_of_visible = set()
