@@ -90,9 +90,12 @@ def _evaluate_grasp(args: argparse.Namespace) -> dict[str, Any]:
         raise ValueError(f"--trials must be >= 1, got {args.trials}")
     if not args.scale_to > 0:
         raise ValueError(f"--scale-to must be > 0 metres, got {args.scale_to}")
-    if args.clutter is None and (args.clearance or args.piles != 20 or args.no_memory or args.no_bin_check):
+    if args.clutter is None and (
+        args.clearance or args.piles != 20 or args.no_memory or args.no_bin_check or args.no_fingertips
+    ):
         raise ValueError(
-            "--piles, --clearance, --no-memory and --no-bin-check go with --clutter K (piles of 3 to K objects)"
+            "--piles, --clearance, --no-memory, --no-bin-check and --no-fingertips go with --clutter K (piles of 3 to K"
+            " objects)"
         )
     if args.objects is not None:
         objects, skipped = load_folder(args.objects, args.scale_to)
@@ -105,7 +108,7 @@ def _evaluate_grasp(args: argparse.Namespace) -> dict[str, Any]:
 
         report = evaluate_clutter(
             args.checkpoint, objects, args.clutter, args.piles, args.clearance, args.seed, args.workers, skipped,
-            memory=not args.no_memory, bin_check=not args.no_bin_check,
+            memory=not args.no_memory, bin_check=not args.no_bin_check, fingertips=not args.no_fingertips,
         )  # fmt: skip
         report.update(source=source)
     else:
@@ -179,13 +182,15 @@ def cmd_label(args: argparse.Namespace) -> int:
         raise ValueError("domrand label grasps needs exactly one of --objects DIR or --procedural N")
     if args.bin_check and args.clutter is None:
         raise ValueError("--bin-check goes with --clutter K (it keeps grasps off the walls of the piles' bin)")
+    if args.fingertips and args.clutter is None:
+        raise ValueError("--fingertips goes with --clutter K (it samples candidates as the clutter model does)")
     if args.resume and not (Path(args.out) / "manifest.json").is_file():
         raise ValueError(f"nothing to resume in {args.out!r} (no manifest.json): run without --resume to start it")
     cfg = GraspDataConfig(
         objects=args.objects or "procedural", num_objects=args.procedural or 1, scenes=args.scenes, candidates=args.candidates,
         scale_to=args.scale_to, scale_to_max=args.scale_to_max, seed=args.seed, focus=args.focus,
         focus_top=args.focus_top, family=args.family, executions=args.executions, first_seed=args.first_seed,
-        clutter=args.clutter, bin_check=args.bin_check,
+        clutter=args.clutter, bin_check=args.bin_check, fingertips=args.fingertips,
     )  # fmt: skip
     s = generate(cfg, args.out, workers=args.workers, quiet=args.quiet)
     print(
@@ -283,6 +288,12 @@ def add_train_commands(sub: Any) -> None:
         help="with --clutter: execute only sampled grasps whose fingers stay off the bin's walls (those the clutter "
         "model chooses among)",
     )
+    lab.add_argument(
+        "--fingertips",
+        action="store_true",
+        help="with --clutter: sample candidates as the clutter model does (the part the fingertips meet: a box lying"
+        " flat gets some); without it, as the labels made before 2026-12-06",
+    )
     lab.add_argument("--workers", type=int, default=2)
     lab.add_argument("--out", required=True)
     lab.add_argument("--quiet", action="store_true")
@@ -378,6 +389,12 @@ def add_train_commands(sub: Any) -> None:
         help="grasp --clutter: let the model choose grasps whose fingers would land on the bin's walls (by default it"
         " skips them when any other candidate is clear; the baselines never check)",
     )
+    e.add_argument(
+        "--no-fingertips",
+        action="store_true",
+        help="grasp --clutter: sample the model's candidates as before 2026-12-06: the part above the fingers' centre"
+        " is what they pinch (by default, what their tips meet: a box lying flat gets candidates)",
+    )
     e.add_argument("--seed", type=int, default=0, help="grasp: trial seed")
     e.add_argument("--workers", type=int, default=2, help="grasp: simulation processes")
     e.add_argument("--report", help="write the report to this JSON file")
@@ -389,7 +406,7 @@ def add_train_commands(sub: Any) -> None:
         help="predict with a checkpoint",
         description="pose: one line per image: path, x y z (metres, world frame), confidence (0 to 1); a non-square "
         "image is read as its centred square (a --camera file moves with it). grasp: one line per grasp: path, x y z "
-        "(the fingertips' centre, metres, world frame with the table top at z = 0), yaw (radians, the closing "
+        "(the fingers' centre, their tips 25 mm lower, metres, world frame with the table top at z = 0), yaw (radians, the closing "
         "direction), width (opening, metres), probability that it holds; --camera gives the depth camera's "
         "intrinsics and pose (default: the task's nominal top-down camera, 128 x 128).",
     )

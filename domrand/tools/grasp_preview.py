@@ -44,7 +44,7 @@ def info(root: Path) -> str:
         f"seed         {cfg['seed']}; {cfg['candidates']} candidates a scene"
         + (f", each executed {cfg['executions']} times" if cfg.get("executions", 1) > 1 else ""),
         "layout       chunks/00000k.npz: crops (N, 2, 32, 32), grasp (N, 5) = x, y, z, yaw, width (world frame,",
-        "             metres and radians: fingertips' centre, closing direction, opening), success (N,), scene (N,);",
+        "             metres and radians: fingers' centre (tips 25 mm lower), closing direction, opening), success (N,), scene (N,);",
         "             per scene depth (S, 128, 128) metres, intrinsics, cam_to_world, object, extent",
         f"disk         {size / 1e6:.1f} MB",
     ]  # fmt: skip

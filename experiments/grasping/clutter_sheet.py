@@ -1,10 +1,12 @@
 """A contact sheet of the clutter task (experiments/tasks/grasping_clutter.md): piles of the grocery meshes, each
 method's first grasp drawn on the pile's depth image (green held, red not), one row a pile, one column a method.
 
-    python experiments/grasping/clutter_sheet.py [--piles 6] [--checkpoint CKPT] [--out FILE]
+    python experiments/grasping/clutter_sheet.py [--piles 6] [--checkpoint CKPT] [--out FILE] [--no-fingertips]
 
 The columns are `domrand evaluate grasp --clutter 8`'s methods on the same settled piles (seed 0); the model is
-whatever checkpoint is given (by default the committed singulated `grasp.pt`, which never saw a pile).
+whatever checkpoint is given (by default the committed singulated `grasp.pt`, which never saw a pile), its
+candidates sampled as `domrand evaluate grasp --clutter` samples them (`--no-fingertips`: as before 2026-12-06,
+how plots/clutter_first_grasps.png was drawn).
 """
 
 from __future__ import annotations
@@ -48,9 +50,10 @@ def main() -> None:
     ap.add_argument("--checkpoint", default=str(ROOT / "experiments/grasping/checkpoints/grasp.pt"))
     ap.add_argument("--objects", default=str(ROOT / "assets/meshes/robosuite_grocery"))
     ap.add_argument("--out", default=str(ROOT / "experiments/grasping/plots/clutter_first_grasps.png"))
+    ap.add_argument("--no-fingertips", action="store_true", help="the model's sampler before 2026-12-06")
     args = ap.parse_args()
     objects, _ = load_folder(args.objects, 0.08)
-    runner = PileRunner(args.checkpoint, objects, 8, clearance=False)
+    runner = PileRunner(args.checkpoint, objects, 8, clearance=False, fingertips=not args.no_fingertips)
     rows, held = [], {m: 0 for m in METHODS}
     for p in range(args.piles):
         pile_seed = derive_seed(0, p) & 0xFFFFFFFF

@@ -75,17 +75,20 @@ def object_points(points: np.ndarray) -> np.ndarray:
     return out
 
 
-DEPTH = 0.03  # fingertips go this far below the grasped part's top, metres
+DEPTH = 0.03  # the fingers' centre goes this far below the grasped part's top, metres
 RUN_GAP = 0.008  # points further apart than this along the closing line belong to different runs, metres
 CLEARANCE = 0.002  # room a finger needs beyond its own thickness to go down beside a run, metres
 
 
 def grasp_z(top: float) -> float:
-    """Fingertip height for a part whose top is `top`: well below it, or on the table."""
+    """The fingers' centre height (`Grasp.z`; their tips are `FINGER[2] / 2` lower) for a part whose top is
+    `top`: `DEPTH` below it, or low enough that the tips stand on the table."""
     return max(top - DEPTH, FINGER[2] / 2 - 0.01)
 
 
-def grasp_through(pts: np.ndarray, x: float, y: float, yaw: float, whole: bool = False) -> Grasp | None:
+def grasp_through(
+    pts: np.ndarray, x: float, y: float, yaw: float, whole: bool = False, fingertips: bool = False
+) -> Grasp | None:
     """The grasp closing along `yaw` across the part of the object's section through (x, y) that the
     fingers would pinch, or None if there is none, it is wider than the gripper opens, or a finger has no
     room to go down beside it.
@@ -94,6 +97,12 @@ def grasp_through(pts: np.ndarray, x: float, y: float, yaw: float, whole: bool =
     over `RUN_GAP`) of section points above that height containing (x, y), so a mug's wall, a ring's side
     or a handle is a grasp of its own, with a finger inside. With `whole`, the pinched part is the whole
     section (the fingers close on everything between them), as the `centroid` baseline does.
+
+    "Above that height" is above the fingers' centre (`Grasp.z`), or with `fingertips` above their tips (half
+    a finger lower, the table where they stand on it), which is what the fingers meet when they close: without
+    it an object lower than the centre's lowest height (a box lying flat, 17 mm tall) has no part to pinch and
+    gets no candidate, and parts between the tips and the centre are left out of the opening. The clutter
+    task's model uses `fingertips`; the singulated task keeps the centre, as its committed figures were read.
     """
     d = np.array([math.cos(yaw), math.sin(yaw)])
     rel = pts[:, :2] - [x, y]
@@ -111,7 +120,8 @@ def grasp_through(pts: np.ndarray, x: float, y: float, yaw: float, whole: bool =
         if not near.any():
             return None
         z = grasp_z(float(np.median(strip[near, 2])))
-        above = strip[:, 2] > z + 0.002  # what the fingertips would meet; lower parts pass beneath them
+        meet = max(z - FINGER[2] / 2, 0.0) if fingertips else z  # lower parts pass beneath the fingers
+        above = strip[:, 2] > meet + 0.002
         a = np.sort(along[above])
         if len(a) < 3:
             return None
@@ -140,8 +150,11 @@ def grasp_through(pts: np.ndarray, x: float, y: float, yaw: float, whole: bool =
     return Grasp(float(cx), float(cy), grasp_z(top), float(yaw % math.pi), float(width))
 
 
-def sample(points: np.ndarray, rng: np.random.Generator, n_points: int = 24, n_yaws: int = 8) -> list[Grasp]:
-    """Candidate grasps at random object pixels and evenly spaced yaws (a random phase)."""
+def sample(
+    points: np.ndarray, rng: np.random.Generator, n_points: int = 24, n_yaws: int = 8, fingertips: bool = False
+) -> list[Grasp]:
+    """Candidate grasps at random object pixels and evenly spaced yaws (a random phase); `fingertips`: as
+    `grasp_through`'s."""
     pts = object_points(points)
     if len(pts) < MIN_OBJECT_POINTS:
         return []
@@ -150,7 +163,7 @@ def sample(points: np.ndarray, rng: np.random.Generator, n_points: int = 24, n_y
     out = []
     for p in picks:
         for j in range(n_yaws):
-            g = grasp_through(pts, float(p[0]), float(p[1]), phase + j * math.pi / n_yaws)
+            g = grasp_through(pts, float(p[0]), float(p[1]), phase + j * math.pi / n_yaws, fingertips=fingertips)
             if g is not None:
                 out.append(g)
     return out

@@ -16,8 +16,9 @@ scenes is written atomically to `chunks/00000k.npz`:
                                    manifest's "objects", extent (S,) the object's largest extent, metres
 
 A grasp (x, y, z, yaw, width) is the task's top-down parallel-jaw grasp in the world frame (z up, metres,
-the table top at z = 0): the fingertips' centre at (x, y, z), the fingers closing along the direction at
-`yaw` radians from the x axis, opened to `width` metres before closing. `domrand info` and `domrand preview`
+the table top at z = 0): the fingers' centre at (x, y, z) (midway between them, at half their 50 mm height: the
+tips are 25 mm lower), the fingers closing along the direction at `yaw` radians from the x axis, opened to
+`width` metres before closing. `domrand info` and `domrand preview`
 read a label folder; `domrand predict grasp` ranks the candidates of your own depth image.
 
 `manifest.json` records the configuration and object list; reruns finish only missing chunks.
@@ -93,6 +94,9 @@ class GraspDataConfig:
             bin's walls (`clutter.bin_clear`, what the clutter model skips when it chooses), so no execution goes
             to a grasp the model never makes (without it about a third do); the two baselines are executed as
             they are.
+        fingertips: piles only: the candidates are sampled as the clutter model's are by default
+            (`candidates.grasp_through`'s `fingertips`: the part the fingertips meet, so a box lying flat gets
+            some); off, as the labels made before 2026-12-06.
     """
 
     objects: str = "procedural"
@@ -110,6 +114,7 @@ class GraspDataConfig:
     executions: int = 1
     clutter: int | None = None
     bin_check: bool = False
+    fingertips: bool = False
 
     def __post_init__(self) -> None:
         for name in ("num_objects", "scenes", "candidates", "chunk", "executions"):
@@ -129,6 +134,8 @@ class GraspDataConfig:
             raise ValueError(f"clutter must be >= 3 (piles of 3 to K objects), got {self.clutter}")
         if self.bin_check and self.clutter is None:
             raise ValueError("bin_check is for piles (the clutter task's bin): give clutter too")
+        if self.fingertips and self.clutter is None:
+            raise ValueError("fingertips is for piles (the clutter model's sampler): give clutter too")
         if self.clutter is not None and self.scale_to_max is not None:
             raise ValueError(
                 "scale_to_max is for single objects; piles scale each object to the clutter task's extents"
@@ -226,7 +233,7 @@ def _execute(
     """Sample scene s's candidates on its view (depth, intrinsics, camera-to-world, world points), add the
     `baseline` grasp and a random one, execute them all in `sim` and return the scene's labels."""
     depth, k, c2w, points = view
-    grasps = cand.sample(points, rng)
+    grasps = cand.sample(points, rng, fingertips=cfg.fingertips)
     if cfg.bin_check:
         from domrand.tasks.grasp.clutter import bin_clear
 

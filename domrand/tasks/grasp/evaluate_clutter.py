@@ -40,14 +40,14 @@ class PileRunner:
 
     def __init__(
         self, checkpoint: str, objects: list[GraspObject], clutter: int, clearance: bool,
-        methods: tuple[str, ...] = METHODS, memory: bool = True, bin_check: bool = True,
+        methods: tuple[str, ...] = METHODS, memory: bool = True, bin_check: bool = True, fingertips: bool = True,
     ) -> None:  # fmt: skip
         from domrand.tasks.grasp.ranker import load_ranker
 
         torch.set_num_threads(1)
         self.sim, self.model = ClutterSim(), load_ranker(checkpoint)[0]
         self.objects, self.clutter, self.clearance, self.methods = objects, clutter, clearance, methods
-        self.memory, self.bin_check = memory, bin_check
+        self.memory, self.bin_check, self.fingertips = memory, bin_check, fingertips
 
     def choose(
         self, method: str, points: np.ndarray, instance: np.ndarray, rng: np.random.Generator,
@@ -70,10 +70,11 @@ class PileRunner:
             return centroid_topmost(points, instance)
         return highest_point(points)
 
-    @staticmethod
-    def candidates(points: np.ndarray, rng: np.random.Generator) -> list[Grasp]:
-        """Every grasp the model chooses among on a view: the sampler's and the centroid grasp."""
-        return cand.sample(points, rng) + [g for g in (cand.centroid_grasp(points),) if g is not None]
+    def candidates(self, points: np.ndarray, rng: np.random.Generator) -> list[Grasp]:
+        """Every grasp the model chooses among on a view: the sampler's (`fingertips`: `candidates.grasp_through`'s)
+        and the centroid grasp."""
+        sampled = cand.sample(points, rng, fingertips=self.fingertips)
+        return sampled + [g for g in (cand.centroid_grasp(points),) if g is not None]
 
     def pile(self, p: int, seed: int) -> Pile:
         """Pile p of the seeded set."""
@@ -139,6 +140,7 @@ def evaluate_clutter(
     methods: tuple[str, ...] = METHODS,
     memory: bool = True,
     bin_check: bool = True,
+    fingertips: bool = True,
 ) -> dict[str, Any]:
     """Run every method on `piles` seeded piles of 3 to `clutter` objects; returns the report: the model's
     `n_trials` (attempts), `success_rate`, `ci95_low`, `ci95_high`, `clearance_rate`, `first_attempt_rate` (the
@@ -151,7 +153,9 @@ def evaluate_clutter(
     does not repeat a grasp that failed earlier on the pile (`clutter.away_from`); False reads the ranker
     without it (the baselines never have it: they are the task's definitions). `bin_check`: the model skips
     candidates whose fingers would land on the bin's walls (`clutter.clear_of_bin`); False reads the ranker
-    without it (nor do the baselines have it)."""
+    without it (nor do the baselines have it). `fingertips`: the model's candidates pinch what the fingertips meet
+    (`candidates.grasp_through`); False samples them as before it (the readings committed until then, and the
+    singulated task's sampler): on the 48 grocery test piles 74.5% -> 78.7% per attempt for grasp_clutter.pt."""
     from domrand.tasks.grasp.ranker import load_ranker
 
     load_ranker(checkpoint)  # a bad checkpoint fails here, before any simulation
@@ -165,7 +169,9 @@ def evaluate_clutter(
     if unknown or "model" not in methods:
         raise ValueError(f"methods must include 'model' and come from {METHODS}, got {methods}")
     jobs = [(p, seed) for p in range(piles)]
-    runner = functools.partial(PileRunner, checkpoint, objects, clutter, clearance, methods, memory, bin_check)
+    runner = functools.partial(
+        PileRunner, checkpoint, objects, clutter, clearance, methods, memory, bin_check, fingertips
+    )
     results = list(pool.run(runner, jobs, workers, ordered=True))
 
     def method_report(m: str) -> dict[str, Any]:
@@ -184,7 +190,7 @@ def evaluate_clutter(
         "baselines": {m: method_report(m) for m in methods if m != "model"},
         "piles": piles, "clutter": clutter, "clearance": clearance, "seed": seed, "checkpoint": str(checkpoint),
         "objects": len(objects), "skipped": skipped or [], "memory": memory,
-        "bin_check": bin_check,
+        "bin_check": bin_check, "fingertips": fingertips,
         "per_pile": [
             {"pile": r["pile"], "objects": r["objects"], **{m: r["methods"][m]["attempts"] for m in methods}} for r in results
         ],

@@ -44,7 +44,8 @@ EXECUTION_NOISE_RAD = math.radians(1.0)  # and of its yaw, radians
 
 @dataclass(frozen=True)
 class Grasp:
-    """A top-down grasp: centre (x, y, z) metres, yaw of the closing direction (radians), opening (metres)."""
+    """A top-down grasp: centre (x, y, z) metres (z: the fingers' centre height; their tips are `FINGER[2] / 2`
+    lower), yaw of the closing direction (radians), opening (metres)."""
 
     x: float
     y: float

@@ -64,7 +64,8 @@ def clutter_first(work: Path, scenes: int = 240) -> Path:
             _domrand("train", "grasp", "--data", *map(str, data), "--out", str(run), "--steps", "2000", "--quiet")
         # the ranker alone, as these first readings were made
         _domrand("evaluate", "grasp", "--checkpoint", str(run / "best.pt"), "--objects", str(GROCERY), "--clutter",
-                 "8", "--piles", "12", "--clearance", "--no-memory", "--no-bin-check", "--workers", "2", "--report",
+                 "8", "--piles", "12", "--clearance", "--no-memory", "--no-bin-check", "--no-fingertips", "--workers",
+                 "2", "--report",
                  str(RESULTS / f"{name}.json"))  # fmt: skip
     return RESULTS / "clutter_480.json"
 
@@ -109,14 +110,17 @@ def label_facts(folders: list[Path]) -> dict[str, Any]:
     }
 
 
-def _evaluate(checkpoint: Path, out: Path, methods: tuple[str, ...]) -> dict[str, Any]:
-    """The grocery test piles (cached in `out`: each arm's reading is made once)."""
+def _evaluate(checkpoint: Path, out: Path, methods: tuple[str, ...], fingertips: bool = False) -> dict[str, Any]:
+    """The grocery test piles (cached in `out`: each arm's reading is made once); `fingertips`: the model's
+    sampler (`evaluate_clutter`), off for the readings made before it."""
     from domrand.tasks.grasp.evaluate_clutter import evaluate_clutter
     from domrand.tasks.grasp.objects import load_folder
 
     if not out.is_file():
         pool, skipped = load_folder(GROCERY)
-        report = evaluate_clutter(str(checkpoint), pool, 8, TEST_PILES, True, 0, 2, skipped, methods)
+        report = evaluate_clutter(
+            str(checkpoint), pool, 8, TEST_PILES, True, 0, 2, skipped, methods, fingertips=fingertips
+        )
         out.parent.mkdir(parents=True, exist_ok=True)
         out.write_text(json.dumps({**report, "source": "assets/meshes/robosuite_grocery"}, indent=2) + "\n")
     return json.loads(out.read_text())

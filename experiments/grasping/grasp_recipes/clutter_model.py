@@ -46,9 +46,10 @@ def _label_folders(root: Path) -> list[Path]:
     return [root / n for n in names]
 
 
-def validate(checkpoint: Path, realistic_train: Path, out: Path) -> dict[str, Any]:
+def validate(checkpoint: Path, realistic_train: Path, out: Path, fingertips: bool = False) -> dict[str, Any]:
     """`checkpoint`'s clearance runs on the validation piles, as the test reads them (cached in `out`): attempts,
-    successes and objects removed per pool, and the pooled per-attempt success rate."""
+    successes and objects removed per pool, and the pooled per-attempt success rate. `fingertips`: the model's
+    sampler (`evaluate_clutter`), off for the readings made before it."""
     from domrand.tasks.grasp.evaluate_clutter import evaluate_clutter
     from domrand.tasks.grasp.objects import from_procedural, load_folder
 
@@ -59,7 +60,9 @@ def validate(checkpoint: Path, realistic_train: Path, out: Path) -> dict[str, An
         }
         res: dict[str, Any] = {}
         for name, pool in pools.items():
-            r = evaluate_clutter(str(checkpoint), pool, 8, VALIDATION_PILES, True, 1, 2, None, ("model",))
+            r = evaluate_clutter(
+                str(checkpoint), pool, 8, VALIDATION_PILES, True, 1, 2, None, ("model",), fingertips=fingertips
+            )
             held = sum(a for p in r["per_pile"] for a in p["model"])
             res[name] = {"attempts": r["n_trials"], "held": held, "clearance_rate": r["clearance_rate"]}
         res["success_rate"] = sum(v["held"] for v in res.values()) / sum(v["attempts"] for v in res.values())
@@ -150,5 +153,74 @@ def labelled_bin(work: Path) -> Path:
         "out in training (--bin-check); all_bin: 1,440 piles so labelled, the committed grasp_clutter.pt",
     }
     out = RESULTS / "clutter_labelled_bin.json"
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    return out
+
+
+def clutter_fingertips(work: Path) -> Path:
+    """The committed grasp_clutter.pt with the sampler that pinches what the fingertips meet (`evaluate_clutter`'s
+    `fingertips`, the default from 2026-12-06) against the sampler it was chosen with, on the validation piles, then
+    on the test piles with the baselines; returns results/clutter_fingertips.json. No training: the ranker is the
+    same, only its candidates change (a box lying flat lower than the fingers' centre gets some)."""
+    root = work / "clutter"
+    realistic_train = objects(work)["realistic_train"]
+    committed = HERE / "checkpoints" / "grasp_clutter.pt"
+    validation = {
+        name: validate(committed, realistic_train, root / "validation" / f"committed_{name}.json", fingertips=on)
+        for name, on in (("centre", False), ("fingertips", True))
+    }
+    test = _evaluate(committed, root / "eval48" / "committed_fingertips.json", METHODS, fingertips=True)
+    result = {
+        "checkpoint": str(committed.relative_to(HERE.parents[1])),
+        "validation": validation,
+        "test": {**test, "source": str(GROCERY.relative_to(HERE.parents[1])), "piles": TEST_PILES},
+    }
+    out = RESULTS / "clutter_fingertips.json"
+    out.write_text(json.dumps(result, indent=2) + "\n")
+    return out
+
+
+#: folders labelled with `domrand label grasps --clutter 8 --scenes 240 --procedural 100 --bin-check --fingertips`
+FINGERTIP_LABELLED = {"piles_ft11": ["--seed", "11"], "piles_ft12": ["--seed", "12"]}  # 480_bin's pile draws
+
+
+def fingertip_labels(work: Path) -> Path:
+    """Labels made with the sampler the model now chooses with: the 480 piles of `480_labelled_bin` labelled with
+    `--bin-check --fingertips`, a ranker trained as that run was (`480_ft`: `--steps 2000 --bin-check`), read on
+    the validation piles with `fingertips` beside the committed checkpoint's reading (`clutter_fingertips`). It
+    replaces the committed checkpoint only if it is `SELECT_MARGIN` better there; the choice is read on the test
+    piles. Returns results/clutter_fingertip_labels.json."""
+    from domrand.tasks.grasp.dataset import load
+
+    root = work / "clutter"
+    for name, flags in FINGERTIP_LABELLED.items():
+        _domrand("label", "grasps", "--procedural", "100", "--clutter", "8", "--scenes", "240", "--bin-check",
+                 "--fingertips", *flags, "--out", str(root / name), "--quiet")  # fmt: skip
+    folders = [root / n for n in FINGERTIP_LABELLED]
+    run = root / "run_480_ft"
+    if not (run / "best.pt").is_file():
+        _domrand("train", "grasp", "--data", *map(str, folders), "--out", str(run), "--steps", "2000", "--bin-check",
+                 "--quiet")  # fmt: skip
+    realistic_train = objects(work)["realistic_train"]
+    committed = HERE / "checkpoints" / "grasp_clutter.pt"
+    readings = {
+        "all_bin (committed)": validate(
+            committed, realistic_train, root / "validation" / "committed_fingertips.json", fingertips=True
+        ),
+        "480_ft": validate(run / "best.pt", realistic_train, root / "validation" / "480_ft.json", fingertips=True),
+    }
+    gain = readings["480_ft"]["success_rate"] - readings["all_bin (committed)"]["success_rate"]
+    chosen = "480_ft" if gain >= SELECT_MARGIN else "all_bin (committed)"
+    result: dict[str, Any] = {
+        "validation": readings,
+        "labels": {"folders": list(FINGERTIP_LABELLED), "labels": len(load(folders)["success"])},
+        "select_margin": SELECT_MARGIN,
+        "chosen": chosen,
+    }
+    if chosen == "480_ft":
+        test = _evaluate(run / "best.pt", root / "eval48" / "model_480_ft.json", METHODS, fingertips=True)
+        result["test"] = {**test, "source": str(GROCERY.relative_to(HERE.parents[1])), "piles": TEST_PILES}
+        committed.write_bytes((run / "best.pt").read_bytes())
+    out = RESULTS / "clutter_fingertip_labels.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     return out

@@ -3,6 +3,7 @@ format as single-object labels (the ranker trainer reads both), deterministic fo
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -119,3 +120,31 @@ def test_bin_check_without_piles_is_one_clear_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "--bin-check goes with --clutter K" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "x").exists()
+
+
+def test_fingertips_without_piles_is_one_clear_error(tmp_path, capsys):
+    from domrand.cli import main
+
+    with pytest.raises(ValueError, match="fingertips is for piles"):
+        GraspDataConfig(fingertips=True)
+    assert main(["label", "grasps", "--procedural", "3", "--fingertips", "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err
+    assert "--fingertips goes with --clutter K" in err and len(err.strip().splitlines()) == 1
+    assert not (tmp_path / "x").exists()
+
+
+def test_labelling_with_fingertips_samples_other_grasps_and_old_folders_resume_without_it(tmp_path):
+    """`GraspDataConfig.fingertips`: the same piles get other sampled grasps (the clutter model's sampler); a
+    label folder made before the field (no key in its manifest) resumes as one without it, and not as one with it."""
+    base = dict(num_objects=8, scenes=2, candidates=40, clutter=8, seed=3)
+    generate(GraspDataConfig(**base), tmp_path / "centre", workers=1, quiet=True)
+    generate(GraspDataConfig(**base, fingertips=True), tmp_path / "tips", workers=1, quiet=True)
+    a, b = load(tmp_path / "centre"), load(tmp_path / "tips")
+    assert not np.array_equal(a["grasp"], b["grasp"])
+    assert len(a["grasp"]) > 2 * base["scenes"] and len(b["grasp"]) > 2 * base["scenes"]  # sampled ones too
+    manifest = json.loads((tmp_path / "centre" / "manifest.json").read_text())
+    manifest["config"].pop("fingertips")
+    (tmp_path / "centre" / "manifest.json").write_text(json.dumps(manifest))
+    generate(GraspDataConfig(**base), tmp_path / "centre", workers=1, quiet=True)  # an old folder resumes
+    with pytest.raises(ValueError, match="another configuration"):
+        generate(GraspDataConfig(**base, fingertips=True), tmp_path / "centre", workers=1, quiet=True)
