@@ -36,7 +36,7 @@ import numpy as np
 
 from domrand.generate import pool
 from domrand.tasks.grasp import candidates as cand
-from domrand.tasks.grasp.clutter import bin_clear
+from domrand.tasks.grasp.clutter import Pile, bin_clear
 from domrand.tasks.grasp.evaluate_clutter import PileRunner
 from domrand.tasks.grasp.objects import GraspObject, load_folder
 from domrand.tasks.grasp.sim import FINGER, MAX_OPENING, Grasp
@@ -69,18 +69,25 @@ def grid_grasps(points: np.ndarray) -> list[Grasp]:
 
 
 class CeilingRunner(PileRunner):
-    def __call__(self, job: tuple[int, int]) -> dict[str, Any]:
+    def replay(self, job: tuple[int, int]) -> tuple[Pile, dict[str, Any], list[str], tuple | None]:
+        """Pile p's model run replayed (job = (p, seed); `self.sim` is left where it ended): the pile, the run's
+        outcomes, the objects left by name, and the view its next attempt would have seen (points, instance,
+        generator; None where the pile was emptied)."""
         p, seed = job
         pile = self.pile(p, seed)
         run = self.run(pile, p, seed, "model")
-        sim = self.sim
-        left = sorted(pile.objects[i].name for i in sim.rest_poses)
-        out = {"pile": p, **run, "left": left, "oracle": None, "candidates": 0, "successes": 0}
-        if not sim.rest_poses:
+        left = sorted(pile.objects[i].name for i in self.sim.rest_poses)
+        view = self.view(pile, p, seed, "model", len(run["attempts"])) if self.sim.rest_poses else None
+        return pile, run, left, view
+
+    def __call__(self, job: tuple[int, int]) -> dict[str, Any]:
+        pile, run, left, view = self.replay(job)
+        out = {"pile": job[0], **run, "left": left, "oracle": None, "candidates": 0, "successes": 0}
+        if view is None:
             return out
-        points, _, rng = self.view(pile, p, seed, "model", len(run["attempts"]))  # the next attempt's view
+        points, _, rng = view
         options = self.candidates(points, rng)
-        lifted = [sim.grasp(g).lifted for g in options]
+        lifted = [self.sim.grasp(g).lifted for g in options]
         held = [pile.objects[j].name for j in lifted if j is not None]
         clear = [bin_clear(g) for g in options]
         held_clear = [j for c, j in zip(clear, lifted) if j is not None and c]
@@ -91,16 +98,11 @@ class CeilingRunner(PileRunner):
 
 class DenseRunner(CeilingRunner):
     def __call__(self, job: tuple[int, int]) -> dict[str, Any]:
-        p, seed = job
-        pile = self.pile(p, seed)
-        run = self.run(pile, p, seed, "model")
-        sim = self.sim
-        points, _, _ = self.view(pile, p, seed, "model", len(run["attempts"]))
-        grid = grid_grasps(points)
-        lifted = [sim.grasp(g).lifted for g in grid]
+        pile, _, left, view = self.replay(job)
+        grid = grid_grasps(view[0]) if view is not None else []
+        lifted = [self.sim.grasp(g).lifted for g in grid]
         held = sorted({pile.objects[j].name for j in lifted if j is not None})
-        left = sorted(pile.objects[i].name for i in sim.rest_poses)
-        return {"pile": p, "left": left, "dense_grasps": len(grid), "dense_lifts": sum(j is not None for j in lifted),
+        return {"pile": job[0], "left": left, "dense_grasps": len(grid), "dense_lifts": sum(j is not None for j in lifted),
                 "dense_liftable": held}  # fmt: skip
 
 
