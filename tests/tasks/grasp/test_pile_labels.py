@@ -111,25 +111,15 @@ def test_labelling_with_bin_check_executes_no_sampled_grasp_onto_the_walls(tmp_p
     assert onto == 0 and sampled == 3 * 10
 
 
-def test_bin_check_without_piles_is_one_clear_error(tmp_path, capsys):
+@pytest.mark.parametrize("field, flag", [("bin_check", "--bin-check"), ("fingertips", "--fingertips")])
+def test_a_pile_flag_without_piles_is_one_clear_error(tmp_path, capsys, field, flag):
     from domrand.cli import main
 
-    with pytest.raises(ValueError, match="bin_check is for piles"):
-        GraspDataConfig(bin_check=True)
-    assert main(["label", "grasps", "--procedural", "3", "--bin-check", "--out", str(tmp_path / "x")]) == 2
+    with pytest.raises(ValueError, match=f"{field} is for piles"):
+        GraspDataConfig(**{field: True})
+    assert main(["label", "grasps", "--procedural", "3", flag, "--out", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err
-    assert "--bin-check goes with --clutter K" in err and len(err.strip().splitlines()) == 1
-    assert not (tmp_path / "x").exists()
-
-
-def test_fingertips_without_piles_is_one_clear_error(tmp_path, capsys):
-    from domrand.cli import main
-
-    with pytest.raises(ValueError, match="fingertips is for piles"):
-        GraspDataConfig(fingertips=True)
-    assert main(["label", "grasps", "--procedural", "3", "--fingertips", "--out", str(tmp_path / "x")]) == 2
-    err = capsys.readouterr().err
-    assert "--fingertips goes with --clutter K" in err and len(err.strip().splitlines()) == 1
+    assert f"{flag} goes with --clutter K" in err and len(err.strip().splitlines()) == 1
     assert not (tmp_path / "x").exists()
 
 
