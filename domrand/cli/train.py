@@ -406,9 +406,9 @@ def add_train_commands(sub: Any) -> None:
         help="predict with a checkpoint",
         description="pose: one line per image: path, x y z (metres, world frame), confidence (0 to 1); a non-square "
         "image is read as its centred square (a --camera file moves with it). grasp: one line per grasp: path, x y z "
-        "(the fingers' centre, their tips 25 mm lower, metres, world frame with the table top at z = 0), yaw (radians, the closing "
-        "direction), width (opening, metres), probability that it holds; --camera gives the depth camera's "
-        "intrinsics and pose (default: the task's nominal top-down camera, 128 x 128).",
+        "(the fingers' centre, their tips 25 mm lower, metres, world frame with the table top at z = 0), yaw "
+        "(radians, the closing direction), width (opening, metres), probability that it holds; --camera gives the "
+        "depth camera's intrinsics and pose (default: the task's nominal top-down camera, 128 x 128).",
     )
     p.add_argument("task", choices=["pose", "grasp"])
     p.add_argument("--checkpoint", required=True)

@@ -100,7 +100,7 @@ def grasp_through(
 
     "Above that height" is above the fingers' centre (`Grasp.z`), or with `fingertips` above their tips (half
     a finger lower, the table where they stand on it), which is what the fingers meet when they close: without
-    it an object lower than the centre's lowest height (a box lying flat, 17 mm tall) has no part to pinch and
+    it an object lower than the centre's lowest height (a box lying flat, under 17 mm tall) has no part to pinch and
     gets no candidate, and parts between the tips and the centre are left out of the opening. The clutter
     task's model uses `fingertips`; the singulated task keeps the centre, as its committed figures were read.
     """

@@ -18,8 +18,8 @@ scenes is written atomically to `chunks/00000k.npz`:
 A grasp (x, y, z, yaw, width) is the task's top-down parallel-jaw grasp in the world frame (z up, metres,
 the table top at z = 0): the fingers' centre at (x, y, z) (midway between them, at half their 50 mm height: the
 tips are 25 mm lower), the fingers closing along the direction at `yaw` radians from the x axis, opened to
-`width` metres before closing. `domrand info` and `domrand preview`
-read a label folder; `domrand predict grasp` ranks the candidates of your own depth image.
+`width` metres before closing. `domrand info` and `domrand preview` read a label folder; `domrand predict grasp`
+ranks the candidates of your own depth image.
 
 `manifest.json` records the configuration and object list; reruns finish only missing chunks.
 
