@@ -6,15 +6,16 @@
 Each pile's model run is replayed exactly as `domrand evaluate grasp --clutter 8 --clearance` runs it (same seeds,
 the model's memory on; `--no-fingertips`: its sampler before 2026-12-06, as results/pile_ceiling.json was read);
 where it stopped after three failures, the view its next attempt would have seen is taken and every candidate the
-model chooses among (the sampler's and the centroid grasp) is executed from that state. `oracle`: some candidate lifts something (the best any ranker of these candidates could do there);
-`oracle_clear`: some candidate that the bin check keeps does; `left`: the objects still in the bin, by mesh
-name. A run that emptied its pile needs no oracle.
+model chooses among (the sampler's and the centroid grasp) is executed from that state. `oracle`: some candidate
+lifts something (the best any ranker of these candidates could do there); `oracle_clear`: some candidate that the
+bin check keeps does; `left`: the objects still in the bin, by mesh name. A run that emptied its pile needs no
+oracle.
 
 With `--dense FROM.json` it reads the runs of an earlier report whose stopped state no candidate lifted and, from
 each such state, executes a grid of top-down grasps that does not depend on the sampler: every 1 cm over the
 objects' footprint (points seen above the floor), 8 closing directions, the fingers fully open
-(`MAX_OPENING`), the fingertips at three depths below the local top (DEPTH, half of it, and down to the floor),
-those whose fingers land on a wall dropped first (`bin_clear`). `dense_lifts`: how many of them lift something.
+(`MAX_OPENING`), the fingers' centre (`Grasp.z`) at three depths below the local top (`DEPTH`, half of it, and as
+low as candidates go, `LOWEST_Z`), those whose fingers land on a wall dropped first (`bin_clear`). `dense_lifts`: how many of them lift something.
 
     python experiments/grasping/pile_ceiling.py --checkpoint experiments/grasping/checkpoints/grasp_clutter.pt \
         --objects assets/meshes/robosuite_grocery --dense experiments/grasping/results/pile_ceiling.json \
@@ -39,7 +40,7 @@ from domrand.tasks.grasp import candidates as cand
 from domrand.tasks.grasp.clutter import Pile, bin_clear
 from domrand.tasks.grasp.evaluate_clutter import PileRunner
 from domrand.tasks.grasp.objects import GraspObject, load_folder
-from domrand.tasks.grasp.sim import FINGER, MAX_OPENING, Grasp
+from domrand.tasks.grasp.sim import MAX_OPENING, Grasp
 
 GRID = 0.01  # metres between grid positions
 GRID_YAWS = 8
@@ -59,8 +60,7 @@ def grid_grasps(points: np.ndarray) -> list[Grasp]:
             if not near.any():
                 continue
             top = float(pts[near, 2].max())
-            floor = FINGER[2] / 2 - 0.01
-            for z in sorted({cand.grasp_z(top), max(top - cand.DEPTH / 2, floor), floor}):
+            for z in sorted({cand.grasp_z(top), max(top - cand.DEPTH / 2, cand.LOWEST_Z), cand.LOWEST_Z}):
                 for j in range(GRID_YAWS):
                     g = Grasp(float(x), float(y), float(z), j * math.pi / GRID_YAWS, MAX_OPENING)
                     if bin_clear(g):
@@ -153,10 +153,8 @@ def main() -> None:
     objects, _ = load_folder(args.objects)
     if args.dense:
         report = dense(args.checkpoint, objects, json.loads(Path(args.dense).read_text()))
-        Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
-        print({k: v for k, v in report.items() if k != "per_pile"})
-        return
-    report = pile_ceiling(args.checkpoint, objects, args.piles, args.seed, fingertips=not args.no_fingertips)
+    else:
+        report = pile_ceiling(args.checkpoint, objects, args.piles, args.seed, fingertips=not args.no_fingertips)
     Path(args.out).write_text(json.dumps(report, indent=2) + "\n")
     print({k: v for k, v in report.items() if k != "per_pile"})
 

@@ -78,12 +78,13 @@ def object_points(points: np.ndarray) -> np.ndarray:
 DEPTH = 0.03  # the fingers' centre goes this far below the grasped part's top, metres
 RUN_GAP = 0.008  # points further apart than this along the closing line belong to different runs, metres
 CLEARANCE = 0.002  # room a finger needs beyond its own thickness to go down beside a run, metres
+LOWEST_Z = FINGER[2] / 2 - 0.01  # the lowest `Grasp.z` a candidate gets: the tips 1 cm below the table top, metres
 
 
 def grasp_z(top: float) -> float:
     """The fingers' centre height (`Grasp.z`; their tips are `FINGER[2] / 2` lower) for a part whose top is
     `top`: `DEPTH` below it, or low enough that the tips stand on the table."""
-    return max(top - DEPTH, FINGER[2] / 2 - 0.01)
+    return max(top - DEPTH, LOWEST_Z)
 
 
 def grasp_through(

@@ -65,8 +65,7 @@ def clutter_first(work: Path, scenes: int = 240) -> Path:
         # the ranker alone, as these first readings were made
         _domrand("evaluate", "grasp", "--checkpoint", str(run / "best.pt"), "--objects", str(GROCERY), "--clutter",
                  "8", "--piles", "12", "--clearance", "--no-memory", "--no-bin-check", "--no-fingertips", "--workers",
-                 "2", "--report",
-                 str(RESULTS / f"{name}.json"))  # fmt: skip
+                 "2", "--report", str(RESULTS / f"{name}.json"))  # fmt: skip
     return RESULTS / "clutter_480.json"
 
 

@@ -23,6 +23,7 @@ from domrand.tasks.grasp.clutter import METHODS
 from grasp_recipes.clutter import GROCERY, TEST_PILES, _domrand, _evaluate, clutter_experiments
 from grasp_recipes.common import HERE, RESULTS, objects
 
+COMMITTED = HERE / "checkpoints" / "grasp_clutter.pt"  # the clutter model the README and `evaluate` read
 VALIDATION_PILES = 40  # per validation pool, each a clearance run as on the test piles
 VALIDATION_SEEDS = (1_500_000, 1_500_100)
 #: a run replaces run480 as the committed checkpoint only if its per-attempt success on the validation piles is
@@ -77,7 +78,6 @@ def clutter_model(work: Path) -> Path:
     root = work / "clutter"
     folders = _label_folders(root)
     realistic_train = objects(work)["realistic_train"]
-    committed = HERE / "checkpoints" / "grasp_clutter.pt"
     readings = {"run480": validate(root / "run480" / "best.pt", realistic_train, root / "validation" / "run480.json")}
     for name, (piles, flags) in RUNS.items():
         run = root / f"run_{name}"
@@ -101,7 +101,7 @@ def clutter_model(work: Path) -> Path:
         "training_folders": [str(f) for f in folders],
         "test": {**test, "source": str(GROCERY.relative_to(HERE.parents[1])), "piles": TEST_PILES},
     }
-    committed.write_bytes(checkpoint.read_bytes())
+    COMMITTED.write_bytes(checkpoint.read_bytes())
     out = RESULTS / "clutter_model.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     return out
@@ -164,14 +164,13 @@ def clutter_fingertips(work: Path) -> Path:
     same, only its candidates change (a box lying flat lower than the fingers' centre gets some)."""
     root = work / "clutter"
     realistic_train = objects(work)["realistic_train"]
-    committed = HERE / "checkpoints" / "grasp_clutter.pt"
     validation = {
-        name: validate(committed, realistic_train, root / "validation" / f"committed_{name}.json", fingertips=on)
+        name: validate(COMMITTED, realistic_train, root / "validation" / f"committed_{name}.json", fingertips=on)
         for name, on in (("centre", False), ("fingertips", True))
     }
-    test = _evaluate(committed, root / "eval48" / "committed_fingertips.json", METHODS, fingertips=True)
+    test = _evaluate(COMMITTED, root / "eval48" / "committed_fingertips.json", METHODS, fingertips=True)
     result = {
-        "checkpoint": str(committed.relative_to(HERE.parents[1])),
+        "checkpoint": str(COMMITTED.relative_to(HERE.parents[1])),
         "validation": validation,
         "test": {**test, "source": str(GROCERY.relative_to(HERE.parents[1])), "piles": TEST_PILES},
     }
@@ -202,10 +201,9 @@ def fingertip_labels(work: Path) -> Path:
         _domrand("train", "grasp", "--data", *map(str, folders), "--out", str(run), "--steps", "2000", "--bin-check",
                  "--quiet")  # fmt: skip
     realistic_train = objects(work)["realistic_train"]
-    committed = HERE / "checkpoints" / "grasp_clutter.pt"
     readings = {
         "all_bin (committed)": validate(
-            committed, realistic_train, root / "validation" / "committed_fingertips.json", fingertips=True
+            COMMITTED, realistic_train, root / "validation" / "committed_fingertips.json", fingertips=True
         ),
         "480_ft": validate(run / "best.pt", realistic_train, root / "validation" / "480_ft.json", fingertips=True),
     }
@@ -220,7 +218,7 @@ def fingertip_labels(work: Path) -> Path:
     if chosen == "480_ft":
         test = _evaluate(run / "best.pt", root / "eval48" / "model_480_ft.json", METHODS, fingertips=True)
         result["test"] = {**test, "source": str(GROCERY.relative_to(HERE.parents[1])), "piles": TEST_PILES}
-        committed.write_bytes((run / "best.pt").read_bytes())
+        COMMITTED.write_bytes((run / "best.pt").read_bytes())
     out = RESULTS / "clutter_fingertip_labels.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     return out
