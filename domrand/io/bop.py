@@ -56,6 +56,8 @@ class BopWriter:
         self.store, self.manifest, self.models = store, manifest, models
         self.ids = obj_ids(models)
         self.mm = {self.ids[(m.index, m.scale)]: _model_mm(m) for m in models}
+        # jsonl or coco (which run first, `make_writers`) write this chunk's rgb/*.png: linked, not written again
+        self.shares_images = bool({"jsonl", "coco"} & set(manifest.get("formats", ())))
 
     def _obj_id(self, mesh: int, scale: list[float]) -> int | None:
         """The obj_id of an instance of bank mesh `mesh` at per-axis `scale`, if a model has that size."""
@@ -115,9 +117,9 @@ class BopWriter:
         w = lambda rel, data: self.store.write(f"{tmp}/{rel}", data, sync=False, atomic=False)  # noqa: E731
         mask_pngs = encode_png_masks(np.stack(masks).astype(np.uint8) * np.uint8(255)) if masks else []
         for i in range(chunk.count):
-            shared = f"rgb/{chunk.first + i:06d}.png"  # jsonl's (or coco's) copy of this chunk's image, if written
-            if self.store.exists(shared):
-                self.store.write_copy(f"{tmp}/rgb/{i:06d}.png", shared, chunk.rgb_png(i))  # a hard link where possible
+            if self.shares_images:  # a hard link where the file system allows
+                shared = f"rgb/{chunk.first + i:06d}.png"
+                self.store.write_copy(f"{tmp}/rgb/{i:06d}.png", shared, chunk.rgb_png(i), atomic=False)
             else:
                 w(f"rgb/{i:06d}.png", chunk.rgb_png(i))
             w(f"depth/{i:06d}.png", encode_png(depths[i]))

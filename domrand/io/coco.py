@@ -48,16 +48,18 @@ class CocoWriter:
         opts = output_options(manifest)
         self.min_pixels = max(1, int(opts["min_visible_pixels"]))
         self.polygons = opts["coco_segmentation"] == "polygon"
+        # jsonl runs first and writes the same rgb/*.png (`make_writers`); asked of the dataset's formats, not of
+        # the files: an image file of a chunk that a stopped run left undone may be there, cut short
+        self.writes_images = "jsonl" not in manifest.get("formats", ())
 
     def write_chunk(self, chunk: Chunk) -> None:
         images, anns = [], []
         h, w = chunk.rgb.shape[1:3]
 
         # in turn: the PNGs are encoded already (`Chunk.rgb_pngs`), threads would only add GIL switches
-        for i in range(chunk.count):
+        for i in range(chunk.count) if self.writes_images else ():
             name = f"rgb/{chunk.first + i:06d}.png"
-            if not self.store.exists(name):  # the jsonl writer may have written it already
-                self.store.write(name, chunk.rgb_png(i), sync=False)
+            self.store.write(name, chunk.rgb_png(i), sync=False)
         for i, rec in enumerate(chunk.records()):
             idx = chunk.first + i
             name = f"rgb/{idx:06d}.png"

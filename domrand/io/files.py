@@ -57,6 +57,16 @@ def dumpb(obj: Any) -> bytes:
 _POOL: Any = None
 
 
+def for_each_file(store: Any, fn: Callable[[Any], None], items: Iterable[Any]) -> None:
+    """fn(item) for every item, where fn writes files to `store`: side by side (`in_parallel`) where the store's
+    writes overlap (`parallel_writes`: a remote store), else one after another on this thread."""
+    if getattr(store, "parallel_writes", False):
+        in_parallel(fn, items)
+    else:
+        for item in items:
+            fn(item)
+
+
 def in_parallel(fn: Callable[[Any], None], items: Iterable[Any]) -> None:
     """fn(item) for every item on a few threads, and wait for all (then re-raise the first error). For the per-image files of
     a chunk: PNG encoding and file writes release the GIL, so images are encoded and written side by side."""

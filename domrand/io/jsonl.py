@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from domrand.io.chunk import Chunk, Model
-from domrand.io.files import dumpb, in_parallel
+from domrand.io.files import dumpb, for_each_file, in_parallel
 from domrand.io.images import encode_png, encode_png_masks
 
 
@@ -59,14 +59,20 @@ class JsonlWriter:
         else:
             masks = [encode_png(id_mask(inst)) for inst in chunk.instance]
         pngs = chunk.rgb_pngs()
+        depth_pngs: list[bytes] = [b""] * chunk.count
 
-        def images(i: int) -> None:  # OpenCV's depth encoding and the file writes release the GIL
+        def encode(i: int) -> None:  # OpenCV's depth encoding releases the GIL
+            depth_pngs[i] = encode_png(depths[i])
+
+        in_parallel(encode, range(chunk.count))
+
+        def images(i: int) -> None:
             idx = chunk.first + i
             self.store.write(f"rgb/{idx:06d}.png", pngs[i], sync=False)
-            self.store.write(f"depth/{idx:06d}.png", encode_png(depths[i]), sync=False)
+            self.store.write(f"depth/{idx:06d}.png", depth_pngs[i], sync=False)
             self.store.write(f"mask/{idx:06d}.png", masks[i], sync=False)
 
-        in_parallel(images, range(chunk.count))
+        for_each_file(self.store, images, range(chunk.count))
         lines = []
         for i, (rec, params) in enumerate(zip(chunk.records(), chunk.params_rows())):
             idx = chunk.first + i

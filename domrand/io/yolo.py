@@ -29,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from domrand.io.chunk import Chunk, Model
-from domrand.io.files import in_parallel
+from domrand.io.files import for_each_file
 from domrand.io.manifest import output_options
 from domrand.io.polygons import single_polygon
 
@@ -90,7 +90,7 @@ class YoloWriter:
             self.store.write(f"yolo/labels/{idx:06d}.txt", seg.encode(), sync=False)
             self.store.write(f"yolo/pose/labels/{idx:06d}.txt", pose.encode(), sync=False)
 
-        in_parallel(files, labels)
+        for_each_file(self.store, files, labels)
 
     def finalize(self, num_chunks: int) -> None:
         self.store.write("yolo/data.yaml", _yaml(self.classes))

@@ -32,6 +32,7 @@ def test_paired_ratios_divide_each_round_by_its_own_natives(monkeypatch: pytest.
     monkeypatch.setattr("domrand.tools.bench.pybullet_peer.measure", fake_peer)
     monkeypatch.setattr(bench, "user_world", lambda folder: ("cfg.yaml", [1, 2, 3]))
     monkeypatch.setattr("domrand.tools.bench.stages.breakdown", lambda cfg: {"render": 1.0})
+    monkeypatch.setattr("domrand.tools.bench.stages.file_create", lambda: {"serial": 0.25, "two_threads": 0.4})
     rounds = []
 
     def counted(*a, **k):
@@ -55,3 +56,12 @@ def test_paired_ratios_divide_each_round_by_its_own_natives(monkeypatch: pytest.
     assert gen["ratio_to_peer_by_round"] == pytest.approx([2.0, 2.0, 2.0])
     table = bench.table(rows)
     assert "| jsonl | " in table and "| 0.80 (0.80-0.80) |" in table and "| 2.00x |" in table
+    assert "Creating one 20 KB file in the temporary folder took 0.250 ms (one thread; 0.400 ms" in table
+
+
+def test_file_create_times_both_ways_and_leaves_nothing(tmp_path) -> None:
+    from domrand.tools.bench.stages import file_create
+
+    ms = file_create(str(tmp_path), files=20, size=100)
+    assert set(ms) == {"serial", "two_threads"} and all(0 < v < 1000 for v in ms.values())
+    assert list(tmp_path.iterdir()) == []

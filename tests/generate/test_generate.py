@@ -85,6 +85,61 @@ def test_generate_gives_the_callers_torch_threads_back(tmp_path):
         torch.set_num_threads(before)
 
 
+@pytest.mark.parametrize(
+    ("formats", "linked"),
+    [(("jsonl", "bop"), True), (("coco", "bop"), True), (("bop",), False), (("native", "bop"), False)],
+)
+def test_bop_links_the_rgb_files_that_jsonl_or_coco_write(tmp_path, formats, linked):
+    """BOP's rgb/*.png is a hard link to the dataset's rgb/*.png when jsonl or coco write one (decided by the
+    dataset's formats, not by which files exist), else its own file; the pixels are the same either way."""
+    run(tmp_path / "d", num=10, formats=formats)
+    root = tmp_path / "d"
+    for i in range(10):
+        chunk, j = divmod(i, SMALL["chunk_size"])
+        bop = root / "bop" / "train_pbr" / f"{chunk:06d}" / "rgb" / f"{j:06d}.png"
+        shared = root / "rgb" / f"{i:06d}.png"
+        assert bop.is_file() and shared.is_file() == linked
+        if linked:
+            assert os.path.samefile(bop, shared)
+            assert os.stat(bop).st_nlink == 2
+
+
+def test_coco_with_jsonl_writes_each_image_once(tmp_path, monkeypatch):
+    """jsonl writes rgb/*.png and coco (which runs after it) names those files instead of writing them again."""
+    written: list[str] = []
+    original = store.LocalStore.write
+
+    def counting(self, rel, data, sync=True, atomic=True):
+        written.append(rel)
+        return original(self, rel, data, sync, atomic)
+
+    monkeypatch.setattr(store.LocalStore, "write", counting)
+    run(tmp_path / "d", num=10, formats=("jsonl", "coco"))
+    assert sorted(r for r in written if r.startswith("rgb/")) == [f"rgb/{i:06d}.png" for i in range(10)]
+    written.clear()
+    run(tmp_path / "e", num=10, formats=("coco",))
+    assert sorted(r for r in written if r.startswith("rgb/")) == [f"rgb/{i:06d}.png" for i in range(10)]
+
+
+def test_local_files_are_written_in_turn_and_remote_ones_side_by_side():
+    """`for_each_file`: on a local store every file is written on the calling thread, in order (side by side,
+    two threads creating files took twice the CPU); on a remote store the writes overlap on the io threads."""
+    import threading
+
+    seen: list[tuple[int, int]] = []
+
+    def fn(i: int) -> None:
+        seen.append((i, threading.get_ident()))
+
+    local = store.LocalStore.__new__(store.LocalStore)
+    files.for_each_file(local, fn, range(40))
+    assert [i for i, _ in seen] == list(range(40)) and {t for _, t in seen} == {threading.get_ident()}
+    seen.clear()
+    remote = store.FsspecStore.__new__(store.FsspecStore)
+    files.for_each_file(remote, fn, range(40))
+    assert sorted(i for i, _ in seen) == list(range(40)) and threading.get_ident() not in {t for _, t in seen}
+
+
 def test_different_seeds_give_different_datasets(tmp_path):
     run(tmp_path / "a", num=8, formats=("native",))
     run(tmp_path / "b", num=8, formats=("native",), seed=1)

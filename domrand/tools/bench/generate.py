@@ -214,10 +214,11 @@ def main(
             elif peer_times:  # the peer's time for its n images against this run's
                 row |= _paired("ratio_to_peer", [t_p / t for t_p, t in zip(peer_times, times)])
             rows.append({**row, "backend": "ray"} if backend == "ray" else row)
-    from domrand.tools.bench.stages import breakdown
+    from domrand.tools.bench.stages import breakdown, file_create
 
     stages = breakdown(load_config(overrides={"image_size": size}))
     rows.append({"measure": "stages", "ms_per_image": {k: round(v, 3) for k, v in stages.items()}})
+    rows.append({"measure": "file_create", "ms_per_file": {k: round(v, 3) for k, v in file_create().items()}})
     rows.append(
         {
             "measure": "startup",
@@ -313,6 +314,12 @@ def table(rows: list[dict[str, Any]]) -> str:
             if other:
                 each = ", ".join(f"{k[6:]} {v:.3f}" for k, v in other.items())
                 lines.append(f"Each other format's writer alone on the same chunks, ms per image: {each}.")
+        elif r["measure"] == "file_create":
+            ms = r["ms_per_file"]
+            lines.append(
+                f"Creating one 20 KB file in the temporary folder took {ms['serial']:.3f} ms (one thread; "
+                f"{ms['two_threads']:.3f} ms a file with two threads side by side): the formats write 3 to 5 files an image."
+            )
         elif r["measure"] == "startup":
             lines.append(f"\nStart-up: a {r['images']}-image run takes {r['seconds']} s from the command to the end.")
         elif r["measure"] == "cold_start":
