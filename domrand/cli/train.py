@@ -123,6 +123,8 @@ def _evaluate_grasp(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_predict(args: argparse.Namespace) -> int:
     if args.task == "grasp":
         return _predict_grasp(args)
+    if args.pile is not None:
+        raise ValueError("--pile and --no-pile are for `domrand predict grasp`, not pose")
     from domrand.tasks.pose.evaluate import predict
 
     preds = predict(args.checkpoint, args.images, *readout_args(args))
@@ -169,7 +171,7 @@ def _predict_grasp(args: argparse.Namespace) -> int:
                 )
             k = np.array([[cam.fx, 0, cam.cx], [0, cam.fy, cam.cy], [0, 0, 1]], dtype=np.float64)
             c2w = np.asarray(cam.cam_to_world, dtype=np.float64)
-        for r in predict_grasp(args.checkpoint, depth, k, c2w, top=args.top):
+        for r in predict_grasp(args.checkpoint, depth, k, c2w, top=args.top, pile=args.pile):
             g = r.grasp
             print(f"{path} {g.x:.4f} {g.y:.4f} {g.z:.4f} {g.yaw:.4f} {g.width:.4f} {r.probability:.3f}")
     return 0
@@ -417,6 +419,14 @@ def add_train_commands(sub: Any) -> None:
     p.add_argument("--top", type=int, default=1, help="grasp: the best N candidates, best first (default 1)")
     p.add_argument(
         "--depth-unit", type=float, default=0.001, help="grasp: metres per PNG depth value (default 0.001: millimetres)"
+    )
+    p.add_argument(
+        "--pile",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="grasp: the image shows a pile in the clutter task's bin (0.30 m square under the camera, 0.06 m walls):"
+        " candidates only inside it, pinching what the fingertips meet, none landing on its walls, as `evaluate grasp"
+        " --clutter` chooses (default: as the checkpoint was trained, on piles or on single objects)",
     )
     add_readout_flags(p)
     p.set_defaults(func=cmd_predict)

@@ -20,6 +20,7 @@
     python experiments/grasping/run.py labelled_bin  # 480 piles labelled with the bin check, and 240 piles of prisms more
     python experiments/grasping/run.py clutter_fingertips  # the committed clutter model with the sampler that pinches what the fingertips meet
     python experiments/grasping/run.py fingertip_labels  # 480 piles labelled with that sampler, a ranker on them against the committed one
+    python experiments/grasping/run.py all_fingertip_labels  # all 1,440 of the committed model's piles so labelled, the same test
     python experiments/grasping/run.py plots       # redraw the plot and the README tables from results/
 
 Labelled grasps, runs and object folders go to --work (default ./work/grasping, not committed). The best
@@ -38,7 +39,13 @@ from collections.abc import Callable
 from pathlib import Path
 
 from grasp_recipes.clutter import clutter_experiments, clutter_first
-from grasp_recipes.clutter_model import clutter_fingertips, clutter_model, fingertip_labels, labelled_bin
+from grasp_recipes.clutter_model import (
+    all_fingertip_labels,
+    clutter_fingertips,
+    clutter_model,
+    fingertip_labels,
+    labelled_bin,
+)
 from grasp_recipes.common import HERE, objects
 from grasp_recipes.extent import ceiling, grocery, scale
 from grasp_recipes.levers import ensemble, focus, pick, prism, rates, shell, wide
@@ -78,6 +85,7 @@ RECIPES: dict[str, tuple[Callable[[Path, argparse.Namespace], object], bool]] = 
     "clutter_model": (lambda work, a: print(clutter_model(work)), False),
     "clutter_fingertips": (lambda work, a: print(clutter_fingertips(work)), False),
     "fingertip_labels": (lambda work, a: print(fingertip_labels(work)), False),
+    "all_fingertip_labels": (lambda work, a: print(all_fingertip_labels(work)), False),
     "labelled_bin": (lambda work, a: print(labelled_bin(work)), False),
 }
 

@@ -5,6 +5,12 @@ object above the table, candidates sampled from it (plus the centroid grasp), ea
 ranker from its crop and opening. The table top is z = 0 of the world frame: give the camera's pose in that
 frame (`--camera`, as in labels.jsonl), or use the task's nominal top-down camera (128 x 128, 0.70 m up).
 
+A model trained on piles (`domrand label grasps --clutter K`) sees a pile in the clutter task's bin
+(experiments/tasks/grasping_clutter.md: 0.30 m square, centred under the camera, 0.06 m walls) and chooses as
+`domrand evaluate grasp --clutter` does: only the bin's inside (`clutter.in_bin`), candidates pinching what the
+fingertips meet, none whose fingers would land on the walls (`clutter.clear_of_bin`). `pile` overrides what the
+checkpoint says.
+
 Example:
     >>> from domrand.tasks.grasp.predict import predict_grasp, read_depth   # doctest: +SKIP
     >>> best = predict_grasp("grasp.pt", read_depth("depth.png", 0.001), *camera, top=3)  # doctest: +SKIP
@@ -53,8 +59,20 @@ def read_depth(path: str | Path, unit: float = 0.001) -> np.ndarray:
     return depth
 
 
+def trained_on_piles(meta: dict) -> bool:
+    """Whether a grasp checkpoint's rankers learned from piles (its metadata, `ranker.load_ranker`): recorded as
+    `piles` since 2026-12-07; before that, a run that left out the bin's wall candidates (`bin_check`) had."""
+    return bool(meta.get("piles", meta.get("train_config", {}).get("bin_check", False)))
+
+
 def predict_grasp(
-    checkpoint: str | Path, depth: np.ndarray, k: np.ndarray, cam_to_world: np.ndarray, top: int = 1, seed: int = 0
+    checkpoint: str | Path,
+    depth: np.ndarray,
+    k: np.ndarray,
+    cam_to_world: np.ndarray,
+    top: int = 1,
+    seed: int = 0,
+    pile: bool | None = None,
 ) -> list[RankedGrasp]:
     """The `top` best candidates of a depth image, best first.
 
@@ -62,16 +80,28 @@ def predict_grasp(
         depth: (H, W) metres along the optical axis, 0 where no reading.
         k: (3, 3) intrinsics; cam_to_world: (4, 4) OpenCV axes, the table top at z = 0.
         seed: the candidates' draw (`candidates.sample`).
+        pile: the image shows a pile in the clutter task's bin, chosen among as `evaluate_clutter`'s model does;
+            None: whether the checkpoint was trained on piles (`trained_on_piles`).
 
     Raises:
         ValueError: the image shows nothing above the table.
     """
-    ranker, _ = load_ranker(checkpoint)
+    ranker, meta = load_ranker(checkpoint)
+    if pile is None:
+        pile = trained_on_piles(meta)
     points = cand.world_points(depth, k, cam_to_world)
+    if pile:
+        from domrand.tasks.grasp.clutter import in_bin
+
+        points = in_bin(points)
     rng = np.random.default_rng(seed)
-    options = cand.sample(points, rng) + [g for g in (cand.centroid_grasp(points),) if g is not None]
+    options = cand.sample(points, rng, fingertips=pile) + [g for g in (cand.centroid_grasp(points),) if g is not None]
     if not options:
         raise ValueError("no object above the table in the depth image (is the camera pose right? z = 0 is the table)")
+    if pile:
+        from domrand.tasks.grasp.clutter import clear_of_bin
+
+        options = clear_of_bin(options)
     p = torch.sigmoid(cand.scores(ranker, points, options)).numpy()
     order = np.argsort(-p, kind="stable")[:top]
     return [RankedGrasp(options[i], float(p[i])) for i in order]

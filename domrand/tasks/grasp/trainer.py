@@ -16,6 +16,7 @@ import json
 import math
 import sys
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -85,6 +86,15 @@ class GraspTrainConfig:
         check_views(self.views)
 
 
+def labels_of_piles(data: str | Path | Sequence[str | Path]) -> bool:
+    """Whether any of the grasp-label folders `data` holds piles (its manifest's `clutter`)."""
+    for root in [data] if isinstance(data, (str, Path)) else data:
+        manifest = Path(root) / "manifest.json"
+        if manifest.is_file() and json.loads(manifest.read_text()).get("config", {}).get("clutter") is not None:
+            return True
+    return False
+
+
 def train_grasp(
     data: str | list[str],
     out: str,
@@ -147,6 +157,7 @@ def train_grasp(
             "train_config": asdict(cfg),
             "precision": precision,
             "data": str(data) if isinstance(data, (str, Path)) else [str(d) for d in data],
+            "piles": labels_of_piles(data),  # `predict grasp` then reads its depth images as piles in the bin
             "steps": [step for _, step in members],
             "val_loss": vl,
             "val_accuracy": acc,

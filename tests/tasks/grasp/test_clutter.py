@@ -163,6 +163,8 @@ def test_evaluate_grasp_refuses_pile_flags_without_clutter(tmp_path, capsys):
 
     assert main(["evaluate", "grasp", "--checkpoint", "x.pt", "--procedural", "2", "--clearance"]) == 2
     assert "--clutter" in capsys.readouterr().err
+    assert main(["predict", "pose", "--checkpoint", "x.pt", "a.png", "--no-pile"]) == 2
+    assert "--pile and --no-pile are for `domrand predict grasp`" in capsys.readouterr().err
 
 
 def test_bench_grasp_reports_both_throughputs_in_a_small_form(tmp_path):
@@ -205,3 +207,43 @@ def test_regression_a_box_lying_flat_got_no_candidate_because_the_sampler_pinche
     assert across and all(0.035 < g.width < 0.035 + 2 * cand.MARGIN + 0.01 for g in across)
     results = [sim.grasp(g) for g in across[:4]]
     assert all(r.success and r.lifted == 0 for r in results)
+
+
+CHECKPOINTS = __import__("pathlib").Path(__file__).resolve().parents[3] / "experiments" / "grasping" / "checkpoints"
+
+
+def test_regression_predict_grasp_read_a_pile_as_objects_on_a_table(sim):
+    """`domrand predict grasp` with the clutter model sampled its candidates as the singulated task does (the bin's
+    walls taken for objects, the part above the fingers' centre pinched, no wall check): not the grasp that
+    `evaluate grasp --clutter` scores it by. Now a checkpoint trained on piles chooses as the evaluation does."""
+    from domrand.tasks.grasp import candidates as cand
+    from domrand.tasks.grasp.clutter import bin_clear
+    from domrand.tasks.grasp.evaluate_clutter import PileRunner
+    from domrand.tasks.grasp.predict import predict_grasp, trained_on_piles
+    from domrand.tasks.grasp.ranker import load_ranker
+
+    clutter, single = CHECKPOINTS / "grasp_clutter.pt", CHECKPOINTS / "grasp.pt"
+    assert trained_on_piles(load_ranker(clutter)[1]) and not trained_on_piles(load_ranker(single)[1])
+    runner = PileRunner(str(clutter), [from_procedural(i) for i in range(6)], 6, False, memory=False)
+    changed = 0
+    try:
+        for p in range(3):
+            pile = make_pile(runner.objects, 6, seed=40 + p)
+            sim.load_pile(pile)
+            sim.settle(pile.seed)
+            depth, instance, k, c2w = pile_view(pile, sim.rest_poses, None)
+            points = in_bin(cand.world_points(depth, k, c2w))
+            expected = runner.choose("model", points, instance, np.random.default_rng(p))
+            ranked = predict_grasp(clutter, depth, k, c2w, top=3, seed=p)
+            assert ranked[0].grasp == expected and all(bin_clear(r.grasp) for r in ranked)
+            assert ranked[0].probability >= ranked[1].probability >= ranked[2].probability
+            # --no-pile: what predict did before, the singulated sampler on the raw points
+            raw = cand.world_points(depth, k, c2w)
+            options = [*cand.sample(raw, np.random.default_rng(p)), cand.centroid_grasp(raw)]
+            before = options[int(cand.scores(runner.model, raw, options).argmax())]
+            as_table = predict_grasp(clutter, depth, k, c2w, top=1, seed=p, pile=False)[0].grasp
+            assert as_table == before
+            changed += as_table != expected
+        assert changed >= 1  # the bug changed the answer
+    finally:
+        runner.sim.close()

@@ -33,6 +33,14 @@ def test_pile_labels_are_deterministic_and_read_by_the_trainer(tmp_path):
         GraspDataConfig(num_objects=6, scenes=2, candidates=6, clutter=4, seed=4), tmp_path / "c", workers=1, quiet=True
     )
     assert not np.array_equal(_arrays(tmp_path / "c")["grasp"], a["grasp"]) and other["scenes"] == 2
+    from domrand.tasks.grasp.predict import trained_on_piles
+    from domrand.tasks.grasp.ranker import load_ranker
+    from domrand.tasks.grasp.trainer import GraspTrainConfig, train_grasp
+
+    train_grasp(
+        [str(tmp_path / "a"), str(tmp_path / "c")], str(tmp_path / "run"), GraspTrainConfig(steps=2), quiet=True
+    )
+    assert trained_on_piles(load_ranker(tmp_path / "run" / "best.pt")[1])  # `predict grasp` reads piles with it
 
 
 def test_pile_labels_are_the_clutter_trials_outcomes():
