@@ -192,7 +192,7 @@ def cmd_label(args: argparse.Namespace) -> int:
         objects=args.objects or "procedural", num_objects=args.procedural or 1, scenes=args.scenes, candidates=args.candidates,
         scale_to=args.scale_to, scale_to_max=args.scale_to_max, seed=args.seed, focus=args.focus,
         focus_top=args.focus_top, family=args.family, executions=args.executions, first_seed=args.first_seed,
-        clutter=args.clutter, bin_check=args.bin_check, fingertips=args.fingertips,
+        clutter=args.clutter, bin_check=args.bin_check, fingertips=args.fingertips, fast_trial=args.fast_trial,
     )  # fmt: skip
     s = generate(cfg, args.out, workers=args.workers, quiet=args.quiet)
     print(
@@ -295,6 +295,12 @@ def add_train_commands(sub: Any) -> None:
         action="store_true",
         help="with --clutter: sample candidates as the clutter model does (the part the fingertips meet: a box lying"
         " flat gets some); without it, as the labels made before 2026-12-06",
+    )
+    lab.add_argument(
+        "--fast-trial",
+        action="store_true",
+        help="execute with the fast trial: phases end once nothing can change the outcome (it decided as the reference"
+        " did on all 288 pile grasps of a sample, in 29%% fewer steps); without it, the reference trial",
     )
     lab.add_argument("--workers", type=int, default=2)
     lab.add_argument("--out", required=True)

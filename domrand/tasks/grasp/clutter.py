@@ -54,6 +54,7 @@ EXTENT = (0.05, 0.12)  # objects' largest extent, metres
 SETTLE_S = 4.0
 CLEARANCE_FAILS = 3
 LANDING_NORMAL_Z = 0.7  # a contact whose normal's z is above this is a finger landing on something
+CLEAR_MARGIN = 0.01  # metres: the fast trial takes away objects this far below the held one (`_clear_below`)
 METHODS = ("model", "random", "centroid", "highest")
 
 
@@ -177,6 +178,33 @@ class ClutterSim(GraspSim):
         """Take object i away (it was lifted) and let the rest of the pile settle again."""
         self._spawn_all({j: pq for j, pq in self.rest_poses.items() if j != i})
         self._step_until_rest()
+
+    def _objects(self) -> list[int]:
+        return list(self.bodies.values())
+
+    def _clear_below(self) -> bool:
+        """Once an object is held (it touches both fingers) and every other object lies more than `CLEAR_MARGIN`
+        below its lowest point, touching neither it nor the gripper, take the others away: they cannot rise to the
+        fingers and no longer matter to the outcome (they cannot be the held object), and every step simulated
+        them. True once done."""
+        p, kw = self.p, self._kw()
+        held = [
+            j for j, b in self.bodies.items()
+            if all(p.getContactPoints(b, self.gripper, -1, link, **kw) for link in (0, 1))
+        ]  # fmt: skip
+        if not held:
+            return False
+        low = min(p.getAABB(self.bodies[j], **kw)[0][2] for j in held)
+        others = [j for j in self.bodies if j not in held]
+        for j in others:
+            b = self.bodies[j]
+            if p.getAABB(b, **kw)[1][2] > low - CLEAR_MARGIN or p.getContactPoints(b, self.gripper, **kw):
+                return False
+            if any(p.getContactPoints(b, self.bodies[h], **kw) for h in held):
+                return False
+        for j in others:
+            p.removeBody(self.bodies.pop(j), **kw)
+        return True
 
     def grasp(self, g: Grasp) -> ClutterResult:  # type: ignore[override]
         """One attempt from the rested pile (every object re-created at its rest pose)."""

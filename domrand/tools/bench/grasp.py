@@ -6,7 +6,10 @@ Measured in this process on one core (PyBullet is single-threaded; labelling sca
   candidate executed), executed grasps per second, and the share of the time spent executing;
 - pile labelling: the same for `domrand label grasps --clutter 8` (piles settled in the bin, the clutter trial);
 - clutter: piles of 3 to 8 procedural objects settled in the bin (seconds per pile), then the `centroid`
-  baseline's grasp executed on each (trials per second).
+  baseline's grasp executed on each (trials per second);
+- both labellings again with the fast trial (`domrand label grasps --fast-trial`, `sim.GraspSim(fast=True)`) on
+  the same scenes and candidates: its rate, its speed-up over the reference measured beside it, and how many of
+  the executed grasps it decided as the reference did (`agreement`).
 """
 
 from __future__ import annotations
@@ -18,15 +21,18 @@ from typing import Any
 from domrand.tools.bench.markdown import write_results
 
 
-def labelling(scenes: int, clutter: int | None = None) -> dict[str, Any]:
+def labelling(scenes: int, clutter: int | None = None, fast: bool = False) -> dict[str, Any]:
     """Label `scenes` scenes of procedural objects as `domrand label grasps` does (with `clutter`, piles of 3 to
-    that many objects: `--clutter`), timed."""
+    that many objects: `--clutter`; `fast`: `--fast-trial`), timed. The row's `outcomes` are the executed grasps'
+    successes in order (`main` compares the two trials' and leaves them out of the report)."""
     from domrand.tasks.grasp.dataset import GraspDataConfig, ObjectPool, label_scene, sim_class
 
-    cfg = GraspDataConfig(num_objects=8 if clutter is None else 16, scenes=scenes, seed=123, clutter=clutter)
+    cfg = GraspDataConfig(
+        num_objects=8 if clutter is None else 16, scenes=scenes, seed=123, clutter=clutter, fast_trial=fast
+    )
     Sim = sim_class(cfg)
     pool = ObjectPool(cfg)
-    sim = Sim()
+    sim = Sim(fast=fast)
     executing = [0.0]
     original = Sim.grasp
 
@@ -41,20 +47,36 @@ def labelling(scenes: int, clutter: int | None = None) -> dict[str, Any]:
     try:
         label_scene(sim, pool, cfg, 0)  # warm: kernels, the pool's first meshes
         executing[0] = 0.0
-        t0, grasps = time.perf_counter(), 0
+        t0, outcomes = time.perf_counter(), []
         for s in range(1, scenes + 1):
             out = label_scene(sim, pool, cfg, s)
-            grasps += 0 if out is None else len(out["success"])
+            outcomes += [] if out is None else [bool(v) for v in out["success"]]
         seconds = time.perf_counter() - t0
+        grasps = len(outcomes)
     finally:
         Sim.grasp = original  # type: ignore[method-assign]
         sim.close()
     return {
         "measure": "singulated_labelling" if clutter is None else "pile_labelling",
+        **({"trial": "fast"} if fast else {}),
         "scenes": scenes,
         "grasps": grasps,
         "grasps_per_s_per_core": round(grasps / seconds, 2),
         "executing_share": round(executing[0] / seconds, 3),
+        "outcomes": outcomes,
+    }
+
+
+def against_reference(fast: dict[str, Any], reference: dict[str, Any]) -> dict[str, Any]:
+    """The fast trial's row with its speed-up over the reference row of the same scenes and its agreement (executed
+    grasps decided alike, of all); neither keeps its `outcomes`."""
+    a, b = reference.pop("outcomes"), fast.pop("outcomes")
+    if len(a) != len(b):
+        raise RuntimeError(f"the fast trial executed {len(b)} grasps, the reference {len(a)}: not the same candidates")
+    return {
+        **fast,
+        "speedup": round(fast["grasps_per_s_per_core"] / reference["grasps_per_s_per_core"], 2),
+        "agreement": [sum(x == y for x, y in zip(a, b)), len(a)],
     }
 
 
@@ -97,7 +119,11 @@ def clutter(piles: int) -> dict[str, Any]:
 
 def main(scenes: int = 20, piles: int = 10, json_out: str | None = None, readme: str | None = None) -> list[dict]:
     """Measure and report (printed table, `json_out` rows, `readme` table between BENCH_GRASP markers)."""
-    rows = [labelling(scenes), clutter(piles), labelling(max(1, piles // 2), clutter=8)]
+    single, pile_scenes = labelling(scenes), max(1, piles // 2)
+    pile = labelling(pile_scenes, clutter=8)
+    fast_single = against_reference(labelling(scenes, fast=True), single)
+    fast_pile = against_reference(labelling(pile_scenes, clutter=8, fast=True), pile)
+    rows = [single, clutter(piles), pile, fast_single, fast_pile]
     for r in rows:
         print(json.dumps(r), flush=True)
     write_results(rows, table(rows), "BENCH_GRASP", json_out, readme)
@@ -106,9 +132,10 @@ def main(scenes: int = 20, piles: int = 10, json_out: str | None = None, readme:
 
 def table(rows: list[dict[str, Any]]) -> str:
     """Markdown of the rows `main` measures."""
-    s = next(r for r in rows if r["measure"] == "singulated_labelling")
+    s = next(r for r in rows if r["measure"] == "singulated_labelling" and "trial" not in r)
     c = next(r for r in rows if r["measure"] == "clutter")
-    piles = [r for r in rows if r["measure"] == "pile_labelling"]  # rows from before it have none
+    piles = [r for r in rows if r["measure"] == "pile_labelling" and "trial" not in r]  # rows from before: none
+    fast = [r for r in rows if r.get("trial") == "fast"]  # rows from before 2026-12-07: none
     return "\n".join(
         [
             "| what (one core) | rate |",
@@ -119,6 +146,12 @@ def table(rows: list[dict[str, Any]]) -> str:
                 f"| pile labelling (`label grasps --clutter 8`), {p['grasps']} executed grasps of {p['scenes']} piles | "
                 f"{p['grasps_per_s_per_core']} grasps/s ({100 * p['executing_share']:.0f} % of the time executing) |"
                 for p in piles
+            ),
+            *(
+                f"| {'pile' if f['measure'] == 'pile_labelling' else 'singulated'} labelling with the fast trial "
+                f"(`--fast-trial`), the same {f['grasps']} grasps | {f['grasps_per_s_per_core']} grasps/s "
+                f"({f['speedup']:.2f}x; decided as the reference on {f['agreement'][0]} of {f['agreement'][1]}) |"
+                for f in fast
             ),
             f"| clutter trials, {c['trials']} of {c['piles']} piles of 3 to 8 objects | {c['trials_per_s_per_core']} trials/s |",
             f"| clutter pile settling | {c['seconds_per_pile_settle']} s a pile |",

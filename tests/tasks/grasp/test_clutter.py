@@ -27,50 +27,86 @@ def sim():
     s.close()
 
 
-def test_a_grasp_between_two_touching_boxes_that_fits_neither_fails(sim):
+@pytest.fixture(scope="module", params=[False, True], ids=["reference", "fast"])
+def trial(request):
+    """The clutter trial, reference and fast (`GraspSim(fast=True)`): the hand-made piles' judgement holds for both."""
+    s = ClutterSim(fast=request.param)
+    yield s
+    s.close()
+
+
+def test_a_grasp_between_two_touching_boxes_that_fits_neither_fails(trial):
     """Two 0.06 m boxes side by side (0.12 m together, wider than the 0.085 m opening): the fingers land on them."""
     pile = Pile((box(0.06, 0.06, 0.05), box(0.06, 0.06, 0.05)), 0)
-    sim.load_pile(pile)
-    sim.place({0: ([-0.0301, 0.0, 0.025], UP), 1: ([0.0301, 0.0, 0.025], UP)})
-    r = sim.grasp(Grasp(0.0, 0.0, 0.02, 0.0, MAX_OPENING))
+    trial.load_pile(pile)
+    trial.place({0: ([-0.0301, 0.0, 0.025], UP), 1: ([0.0301, 0.0, 0.025], UP)})
+    r = trial.grasp(Grasp(0.0, 0.0, 0.02, 0.0, MAX_OPENING))
     assert not r.success and r.landed and r.stopped_at > 0.04
 
 
-def test_a_grasp_on_an_isolated_top_object_succeeds(sim):
+def test_a_grasp_on_an_isolated_top_object_succeeds(trial):
     pile = Pile((box(0.04, 0.04, 0.05), box(0.06, 0.06, 0.03)), 0)
-    sim.load_pile(pile)
-    sim.place({0: ([0.0, 0.0, 0.025], UP), 1: ([0.09, 0.09, 0.015], UP)})
-    r = sim.grasp(Grasp(0.0, 0.0, 0.03, 0.0, 0.06))
+    trial.load_pile(pile)
+    trial.place({0: ([0.0, 0.0, 0.025], UP), 1: ([0.09, 0.09, 0.015], UP)})
+    r = trial.grasp(Grasp(0.0, 0.0, 0.03, 0.0, 0.06))
     assert r.success and r.lifted == 0 and not r.landed
+    # the fast trial took the low box away once the held one was above it (it cost every step of the lift)
+    assert set(trial.bodies) == ({0} if trial.fast else {0, 1})
 
 
-def test_a_finger_landing_on_a_neighbour_stops_the_approach(sim):
+def test_a_finger_landing_on_a_neighbour_stops_the_approach(trial):
     """A small box next to a tall one: closing along x, the right finger comes down on the tall box's top."""
     pile = Pile((box(0.03, 0.03, 0.03), box(0.05, 0.05, 0.10)), 0)
-    sim.load_pile(pile)
-    sim.place({0: ([0.0, 0.0, 0.015], UP), 1: ([0.055, 0.0, 0.05], UP)})
-    r = sim.grasp(Grasp(0.0, 0.0, 0.0, 0.0, 0.08))
+    trial.load_pile(pile)
+    trial.place({0: ([0.0, 0.0, 0.015], UP), 1: ([0.055, 0.0, 0.05], UP)})
+    r = trial.grasp(Grasp(0.0, 0.0, 0.0, 0.0, 0.08))
     assert r.landed and r.stopped_at > 0.09 and not r.success
-    free = sim.grasp(Grasp(0.0, 0.0, 0.0, np.pi / 2, 0.05))  # closing along y: both fingers clear the tall box
+    free = trial.grasp(Grasp(0.0, 0.0, 0.0, np.pi / 2, 0.05))  # closing along y: both fingers clear the tall box
     assert free.success and free.lifted == 0 and free.stopped_at < 0.03  # down to the table
 
 
-def test_the_bin_check_rejects_exactly_the_grasps_whose_finger_lands_on_a_wall(sim):
+def test_the_bin_check_rejects_exactly_the_grasps_whose_finger_lands_on_a_wall(trial):
     """A box against the +x wall: closing across the wall, a finger comes down on the wall's top (physics says so
     and `clear_of_bin` rejects it); closing along the wall, both fingers stay inside and it holds."""
     from domrand.tasks.grasp.clutter import BIN_INNER, clear_of_bin
 
     pile = Pile((box(0.03, 0.03, 0.04),), 0)
-    sim.load_pile(pile)
+    trial.load_pile(pile)
     x = BIN_INNER / 2 - 0.02  # 5 mm from the wall
-    sim.place({0: ([x, 0.0, 0.02], UP)})
+    trial.place({0: ([x, 0.0, 0.02], UP)})
     across, along = Grasp(x, 0.0, 0.01, 0.0, 0.05), Grasp(x, 0.0, 0.01, np.pi / 2, 0.05)
-    r = sim.grasp(across)
+    r = trial.grasp(across)
     assert r.landed and r.stopped_at > 0.05 and not r.success
-    ok = sim.grasp(along)
+    ok = trial.grasp(along)
     assert ok.success and ok.stopped_at < 0.03  # down to the table beside the box
     assert clear_of_bin([across, along]) == [along]
     assert clear_of_bin([across]) == [across]  # nothing clear: every option stays
+
+
+def test_the_fast_trial_ends_a_grasp_on_nothing_once_the_fingers_close(monkeypatch):
+    """An empty spot of the bin: both trials fail; the fast one stops when the fingers meet, long before the
+    reference's 720 steps."""
+    counts = {}
+    for fast in (False, True):
+        s = ClutterSim(fast=fast)
+        try:
+            s.load_pile(Pile((box(0.04, 0.04, 0.04),), 0))
+            s.place({0: ([0.08, 0.08, 0.02], UP)})
+            steps = [0]
+            step = s.p.stepSimulation
+
+            def counted(steps=steps, step=step, **kw):
+                steps[0] += 1
+                return step(**kw)
+
+            monkeypatch.setattr(s.p, "stepSimulation", counted)
+            r = s.grasp(Grasp(-0.08, -0.08, 0.02, 0.0, 0.06))
+            monkeypatch.undo()
+            assert not r.success and r.lifted is None
+            counts[fast] = steps[0]
+        finally:
+            s.close()
+    assert counts[False] >= 700 and counts[True] < 250, counts
 
 
 def test_piles_settle_the_same_for_a_seed_and_differ_between_seeds(sim):
@@ -175,12 +211,19 @@ def test_bench_grasp_reports_both_throughputs_in_a_small_form(tmp_path):
     from domrand.tools.bench.grasp import main
 
     rows = main(scenes=1, piles=1, json_out=str(tmp_path / "g.json"))
-    s, c, p = rows
+    s, c, p, fs, fp = rows
     assert s["grasps"] >= 10 and s["grasps_per_s_per_core"] > 0 and 0.5 < s["executing_share"] <= 1.0
     assert c["trials"] == 1 and c["trials_per_s_per_core"] > 0 and c["seconds_per_pile_settle"] > 0
     assert p["measure"] == "pile_labelling" and p["scenes"] == 1 and p["grasps"] >= 3  # the pile's candidates
     assert p["grasps_per_s_per_core"] > 0 and 0.3 < p["executing_share"] <= 1.0
+    for fast, ref in ((fs, s), (fp, p)):  # the fast trial on the same scenes and candidates
+        assert fast["trial"] == "fast" and fast["measure"] == ref["measure"] and fast["grasps"] == ref["grasps"]
+        assert fast["agreement"][1] == ref["grasps"] and fast["agreement"][0] >= ref["grasps"] - 1
+        assert fast["speedup"] > 0 and "outcomes" not in fast and "outcomes" not in ref
     assert json.loads((tmp_path / "g.json").read_text()) == rows
+    from domrand.tools.bench.grasp import table
+
+    assert "labelling with the fast trial" in table(rows) and "decided as the reference on" in table(rows)
 
 
 def test_regression_a_box_lying_flat_got_no_candidate_because_the_sampler_pinched_only_above_the_fingers_centre(sim):
