@@ -300,7 +300,7 @@ def add_train_commands(sub: Any) -> None:
         "--fast-trial",
         action="store_true",
         help="execute with the fast trial: phases end once nothing can change the outcome (it decided as the reference"
-        " did on all 288 pile grasps of a sample, in 29%% fewer steps); without it, the reference trial",
+        " did on 288 of 288 pile grasps of a fresh sample); without it, the reference trial",
     )
     lab.add_argument("--workers", type=int, default=2)
     lab.add_argument("--out", required=True)

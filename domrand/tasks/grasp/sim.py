@@ -230,7 +230,8 @@ class GraspSim:
         only hold still), the hold likewise; the lift and the hold end once the fingers have closed on nothing
         (`_closed_on_nothing`: no object can be held then); during the lift, the objects left below a held one are
         taken away (`_clear_below`, a pile's: they can no longer touch it or the fingers, and cost every step).
-        On 288 pile grasps of the labeller it decided as the reference did on every one, with 29% fewer steps."""
+        On fresh labeller samples it decided as the reference did on every grasp (288 of 288 in piles, 276 of
+        276 single objects); on the piles its rules were tuned on, 705 -> 501 steps a grasp."""
         p, kw = self.p, self._kw()
         self._fingers(0.0)
         still = 0
