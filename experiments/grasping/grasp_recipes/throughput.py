@@ -8,6 +8,8 @@ often each agrees with the reference trial of `domrand.tasks.grasp.sim`:
 - the reference itself under the task's execution noise (1 mm, 1 deg: `sim.jittered`, three draws): how much an
   outcome moves when the grasp moves as little as a robot's does, the floor any other trial can be held to;
 - PyBullet with the hold shortened from 1 s to 0.5 s, and with 50 solver iterations instead of 100;
+- PyBullet's fast trial (`GraspSim(fast=True)`, `domrand label grasps --fast-trial`): phases end once nothing can
+  change the outcome;
 - the same trial in MuJoCo (`MujocoTrial` below: the same table, gripper, object parts, masses, friction,
   finger force and speed, phases and success test; elliptic friction cones, 2 no-slip iterations).
 
@@ -128,6 +130,7 @@ def trial_speed(work: Any, scenes: int = 12) -> dict[str, Any]:
         "reference with 1 mm / 1 deg execution noise (each draw)": None,
         "PyBullet, hold 0.5 s": hold,
         "PyBullet, 50 solver iterations": run_pybullet(trials, solver_iterations(50)),
+        "PyBullet, the fast trial (`--fast-trial`)": run_pybullet(trials, lambda: GraspSim(fast=True)),
         "MuJoCo (elliptic cones, 2 no-slip iterations)": run_mujoco(trials),
     }
     rows = []
