@@ -13,7 +13,7 @@
     python experiments/grasping/run.py shell       # the prism run's labels and 1,000 scenes of open shells (cups, boxes)
     python experiments/grasping/run.py ceiling     # the best any ranker of the sampler's candidates could do on the test drops
     python experiments/grasping/run.py select      # re-pick the committed model among the finished runs
-    python experiments/grasping/run.py trial_speed # cheaper grasp trials (fewer solver steps, MuJoCo) against the reference
+    python experiments/grasping/run.py trial_speed # cheaper grasp trials (fewer solver steps, MuJoCo, the fast trial) against the reference
     python experiments/grasping/run.py clutter     # the first model trained on piles: labels, ranker, the grocery piles
     python experiments/grasping/run.py clutter_experiments   # object count and realistic objects, on piles
     python experiments/grasping/run.py clutter_model # rankers on every pile labelled, chosen on validation piles
