@@ -234,15 +234,8 @@ class GraspSim:
         276 single objects); on the piles its rules were tuned on, 705 -> 501 steps a grasp."""
         p, kw = self.p, self._kw()
         self._fingers(0.0)
-        still = 0
-        for i in range(1, int(CLOSE_S / DT) + 1):
-            p.stepSimulation(**kw)
-            if i % FAST_CHECK == 0:
-                if self._closed_on_nothing():
-                    return
-                still = still + 1 if self._at_rest() else 0
-                if still >= REST_CHECKS:
-                    break
+        if self._until_rest(int(CLOSE_S / DT)):
+            return
         n = int(LIFT_S / DT)
         cleared = False
         for i in range(1, n + 1):
@@ -252,15 +245,21 @@ class GraspSim:
                 if self._closed_on_nothing():
                     return
                 cleared = cleared or self._clear_below()
+        self._until_rest(int(HOLD_S / DT))
+
+    def _until_rest(self, steps: int) -> bool:
+        """Step at most `steps` times, until everything rests (`_at_rest` at `REST_CHECKS` checks in a row, one
+        every `FAST_CHECK` steps); True if the fingers closed on nothing first (the trial is decided)."""
         still = 0
-        for i in range(1, int(HOLD_S / DT) + 1):
-            p.stepSimulation(**kw)
+        for i in range(1, steps + 1):
+            self.p.stepSimulation(**self._kw())
             if i % FAST_CHECK == 0:
                 if self._closed_on_nothing():
-                    return
+                    return True
                 still = still + 1 if self._at_rest() else 0
                 if still >= REST_CHECKS:
-                    return
+                    return False
+        return False
 
     def _objects(self) -> list[int]:
         """The bodies a trial can lift."""

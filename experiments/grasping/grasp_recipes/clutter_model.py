@@ -189,37 +189,46 @@ def fingertip_labels(work: Path) -> Path:
     the validation piles with `fingertips` beside the committed checkpoint's reading (`clutter_fingertips`). It
     replaces the committed checkpoint only if it is `SELECT_MARGIN` better there; the choice is read on the test
     piles. Returns results/clutter_fingertip_labels.json."""
+    labelled = {name: ["--procedural", "100", *flags] for name, flags in FINGERTIP_LABELLED.items()}
+    return _fingertip_run(work, labelled, "480_ft", 2000, "clutter_fingertip_labels")
+
+
+def _fingertip_run(work: Path, labelled: dict[str, list[str]], name: str, steps: int, result_name: str) -> Path:
+    """Label the `labelled` folders (name -> `domrand label grasps` flags beyond `--clutter 8 --scenes 240
+    --bin-check --fingertips`; done folders are kept), train ranker `name` on them (`--steps steps --bin-check`),
+    read it on the validation piles with `fingertips` beside the committed checkpoint, and if it is
+    `SELECT_MARGIN` better there, read it on the test piles and commit it. Returns results/{result_name}.json."""
     from domrand.tasks.grasp.dataset import load
 
     root = work / "clutter"
-    for name, flags in FINGERTIP_LABELLED.items():
-        _domrand("label", "grasps", "--procedural", "100", "--clutter", "8", "--scenes", "240", "--bin-check",
-                 "--fingertips", *flags, "--out", str(root / name), "--quiet")  # fmt: skip
-    folders = [root / n for n in FINGERTIP_LABELLED]
-    run = root / "run_480_ft"
+    for folder, flags in labelled.items():
+        _domrand("label", "grasps", "--clutter", "8", "--scenes", "240", "--bin-check", "--fingertips", *flags,
+                 "--out", str(root / folder), "--quiet")  # fmt: skip
+    folders = [root / n for n in labelled]
+    run = root / f"run_{name}"
     if not (run / "best.pt").is_file():
-        _domrand("train", "grasp", "--data", *map(str, folders), "--out", str(run), "--steps", "2000", "--bin-check",
-                 "--quiet")  # fmt: skip
+        _domrand("train", "grasp", "--data", *map(str, folders), "--out", str(run), "--steps", str(steps),
+                 "--bin-check", "--quiet")  # fmt: skip
     realistic_train = objects(work)["realistic_train"]
     readings = {
         "all_bin (committed)": validate(
             COMMITTED, realistic_train, root / "validation" / "committed_fingertips.json", fingertips=True
         ),
-        "480_ft": validate(run / "best.pt", realistic_train, root / "validation" / "480_ft.json", fingertips=True),
+        name: validate(run / "best.pt", realistic_train, root / "validation" / f"{name}.json", fingertips=True),
     }
-    gain = readings["480_ft"]["success_rate"] - readings["all_bin (committed)"]["success_rate"]
-    chosen = "480_ft" if gain >= SELECT_MARGIN else "all_bin (committed)"
+    gain = readings[name]["success_rate"] - readings["all_bin (committed)"]["success_rate"]
+    chosen = name if gain >= SELECT_MARGIN else "all_bin (committed)"
     result: dict[str, Any] = {
         "validation": readings,
-        "labels": {"folders": list(FINGERTIP_LABELLED), "labels": len(load(folders)["success"])},
+        "labels": {"folders": list(labelled), "labels": len(load(folders)["success"])},
         "select_margin": SELECT_MARGIN,
         "chosen": chosen,
     }
-    if chosen == "480_ft":
-        test = _evaluate(run / "best.pt", root / "eval48" / "model_480_ft.json", METHODS, fingertips=True)
+    if chosen == name:
+        test = _evaluate(run / "best.pt", root / "eval48" / f"model_{name}.json", METHODS, fingertips=True)
         result["test"] = {**test, "source": str(GROCERY.relative_to(HERE.parents[1])), "piles": TEST_PILES}
         COMMITTED.write_bytes((run / "best.pt").read_bytes())
-    out = RESULTS / "clutter_fingertip_labels.json"
+    out = RESULTS / f"{result_name}.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     return out
 
@@ -241,36 +250,4 @@ def all_fingertip_labels(work: Path) -> Path:
     4000 --bin-check`), read on the validation piles with `fingertips` beside the committed checkpoint's reading.
     It replaces the committed checkpoint only if it is `SELECT_MARGIN` better there; the choice is read on the
     test piles. Returns results/clutter_all_fingertip_labels.json."""
-    from domrand.tasks.grasp.dataset import load
-
-    root = work / "clutter"
-    for name, flags in ALL_FINGERTIP_LABELLED.items():
-        _domrand("label", "grasps", "--clutter", "8", "--scenes", "240", "--bin-check", "--fingertips", *flags,
-                 "--out", str(root / name), "--quiet")  # fmt: skip
-    folders = [root / n for n in ALL_FINGERTIP_LABELLED]
-    run = root / "run_all_ft"
-    if not (run / "best.pt").is_file():
-        _domrand("train", "grasp", "--data", *map(str, folders), "--out", str(run), "--steps", "4000", "--bin-check",
-                 "--quiet")  # fmt: skip
-    realistic_train = objects(work)["realistic_train"]
-    readings = {
-        "all_bin (committed)": validate(
-            COMMITTED, realistic_train, root / "validation" / "committed_fingertips.json", fingertips=True
-        ),
-        "all_ft": validate(run / "best.pt", realistic_train, root / "validation" / "all_ft.json", fingertips=True),
-    }
-    gain = readings["all_ft"]["success_rate"] - readings["all_bin (committed)"]["success_rate"]
-    chosen = "all_ft" if gain >= SELECT_MARGIN else "all_bin (committed)"
-    result: dict[str, Any] = {
-        "validation": readings,
-        "labels": {"folders": list(ALL_FINGERTIP_LABELLED), "labels": len(load(folders)["success"])},
-        "select_margin": SELECT_MARGIN,
-        "chosen": chosen,
-    }
-    if chosen == "all_ft":
-        test = _evaluate(run / "best.pt", root / "eval48" / "model_all_ft.json", METHODS, fingertips=True)
-        result["test"] = {**test, "source": str(GROCERY.relative_to(HERE.parents[1])), "piles": TEST_PILES}
-        COMMITTED.write_bytes((run / "best.pt").read_bytes())
-    out = RESULTS / "clutter_all_fingertip_labels.json"
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    return out
+    return _fingertip_run(work, ALL_FINGERTIP_LABELLED, "all_ft", 4000, "clutter_all_fingertip_labels")
