@@ -48,8 +48,8 @@ class CocoWriter:
         opts = output_options(manifest)
         self.min_pixels = max(1, int(opts["min_visible_pixels"]))
         self.polygons = opts["coco_segmentation"] == "polygon"
-        # jsonl runs first and writes the same rgb/*.png (`make_writers`); asked of the dataset's formats, not of
-        # the files: an image file of a chunk that a stopped run left undone may be there, cut short
+        # jsonl runs first and writes the same rgb/*.png (`make_writers`): asked once of the dataset's formats, not
+        # of each file (a stat an image)
         self.writes_images = "jsonl" not in manifest.get("formats", ())
 
     def write_chunk(self, chunk: Chunk) -> None:

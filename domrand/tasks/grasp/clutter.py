@@ -298,6 +298,13 @@ def in_bin(points: np.ndarray) -> np.ndarray:
     return out
 
 
+def model_options(points: np.ndarray, rng: np.random.Generator, fingertips: bool = True) -> list[Grasp]:
+    """Every grasp the clutter model chooses among on a view's world points (`in_bin`'s): the sampler's
+    (`fingertips`: pinching what the fingertips meet, `candidates.grasp_through`) and the centroid grasp."""
+    sampled = cand.sample(points, rng, fingertips=fingertips)
+    return sampled + [g for g in (cand.centroid_grasp(points),) if g is not None]
+
+
 def centroid_topmost(points: np.ndarray, instance: np.ndarray) -> Grasp | None:
     """Baseline: the topmost object (the highest mean height of its visible pixels, from the ground-truth
     instance mask), its mask's centroid, fingers closing across its principal axis."""

@@ -28,6 +28,7 @@ from domrand.tasks.grasp.clutter import (
     highest_point,
     in_bin,
     make_pile,
+    model_options,
     pile_view,
 )
 from domrand.tasks.grasp.evaluate import summary
@@ -73,8 +74,7 @@ class PileRunner:
     def candidates(self, points: np.ndarray, rng: np.random.Generator) -> list[Grasp]:
         """Every grasp the model chooses among on a view: the sampler's (`fingertips`: `candidates.grasp_through`'s)
         and the centroid grasp."""
-        sampled = cand.sample(points, rng, fingertips=self.fingertips)
-        return sampled + [g for g in (cand.centroid_grasp(points),) if g is not None]
+        return model_options(points, rng, self.fingertips)
 
     def pile(self, p: int, seed: int) -> Pile:
         """Pile p of the seeded set."""

@@ -90,18 +90,16 @@ def predict_grasp(
     if pile is None:
         pile = trained_on_piles(meta)
     points = cand.world_points(depth, k, cam_to_world)
-    if pile:
-        from domrand.tasks.grasp.clutter import in_bin
+    rng = np.random.default_rng(seed)
+    if pile:  # as `evaluate_clutter.PileRunner.choose`'s model, without a run's memory
+        from domrand.tasks.grasp.clutter import clear_of_bin, in_bin, model_options
 
         points = in_bin(points)
-    rng = np.random.default_rng(seed)
-    options = cand.sample(points, rng, fingertips=pile) + [g for g in (cand.centroid_grasp(points),) if g is not None]
+        options = clear_of_bin(model_options(points, rng))
+    else:
+        options = cand.sample(points, rng) + [g for g in (cand.centroid_grasp(points),) if g is not None]
     if not options:
         raise ValueError("no object above the table in the depth image (is the camera pose right? z = 0 is the table)")
-    if pile:
-        from domrand.tasks.grasp.clutter import clear_of_bin
-
-        options = clear_of_bin(options)
     p = torch.sigmoid(cand.scores(ranker, points, options)).numpy()
     order = np.argsort(-p, kind="stable")[:top]
     return [RankedGrasp(options[i], float(p[i])) for i in order]
