@@ -16,7 +16,8 @@ policy and must give `clutter_model.validate`'s counts (checked). The variants:
 
 `--anatomy`: the committed policy on the realistic pool, every attempt with the PyBullet contacts that ended its
 descent: how far above the grasp's height it stopped and what the fingers (link 0, 1) or the palm (-1) touched.
-`--hulls` adds how far each realistic training mesh's collision hulls (V-HACD) stand off its rendered mesh.
+`--hulls` adds how far the collision hulls (V-HACD) of each realistic training mesh and grocery test mesh stand
+off the rendered mesh (`hull_gaps`).
 """
 
 from __future__ import annotations
