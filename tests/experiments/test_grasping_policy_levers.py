@@ -8,11 +8,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from domrand.generators.meshes import primitives
+from grasp_objects import UP, box
 
 from domrand.tasks.grasp import candidates as cand
 from domrand.tasks.grasp.clutter import ClutterSim, Pile, in_bin, make_pile, pile_view
-from domrand.tasks.grasp.objects import GraspObject, from_procedural
+from domrand.tasks.grasp.objects import from_procedural
 from domrand.tasks.grasp.sim import Grasp
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -20,12 +20,6 @@ sys.path.insert(0, str(ROOT / "experiments" / "grasping"))
 import policy_levers  # noqa: E402  (experiments/grasping is on the path above)
 
 pytest.importorskip("pybullet")
-UP = [0.0, 0.0, 0.0, 1.0]
-
-
-def box(x: float, y: float, z: float) -> GraspObject:
-    m = primitives.box((x, y, z))
-    return GraspObject("box", m, tuple(m.parts))
 
 
 def test_descent_rise_foresees_a_finger_landing_on_a_tall_neighbour_as_physics_does():

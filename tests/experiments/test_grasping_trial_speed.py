@@ -9,10 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from domrand.generators.meshes import primitives
+from grasp_objects import box
 
 from domrand.tasks.grasp import sim as sim_module
-from domrand.tasks.grasp.objects import GraspObject
 from domrand.tasks.grasp.sim import Grasp, GraspSim
 
 os.environ.setdefault("MUJOCO_GL", "egl")  # headless, as in tests/sims (set before mujoco is imported)
@@ -22,11 +21,6 @@ from grasp_recipes import throughput  # noqa: E402  (experiments/grasping is on 
 
 pytest.importorskip("mujoco")
 pytest.importorskip("pybullet")
-
-
-def box(x: float, y: float, z: float) -> GraspObject:
-    m = primitives.box((x, y, z))
-    return GraspObject("box", m, tuple(m.parts))
 
 
 @pytest.mark.parametrize(

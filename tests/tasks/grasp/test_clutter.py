@@ -4,20 +4,13 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from domrand.generators.meshes import primitives
+from grasp_objects import UP, box
 
 from domrand.tasks.grasp.clutter import ClutterSim, Pile, centroid_topmost, highest_point, in_bin, make_pile, pile_view
-from domrand.tasks.grasp.objects import GraspObject, from_procedural
+from domrand.tasks.grasp.objects import from_procedural
 from domrand.tasks.grasp.sim import MAX_OPENING, Grasp
 
 pytest.importorskip("pybullet")
-
-UP = [0.0, 0.0, 0.0, 1.0]
-
-
-def box(x: float, y: float, z: float, name: str = "box") -> GraspObject:
-    m = primitives.box((x, y, z))
-    return GraspObject(name, m, tuple(m.parts))
 
 
 @pytest.fixture(scope="module")

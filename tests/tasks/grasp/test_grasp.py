@@ -12,25 +12,21 @@ import torch
 pytest.importorskip("pybullet")
 
 from domrand.generators.meshes import export, primitives
+from grasp_objects import box, of_mesh
 from scenes import in_pieces, piece_hulls
 
 from domrand.tasks import checkpoint as ckpt
 from domrand.tasks.grasp import candidates as cand
 from domrand.tasks.grasp.dataset import GraspDataConfig, ObjectPool, label_scene
 from domrand.tasks.grasp.evaluate import evaluate, wilson
-from domrand.tasks.grasp.objects import GraspObject, GraspObjectError, from_file, from_procedural, load_folder
+from domrand.tasks.grasp.objects import GraspObjectError, from_file, from_procedural, load_folder
 from domrand.tasks.grasp.ranker import GraspRanker
 from domrand.tasks.grasp.sim import MAX_OPENING, Grasp, GraspSim
 
 
-def box(size) -> GraspObject:
-    m = primitives.box(size)
-    return GraspObject("box", m, tuple(m.parts))
-
-
 def rested_box(sim: GraspSim, size) -> tuple[np.ndarray, float, float]:
     """Load a box, drop it, return its centre and the yaws of its narrow and wide horizontal sides."""
-    sim.load(box(size))
+    sim.load(box(*size))
     for seed in range(50):  # a drop that leaves the box on its largest face (its height is then size[2])
         pos, orn = sim.drop(seed)
         rot = np.asarray(sim.p.getMatrixFromQuaternion(orn)).reshape(3, 3)
@@ -88,7 +84,7 @@ def test_centroid_baseline_closes_across_the_long_axis():
     pos, narrow, _ = rested_box(sim, (0.03, 0.09, 0.04))
     from domrand.tasks.grasp.views import depth_view
 
-    depth, k, c2w = depth_view(box((0.03, 0.09, 0.04)), *sim.object_pose(), rng=None)
+    depth, k, c2w = depth_view(box(0.03, 0.09, 0.04), *sim.object_pose(), rng=None)
     points = cand.world_points(depth, k, c2w)
     g = cand.centroid_grasp(points)
     d = (g.yaw - narrow) % math.pi
@@ -108,7 +104,7 @@ def test_depth_noise_does_not_put_table_pixels_in_the_object_mask():
 
     size = (0.03, 0.06, 0.02)
     pos = np.array([0.05, -0.02, 0.01])
-    depth, k, c2w = depth_view(box(size), pos, np.array([0.0, 0.0, 0.0, 1.0]), rng=None)
+    depth, k, c2w = depth_view(box(*size), pos, np.array([0.0, 0.0, 0.0, 1.0]), rng=None)
     noisy = depth * (1 + 0.005 * np.random.default_rng(0).standard_normal(depth.shape)).astype(np.float32)
     noisy[np.random.default_rng(1).random(depth.shape) < 0.01] = 0  # missing readings
     pts = cand.object_points(cand.world_points(noisy, k, c2w))
@@ -126,7 +122,7 @@ def test_centroid_section_is_none_exactly_where_the_object_is_wider_than_the_ope
 
     for narrow, fits in ((0.06, True), (0.10, False)):
         size = (narrow, 0.11, 0.03)
-        depth, k, c2w = depth_view(box(size), np.array([0.02, 0.01, 0.015]), np.array([0.0, 0.0, 0.0, 1.0]), rng=None)
+        depth, k, c2w = depth_view(box(*size), np.array([0.02, 0.01, 0.015]), np.array([0.0, 0.0, 0.0, 1.0]), rng=None)
         cx, cy, yaw, g = cand.centroid_section(cand.object_points(cand.world_points(depth, k, c2w)))
         assert abs(cx - 0.02) < 0.003 and abs(cy - 0.01) < 0.003
         assert min(yaw % math.pi, math.pi - yaw % math.pi) < math.radians(5)  # closing along x, the narrow side
@@ -222,7 +218,7 @@ def test_a_ring_wider_than_the_opening_gets_wall_grasps_with_a_finger_in_its_hol
     from domrand.tasks.grasp.views import depth_view
 
     m = primitives.torus(major=0.05, minor=0.012)
-    ring = GraspObject("ring", m, tuple(m.parts))
+    ring = of_mesh(m, "ring")
     sim = GraspSim()
     sim.load(ring)
     pos, orn = sim.drop(0)
@@ -334,7 +330,7 @@ def test_an_open_box_is_lifted_by_pinching_its_wall_with_a_finger_inside_not_acr
 
     m = procedural.random_object(16, "random_shell").scaled_to(0.12)  # a 12 x 12 x 4.3 cm tray with a floor
     assert len(m.parts) == 5
-    sim.load(GraspObject("tray", m, tuple(m.parts)))
+    sim.load(of_mesh(m, "tray"))
     for seed in range(50):  # a drop that leaves it open side up
         pos, orn = sim.drop(seed)
         rot = np.asarray(sim.p.getMatrixFromQuaternion(orn)).reshape(3, 3)
