@@ -41,9 +41,12 @@ from domrand.tasks.grasp import candidates as cand
 from domrand.tasks.grasp.clutter import (
     RETRY_RADIUS,
     RETRY_YAW,
+    ClutterResult,
     ClutterSim,
     away_from,
     bin_clear,
+    clear_of_bin,
+    model_options,
 )
 from domrand.tasks.grasp.evaluate_clutter import PileRunner
 from domrand.tasks.grasp.objects import GraspObject, from_procedural, load_folder
@@ -95,8 +98,16 @@ def descent_rise(points: np.ndarray, options: list[Grasp]) -> np.ndarray:
 
 
 class ContactSim(ClutterSim):
-    """The clutter trial, keeping the contacts that ended each attempt's descent (`last_contacts`: "what@link" ->
-    highest contact point, metres; objects as "object", the bin's walls as "wall", the table as "table")."""
+    """The clutter trial, logging each attempt (`log`): held or not, how far above the grasp's height its descent
+    stopped (metres) and the contacts that stopped it ("what@link" -> highest contact point, metres; objects as
+    "object", the bin's walls as "wall", the table as "table"; link -1 the palm, 0 and 1 the fingers)."""
+
+    log: list[dict[str, Any]]
+
+    def grasp(self, g: Grasp) -> ClutterResult:
+        r = super().grasp(g)
+        self.log.append({"held": r.success, "stopped_above": r.stopped_at - g.z, "contacts": self.last_contacts})
+        return r
 
     def _close_lift_hold(self, g: Grasp, z: float) -> None:
         p, kw = self.p, self._kw()
@@ -121,8 +132,7 @@ class LeverRunner(PileRunner):
             self.sim = ContactSim()
 
     def candidates(self, points: np.ndarray, rng: np.random.Generator) -> list[Grasp]:
-        sampled = cand.sample(points, rng, n_points=self.policy["points"], fingertips=self.fingertips)
-        options = sampled + [g for g in (cand.centroid_grasp(points),) if g is not None]
+        options = model_options(points, rng, self.fingertips, self.policy["points"])
         if self.policy["descent"] is not None and options:
             rise = descent_rise(points, options)
             options = [o for o, r in zip(options, rise) if r <= self.policy["descent"]] or options
@@ -130,10 +140,10 @@ class LeverRunner(PileRunner):
 
     def choose(self, method, points, instance, rng, failed=None):  # type: ignore[no-untyped-def]
         options = self.candidates(points, rng)
-        tips = self.policy["tips"]
-        options = [
-            o for o in options if bin_clear(dataclasses.replace(o, z=o.z - FINGER[2] / 2) if tips else o)
-        ] or options
+        if self.policy["tips"]:  # the fingers' tips, half a finger below the height `bin_clear` tests
+            options = [o for o in options if bin_clear(dataclasses.replace(o, z=o.z - FINGER[2] / 2))] or options
+        else:
+            options = clear_of_bin(options)
         radius, yaw = self.policy["retry"]
         options = away_from(options, failed or [], radius, math.radians(yaw))
         if not options:
@@ -146,46 +156,29 @@ class LeverRunner(PileRunner):
         return g
 
     def run(self, pile, p, seed, method):  # type: ignore[no-untyped-def]
-        self.rows = []
-        grasp = self.sim.grasp
-        stops = []
-
-        def recorded(g: Grasp):  # type: ignore[no-untyped-def]
-            r = grasp(g)
-            stops.append(
-                {
-                    "held": r.success,
-                    "stopped_above": r.stopped_at - g.z,
-                    "contacts": getattr(self.sim, "last_contacts", {}),
-                }
-            )
-            return r
-
-        self.sim.grasp = recorded  # type: ignore[method-assign]
-        try:
-            out = super().run(pile, p, seed, method)
-        finally:
-            del self.sim.grasp
-        if self.anatomy:
-            out["anatomy"] = [{**a, **s} for a, s in zip(self.rows, stops)]
+        if not self.anatomy:
+            return super().run(pile, p, seed, method)
+        self.rows, self.sim.log = [], []
+        out = super().run(pile, p, seed, method)
+        out["anatomy"] = [{**a, **s} for a, s in zip(self.rows, self.sim.log)]
         return out
 
 
-def read(
-    policy: dict[str, Any],
-    work: Path,
-    anatomy: bool = False,
-    pools: tuple[str, ...] = ("procedural", "realistic_train"),
-) -> dict[str, Any]:
-    """One variant's clearance runs on the validation pools: attempts and held per pool, the pooled rate."""
-    objects: dict[str, list[GraspObject]] = {
-        "procedural": [from_procedural(s) for s in range(*VALIDATION_SEEDS)],
-        "realistic_train": load_folder(recipe_objects(work)["realistic_train"])[0],
+def validation_pools(work: Path, names: tuple[str, ...] = ("procedural", "realistic_train")) -> dict[str, Any]:
+    """The objects of the validation pools `names` (as `clutter_model.validate` draws them), loaded once."""
+    load = {
+        "procedural": lambda: [from_procedural(s) for s in range(*VALIDATION_SEEDS)],
+        "realistic_train": lambda: load_folder(recipe_objects(work)["realistic_train"])[0],
     }
+    return {name: load[name]() for name in names}
+
+
+def read(policy: dict[str, Any], pools: dict[str, list[GraspObject]], anatomy: bool = False) -> dict[str, Any]:
+    """One variant's clearance runs on the validation `pools`: attempts and held per pool, the pooled rate."""
     out: dict[str, Any] = {}
-    for name in pools:
+    for name, objects in pools.items():
         runner = functools.partial(
-            LeverRunner, policy, anatomy, str(COMMITTED), objects[name], 8, True, ("model",), True, True, True
+            LeverRunner, policy, anatomy, str(COMMITTED), objects, 8, True, ("model",), True, True, True
         )
         runs = [
             r["methods"]["model"] for r in pool.run(runner, [(p, 1) for p in range(VALIDATION_PILES)], 2, ordered=True)
@@ -269,7 +262,7 @@ def main() -> None:
     args = ap.parse_args()
     work = Path(args.work)
     if args.anatomy:
-        reading = read({}, work, anatomy=True, pools=("realistic_train",))
+        reading = read({}, validation_pools(work, ("realistic_train",)), anatomy=True)
         report: dict[str, Any] = {
             "checkpoint": os.path.relpath(COMMITTED),
             **anatomy(reading["realistic_train"]["attempts_detail"]),
@@ -281,8 +274,9 @@ def main() -> None:
         committed = json.loads((COMMITTED.parent.parent / "results" / "clutter_fingertips.json").read_text())
         report = {"checkpoint": os.path.relpath(COMMITTED), "validation_piles": {"procedural": list(VALIDATION_SEEDS),
                   "realistic_train": "the 25 pybullet_data training meshes", "piles_each": VALIDATION_PILES}, "readings": {}}  # fmt: skip
+        pools = validation_pools(work)
         for name in args.variants:
-            reading = read(VARIANTS[name], work)
+            reading = read(VARIANTS[name], pools)
             report["readings"][name] = {"policy": {**COMMITTED_POLICY, **VARIANTS[name]}, **reading}
             print(name, {k: v for k, v in reading.items()}, flush=True)
             if name == "committed":

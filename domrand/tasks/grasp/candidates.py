@@ -151,8 +151,15 @@ def grasp_through(
     return Grasp(float(cx), float(cy), grasp_z(top), float(yaw % math.pi), float(width))
 
 
+SAMPLE_POINTS = 24  # object pixels a view's candidates are drawn at (`sample`), each at `n_yaws` closing directions
+
+
 def sample(
-    points: np.ndarray, rng: np.random.Generator, n_points: int = 24, n_yaws: int = 8, fingertips: bool = False
+    points: np.ndarray,
+    rng: np.random.Generator,
+    n_points: int = SAMPLE_POINTS,
+    n_yaws: int = 8,
+    fingertips: bool = False,
 ) -> list[Grasp]:
     """Candidate grasps at random object pixels and evenly spaced yaws (a random phase); `fingertips`: as
     `grasp_through`'s."""

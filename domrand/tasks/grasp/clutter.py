@@ -298,10 +298,13 @@ def in_bin(points: np.ndarray) -> np.ndarray:
     return out
 
 
-def model_options(points: np.ndarray, rng: np.random.Generator, fingertips: bool = True) -> list[Grasp]:
-    """Every grasp the clutter model chooses among on a view's world points (`in_bin`'s): the sampler's
-    (`fingertips`: pinching what the fingertips meet, `candidates.grasp_through`) and the centroid grasp."""
-    sampled = cand.sample(points, rng, fingertips=fingertips)
+def model_options(
+    points: np.ndarray, rng: np.random.Generator, fingertips: bool = True, n_points: int = cand.SAMPLE_POINTS
+) -> list[Grasp]:
+    """Every grasp the clutter model chooses among on a view's world points (`in_bin`'s): the sampler's at
+    `n_points` object pixels (`fingertips`: pinching what the fingertips meet, `candidates.grasp_through`) and the
+    centroid grasp."""
+    sampled = cand.sample(points, rng, n_points, fingertips=fingertips)
     return sampled + [g for g in (cand.centroid_grasp(points),) if g is not None]
 
 
