@@ -2,9 +2,13 @@
 Blinn-Phong shading of one scene's visible fragments. The shadow bias constants come from
 `kernels.constants`, which `shade_torch` reads too, so both back ends use one value.
 
-A row of the image is shaded in passes: each fragment's position, normal, view, material, albedo (texture) and
-shadow-light visibility into a row buffer, one fragment at a time; then each light over the whole row with no
-branch or call (`_light_row`, `fmath.fpow` for the highlight), which compiles to vector code; then the colours.
+A row of the image is shaded in passes: each fragment's position, normal, view, material, colour and texture
+coordinates into a row buffer, one fragment at a time; then over the whole row, the texture lookups
+(`_texture_row`), the shadow map (`_shadow_row`), each light (`_light_row`, `fmath.fpow` for the highlight) and
+the colours (`_colour_row`), each with no branch on the pixel. numba's compiler makes no gathers and vectorizes a
+loop only while it reads and writes few arrays, so a lookup is split in loops: the coordinates (vector code),
+the reads alone (scalar), the mix (vector code). Each value is the same float32 expression, in the same order,
+as when a fragment was shaded whole (the shading of 1.71 ms an image on one thread took 1.20 after the split).
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from numba import njit
 from domrand.kernels import cache
 from domrand.kernels.constants import SHADOW_BIAS_TEXELS, SHADOW_SLOPE_TEXELS
 from domrand.kernels.fmath import fpow, ifloor
-from domrand.kernels.frontend import F32, ONE, ZERO, _corners
+from domrand.kernels.frontend import F32, INF, ONE, ZERO, _corners
 
 cache.enter()  # the compiled kernels' folder, before the first @njit (`kernels.cache`)
 
@@ -33,62 +37,11 @@ def _wrap(i, size):
     return i % size
 
 
-@njit(cache=True, inline="always")
-def _tex(textures, idx, u, v):
-    """Bilinear, repeat-addressed lookup of texture `idx` at (u, v) -> (r, g, b) in [0, 1]."""
-    n, size = textures.shape[0], textures.shape[1]
-    idx = min(max(idx, 0), n - 1)
-    x = u * F32(size) - F32(0.5)
-    y = v * F32(size) - F32(0.5)
-    x0f, y0f = F32(ifloor(x)), F32(ifloor(y))
-    ax, ay = x - x0f, y - y0f
-    x0, y0 = _wrap(int(x0f), size), _wrap(int(y0f), size)
-    x1 = x0 + 1 if x0 + 1 < size else 0
-    y1 = y0 + 1 if y0 + 1 < size else 0
-    s = F32(1.0 / 255.0)
-    out0, out1, out2 = ZERO, ZERO, ZERO
-    for c in range(3):
-        a = F32(textures[idx, y0, x0, c]) * s
-        b = F32(textures[idx, y0, x1, c]) * s
-        cc = F32(textures[idx, y1, x0, c]) * s
-        d = F32(textures[idx, y1, x1, c]) * s
-        val = (a * (ONE - ax) + b * ax) * (ONE - ay) + (cc * (ONE - ax) + d * ax) * ay
-        if c == 0:
-            out0 = val
-        elif c == 1:
-            out1 = val
-        else:
-            out2 = val
-    return out0, out1, out2
-
-
-@njit(cache=True, inline="always")
-def _shadow(smap, w2v, proj, ortho, x_, y_, z_, ndl):
-    """Lit fraction of world point (x_, y_, z_) from one shadow map with 2x2 PCF, as `shadow_visibility`."""
-    s = smap.shape[0]
-    x = x_ * w2v[0, 0] + y_ * w2v[0, 1] + z_ * w2v[0, 2] + w2v[0, 3]
-    y = x_ * w2v[1, 0] + y_ * w2v[1, 1] + z_ * w2v[1, 2] + w2v[1, 3]
-    z = x_ * w2v[2, 0] + y_ * w2v[2, 1] + z_ * w2v[2, 2] + w2v[2, 3]
-    q = ONE if ortho or z == 0 else ONE / z  # z <= 0: behind the light, lit (below); z == 0 exactly would divide by 0
-    sx = proj[0] * (x * q) + proj[2]
-    sy = proj[1] * (y * q) + proj[3]
-    texel = ONE / proj[0] if ortho else z / proj[0]
-    bias = texel * (BIAS_TEXELS + SLOPE_TEXELS * (ONE - min(max(ndl, ZERO), ONE)))
-    x0f, y0f = F32(ifloor(sx)), F32(ifloor(sy))
-    ax, ay = sx - x0f, sy - y0f
-    xi0, yi0 = int(x0f), int(y0f)
-    lit00 = lit01 = lit10 = lit11 = ONE
-    if z > 0:
-        zb = z - bias
-        if 0 <= xi0 < s and 0 <= yi0 < s and zb > smap[yi0, xi0]:
-            lit00 = ZERO
-        if 0 <= xi0 + 1 < s and 0 <= yi0 < s and zb > smap[yi0, xi0 + 1]:
-            lit01 = ZERO
-        if 0 <= xi0 < s and 0 <= yi0 + 1 < s and zb > smap[yi0 + 1, xi0]:
-            lit10 = ZERO
-        if 0 <= xi0 + 1 < s and 0 <= yi0 + 1 < s and zb > smap[yi0 + 1, xi0 + 1]:
-            lit11 = ZERO
-    return (lit00 * (ONE - ax) + lit01 * ax) * (ONE - ay) + (lit10 * (ONE - ax) + lit11 * ax) * ay
+#: Rows of `_shade_scene`'s per-image-row buffer: position 0-2, unit normal 3-5, unit view 6-8, specular
+#: strength 9, shininess 10, shadow-light visibility 11, albedo 12-14, diffuse 15-17 and specular 18-20 sums
+#: over the lights, texture coordinates U and V (a background pixel's: its place in the image).
+ROWS = 23
+U, V = 21, 22
 
 
 @njit(cache=True, inline="always")
@@ -128,7 +81,8 @@ def _corner_attributes(s, b, slot, mesh, face, weights, faces, world_pos, world_
 # No fast math: with it, this function compiled in a process and the same function loaded from numba's cache
 # shaded ~6% of pixels a last bit apart, so a machine's first run wrote other bytes than its later runs
 # (test_regression_a_first_run_shaded_differently_from_later_runs). It cost 1.35 -> 1.63 ms a render.
-@njit(cache=True)
+# numpy's error model: no zero-divisor check on each float division (none is zero where a value is read).
+@njit(cache=True, error_model="numpy")
 def _shade_scene(
     b, zbuf, tbuf, screen, weights, world_pos, world_nrm, inst_mesh, faces, uvs, double_sided, inst_tex,
     inst_color, inst_uv_scale, inst_spec, inst_shin, textures, l_kind, l_pos, l_color, l_intensity, l_enabled,
@@ -139,31 +93,37 @@ def _shade_scene(
 
     corner (T2, 3, 8) float32 and corner_of (T2,) int64 are the caller's scratch, kept across its scenes: a triangle's
     corners' world position, normal and uv (`_corner_attributes`), valid for scene b where corner_of == b.
-    tri_slot, tri_face (T2,) int64: the slot and face of each triangle slot (`tri_slots_faces`)."""
+    tri_slot, tri_face (T2,) int64: the slot and face of each triangle slot (`tri_slots_faces`).
+
+    A row at a time: each fragment's interpolated inputs into the row buffer (`ROWS`), one fragment at a time;
+    then the texture lookups, the shadow map, each light and the colours, each a pass over the whole row (see the
+    module's docstring)."""
     h, w = zbuf.shape
     ex, ey, ez = eye[b, 0], eye[b, 1], eye[b, 2]
     sun = np.empty((l_kind.shape[1], 3), dtype=np.float32)  # directional lights' unit vectors
     for li in range(l_kind.shape[1]):
         sun[li, 0], sun[li, 1], sun[li, 2] = _unit(l_pos[b, li, 0], l_pos[b, li, 1], l_pos[b, li, 2])
     row = np.zeros((ROWS, w), dtype=np.float32)  # one image row's shading inputs and sums (`ROWS`)
-    lit = np.zeros(w, dtype=np.bool_)
+    tex_row = np.full(w, -1, dtype=np.int64)  # each pixel's texture (-1: none)
+    lit = np.zeros(w, dtype=np.bool_)  # pixels of a surface (the others are background)
+    taps, tmp = np.empty((5, w), dtype=np.int64), np.empty((14, w), dtype=np.float32)  # the lookups' scratch
     sl = shadow_light[b]
     shadow_on = has_shadow[b] and l_enabled[b, sl]
+    bt = bg_tex[b]
     for py in range(h):
-        lit[:] = False
         for px in range(w):
             s = tbuf[py, px]
+            lit[px] = s >= 0
             if s < 0:
                 depth[b, py, px] = 0
                 inst_out[b, py, px] = -1
-                if shade_on:
-                    if bg_tex[b] >= 0:
-                        r, g, bb = _tex(
-                            textures, bg_tex[b], (F32(px) + F32(0.5)) / F32(w), (F32(py) + F32(0.5)) / F32(h)
-                        )
-                    else:
-                        r, g, bb = bg_color[b, 0], bg_color[b, 1], bg_color[b, 2]
-                    rgb[b, py, px, 0], rgb[b, py, px, 1], rgb[b, py, px, 2] = r, g, bb
+                # the background: its texture over the image (albedo 1), or its colour (no texture)
+                tex_row[px] = bt
+                row[U, px], row[V, px] = (F32(px) + F32(0.5)) / F32(w), (F32(py) + F32(0.5)) / F32(h)
+                if bt >= 0:
+                    row[12, px], row[13, px], row[14, px] = ONE, ONE, ONE
+                else:
+                    row[12, px], row[13, px], row[14, px] = bg_color[b, 0], bg_color[b, 1], bg_color[b, 2]
                 continue
             depth[b, py, px] = zbuf[py, px]
             slot, face = tri_slot[s], tri_face[s]  # s // 2 // F and s // 2 % F, without two integer divisions
@@ -200,30 +160,24 @@ def _shade_scene(
             if not shade_on:
                 continue
             vx, vy, vz = _unit(vx, vy, vz)
-            ar, ag, ab = inst_color[b, slot, 0], inst_color[b, slot, 1], inst_color[b, slot, 2]
-            tex = inst_tex[b, slot]
-            if tex >= 0:
-                sc = inst_uv_scale[b, slot]
-                tr, tg, tb = _tex(textures, tex, u * sc, v * sc)
-                ar, ag, ab = ar * tr, ag * tg, ab * tb
-            vis = ONE
-            if shadow_on:  # the shadow light's map, looked up where it lights the surface
-                if l_kind[b, sl] == 0:
-                    lx, ly, lz = sun[sl, 0], sun[sl, 1], sun[sl, 2]
-                else:
-                    lx, ly, lz = l_pos[b, sl, 0] - px_, l_pos[b, sl, 1] - py_, l_pos[b, sl, 2] - pz_
-                    lx, ly, lz = _unit(lx, ly, lz)
-                ndl = nx * lx + ny * ly + nz * lz
-                if ndl > 0:
-                    vis = _shadow(smap, l_w2v[b], l_proj[b], l_ortho[b], px_, py_, pz_, ndl)
+            sc = inst_uv_scale[b, slot]
+            tex_row[px] = inst_tex[b, slot]
+            row[U, px], row[V, px] = u * sc, v * sc
             row[0, px], row[1, px], row[2, px] = px_, py_, pz_
             row[3, px], row[4, px], row[5, px] = nx, ny, nz
             row[6, px], row[7, px], row[8, px] = vx, vy, vz
-            row[9, px], row[10, px], row[11, px] = inst_spec[b, slot], inst_shin[b, slot], vis
-            row[12, px], row[13, px], row[14, px] = ar, ag, ab
-            lit[px] = True
+            row[9, px], row[10, px], row[11, px] = inst_spec[b, slot], inst_shin[b, slot], ONE
+            for c in range(3):
+                row[12 + c, px] = inst_color[b, slot, c]
         if not shade_on:
             continue
+        _texture_row(row, tex_row, w, textures, taps, tmp)
+        if shadow_on:  # the shadow light's map, looked up where it lights the surface
+            point = l_kind[b, sl] != 0
+            lx, ly, lz = (
+                (l_pos[b, sl, 0], l_pos[b, sl, 1], l_pos[b, sl, 2]) if point else (sun[sl, 0], sun[sl, 1], sun[sl, 2])
+            )
+            _shadow_row(row, lit, w, smap, l_w2v[b], l_proj[b], l_ortho[b], point, lx, ly, lz, taps, tmp)
         row[15:21, :] = ZERO  # diffuse and specular sums
         for li in range(l_kind.shape[1]):
             if l_enabled[b, li]:
@@ -237,17 +191,114 @@ def _shade_scene(
                     row, w, point, lx, ly, lz, l_color[b, li, 0], l_color[b, li, 1], l_color[b, li, 2],
                     l_intensity[b, li], shadow_on and li == sl,
                 )  # fmt: skip
-        for px in range(w):
-            if lit[px]:
-                rgb[b, py, px, 0] = min(max(row[12, px] * (ambient[b, 0] + row[15, px]) + row[18, px], ZERO), ONE)
-                rgb[b, py, px, 1] = min(max(row[13, px] * (ambient[b, 1] + row[16, px]) + row[19, px], ZERO), ONE)
-                rgb[b, py, px, 2] = min(max(row[14, px] * (ambient[b, 2] + row[17, px]) + row[20, px], ZERO), ONE)
+        _colour_row(row, lit, w, ambient[b, 0], ambient[b, 1], ambient[b, 2], rgb[b, py])
 
 
-#: Rows of `_shade_scene`'s per-image-row buffer: position 0-2, unit normal 3-5, unit view 6-8, specular
-#: strength 9, shininess 10, shadow-light visibility 11, albedo 12-14, diffuse 15-17 and specular 18-20 sums
-#: over the lights.
-ROWS = 21
+@njit(cache=True, error_model="numpy")
+def _texture_row(row, tex_row, w, textures, taps, tmp):
+    """Multiply each pixel's albedo (rows 12-14) by its texture at (row[U], row[V]) where it has one (tex_row >= 0):
+    a bilinear, repeat-addressed lookup of (N, S, S, 3) uint8 `textures` as `shade_torch`'s. In passes (the
+    module's docstring): texel coordinates, their integer parts, the twelve reads (scalar), the mix a channel at a
+    time. Every pixel reads (one with no texture, texture 0) and keeps its albedo where it has none.
+    taps (5, W) int64 and tmp (14, W) float32: the caller's scratch."""
+    n, size = textures.shape[0], textures.shape[1]
+    if n == 0:  # an empty bank: no pixel has a texture (and there is nothing to read)
+        return
+    for i in range(w):
+        x = row[U, i] * F32(size) - F32(0.5)
+        y = row[V, i] * F32(size) - F32(0.5)
+        x0f, y0f = F32(ifloor(x)), F32(ifloor(y))
+        tmp[12, i], tmp[13, i] = x - x0f, y - y0f
+        tmp[0, i], tmp[1, i] = x0f, y0f
+    for i in range(w):
+        x0, y0 = _wrap(int(tmp[0, i]), size), _wrap(int(tmp[1, i]), size)
+        taps[0, i] = min(max(tex_row[i], 0), n - 1)
+        taps[1, i], taps[2, i] = x0, y0
+        taps[3, i] = x0 + 1 if x0 + 1 < size else 0
+        taps[4, i] = y0 + 1 if y0 + 1 < size else 0
+    for i in range(w):
+        t, x0, y0, x1, y1 = taps[0, i], taps[1, i], taps[2, i], taps[3, i], taps[4, i]
+        tmp[0, i], tmp[1, i], tmp[2, i] = textures[t, y0, x0, 0], textures[t, y0, x0, 1], textures[t, y0, x0, 2]
+        tmp[3, i], tmp[4, i], tmp[5, i] = textures[t, y0, x1, 0], textures[t, y0, x1, 1], textures[t, y0, x1, 2]
+        tmp[6, i], tmp[7, i], tmp[8, i] = textures[t, y1, x0, 0], textures[t, y1, x0, 1], textures[t, y1, x0, 2]
+        tmp[9, i], tmp[10, i], tmp[11, i] = textures[t, y1, x1, 0], textures[t, y1, x1, 1], textures[t, y1, x1, 2]
+    s = F32(1.0 / 255.0)
+    for c in range(3):  # a channel a loop: one loop over all three reads too many arrays to be vector code
+        for i in range(w):
+            ax, ay = tmp[12, i], tmp[13, i]
+            val = (tmp[c, i] * s * (ONE - ax) + tmp[3 + c, i] * s * ax) * (ONE - ay) + (
+                tmp[6 + c, i] * s * (ONE - ax) + tmp[9 + c, i] * s * ax
+            ) * ay
+            row[12 + c, i] = row[12 + c, i] * val if tex_row[i] >= 0 else row[12 + c, i]
+
+
+@njit(cache=True, error_model="numpy")
+def _shadow_row(row, lit, w, smap, w2v, proj, ortho, point, lx0, ly0, lz0, taps, tmp):
+    """Row 11: each surface pixel's lit fraction from the shadow light (a directional light's unit vector
+    (lx0, ly0, lz0), or a point light's position): 2x2 PCF of the shadow map where the light faces the surface
+    (n . l > 0), else 1, as `shade_torch.shadow_visibility`. In passes as `_texture_row`: where each pixel reads
+    and the depth it compares, the four texels' places in the map (-1: a texel outside it, lit), the reads and
+    tests (scalar), the mix. taps (5, W) int64 and tmp (14, W) float32: the caller's scratch."""
+    s = smap.shape[0]
+    a00, a01, a02, a03 = w2v[0, 0], w2v[0, 1], w2v[0, 2], w2v[0, 3]
+    a10, a11, a12, a13 = w2v[1, 0], w2v[1, 1], w2v[1, 2], w2v[1, 3]
+    a20, a21, a22, a23 = w2v[2, 0], w2v[2, 1], w2v[2, 2], w2v[2, 3]
+    fx, fy, cx, cy = proj[0], proj[1], proj[2], proj[3]
+    for i in range(w):
+        x_, y_, z_ = row[0, i], row[1, i], row[2, i]
+        if point:
+            lx, ly, lz = _unit(lx0 - x_, ly0 - y_, lz0 - z_)
+        else:
+            lx, ly, lz = lx0, ly0, lz0
+        ndl = row[3, i] * lx + row[4, i] * ly + row[5, i] * lz
+        x = x_ * a00 + y_ * a01 + z_ * a02 + a03
+        y = x_ * a10 + y_ * a11 + z_ * a12 + a13
+        z = x_ * a20 + y_ * a21 + z_ * a22 + a23
+        q = ONE if ortho or z == 0 else ONE / z  # z <= 0: behind the light, lit (below)
+        sx = fx * (x * q) + cx
+        sy = fy * (y * q) + cy
+        # Beyond 1e9 texels (and NaN), a place far outside the map: the same answer (lit, with ax = ay = 0, as a
+        # float32 that large has no fraction) without converting a value no int holds.
+        sx = sx if abs(sx) < F32(1e9) else F32(-8)
+        sy = sy if abs(sy) < F32(1e9) else F32(-8)
+        texel = ONE / fx if ortho else z / fx
+        bias = texel * (BIAS_TEXELS + SLOPE_TEXELS * (ONE - min(max(ndl, ZERO), ONE)))
+        x0f, y0f = F32(ifloor(sx)), F32(ifloor(sy))
+        tmp[0, i], tmp[1, i] = sx - x0f, sy - y0f
+        tmp[2, i], tmp[3, i] = x0f, y0f
+        tmp[4, i] = z - bias if z > 0 else -INF  # behind the light: lit
+        tmp[5, i] = ONE if lit[i] & (ndl > 0) else ZERO
+    for i in range(w):
+        xi, yi = int(tmp[2, i]), int(tmp[3, i])
+        in_xa, in_xb = (xi >= 0) & (xi < s), (xi + 1 >= 0) & (xi + 1 < s)
+        in_ya, in_yb = (yi >= 0) & (yi < s), (yi + 1 >= 0) & (yi + 1 < s)
+        taps[0, i] = yi * s + xi if in_xa & in_ya else -1
+        taps[1, i] = yi * s + xi + 1 if in_xb & in_ya else -1
+        taps[2, i] = (yi + 1) * s + xi if in_xa & in_yb else -1
+        taps[3, i] = (yi + 1) * s + xi + 1 if in_xb & in_yb else -1
+    flat = smap.reshape(s * s)
+    for i in range(w):
+        zb = tmp[4, i]
+        o0, o1, o2, o3 = taps[0, i], taps[1, i], taps[2, i], taps[3, i]
+        tmp[6, i] = ZERO if (o0 >= 0) & (zb > flat[o0]) else ONE  # o < 0 reads the last texel, unused
+        tmp[7, i] = ZERO if (o1 >= 0) & (zb > flat[o1]) else ONE
+        tmp[8, i] = ZERO if (o2 >= 0) & (zb > flat[o2]) else ONE
+        tmp[9, i] = ZERO if (o3 >= 0) & (zb > flat[o3]) else ONE
+    for i in range(w):
+        ax, ay = tmp[0, i], tmp[1, i]
+        vis = (tmp[6, i] * (ONE - ax) + tmp[7, i] * ax) * (ONE - ay) + (tmp[8, i] * (ONE - ax) + tmp[9, i] * ax) * ay
+        row[11, i] = vis if tmp[5, i] > ZERO else ONE
+
+
+@njit(cache=True, error_model="numpy")
+def _colour_row(row, lit, w, ar, ag, ab, out):
+    """out (W, 3): a surface pixel's albedo x (ambient + diffuse) + specular, clamped to [0, 1]; a background
+    pixel's albedo (its texture or colour)."""
+    for i in range(w):
+        on = lit[i]
+        out[i, 0] = min(max(row[12, i] * (ar + row[15, i]) + row[18, i], ZERO), ONE) if on else row[12, i]
+        out[i, 1] = min(max(row[13, i] * (ag + row[16, i]) + row[19, i], ZERO), ONE) if on else row[13, i]
+        out[i, 2] = min(max(row[14, i] * (ab + row[17, i]) + row[20, i], ZERO), ONE) if on else row[14, i]
 
 
 # No fast math (as `_shade_scene`): the same bits compiled or cached. A NaN normal (a degenerate fragment) stays
