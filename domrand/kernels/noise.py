@@ -110,32 +110,60 @@ def degrade(lo, hi, img, brightness, contrast, saturation, sigma, gauss, salt, s
     mask = np.uint64((1 << NORMAL_BITS) - 1)
     x = np.empty((h, w, 3), dtype=np.float32)
     tmp = np.empty_like(x)
+    uni = np.empty(w, dtype=np.float32)  # a row's uniforms
+    pick = np.empty((3, w), dtype=np.int64)  # a row's three normals' entries in `table`
     for b in range(lo, hi):
         _jitter(img[b], np.float32(brightness[b]), np.float32(contrast[b]), np.float32(saturation[b]), x)
         if sigma[b] > 0:
             _blur(x, tmp, sigma[b])
         s, g, sp = np.uint64(seeds[b]), np.float32(gauss[b]), np.float32(salt[b])
-        half = sp / np.float32(2.0)
         for i in range(h):
-            for jj in range(w):
-                hsh = _mix(s + np.uint64(i * w + jj + 1) * _GOLDEN)
-                u = np.float32(hsh >> np.uint64(40)) * _U24
-                if g > 0:
-                    x[i, jj, 0] += g * table[hsh & mask]
-                    x[i, jj, 1] += g * table[(hsh >> np.uint64(NORMAL_BITS)) & mask]
-                    x[i, jj, 2] += g * table[(hsh >> np.uint64(2 * NORMAL_BITS)) & mask]
-                for c in range(3):
-                    v = x[i, jj, c]
-                    if u < half:
-                        v = np.float32(0.0)
-                    elif u < sp:
-                        v = np.float32(1.0)
-                    v = min(max(v, np.float32(0.0)), np.float32(1.0))
-                    out[b, i, jj, c] = v
-                    if quantize:
-                        out_u8[b, i, jj, c] = np.uint8(
-                            min(max(v * np.float32(255.0) + np.float32(0.5), np.float32(0.0)), np.float32(255.0))
-                        )
+            # A row in passes (the hashes and the salt as vector code, the table's reads alone scalar: numba's
+            # compiler makes no gathers): the same values as one pixel at a time.
+            _hash_row(s, i, w, mask, uni, pick)
+            xi = x[i]
+            if g > 0:
+                for jj in range(w):
+                    xi[jj, 0] += g * table[pick[0, jj]]
+                    xi[jj, 1] += g * table[pick[1, jj]]
+                    xi[jj, 2] += g * table[pick[2, jj]]
+            if quantize:
+                _salt_row(xi, uni, sp, out[b, i], out_u8[b, i])
+            else:
+                _salt_row(xi, uni, sp, out[b, i], out_u8[0, 0, :0])  # not quantized: an empty row
+
+
+@njit(cache=True, error_model="numpy")
+def _hash_row(s, i, w, mask, uni, pick):
+    """Row i's per-pixel hashes (`degrade`): uni (W,) the uniforms (bits 40-63), pick (3, W) the three channels'
+    entries of `NORMAL` (bits 0-35, 12 each)."""
+    for jj in range(w):
+        hsh = _mix(s + np.uint64(i * w + jj + 1) * _GOLDEN)
+        uni[jj] = np.float32(hsh >> np.uint64(40)) * _U24
+        pick[0, jj] = hsh & mask
+        pick[1, jj] = (hsh >> np.uint64(NORMAL_BITS)) & mask
+        pick[2, jj] = (hsh >> np.uint64(2 * NORMAL_BITS)) & mask
+
+
+@njit(cache=True, error_model="numpy")
+def _salt_row(xi, uni, sp, out, out_u8):
+    """out (W, 3) = a row xi (W, 3) with salt and pepper (uniform below sp / 2: black, below sp: white) clamped to
+    [0, 1]; and, unless out_u8 is empty, quantized into out_u8 (W, 3) uint8 as `frame.quantize`."""
+    half = sp / np.float32(2.0)
+    zero, one = np.float32(0.0), np.float32(1.0)
+    for jj in range(xi.shape[0]):
+        u = uni[jj]
+        for c in range(3):
+            v = xi[jj, c]
+            v = zero if u < half else (one if u < sp else v)
+            out[jj, c] = min(max(v, zero), one)
+    if out_u8.shape[0] == 0:
+        return
+    for jj in range(xi.shape[0]):
+        for c in range(3):
+            out_u8[jj, c] = np.uint8(
+                min(max(out[jj, c] * np.float32(255.0) + np.float32(0.5), np.float32(0.0)), np.float32(255.0))
+            )
 
 
 @njit(cache=True, nogil=True)
