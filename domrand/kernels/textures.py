@@ -148,30 +148,72 @@ def _dead_leaves(c0, c1, c2, seed, cells, duty, size, out):
     r = np.sqrt(rr)
     ext = np.where(square, F(0.8863) * r * (np.abs(ca) + np.abs(sa)), r).astype(np.float32)
     counts, lists = _bin(cx, cy, ext, ext)
-    for i in range(size):
-        v = (F(i) + F(0.5)) / F(size)
-        for j in range(size):
-            u = (F(j) + F(0.5)) / F(size)
-            hit = -1
-            q = F(0.0)
-            cell = min(ifloor(v * F(TILES)), TILES - 1) * TILES + min(ifloor(u * F(TILES)), TILES - 1)
-            for n in range(counts[cell]):
-                k = lists[cell, n]
-                dx, dy = _wrap(u - cx[k]), _wrap(v - cy[k])
-                if square[k]:
-                    x, y = dx * ca[k] + dy * sa[k], dy * ca[k] - dx * sa[k]
-                    m = max(abs(x), abs(y)) * F(1.1284)
-                    q = m * m / rr[k]
-                else:
-                    q = (dx * dx + dy * dy) / rr[k]
-                if q < F(1.0):
-                    hit = k
-                    break
-            for c in range(3):
-                if hit < 0:
-                    out[i, j, c] = _u8(c0[c] * F(0.5))
-                else:
-                    out[i, j, c] = _u8(col[hit, c] * (F(1.0) - dome[hit] * q))
+    # A tile at a time: its texels (a block of rows and columns: the tile of a texel is its row's tile and its
+    # column's) against the tile's shapes in index order, all texels at once (vector code), until every texel has
+    # its first hit. Each (texel, shape) test is the same float32 arithmetic as testing texel by texel.
+    centre = np.empty(size, np.float32)
+    start = np.zeros(TILES + 1, np.int64)  # texels of tile row (column) t: [start[t], start[t + 1])
+    for j in range(size):
+        centre[j] = (F(j) + F(0.5)) / F(size)
+        start[min(ifloor(centre[j] * F(TILES)), TILES - 1) + 1] = j + 1
+    for t in range(1, TILES + 1):
+        start[t] = max(start[t], start[t - 1])
+    most = (size // TILES + 2) ** 2
+    tu, tv = np.empty(most, np.float32), np.empty(most, np.float32)
+    ti, tj = np.empty(most, np.int64), np.empty(most, np.int64)
+    hit, qh = np.empty(most, np.int64), np.empty(most, np.float32)
+    for ty in range(TILES):
+        for tx in range(TILES):
+            m = 0
+            for i in range(start[ty], start[ty + 1]):
+                for j in range(start[tx], start[tx + 1]):
+                    tu[m], tv[m], ti[m], tj[m] = centre[j], centre[i], i, j
+                    m += 1
+            if m == 0:
+                continue
+            cell = ty * TILES + tx
+            _first_hits(lists[cell, : counts[cell]], m, tu, tv, cx, cy, ca, sa, rr, square, hit, qh)
+            for e in range(m):
+                h, i, j = hit[e], ti[e], tj[e]
+                for c in range(3):
+                    if h < 0:
+                        out[i, j, c] = _u8(c0[c] * F(0.5))
+                    else:
+                        out[i, j, c] = _u8(col[h, c] * (F(1.0) - dome[h] * qh[e]))
+
+
+@njit(cache=True, error_model="numpy")
+def _first_hits(shapes, m, tu, tv, cx, cy, ca, sa, rr, square, hit, qh):
+    """hit (M,) the first of `shapes` (in order) containing each of the m texels at (tu, tv), -1 for none, and qh
+    its q (`_dead_leaves`: < 1 inside); stops once every texel has one."""
+    for e in range(m):
+        hit[e], qh[e] = -1, F(0.0)
+    left = m
+    for n in range(shapes.shape[0]):
+        k = shapes[n]
+        kx, ky, ck, sk, rk = cx[k], cy[k], ca[k], sa[k], rr[k]
+        found = 0
+        if square[k]:
+            for e in range(m):
+                dx, dy = _wrap(tu[e] - kx), _wrap(tv[e] - ky)
+                x, y = dx * ck + dy * sk, dy * ck - dx * sk
+                mm = max(abs(x), abs(y)) * F(1.1284)
+                q = mm * mm / rk
+                new = (hit[e] < 0) & (q < F(1.0))
+                hit[e] = k if new else hit[e]
+                qh[e] = q if new else qh[e]
+                found += new
+        else:
+            for e in range(m):
+                dx, dy = _wrap(tu[e] - kx), _wrap(tv[e] - ky)
+                q = (dx * dx + dy * dy) / rk
+                new = (hit[e] < 0) & (q < F(1.0))
+                hit[e] = k if new else hit[e]
+                qh[e] = q if new else qh[e]
+                found += new
+        left -= found
+        if left == 0:
+            break
 
 
 @njit(cache=True)
