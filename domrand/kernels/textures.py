@@ -233,45 +233,78 @@ def _stones(c0, c1, c2, seed, cells, duty, size, out):
     wrap = np.empty(n + 3, np.int64)  # cell c in [-1, n + 1] -> c mod n, at wrap[c + 1]
     for c in range(-1, n + 2):
         wrap[c + 1] = c % n
-    # The 9 sites around the texel's cell (positions and table indices), gathered when the cell changes.
+    # A row at a time, in runs of texels that share a cell (and so the 9 sites around it): the nearest and second
+    # nearest site of every texel of a run at once (vector code), the same comparisons in the same order as
+    # texel by texel; then each texel's colour.
     sx, sy = np.empty(9, np.float32), np.empty(9, np.float32)
     sw = np.empty((9, 2), np.int64)
-    kx_last, ky_last = -1, -1
+    edge, shade = np.empty(size, np.float32), np.empty(size, np.float32)
+    nearest = np.empty(size, np.int64)
+    xs = np.empty(size, np.float32)
+    for j in range(size):
+        xs[j] = (F(j) + F(0.5)) / F(size) * nf
     for i in range(size):
         v = (F(i) + F(0.5)) / F(size)
-        for j in range(size):
-            u = (F(j) + F(0.5)) / F(size)
-            x, y = u * nf, v * nf
-            ix, iy = F(ifloor(x)), F(ifloor(y))
-            kx, ky = int(ix), int(iy)
-            if kx != kx_last or ky != ky_last:
-                m = 0
-                for dj in range(-1, 2):
-                    wy = wrap[ky + dj + 1]
-                    for di in range(-1, 2):
-                        wx = wrap[kx + di + 1]
-                        sx[m], sy[m] = ix + F(di) + jx[wx, wy], iy + F(dj) + jy[wx, wy]
-                        sw[m, 0], sw[m, 1] = wx, wy
-                        m += 1
-                kx_last, ky_last = kx, ky
-            best, second = F(1e9), F(1e9)
-            nearest = 0
-            for m in range(9):
-                d = (x - sx[m]) * (x - sx[m]) + (y - sy[m]) * (y - sy[m])
-                if d < best:
-                    second, best, nearest = best, d, m
-                else:
-                    second = min(second, d)
-            bx, by = sw[nearest, 0], sw[nearest, 1]
-            edge = F(math.sqrt(second)) - F(math.sqrt(best))
-            if edge < mortar:
+        y = v * nf
+        iy = F(ifloor(y))
+        ky = int(iy)
+        j0 = 0
+        while j0 < size:
+            ix = F(ifloor(xs[j0]))
+            kx = int(ix)
+            j1 = j0 + 1
+            while j1 < size and ifloor(xs[j1]) == kx:
+                j1 += 1
+            m = 0
+            for dj in range(-1, 2):
+                wy = wrap[ky + dj + 1]
+                for di in range(-1, 2):
+                    wx = wrap[kx + di + 1]
+                    sx[m], sy[m] = ix + F(di) + jx[wx, wy], iy + F(dj) + jy[wx, wy]
+                    sw[m, 0], sw[m, 1] = wx, wy
+                    m += 1
+            _nearest_two(xs, y, j0, j1, sx, sy, edge, shade, nearest)
+            for j in range(j0, j1):
+                if edge[j] < mortar:
+                    for c in range(3):
+                        out[i, j, c] = _u8(c2[c] * F(0.8))
+                    continue
+                bx, by = sw[nearest[j], 0], sw[nearest[j], 1]
+                h0, h1 = g0[bx, by], g1[bx, by]
                 for c in range(3):
-                    out[i, j, c] = _u8(c2[c] * F(0.8))
-                continue
-            h0, h1 = g0[bx, by], g1[bx, by]
-            shade = F(0.55) + F(0.45) * F(math.sqrt(min(edge * F(2.0), F(1.0))))
-            for c in range(3):
-                out[i, j, c] = _u8((c0[c] + (c1[c] - c0[c]) * h0) * (F(0.6) + F(0.4) * h1) * shade)
+                    out[i, j, c] = _u8((c0[c] + (c1[c] - c0[c]) * h0) * (F(0.6) + F(0.4) * h1) * shade[j])
+            j0 = j1
+
+
+@njit(cache=True, inline="always")
+def _closer(d, m, b, s, n):
+    """One site at squared distance d (index m) against the nearest so far (b, index n) and the second (s)."""
+    c = d < b
+    return (d if c else b), (b if c else min(s, d)), (m if c else n)
+
+
+@njit(cache=True, error_model="numpy")
+def _nearest_two(xs, y, j0, j1, sx, sy, edge, shade, nearest):
+    """For texels j0..j1 - 1 of a row (x = xs[j], y; cell units), from the 9 sites (sx, sy) (9,) around their
+    cell: edge, the distance to the second nearest less that to the nearest; shade, the dome's brightness; and
+    nearest, the nearest's index (`_stones`). The sites are taken in order, each as a texel's loop over them would
+    (`_closer`), written out so the loop over the texels is vector code."""
+    x0, x1, x2, x3, x4, x5, x6, x7, x8 = sx[0], sx[1], sx[2], sx[3], sx[4], sx[5], sx[6], sx[7], sx[8]
+    y0, y1, y2, y3, y4, y5, y6, y7, y8 = sy[0], sy[1], sy[2], sy[3], sy[4], sy[5], sy[6], sy[7], sy[8]
+    for j in range(j0, j1):
+        x = xs[j]
+        b, s, n = F(1e9), F(1e9), 0
+        b, s, n = _closer((x - x0) * (x - x0) + (y - y0) * (y - y0), 0, b, s, n)
+        b, s, n = _closer((x - x1) * (x - x1) + (y - y1) * (y - y1), 1, b, s, n)
+        b, s, n = _closer((x - x2) * (x - x2) + (y - y2) * (y - y2), 2, b, s, n)
+        b, s, n = _closer((x - x3) * (x - x3) + (y - y3) * (y - y3), 3, b, s, n)
+        b, s, n = _closer((x - x4) * (x - x4) + (y - y4) * (y - y4), 4, b, s, n)
+        b, s, n = _closer((x - x5) * (x - x5) + (y - y5) * (y - y5), 5, b, s, n)
+        b, s, n = _closer((x - x6) * (x - x6) + (y - y6) * (y - y6), 6, b, s, n)
+        b, s, n = _closer((x - x7) * (x - x7) + (y - y7) * (y - y7), 7, b, s, n)
+        b, s, n = _closer((x - x8) * (x - x8) + (y - y8) * (y - y8), 8, b, s, n)
+        e = F(math.sqrt(s)) - F(math.sqrt(b))
+        edge[j], shade[j], nearest[j] = e, F(0.55) + F(0.45) * F(math.sqrt(min(e * F(2.0), F(1.0)))), n
 
 
 @njit(cache=True)
