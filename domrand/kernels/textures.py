@@ -307,7 +307,7 @@ def _nearest_two(xs, y, j0, j1, sx, sy, edge, shade, nearest):
         edge[j], shade[j], nearest[j] = e, F(0.55) + F(0.45) * F(math.sqrt(min(e * F(2.0), F(1.0)))), n
 
 
-@njit(cache=True)
+@njit(cache=True, error_model="numpy")  # no zero-divisor check per division (none divides by 0)
 def _strokes(c0, c1, c2, seed, cells, angle, duty, size, out):
     """out (S, S, 3) uint8: `generators.textures.strokes` for one texture.
 
@@ -332,30 +332,54 @@ def _strokes(c0, c1, c2, seed, cells, angle, duty, size, out):
     centres = np.empty(size, np.float32)  # texel centres, texture units
     for j in range(size):
         centres[j] = (F(j) + F(0.5)) / F(size)
+    dys, los, his = np.empty(size, np.float32), np.empty(size, np.float32), np.empty(size, np.float32)
     for k in range(STROKES - 1, -1, -1):
         ey = abs(half_len[k] * sa[k]) + abs(half_w[k] * ca[k])  # the segment's half-height
         r0, r1 = _span(cy[k], -ey, ey, size)
-        for ri in range(r0, r1 + 1):
-            i = _mod(ri, size)
-            dy = _wrap(centres[i] - cy[k])
-            lo, hi = F(-0.5), F(0.5)  # the dx where the row crosses the rectangle: |along| < L and |across| < W
-            if abs(ca[k]) > F(1e-6):
-                a0, a1 = (-half_len[k] - dy * sa[k]) / ca[k], (half_len[k] - dy * sa[k]) / ca[k]
-                lo, hi = max(lo, min(a0, a1)), min(hi, max(a0, a1))
-            if abs(sa[k]) > F(1e-6):
-                b0, b1 = (dy * ca[k] - half_w[k]) / sa[k], (dy * ca[k] + half_w[k]) / sa[k]
-                lo, hi = max(lo, min(b0, b1)), min(hi, max(b0, b1))
+        _row_spans(r0, r1 - r0 + 1, size, cy[k], ca[k], sa[k], half_len[k], half_w[k], dys, los, his)
+        for r in range(r1 - r0 + 1):
+            lo, hi = los[r], his[r]
             if lo > hi:
                 continue
             c_lo, c_hi = _span(cx[k], lo, hi, size)
-            for cj in range(c_lo, c_hi + 1):
-                j = _mod(cj, size)
-                dx = _wrap(centres[j] - cx[k])
-                along = dx * ca[k] + dy * sa[k]
-                t = (dy * ca[k] - dx * sa[k]) / half_w[k]
-                if abs(along) < half_len[k] and abs(t) < F(1.0):
-                    for c in range(3):
-                        out[i, j, c] = _u8(col[k, c] * (F(1.0) - F(0.5) * t * t))
+            a, n = _mod(c_lo, size), c_hi - c_lo + 1  # the span's texels: a, a + 1, ... modulo size
+            for p0, p1 in ((a, min(a + n, size)), (0, a + n - size)):  # its piece to the edge, then from 0
+                if p1 > p0:
+                    i = _mod(r0 + r, size)
+                    _paint(out[i], centres, p0, p1, cx[k], dys[r], ca[k], sa[k], half_len[k], half_w[k], col[k])
+
+
+@njit(cache=True, error_model="numpy")
+def _row_spans(r0, n, size, cy, ca, sa, half_len, half_w, dys, los, his):
+    """For unwrapped texel rows r0 .. r0 + n - 1, where a row crosses one stroke's rectangle (`_strokes`): dys (n,)
+    the row's offset from the stroke's centre, [los, his] (n,) the dx where |along| < half_len and |across| <
+    half_w (lo > hi: nowhere). Every row at once (vector code): a bound is computed whatever the angle and
+    selected out where the angle makes it none (the same values as a row at a time)."""
+    on_a, on_b = abs(ca) > F(1e-6), abs(sa) > F(1e-6)
+    for r in range(n):
+        i = (r0 + r) % size
+        dy = _wrap((F(i) + F(0.5)) / F(size) - cy)
+        a0, a1 = (-half_len - dy * sa) / ca, (half_len - dy * sa) / ca
+        b0, b1 = (dy * ca - half_w) / sa, (dy * ca + half_w) / sa
+        lo, hi = F(-0.5), F(0.5)
+        lo, hi = (max(lo, min(a0, a1)), min(hi, max(a0, a1))) if on_a else (lo, hi)
+        lo, hi = (max(lo, min(b0, b1)), min(hi, max(b0, b1))) if on_b else (lo, hi)
+        dys[r], los[r], his[r] = dy, lo, hi
+
+
+@njit(cache=True, inline="always")
+def _paint(row, centres, p0, p1, cx, dy, ca, sa, half_len, half_w, col):
+    """Texels p0..p1 - 1 of a row (S, 3) uint8 inside one stroke (`_strokes`) take its colour, shaded across it;
+    the others keep theirs: a select for every texel, no branch."""
+    for j in range(p0, p1):
+        dx = _wrap(centres[j] - cx)
+        along = dx * ca + dy * sa
+        t = (dy * ca - dx * sa) / half_w
+        inside = (abs(along) < half_len) & (abs(t) < F(1.0))
+        shade = F(1.0) - F(0.5) * t * t
+        row[j, 0] = _u8(col[0] * shade) if inside else row[j, 0]
+        row[j, 1] = _u8(col[1] * shade) if inside else row[j, 1]
+        row[j, 2] = _u8(col[2] * shade) if inside else row[j, 2]
 
 
 @njit(cache=True, inline="always")
