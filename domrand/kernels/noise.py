@@ -151,32 +151,30 @@ def _salt_row(xi, uni, sp, out, out_u8):
     [0, 1]; and, unless out_u8 is empty, quantized into out_u8 (W, 3) uint8 as `frame.quantize`."""
     half = sp / np.float32(2.0)
     zero, one = np.float32(0.0), np.float32(1.0)
-    for jj in range(xi.shape[0]):
+    for jj in range(xi.shape[0]):  # the channels written out: a loop over them would keep this one scalar
         u = uni[jj]
-        for c in range(3):
-            v = xi[jj, c]
-            v = zero if u < half else (one if u < sp else v)
-            out[jj, c] = min(max(v, zero), one)
-    if out_u8.shape[0] == 0:
-        return
-    for jj in range(xi.shape[0]):
-        for c in range(3):
-            out_u8[jj, c] = np.uint8(
-                min(max(out[jj, c] * np.float32(255.0) + np.float32(0.5), np.float32(0.0)), np.float32(255.0))
-            )
+        r = zero if u < half else (one if u < sp else xi[jj, 0])
+        g = zero if u < half else (one if u < sp else xi[jj, 1])
+        b = zero if u < half else (one if u < sp else xi[jj, 2])
+        out[jj, 0], out[jj, 1], out[jj, 2] = min(max(r, zero), one), min(max(g, zero), one), min(max(b, zero), one)
+    if out_u8.shape[0] > 0:
+        _quantize_flat(out.reshape(out.size), out_u8.reshape(out_u8.size))
 
 
 @njit(cache=True, nogil=True)
 def quantize(lo, hi, x, out):
     """out (B, H, W, C) uint8 = `frame.quantize` of x (B, H, W, C) float32 for images [lo, hi): (x * 255 + 0.5)
     clipped to [0, 255] and truncated, the same float32 arithmetic as the torch formula."""
-    h, w, c_n = x.shape[1], x.shape[2], x.shape[3]
     for b in range(lo, hi):
-        for i in range(h):
-            for j in range(w):
-                for c in range(c_n):
-                    v = x[b, i, j, c] * np.float32(255.0) + np.float32(0.5)
-                    out[b, i, j, c] = np.uint8(min(max(v, np.float32(0.0)), np.float32(255.0)))
+        _quantize_flat(x[b].reshape(x[b].size), out[b].reshape(out[b].size))
+
+
+@njit(cache=True, error_model="numpy")
+def _quantize_flat(x, out):
+    """out (N,) uint8 = `quantize` of x (N,) float32, one loop over the image's values (vector code)."""
+    for q in range(x.shape[0]):
+        v = x[q] * np.float32(255.0) + np.float32(0.5)
+        out[q] = np.uint8(min(max(v, np.float32(0.0)), np.float32(255.0)))
 
 
 cache.leave()
