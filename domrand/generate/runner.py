@@ -11,6 +11,7 @@ import numpy as np
 import torch
 
 from domrand.config import DatasetConfig
+from domrand.generate.memory import keep_freed_memory
 from domrand.generate.options import chunk_count, done_marker
 from domrand.io.chunk import Chunk, Model, models_from_bank, params_arrays
 from domrand.io.files import dumpb
@@ -70,6 +71,7 @@ class ChunkRunner:
         # ops, and its OpenMP threads spinning between them took ~10% of a 2-core machine from the kernels.
         # A process-wide setting: `run_local` puts it back when an in-process run ends.
         torch.set_num_threads(1)
+        keep_freed_memory()  # a chunk's large buffers reused, not faulted in afresh (`generate.memory`)
         self.store = open_store(spec.out)
         self.pipeline = spec.config.pipeline(device=spec.device, max_batch=spec.batch_size)
         self.names = spec.config.world.mesh_bank().names
