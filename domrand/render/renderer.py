@@ -319,8 +319,9 @@ class Renderer:
 
         cfg = self.config
         b, (h, w) = scene.batch_size, scene.image_size
-        rgb = torch.zeros(b, h, w, 3)
-        depth = torch.zeros(b, h, w)
+        # The kernel writes every pixel's depth and id, and with shading every pixel's colour: no zeros to fill.
+        rgb = torch.empty(b, h, w, 3) if shade else torch.zeros(b, h, w, 3)
+        depth = torch.empty(b, h, w)
         instance = torch.empty(b, h, w, dtype=torch.int32)
         normals = torch.zeros(b, h, w, 3) if cfg.normals else torch.zeros(1, 1, 1, 3)
         k = scene.instances.mesh.shape[1]
@@ -374,8 +375,9 @@ def _world_geometry_numba(scene: SceneBatch) -> tuple[Tensor, Tensor]:
 
     bank, inst = scene.meshes, scene.instances
     b, k = inst.mesh.shape
-    pos = torch.zeros(b, k, bank.vertices.shape[1], 3)
-    nrm = torch.zeros_like(pos)
+    # Only the rows of vertices a slot's mesh has are written (and read by the kernels): the padding stays as it is.
+    pos = torch.empty(b, k, bank.vertices.shape[1], 3)
+    nrm = torch.empty_like(pos)
     n = lambda t: t.contiguous().numpy()  # noqa: E731
     parallel(
         frontend.world_geometry, b, n(bank.vertices), n(bank.normals), n(bank.num_vertices), n(inst.mesh), n(inst.scale), n(inst.pose), pos.numpy(), nrm.numpy()
