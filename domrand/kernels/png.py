@@ -212,7 +212,7 @@ def _write_zlib(raw, n, sym, extra, t, rle, freq, adler, out):
     nsym = LITERALS_RLE if rle else LITERALS
     freq[256] = 1  # end of block
     lit_len = np.empty(nsym, np.int64)
-    code_lengths(freq, 15, lit_len)
+    code_lengths(freq, np.int64(15), lit_len)  # int64s, not literals: one compilation for both calls
     lit_code = np.empty(nsym, np.int64)
     _canonical(lit_len, lit_code)
     # every code length to send: the literal/length ones, then two distance codes of 1 bit (distance 1 is the
@@ -225,7 +225,7 @@ def _write_zlib(raw, n, sym, extra, t, rle, freq, adler, out):
     for v in seq:
         cfreq[v] += 1
     clen = np.empty(19, np.int64)
-    code_lengths(cfreq, 7, clen)
+    code_lengths(cfreq, np.int64(7), clen)
     ccode = np.empty(19, np.int64)
     _canonical(clen, ccode)
     hclen = 19
@@ -338,7 +338,8 @@ def _deflate_one(img, raw, out):
         a %= 65521
         b %= 65521
     none = np.empty(0, np.int64)
-    return _write_zlib(raw, h * stride, none, none, 0, False, freq, (b << 16) | a, out)
+    # int64 and bool values, not literals: one compilation of `_write_zlib` for both callers (4 s of a cold start)
+    return _write_zlib(raw, h * stride, none, none, np.int64(0), np.bool_(False), freq, (b << 16) | a, out)
 
 
 @njit(cache=True, nogil=True)
@@ -369,7 +370,7 @@ def deflate_masks(lo, hi, masks, out, sizes):
         freq = np.zeros(LITERALS_RLE, np.int64)
         for j in range(t):
             freq[sym[j]] += 1
-        sizes[i] = _write_zlib(raw, n, sym, extra, t, True, freq, _adler32(raw, n), out[i])
+        sizes[i] = _write_zlib(raw, n, sym, extra, t, np.bool_(True), freq, _adler32(raw, n), out[i])
 
 
 cache.leave()

@@ -145,8 +145,10 @@ def _dead_leaves(c0, c1, c2, seed, cells, duty, size, out):
         _palette(c0, c1, c2, _field(seed, 5, k, 0), _field(seed, 6, k, 0), _field(seed, 7, k, 0), col[k])
         dome[k] = F(0.6) * _field(seed, 8, k, 0)
     # Half-sizes of each shape's bounding box: r for a disc; a square of half-side 0.8862 r turned by `rot`.
-    r = np.sqrt(rr)
-    ext = np.where(square, F(0.8863) * r * (np.abs(ca) + np.abs(sa)), r).astype(np.float32)
+    ext = np.empty(LEAVES, np.float32)
+    for k in range(LEAVES):  # a loop, not np.where over array expressions (1.5 s of compiling, the same values)
+        r = np.sqrt(rr[k])
+        ext[k] = F(0.8863) * r * (abs(ca[k]) + abs(sa[k])) if square[k] else r
     counts, lists = _bin(cx, cy, ext, ext)
     # A tile at a time: its texels (a block of rows and columns: the tile of a texel is its row's tile and its
     # column's) against the tile's shapes in index order, all texels at once (vector code), until every texel has
@@ -164,7 +166,7 @@ def _dead_leaves(c0, c1, c2, seed, cells, duty, size, out):
     hit, qh = np.empty(most, np.int64), np.empty(most, np.float32)
     for ty in range(TILES):
         for tx in range(TILES):
-            m = 0
+            m = np.int64(0)  # not the literal 0: `_first_hits` compiled once, for int64 (not also for Literal[int](0))
             for i in range(start[ty], start[ty + 1]):
                 for j in range(start[tx], start[tx + 1]):
                     tu[m], tv[m], ti[m], tj[m] = centre[j], centre[i], i, j
@@ -248,7 +250,7 @@ def _stones(c0, c1, c2, seed, cells, duty, size, out):
         y = v * nf
         iy = F(ifloor(y))
         ky = int(iy)
-        j0 = 0
+        j0 = np.int64(0)  # as `m` in `_dead_leaves`: one compilation of `_nearest_two`
         while j0 < size:
             ix = F(ifloor(xs[j0]))
             kx = int(ix)
@@ -486,9 +488,9 @@ def synthesize(
         ca, sa = np.float32(math.cos(angle[t])), np.float32(math.sin(angle[t]))
         noise = np.zeros((size, size), dtype=np.float32)
         if k == NOISE:
-            _value_noise(seed[t], int(cells[t]), size, 4, noise)
+            _value_noise(seed[t], int(cells[t]), size, np.int64(4), noise)  # int64s: one compilation
         elif k == BLEND:
-            _value_noise(seed[t], 2, size, 3, noise)
+            _value_noise(seed[t], np.int64(2), size, np.int64(3), noise)
         # One mixing weight w between c0 and c1 per texel, by its kind's own loop (a blend's is its checker's)
         _weights(
             CHECKER if k == BLEND else k, ca, sa, cells[t], duty[t], centre[t, 0], centre[t, 1], radius[t], noise, wbuf
