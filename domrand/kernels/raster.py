@@ -160,6 +160,14 @@ def cover_stats(screen, valid, start, end, stamp, mark, out):
     out[2], out[3], out[4], out[5] = bx0, by0, bx1, by1
 
 
+@njit(cache=True, inline="always")
+def _fill2(a, value):
+    """Every element of the 2D array a set to value (a loop: no slice-assignment implementation to compile)."""
+    for i in range(a.shape[0]):
+        for j in range(a.shape[1]):
+            a[i, j] = value
+
+
 @njit(cache=True, nogil=True)
 def render_batch(
     lo, hi,
@@ -178,35 +186,39 @@ def render_batch(
     bank = (faces, num_faces, num_vertices, double_sided)
     buffers = scene_buffers(k_n, v_n, t2)
     _, screen, weights, valid = buffers
-    smap = np.full((smap_size, smap_size), INF, dtype=np.float32)
+    # Buffers by np.empty and filled by loops where they need a value: every distinct np.full / np.zeros / np.empty
+    # signature is one more compilation of numpy's implementation (a tenth of a second each on a cold start).
+    smap = np.empty((smap_size, smap_size), dtype=np.float32)  # filled per scene below
     stb = np.empty((smap_size, smap_size), dtype=np.int32)
     zbuf = np.empty((h, w), dtype=np.float32)
     tbuf = np.empty((h, w), dtype=np.int32)
     # Silhouette marks are unique in the batch (scene * K + slot), so the canvas is never cleared.
-    stamp = (
-        np.full(((2 * MARGIN + 1) * h, (2 * MARGIN + 1) * w), -1, dtype=np.int32)
-        if sil_slots.any()
-        else np.empty((1, 1), dtype=np.int32)
-    )
+    any_sil = False
+    for k in range(sil_slots.shape[0]):
+        any_sil = any_sil or sil_slots[k]
+    stamp = np.empty(((2 * MARGIN + 1) * h, (2 * MARGIN + 1) * w) if any_sil else (1, 1), dtype=np.int32)
+    _fill2(stamp, -1)
     f2 = 2 * faces.shape[1]
     corner = np.empty((t2, 3, 8), dtype=np.float32)  # shading's per-triangle attributes (`_shade_scene`)
-    corner_of = np.full(t2, -1, dtype=np.int64)
+    corner_of = np.empty(t2, dtype=np.int64)
+    for s in range(t2):
+        corner_of[s] = -1
     tri_slot, tri_face = tri_slots_faces(t2, faces.shape[1])
     # False as a run-time bool, not a literal: both views then call one compiled front_scene (a literal False
     # typed the light's and the camera's calls apart, two compilations: 0.9 s of a cold start).
     false = lo > hi
     for b in range(lo, hi):
         if has_shadow[b] and shade_on:
-            smap[:, :] = INF
-            stb[:, :] = -1
+            _fill2(smap, INF)
+            _fill2(stb, -1)
             keep = visible[b] & cast_shadow[b]
             light_view = (l_w2v[b], l_proj[b], l_ortho[b], l_near)
             front_scene(world_pos[b], inst_mesh[b], bank, keep, light_view, false, buffers)
             raster_scene(screen, valid, smap, stb)
         camera_view = (cam_w2v[b], cam_proj[b], false, near)
         front_scene(world_pos[b], inst_mesh[b], bank, visible[b], camera_view, cull_back, buffers)
-        zbuf[:, :] = INF
-        tbuf[:, :] = -1
+        _fill2(zbuf, INF)
+        _fill2(tbuf, -1)
         raster_scene(screen, valid, zbuf, tbuf)
         for k in range(k_n):  # the camera's triangles of each slot are contiguous: 2 * F per slot
             sil_out[b, k, :] = 0

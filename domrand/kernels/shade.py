@@ -103,9 +103,14 @@ def _shade_scene(
     sun = np.empty((l_kind.shape[1], 3), dtype=np.float32)  # directional lights' unit vectors
     for li in range(l_kind.shape[1]):
         sun[li, 0], sun[li, 1], sun[li, 2] = _unit(l_pos[b, li, 0], l_pos[b, li, 1], l_pos[b, li, 2])
-    row = np.zeros((ROWS, w), dtype=np.float32)  # one image row's shading inputs and sums (`ROWS`)
-    tex_row = np.full(w, -1, dtype=np.int64)  # each pixel's texture (-1: none)
-    lit = np.zeros(w, dtype=np.bool_)  # pixels of a surface (the others are background)
+    # np.empty and loops, not np.zeros / np.full: fewer numpy implementations to compile on a cold start
+    row = np.empty((ROWS, w), dtype=np.float32)  # one image row's shading inputs and sums (`ROWS`)
+    tex_row = np.empty(w, dtype=np.int64)  # each pixel's texture (-1: none)
+    lit = np.empty(w, dtype=np.bool_)  # pixels of a surface (the others are background)
+    for px in range(w):
+        tex_row[px], lit[px] = -1, False
+        for r in range(ROWS):
+            row[r, px] = ZERO
     taps, tmp = np.empty((5, w), dtype=np.int64), np.empty((14, w), dtype=np.float32)  # the lookups' scratch
     sl = shadow_light[b]
     shadow_on = has_shadow[b] and l_enabled[b, sl]
