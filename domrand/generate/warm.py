@@ -34,7 +34,11 @@ def _textures(config: DatasetConfig) -> None:
 
 
 def _noise(config: DatasetConfig) -> None:
-    """Compile the image noise kernel: degrade one small image as `config`'s noise would."""
+    """Compile the image noise kernel (degrade one small image as `config`'s noise would) and the chunk's
+    quantization (which every chunk runs, noise or not)."""
+    from domrand.generate.runner import quantize
+
+    quantize(torch.zeros(1, 4, 4, 3))
     if config.noise is None:
         return
     rng = chunk_rng(0, 0)
