@@ -5,7 +5,8 @@ to the system and takes them again, so the next chunk touches every page afresh 
 `keep_freed_memory` raises glibc's thresholds once per process: blocks up to 32 MB come from the heap, and the
 heap keeps what is freed. `domrand generate --num 4096` on this project's 2-core machine: page faults 250-350k ->
 100k, system time 1.2-1.8 -> 1.0-1.1 s, wall clock 2-6 % less, peak memory 544 -> 563 MB (2,048 images).
-Elsewhere than glibc (macOS, musl) it does nothing.
+Elsewhere than glibc (macOS, musl) it does nothing. The setting is the process's and stays after the run (as the
+runner's `gc.freeze()`): a process that generates in-process keeps its heap at its peak.
 
 Example:
     >>> from domrand.generate.memory import keep_freed_memory
