@@ -100,9 +100,13 @@ def _shade_scene(
     module's docstring)."""
     h, w = zbuf.shape
     ex, ey, ez = eye[b, 0], eye[b, 1], eye[b, 2]
-    sun = np.empty((l_kind.shape[1], 3), dtype=np.float32)  # directional lights' unit vectors
+    # Each light as the row passes take it: a point light's position, a directional light's unit vector.
+    lvec = np.empty((l_kind.shape[1], 3), dtype=np.float32)
     for li in range(l_kind.shape[1]):
-        sun[li, 0], sun[li, 1], sun[li, 2] = _unit(l_pos[b, li, 0], l_pos[b, li, 1], l_pos[b, li, 2])
+        if l_kind[b, li] != 0:
+            lvec[li, 0], lvec[li, 1], lvec[li, 2] = l_pos[b, li, 0], l_pos[b, li, 1], l_pos[b, li, 2]
+        else:
+            lvec[li, 0], lvec[li, 1], lvec[li, 2] = _unit(l_pos[b, li, 0], l_pos[b, li, 1], l_pos[b, li, 2])
     # np.empty and loops, not np.zeros / np.full: fewer numpy implementations to compile on a cold start
     row = np.empty((ROWS, w), dtype=np.float32)  # one image row's shading inputs and sums (`ROWS`)
     tex_row = np.empty(w, dtype=np.int64)  # each pixel's texture (-1: none)
@@ -178,20 +182,12 @@ def _shade_scene(
             continue
         _texture_row(row, tex_row, w, textures, taps, tmp)
         if shadow_on:  # the shadow light's map, looked up where it lights the surface
-            point = l_kind[b, sl] != 0
-            lx, ly, lz = (
-                (l_pos[b, sl, 0], l_pos[b, sl, 1], l_pos[b, sl, 2]) if point else (sun[sl, 0], sun[sl, 1], sun[sl, 2])
-            )
+            point, lx, ly, lz = l_kind[b, sl] != 0, lvec[sl, 0], lvec[sl, 1], lvec[sl, 2]
             _shadow_row(row, lit, w, smap, l_w2v[b], l_proj[b], l_ortho[b], point, lx, ly, lz, taps, tmp)
         row[15:21, :] = ZERO  # diffuse and specular sums
         for li in range(l_kind.shape[1]):
             if l_enabled[b, li]:
-                point = l_kind[b, li] != 0
-                lx, ly, lz = (
-                    (l_pos[b, li, 0], l_pos[b, li, 1], l_pos[b, li, 2])
-                    if point
-                    else (sun[li, 0], sun[li, 1], sun[li, 2])
-                )
+                point, lx, ly, lz = l_kind[b, li] != 0, lvec[li, 0], lvec[li, 1], lvec[li, 2]
                 _light_row(
                     row, w, point, lx, ly, lz, l_color[b, li, 0], l_color[b, li, 1], l_color[b, li, 2],
                     l_intensity[b, li], shadow_on and li == sl,

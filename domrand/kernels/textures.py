@@ -345,9 +345,9 @@ def _strokes(c0, c1, c2, seed, cells, angle, duty, size, out):
                 continue
             c_lo, c_hi = _span(cx[k], lo, hi, size)
             a, n = _mod(c_lo, size), c_hi - c_lo + 1  # the span's texels: a, a + 1, ... modulo size
+            i = _mod(r0 + r, size)
             for p0, p1 in ((a, min(a + n, size)), (0, a + n - size)):  # its piece to the edge, then from 0
                 if p1 > p0:
-                    i = _mod(r0 + r, size)
                     _paint(out[i], centres, p0, p1, cx[k], dys[r], ca[k], sa[k], half_len[k], half_w[k], col[k])
 
 
