@@ -19,9 +19,9 @@ from dataclasses import dataclass
 import torch
 from torch import Tensor
 
-#: The canvas reaches this many image sizes beyond each border of the image (the BOP toolkit's
-#: `calc_gt_info.py` renders at 3W x 3H). The compiled kernels read it from here.
-MARGIN = 1
+from domrand.kernels.constants import MARGIN  # the canvas around the image (the compiled kernels share it)
+
+__all__ = ["MARGIN", "Silhouettes"]
 
 
 @dataclass(frozen=True, eq=False)

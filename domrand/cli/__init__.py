@@ -6,6 +6,7 @@ import argparse
 import difflib
 import logging
 import os
+import subprocess
 import sys
 from pathlib import Path
 from typing import Any, ClassVar, NoReturn
@@ -81,9 +82,10 @@ def _config(args: argparse.Namespace) -> Any:
     return load_config(preset=args.preset, path=args.config, overrides=overrides)
 
 
-def cmd_generate(args: argparse.Namespace) -> int:
+def _generate_request(args: argparse.Namespace) -> tuple[Any, Any]:
+    """The dataset config and `GenerateOptions` that `domrand generate`'s command line asks for."""
     from domrand.config import dataset_manifest
-    from domrand.generate import GenerateOptions, generate
+    from domrand.generate import GenerateOptions
 
     cfg = _config(args)
     recorded = dataset_manifest(args.config) if args.config else None  # --config DIR: that dataset again
@@ -97,7 +99,48 @@ def cmd_generate(args: argparse.Namespace) -> int:
         out=args.out, num=num, seed=seed, formats=formats, workers=args.workers, batch_size=args.batch_size,
         device=args.device, resume=args.resume, overwrite=args.overwrite, quiet=args.quiet, backend=args.backend, address=args.address,
     )  # fmt: skip
-    s = generate(cfg, opts)
+    return cfg, opts
+
+
+#: The early warm-up child's command (`_early_warm_up`), followed by this command line's arguments.
+WARM_CHILD = "import sys; from domrand.cli import warm_child; warm_child(sys.argv[1:])"
+
+
+def _early_warm_up(args: argparse.Namespace) -> subprocess.Popen[bytes] | None:
+    """On a machine's first run (numba's cache lacks the renderer), start the warm-up child now: it reads the same
+    command line and compiles its share of the kernels (textures, image noise, the formats' encoders) while this
+    process imports torch and reads the config, a second before `warm_up` could start it. None on a warm cache
+    (the check imports the kernel modules, not torch) or off the CPU. Its output is dropped: whatever it would
+    say (a bad config), this process says once."""
+    if args.device != "cpu":
+        return None
+    from domrand.kernels import cache_is_cold
+
+    if not cache_is_cold():
+        return None
+    quiet = subprocess.DEVNULL
+    return subprocess.Popen([sys.executable, "-c", WARM_CHILD, *Parser.argv], stdin=quiet, stdout=quiet, stderr=quiet)
+
+
+def warm_child(argv: list[str]) -> None:
+    """The early warm-up child: compile `child_work`'s share of the kernels for the `domrand generate` command
+    line `argv`."""
+    import torch
+
+    from domrand.generate.warm import child_work
+
+    torch.set_num_threads(1)
+    cfg, opts = _generate_request(parser().parse_args(argv))
+    child_work(cfg, any(f != "native" for f in opts.formats))
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    child = _early_warm_up(args)
+    from domrand.generate import generate
+    from domrand.generate.warm import early
+
+    with early(child):
+        s = generate(*_generate_request(args))
     print(
         f"wrote {s.images} images ({s.chunks_written} chunks, {s.chunks_skipped} already done) to {s.out} in {s.seconds:.1f} s: {s.images_per_s:.1f} images/s"
     )
