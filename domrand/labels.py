@@ -308,17 +308,15 @@ def keypoint_visibility(keypoints: Tensor, instance: Tensor, depth: Tensor, fx: 
     tol = torch.minimum(
         KEYPOINT_TOL_M + KEYPOINT_TOL_PX * z / fx[:, None, None], KEYPOINT_TOL_EXTENT * extents.amin(-1)[..., None]
     )
-    slot = torch.arange(k)[None, :, None].expand(b, k, n)
-    batch = torch.arange(b)[:, None, None].expand(b, k, n)
-    seen = torch.zeros(b, k, n, dtype=torch.bool)
-    for dy in (-1, 0, 1):
-        for dx in (-1, 0, 1):
-            x, y = px + dx, py + dy
-            ok = inside & (x >= 0) & (x < w) & (y >= 0) & (y < h)
-            xi, yi = x.clamp(0, w - 1).long(), y.clamp(0, h - 1).long()
-            same = instance[batch, yi, xi] == slot
-            near = (depth[batch, yi, xi] - z).abs() <= tol
-            seen |= ok & same & near
+    # The 3 x 3 pixels around each keypoint, all at once: (B, K, N, 9) flat pixel indices (clamped; `ok` masks).
+    off = torch.tensor([-1.0, 0.0, 1.0])
+    x = (px[..., None, None] + off).expand(b, k, n, 3, 3).reshape(b, k, n, 9)
+    y = (py[..., None, None] + off[:, None]).expand(b, k, n, 3, 3).reshape(b, k, n, 9)
+    ok = inside[..., None] & (x >= 0) & (x < w) & (y >= 0) & (y < h)
+    flat = (torch.arange(b)[:, None, None, None] * h + y.clamp(0, h - 1).long()) * w + x.clamp(0, w - 1).long()
+    same = instance.reshape(-1)[flat] == torch.arange(k)[None, :, None, None]
+    near = (depth.reshape(-1)[flat] - z[..., None]).abs() <= tol[..., None]
+    seen = (ok & same & near).any(-1)
     seen[..., n - 1] = False  # the centre
     return torch.where(inside, torch.where(seen, 2, 1), 0).to(torch.int8)
 

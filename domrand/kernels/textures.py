@@ -448,13 +448,16 @@ def synthesize(
     lo, hi, kind, c0, c1, c2, angle, cells, duty, seed, centre, radius, image, crop, tint, images, size, out
 ):
     """out (N, S, S, 3) uint8 from texture rows [lo, hi) of N (see `TextureSpec`; one call per thread,
-    `threads.parallel`); rows of kind -1 are left untouched."""
+    `threads.parallel`); rows of kind -1 (textures nothing shows) are zeros."""
     n_img, ih, iw = images.shape[0], images.shape[1], images.shape[2]
     short = min(ih, iw)
     wbuf = np.empty((size, size), dtype=np.float32)
     for t in range(lo, hi):
         k = kind[t]
-        if k < 0:  # not needed: left as it is
+        if k < 0:  # not needed: zeros, whatever the buffer held
+            row = out[t].reshape(-1)
+            for i in range(row.shape[0]):
+                row[i] = 0
             continue
         if k == DEAD_LEAVES:
             _dead_leaves(c0[t], c1[t], c2[t], seed[t], cells[t], duty[t], size, out[t])

@@ -248,11 +248,10 @@ def synthesize(spec: TextureSpec, size: int, images: Tensor, only: Tensor | None
     from domrand.kernels.textures import synthesize as kernel
 
     n = spec.kind.shape[0]
-    out = torch.empty(n, size, size, 3, dtype=torch.uint8)  # every synthesized row is written whole
+    out = torch.empty(n, size, size, 3, dtype=torch.uint8)  # the kernel writes every row whole (kind -1: zeros)
     if n == 0:
         return out
     if only is not None:
-        out[~only] = 0
         spec = type(spec)(**{**spec.tensors(), "kind": torch.where(only, spec.kind, torch.full_like(spec.kind, -1))})
     if bool((spec.kind == KINDS.index("image")).any()) and images.shape[0] == 0:
         raise ValueError("an 'image' texture needs textures.image_folder")
