@@ -17,7 +17,8 @@ ratios are paired: in every round each format's time is divided into the mean of
 the formats and just after them, and native's into the peer's run just before it; a ratio is the median of its
 rounds' ratios (a slow spell on a shared machine moves a round's runs alike, and its ratio little), and the rows
 keep every round's ratio. `--ray` adds the Ray backend (two workers; its start-up is inside the wall clock), `--memory` the peak memory of
-10,000- and 100,000-image runs at 64 px.
+10,000- and 100,000-image runs at 64 px. A finished run's output is emptied and kept until the end (`spent`):
+deleting it would make the next run's file creations slower on some file systems.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from typing import Any
 
 from domrand.config import load_config
 from domrand.tools.bench.markdown import write_results
+from domrand.tools.bench.spent import remove_spent, spend
 
 FORMATS = ("jsonl", "coco", "bop", "yolo")
 
@@ -73,7 +75,7 @@ def generate_seconds(
             raise RuntimeError(f"{' '.join(cmd)} failed: {err.decode()[-2000:]}")
         return first if until_first_chunk else time.perf_counter() - t0
     finally:
-        shutil.rmtree(out, ignore_errors=True)
+        spend(out)  # emptied now, unlinked at the end: a deletion would slow the next run's files (`spent`)
 
 
 #: The user world of the benchmark: (class, asset, keys, subdivisions) of its three classes.
@@ -244,6 +246,7 @@ def main(
                 "ratio": round(big / small, 3),
             }
         )
+    remove_spent()
     for row in rows:
         print(json.dumps(row), flush=True)
     write_results(rows, table(rows), "BENCH_GENERATE", json_out, readme)
