@@ -97,6 +97,8 @@ def single_polygon(mask: np.ndarray) -> np.ndarray:
     by zero-width bridges at their nearest corners (the way Ultralytics joins multi-part COCO masks).
     Holes are filled, as in `coco_polygons`."""
     found = outlines(mask)
+    if len(found) == 1:  # one outline is an outer one (a hole lies inside one): nothing to join or drop
+        return found[0].astype(np.float64)
     areas = [signed_area(lp) for lp in found]
     loops = [found[k] for _, k in sorted((-a, k) for k, a in enumerate(areas) if a > 0)]  # largest first, ties in order
     if not loops:

@@ -34,6 +34,18 @@ from domrand.io.manifest import output_options
 from domrand.io.polygons import single_polygon
 
 KPT_SHAPE = (9, 3)
+#: A pose line after the class: the box (cx cy w h) and x y v of each keypoint, as "%" formats (one call a line:
+#: the same text as formatting each value with "{:.6f}" or str, in about half the time).
+POSE_FORMAT = " ".join(["%.6f"] * 4 + ["%.6f %.6f %d"] * KPT_SHAPE[0])
+_COORDS: dict[int, str] = {}  # "%.6f %.6f ..." for n values
+
+
+def _coords(values: list[float]) -> str:
+    """The values as "%.6f", space-separated."""
+    n = len(values)
+    if n not in _COORDS:
+        _COORDS[n] = " ".join(["%.6f"] * n)
+    return _COORDS[n] % tuple(values)
 
 
 def _yaml(classes: list[str], extra: str = "") -> bytes:
@@ -73,12 +85,11 @@ class YoloWriter:
                 ix, iy = int(x0), int(y0)  # the outline of the object's box alone, moved back: the same corners
                 offset = np.array([ix, iy], dtype=np.float64)
                 poly = (single_polygon(chunk.instance[i, iy : int(y1), ix : int(x1)] == obj["id"]) + offset) / scale
-                seg.append(f"{c} " + " ".join(map("{:.6f}".format, poly.reshape(-1).tolist())))
-                box = [(x0 + x1) / 2 / w, (y0 + y1) / 2 / h, (x1 - x0) / w, (y1 - y0) / h]
-                kps = []
+                seg.append(f"{c} " + _coords(poly.reshape(-1).tolist()))
+                line = [(x0 + x1) / 2 / w, (y0 + y1) / 2 / h, (x1 - x0) / w, (y1 - y0) / h]
                 for (u, v, _), seen in zip(obj["keypoints"], obj["keypoint_visibility"]):
-                    kps += [u / w, v / h, seen] if seen else [0.0, 0.0, 0]
-                pose.append(f"{c} " + " ".join(f"{v:.6f}" if isinstance(v, float) else str(v) for v in box + kps))
+                    line += [u / w, v / h, int(seen)] if seen else [0.0, 0.0, 0]
+                pose.append(f"{c} " + POSE_FORMAT % tuple(line))
             labels.append((idx, i, "".join(line + "\n" for line in seg), "".join(line + "\n" for line in pose)))
 
         def files(job: tuple[int, int, str, str]) -> None:

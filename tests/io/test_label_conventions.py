@@ -288,3 +288,18 @@ def test_compiled_outlines_equal_the_python_reference_point_for_point():
         m = rng.random((int(rng.integers(1, 24)), int(rng.integers(1, 24)))) < rng.uniform(0.2, 0.8)
         a, b = outlines(m), outlines_reference(m)
         assert len(a) == len(b) and all(np.array_equal(x, y) for x, y in zip(a, b))
+
+
+def test_yolo_lines_format_every_value_as_each_value_alone_would():
+    """The YOLO writer formats a line with one "%" call (`_coords`, `POSE_FORMAT`): the text must equal formatting
+    each value alone ("{:.6f}" for a float, str for the visibility), ties and signed zeros included."""
+    from domrand.io.yolo import KPT_SHAPE, POSE_FORMAT, _coords
+
+    rng = np.random.default_rng(0)
+    tricky = [0.0, -0.0, 1e-7, -5e-7, 0.0078125, 0.5, 0.9999995, 1.0, 2.5e-7, 1 / 3, 127 / 128, -1.25]
+    coords = tricky + rng.uniform(-2, 2, 50).tolist() + (rng.integers(0, 129, 40) / 128).tolist()
+    assert _coords(coords) == " ".join("{:.6f}".format(v) for v in coords)
+    line = rng.uniform(0, 1, 4).tolist()
+    for k in range(KPT_SHAPE[0]):
+        line += [tricky[k], tricky[k + 1], k % 3]
+    assert POSE_FORMAT % tuple(line) == " ".join(f"{v:.6f}" if isinstance(v, float) else str(v) for v in line)
