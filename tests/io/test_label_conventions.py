@@ -298,7 +298,7 @@ def test_yolo_lines_format_every_value_as_each_value_alone_would():
     rng = np.random.default_rng(0)
     tricky = [0.0, -0.0, 1e-7, -5e-7, 0.0078125, 0.5, 0.9999995, 1.0, 2.5e-7, 1 / 3, 127 / 128, -1.25]
     coords = tricky + rng.uniform(-2, 2, 50).tolist() + (rng.integers(0, 129, 40) / 128).tolist()
-    assert _coords(coords) == " ".join("{:.6f}".format(v) for v in coords)
+    assert _coords(coords) == " ".join(f"{v:.6f}" for v in coords)
     line = rng.uniform(0, 1, 4).tolist()
     for k in range(KPT_SHAPE[0]):
         line += [tricky[k], tricky[k + 1], k % 3]
