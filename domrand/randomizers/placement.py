@@ -138,22 +138,24 @@ class TabletopPlacement(Randomizer[PlacementParams]):
         target_xy = torch.stack([self.target_x.sample((n,), rng=rng), self.target_y.sample((n,), rng=rng)], -1)
         target_yaw = torch.deg2rad(self.target_yaw_deg.sample((n,), rng=rng))
         count, mesh, extent, yaw, cand = self.draw_distractors(n, rng)
-        centres = [target_xy]
-        rads = [radii[target_mesh]]
         xy = torch.zeros(n, dn, 2)
         placed = torch.zeros(n, dn, dtype=torch.bool)
         r_d = extent * radii[mesh]
+        # what is on the table so far: the target, then each distractor as it is placed (B, 1 + D)
+        centres = torch.cat([target_xy[:, None], xy], 1)
+        rads = torch.cat([radii[target_mesh][:, None], r_d], 1)
+        active = torch.cat([torch.ones(n, 1, dtype=torch.bool), placed], 1)
+        rows = torch.arange(n)
         for d in range(dn):
             c = cand[:, d]  # (B, C, 2)
-            ok = torch.ones(c.shape[:2], dtype=torch.bool)
-            for other, r_o, active in zip(centres, rads, [torch.ones(n, dtype=torch.bool), *placed.T[:d]]):
-                dist = (c - other[:, None]).norm(dim=-1)
-                ok &= ~active[:, None] | (dist >= (r_o + r_d[:, d])[:, None] + self.gap)
+            dist = (c[:, :, None] - centres[:, None, : d + 1]).norm(dim=-1)  # (B, C, d + 1) to everything so far
+            ok = (
+                ~active[:, None, : d + 1] | (dist >= ((rads[:, : d + 1] + r_d[:, d : d + 1]) + self.gap)[:, None])
+            ).all(-1)
             first = ok.to(torch.int8).argmax(1)
-            xy[:, d] = c[torch.arange(n), first]
+            xy[:, d] = c[rows, first]
             placed[:, d] = ok.any(1) & (d < count)
-            centres.append(xy[:, d])
-            rads.append(r_d[:, d])
+            centres[:, d + 1], active[:, d + 1] = xy[:, d], placed[:, d]
         return PlacementParams(target_mesh, target_xy, target_yaw, count, mesh, extent, xy, yaw, placed)
 
     def apply(self, scene: SceneBatch, p: PlacementParams) -> SceneBatch:
