@@ -15,13 +15,15 @@ Example:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import torch
-from torch import Tensor
+if TYPE_CHECKING:  # torch is imported where a method needs it: the compiled kernels read MARGIN from here, and
+    import torch  # checking the compile cache (`kernels.cache_is_cold`) must not wait for torch's import
+    from torch import Tensor
 
-from domrand.kernels.constants import MARGIN  # the canvas around the image (the compiled kernels share it)
-
-__all__ = ["MARGIN", "Silhouettes"]
+#: The canvas reaches this many image sizes beyond each border of the image (the BOP toolkit's
+#: `calc_gt_info.py` renders at 3W x 3H). The compiled kernels read it from here.
+MARGIN = 1
 
 
 @dataclass(frozen=True, eq=False)
@@ -56,6 +58,8 @@ class Silhouettes:
 
     @staticmethod
     def cat(parts: list[Silhouettes]) -> Silhouettes:
+        import torch
+
         return Silhouettes(
             torch.cat([p.area for p in parts]),
             torch.cat([p.area_full for p in parts]),

@@ -15,11 +15,17 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
 import math
+import os
+import zipfile
 from dataclasses import dataclass
+from pathlib import Path
 
+import numpy as np
 import torch
 
+from domrand.cachedir import digest, folder
 from domrand.generators.meshes import Mesh, primitives, procedural
 from domrand.generators.meshes.mesh import merge
 from domrand.generators.transforms import intrinsics_from_fov, look_at
@@ -158,10 +164,7 @@ class TableWorld:
                 for c, f in ((c, c.read()) for c in self.objects)
             ]
         if self.target == "procedural":
-            return [
-                procedural.random_object(self.procedural_seed + i).scaled_to(0.08)
-                for i in range(self.procedural_targets)
-            ]
+            return [random_object(self.procedural_seed + i).scaled_to(0.08) for i in range(self.procedural_targets)]
         return [TARGETS[self.target]()]
 
     def distractor_meshes(self) -> list[Mesh]:
@@ -171,7 +174,7 @@ class TableWorld:
         if d is None or d.primitives:
             out += [DISTRACTOR_PRIMITIVES[n]().centered().scaled_to(1.0) for n in self.distractor_primitives]
             seed0 = self.procedural_seed + self.procedural_targets
-            out += [procedural.random_object(seed0 + i) for i in range(self.procedural_distractors)]
+            out += [random_object(seed0 + i) for i in range(self.procedural_distractors)]
         if self.objects:  # a user class may share a primitive's name: distractors are never a class
             out = [dataclasses.replace(m, name=f"distractor:{m.name}") for m in out]
         return out + (d.load() if d is not None else [])
@@ -256,6 +259,46 @@ class TableWorld:
             bank, inst, lights, cam, torch.full((1, 4, 4, 3), 255, dtype=torch.uint8), torch.full((n, 3), 0.5),
             torch.full((n,), -1), (h, w), shadow_region=(0.0, 0.0, 0.0, radius),
         )  # fmt: skip
+
+
+@functools.lru_cache(maxsize=1)
+def _meshes_folder() -> Path | None:
+    """The procedural meshes' cache folder: named by a digest of every generator source and torch's version (a
+    change to either builds the meshes afresh); None where no folder is writable."""
+    root = Path(procedural.__file__).resolve().parents[1]  # the generators package
+    sources = tuple(sorted(root.rglob("*.py")))
+    versions = hashlib.sha256(f"{torch.__version__} {np.__version__}".encode()).hexdigest()[:8]
+    return folder(f"meshes-{digest(sources)}-{versions}")
+
+
+def random_object(seed: int) -> Mesh:
+    """`procedural.random_object(seed)`, built once a machine: later processes read it from the cache folder
+    (`cachedir`; building the tabletop world's 24 distractors took 0.17 s of every run's start-up, reading them
+    ~0.01 s). The same tensors either way (tests/test_world_cache.py); a damaged or unreadable file is built again."""
+    cache = _meshes_folder()
+    path = cache / f"random_object_{seed}.npz" if cache is not None else None
+    if path is not None and path.is_file():
+        try:
+            with np.load(path, allow_pickle=False) as z:
+                parts = tuple(torch.from_numpy(z[f"part_{i}"]) for i in range(int(z["n_parts"])))
+                return Mesh(
+                    torch.from_numpy(z["vertices"]), torch.from_numpy(z["faces"]), torch.from_numpy(z["normals"]),
+                    torch.from_numpy(z["uvs"]), parts, str(z["name"]),
+                )  # fmt: skip
+        except (OSError, ValueError, KeyError, zipfile.BadZipFile):
+            pass  # built again below, and the file replaced
+    mesh = procedural.random_object(seed)
+    if path is not None:
+        arrays = {k: getattr(mesh, k).numpy() for k in ("vertices", "faces", "normals", "uvs")}
+        arrays |= {f"part_{i}": p.numpy() for i, p in enumerate(mesh.parts)}
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        try:
+            with open(tmp, "wb") as f:
+                np.savez(f, n_parts=np.int64(len(mesh.parts)), name=np.str_(mesh.name), **arrays)
+            os.replace(tmp, path)  # whole or not at all: another process may be writing the same mesh
+        except OSError:
+            tmp.unlink(missing_ok=True)
+    return mesh
 
 
 @functools.lru_cache(maxsize=8)

@@ -43,6 +43,7 @@ VALUES = {
     "domrand.meshfile",
     "domrand.objects",
     "domrand.frame",
+    "domrand.cachedir",
 }
 
 

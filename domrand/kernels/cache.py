@@ -8,11 +8,12 @@ of every source they are compiled from: a change to any of them compiles everyth
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import os
-import tempfile
 from pathlib import Path
+
+from domrand.cachedir import digest as _digest
+from domrand.cachedir import folder
 
 HERE = Path(__file__).resolve().parent
 
@@ -28,28 +29,15 @@ SOURCES = (*sorted(HERE.glob("*.py")), _origin("domrand.silhouettes"), _origin("
 
 
 def digest(sources: tuple[Path, ...] = SOURCES) -> str:
-    """16 hex digits of the sources' names and contents."""
-    h = hashlib.sha256()
-    for p in sources:
-        if p.is_file():
-            h.update(p.name.encode())
-            h.update(p.read_bytes())
-    return h.hexdigest()[:16]
+    """16 hex digits of the sources' names and contents (`cachedir.digest`)."""
+    return _digest(sources)
 
 
 def _folder() -> Path:
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    for root in (
-        Path(base) / "domrand",
-        Path(tempfile.gettempdir()) / f"domrand-{os.getuid() if hasattr(os, 'getuid') else 'user'}",
-    ):
-        folder = root / f"numba-{digest()}"
-        try:
-            folder.mkdir(parents=True, exist_ok=True)
-            return folder
-        except OSError:
-            continue
-    raise OSError("no writable folder for the compiled kernels: set NUMBA_CACHE_DIR")
+    found = folder(f"numba-{digest()}")
+    if found is None:
+        raise OSError("no writable folder for the compiled kernels: set NUMBA_CACHE_DIR")
+    return found
 
 
 _open = 0
