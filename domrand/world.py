@@ -18,6 +18,7 @@ import functools
 import hashlib
 import math
 import os
+import threading
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -291,7 +292,7 @@ def random_object(seed: int) -> Mesh:
     if path is not None:
         arrays = {k: getattr(mesh, k).numpy() for k in ("vertices", "faces", "normals", "uvs")}
         arrays |= {f"part_{i}": p.numpy() for i, p in enumerate(mesh.parts)}
-        tmp = path.with_name(f"{path.name}.{os.getpid()}.tmp")
+        tmp = path.with_name(f"{path.name}.{os.getpid()}.{threading.get_ident()}.tmp")
         try:
             with open(tmp, "wb") as f:
                 np.savez(f, n_parts=np.int64(len(mesh.parts)), name=np.str_(mesh.name), **arrays)
