@@ -126,9 +126,31 @@ def child(spec: str) -> None:
     child_work(from_data(job["config"]), job["png"])
 
 
+def _surface() -> None:
+    """Compile the shading's run interpolation (`kernels.shade._surface_run`, ~1.2 s) with the argument types the
+    renderer calls it with: this process's compiling is then read from the cache by the renderer's, which reaches
+    it seconds later (tests/generate/test_warm_up.py checks the types)."""
+    import numpy as np
+
+    from domrand.kernels.shade import _surface_run
+
+    f32 = np.float32
+    row, bary, screen, corner = (
+        np.zeros((23, 4), f32),
+        np.zeros((3, 4), f32),
+        np.ones((1, 3, 3), f32),
+        np.zeros((1, 3, 8), f32),
+    )
+    _surface_run(
+        row, bary, np.int64(0), np.int64(2), f32(0), np.int32(0), screen, corner[0], f32(0), f32(0), f32(1),
+        np.bool_(False), f32(1), f32(0), f32(1), np.ones(3, f32),
+    )  # fmt: skip
+
+
 def child_work(config: DatasetConfig, png: bool) -> None:
-    """What the child compiles: the texture kernel of `config` (if it has textures), its image noise kernel, the
-    formats' kernels if `png`."""
+    """What the child compiles: the shading's run interpolation, the texture kernel of `config` (if it has
+    textures), its image noise kernel, the formats' kernels if `png`."""
+    _surface()
     if config.textures:
         _textures(config)
     _noise(config)
