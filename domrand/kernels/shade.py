@@ -3,14 +3,14 @@ Blinn-Phong shading of one scene's visible fragments. The shadow bias constants 
 `kernels.constants`, which `shade_torch` reads too, so both back ends use one value.
 
 A row of the image is shaded in passes: each fragment's position, normal, view, material, colour and texture
-coordinates into a row buffer (for a run of at least `LONG_RUN` pixels of one triangle, 88% of the lit pixels of
-the tabletop preset, as vector code, `_surface_run`; else one fragment at a time); then over the whole row, the texture lookups
+coordinates into a row buffer, a run of pixels of one triangle at a time as vector code (`_surface_run`; 88% of
+the tabletop preset's lit pixels lie in runs of 16 or more); then over the whole row, the texture lookups
 (`_texture_row`), the shadow map (`_shadow_row`), each light (`_light_row`, `fmath.fpow` for the highlight) and
 the colours (`_colour_row`), each with no branch on the pixel. numba's compiler makes no gathers and vectorizes a
 loop only while it reads and writes few arrays, so a lookup is split in loops: the coordinates (vector code),
 the reads alone (scalar), the mix (vector code). Each value is the same float32 expression, in the same order,
 as when a fragment was shaded whole (the shading of 1.71 ms an image on one thread took 1.20 after the split,
-and the render kernel 1.16-1.18 -> 1.00-1.02 ms after the runs).
+and the render kernel 1.19-1.20 -> 1.05-1.08 ms after the runs).
 """
 
 from __future__ import annotations
@@ -44,9 +44,6 @@ def _wrap(i, size):
 #: over the lights, texture coordinates U and V (a background pixel's: its place in the image).
 ROWS = 23
 U, V = 21, 22
-#: Runs of at least this many pixels of one triangle along a row are interpolated as vector code (`_surface_run`);
-#: shorter ones fragment by fragment (the loops' set-up would cost more than they save).
-LONG_RUN = 16
 
 
 @njit(cache=True, inline="always")
@@ -132,21 +129,30 @@ def _shade_scene(
             e = a + 1
             while e < w and tbuf[py, e] == s:
                 e += 1
-            if s >= 0 and (shade_on or want_normals) and corner_of[s] != b:
-                # the triangle's first pixels in this scene: its corners' attributes, once
-                slot = tri_slot[s]
-                _corner_attributes(
-                    s, b, slot, inst_mesh[b, slot], tri_face[s], weights, faces, world_pos, world_nrm, uvs, corner
-                )
-                corner_of[s] = b
-            if s >= 0 and shade_on and e - a >= LONG_RUN:  # most of an image: the table's, the floor's triangles
-                slot = tri_slot[s]
-                mesh = inst_mesh[b, slot]
+            if s < 0:  # the background: its texture over the image (albedo 1), or its colour (no texture)
                 for px in range(a, e):
-                    lit[px] = True
-                    depth[b, py, px] = zbuf[py, px]
-                    inst_out[b, py, px] = slot
-                    tex_row[px] = inst_tex[b, slot]
+                    lit[px] = False
+                    depth[b, py, px] = 0
+                    inst_out[b, py, px] = -1
+                    tex_row[px] = bt
+                    row[U, px], row[V, px] = (F32(px) + F32(0.5)) / F32(w), (F32(py) + F32(0.5)) / F32(h)
+                    if bt >= 0:
+                        row[12, px], row[13, px], row[14, px] = ONE, ONE, ONE
+                    else:
+                        row[12, px], row[13, px], row[14, px] = bg_color[b, 0], bg_color[b, 1], bg_color[b, 2]
+                a = e
+                continue
+            slot = tri_slot[s]  # s // 2 // F, without an integer division
+            for px in range(a, e):
+                lit[px] = True
+                depth[b, py, px] = zbuf[py, px]
+                inst_out[b, py, px] = slot
+                tex_row[px] = inst_tex[b, slot]
+            if shade_on or want_normals:
+                mesh = inst_mesh[b, slot]
+                if corner_of[s] != b:  # the triangle's first pixels in this scene: its corners' attributes, once
+                    _corner_attributes(s, b, slot, mesh, tri_face[s], weights, faces, world_pos, world_nrm, uvs, corner)
+                    corner_of[s] = b
                 _surface_run(
                     row, bary, a, e, F32(py), s, screen, corner[s], ex, ey, ez, double_sided[mesh],
                     inst_uv_scale[b, slot], inst_spec[b, slot], inst_shin[b, slot], inst_color[b, slot],
@@ -155,63 +161,6 @@ def _shade_scene(
                     for px in range(a, e):
                         normals_out[b, py, px, 0], normals_out[b, py, px, 1] = row[3, px], row[4, px]
                         normals_out[b, py, px, 2] = row[5, px]
-                a = e
-                continue
-            for px in range(a, e):  # a short run (or no shading): fragment by fragment
-                s = tbuf[py, px]
-                lit[px] = s >= 0
-                if s < 0:
-                    depth[b, py, px] = 0
-                    inst_out[b, py, px] = -1
-                    # the background: its texture over the image (albedo 1), or its colour (no texture)
-                    tex_row[px] = bt
-                    row[U, px], row[V, px] = (F32(px) + F32(0.5)) / F32(w), (F32(py) + F32(0.5)) / F32(h)
-                    if bt >= 0:
-                        row[12, px], row[13, px], row[14, px] = ONE, ONE, ONE
-                    else:
-                        row[12, px], row[13, px], row[14, px] = bg_color[b, 0], bg_color[b, 1], bg_color[b, 2]
-                    continue
-                depth[b, py, px] = zbuf[py, px]
-                slot = tri_slot[s]  # s // 2 // F, without an integer division
-                inst_out[b, py, px] = slot
-                if not (shade_on or want_normals):
-                    continue
-                fx, fy = F32(px), F32(py)
-                x0, y0, x1, y1, x2, y2 = _corners(screen, s)
-                e0 = (x2 - x1) * (fy - y1) - (y2 - y1) * (fx - x1)
-                e1 = (x0 - x2) * (fy - y2) - (y0 - y2) * (fx - x2)
-                e2 = (x1 - x0) * (fy - y0) - (y1 - y0) * (fx - x0)
-                p0, p1, p2 = e0 * screen[s, 0, 2], e1 * screen[s, 1, 2], e2 * screen[s, 2, 2]
-                tot = p0 + p1 + p2
-                p0, p1, p2 = p0 / tot, p1 / tot, p2 / tot
-                mesh = inst_mesh[b, slot]
-                c = corner[s]
-                px_ = p0 * c[0, 0] + p1 * c[1, 0] + p2 * c[2, 0]
-                py_ = p0 * c[0, 1] + p1 * c[1, 1] + p2 * c[2, 1]
-                pz_ = p0 * c[0, 2] + p1 * c[1, 2] + p2 * c[2, 2]
-                nx = p0 * c[0, 3] + p1 * c[1, 3] + p2 * c[2, 3]
-                ny = p0 * c[0, 4] + p1 * c[1, 4] + p2 * c[2, 4]
-                nz = p0 * c[0, 5] + p1 * c[1, 5] + p2 * c[2, 5]
-                u = p0 * c[0, 6] + p1 * c[1, 6] + p2 * c[2, 6]
-                v = p0 * c[0, 7] + p1 * c[1, 7] + p2 * c[2, 7]
-                nx, ny, nz = _unit(nx, ny, nz)
-                vx, vy, vz = ex - px_, ey - py_, ez - pz_
-                if double_sided[mesh] and nx * vx + ny * vy + nz * vz < 0:
-                    nx, ny, nz = -nx, -ny, -nz
-                if want_normals:
-                    normals_out[b, py, px, 0], normals_out[b, py, px, 1], normals_out[b, py, px, 2] = nx, ny, nz
-                if not shade_on:
-                    continue
-                vx, vy, vz = _unit(vx, vy, vz)
-                sc = inst_uv_scale[b, slot]
-                tex_row[px] = inst_tex[b, slot]
-                row[U, px], row[V, px] = u * sc, v * sc
-                row[0, px], row[1, px], row[2, px] = px_, py_, pz_
-                row[3, px], row[4, px], row[5, px] = nx, ny, nz
-                row[6, px], row[7, px], row[8, px] = vx, vy, vz
-                row[9, px], row[10, px], row[11, px] = inst_spec[b, slot], inst_shin[b, slot], ONE
-                for c in range(3):
-                    row[12 + c, px] = inst_color[b, slot, c]
             a = e
         if not shade_on:
             continue
@@ -233,10 +182,12 @@ def _shade_scene(
 @njit(cache=True, error_model="numpy")
 def _surface_run(row, bary, a, e, fy, s, screen, c, ex, ey, ez, flip, sc, spec, shin, colour):
     """The row buffer's surface inputs (`ROWS` 0-14, U, V) of pixels [a, e) of an image row at height fy, all on
-    triangle s (corner attributes c (3, 8), `_corner_attributes`): the same float32 expressions, in the same
-    order, as `_shade_scene`'s fragment-by-fragment loop, as vector code. Each loop writes one or two rows:
-    numba's compiler vectorizes a loop only while its runtime checks that the arrays do not overlap stay few
-    (8 pairs), so a value the rows share (the barycentric weights in `bary`, the normal) is computed in each."""
+    triangle s (corner attributes c (3, 8), `_corner_attributes`), as vector code: each value the same float32
+    expression, in the same order, as when each fragment was interpolated alone (the same bytes as before runs).
+    Each loop writes one to three rows: numba's compiler vectorizes a loop only while its runtime checks that the
+    arrays do not overlap stay few (8 pairs), so a value the rows share (the normal) is computed in each. The
+    slices start at 0 and the loops run over range(n): with indices from range(a, e) numba cannot know that
+    none is negative, adds wraparound to every access, and the loop stays scalar."""
     x0, y0, x1, y1, x2, y2 = _corners(screen, s)
     w0, w1, w2 = screen[s, 0, 2], screen[s, 1, 2], screen[s, 2, 2]
     # slices from index 0 (loops over range(n)): numba then knows no index is negative and adds no wraparound
