@@ -264,8 +264,8 @@ class TableWorld:
 
 @functools.lru_cache(maxsize=1)
 def _meshes_folder() -> Path | None:
-    """The procedural meshes' cache folder: named by a digest of every generator source and torch's version (a
-    change to either builds the meshes afresh); None where no folder is writable."""
+    """The procedural meshes' cache folder: named by a digest of every generator source and of torch's and
+    numpy's versions (a change to any of them builds the meshes afresh); None where no folder is writable."""
     root = Path(procedural.__file__).resolve().parents[1]  # the generators package
     sources = tuple(sorted(root.rglob("*.py")))
     versions = hashlib.sha256(f"{torch.__version__} {np.__version__}".encode()).hexdigest()[:8]
@@ -275,7 +275,7 @@ def _meshes_folder() -> Path | None:
 def random_object(seed: int) -> Mesh:
     """`procedural.random_object(seed)`, built once a machine: later processes read it from the cache folder
     (`cachedir`; building the tabletop world's 24 distractors took 0.17 s of every run's start-up, reading them
-    ~0.01 s). The same tensors either way (tests/test_world_cache.py); a damaged or unreadable file is built again."""
+    ~0.02 s). The same tensors either way (tests/test_world_cache.py); a damaged or unreadable file is built again."""
     cache = _meshes_folder()
     path = cache / f"random_object_{seed}.npz" if cache is not None else None
     if path is not None and path.is_file():

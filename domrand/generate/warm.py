@@ -1,12 +1,13 @@
 """The first run on a machine: compile the kernels a dataset needs, two groups at once.
 
 numba compiles one function at a time in a process, and a cold cache (a new machine, a new version of the
-kernels) costs about 22 s of compiling on one core before the first chunk. `warm_up` splits it: a child process
-compiles the texture synthesis (by making one scene), the image noise and the PNG encoder (for formats other than
-native) while this one compiles the renderer and the label kernels (by rendering one scene without textures or
-noise: the same argument types); both write numba's cache, which every later call, process and run reads. The
-CLI starts the child as it starts (`domrand.cli._early_warm_up`, handed over with `early`), before this process
-has imported torch and read its config, so the two groups end together (about 12.5 s on two cores).
+kernels) costs about 24 s of compiling on one core before the first chunk. `warm_up` splits it: a child process
+compiles the shading's run interpolation (`_surface`), the texture synthesis (by making one scene), the image
+noise and the PNG encoder (for formats other than native) while this one compiles the renderer and the label
+kernels (by rendering one scene without textures or noise: the same argument types); both write numba's cache,
+which every later call, process and run reads. The CLI starts the child as it starts
+(`domrand.cli._early_warm_up`, handed over with `early`), before this process has imported torch and read its
+config, so the two groups end together (about 13 s on two cores).
 
     python -c "$CHILD" CONFIG.json                 # the child (`CHILD`): compile the texture kernel of that config
 """
@@ -132,11 +133,11 @@ def _surface() -> None:
     it seconds later (tests/generate/test_warm_up.py checks the types)."""
     import numpy as np
 
-    from domrand.kernels.shade import _surface_run
+    from domrand.kernels.shade import ROWS, _surface_run
 
     f32 = np.float32
     row, bary, screen, corner = (
-        np.zeros((23, 4), f32),
+        np.zeros((ROWS, 4), f32),
         np.zeros((3, 4), f32),
         np.ones((1, 3, 3), f32),
         np.zeros((1, 3, 8), f32),

@@ -121,7 +121,7 @@ def _shade_scene(
     sl = shadow_light[b]
     shadow_on = has_shadow[b] and l_enabled[b, sl]
     bt = bg_tex[b]
-    bary = np.empty((3, w), dtype=np.float32)  # a long run's barycentric weights (`_surface_run`)
+    bary = np.empty((3, w), dtype=np.float32)  # a run's barycentric weights (`_surface_run`)
     for py in range(h):
         a = np.int64(0)  # not the literal 0: `_surface_run` compiled once, for int64
         while a < w:  # runs of one triangle (or of background) along the row
@@ -190,7 +190,6 @@ def _surface_run(row, bary, a, e, fy, s, screen, c, ex, ey, ez, flip, sc, spec, 
     none is negative, adds wraparound to every access, and the loop stays scalar."""
     x0, y0, x1, y1, x2, y2 = _corners(screen, s)
     w0, w1, w2 = screen[s, 0, 2], screen[s, 1, 2], screen[s, 2, 2]
-    # slices from index 0 (loops over range(n)): numba then knows no index is negative and adds no wraparound
     n = e - a
     b0, b1, b2 = bary[0, :n], bary[1, :n], bary[2, :n]
     for j in range(n):

@@ -30,7 +30,6 @@ import shutil
 from pathlib import Path
 
 _SPENT: list[Path] = []
-_AT_EXIT: list[bool] = []  # whether remove_spent is registered to run at exit
 
 
 def spend(folder: str | Path) -> None:
@@ -40,9 +39,6 @@ def spend(folder: str | Path) -> None:
         for name in files:
             with contextlib.suppress(OSError):
                 os.truncate(os.path.join(root, name), 0)
-    if not _AT_EXIT:
-        atexit.register(remove_spent)
-        _AT_EXIT.append(True)
     _SPENT.append(Path(folder))
 
 
@@ -50,3 +46,6 @@ def remove_spent() -> None:
     """Remove every folder given to `spend` (after the last measurement)."""
     while _SPENT:
         shutil.rmtree(_SPENT.pop(), ignore_errors=True)
+
+
+atexit.register(remove_spent)  # whatever a benchmark left, at the latest when its process ends
