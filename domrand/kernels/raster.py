@@ -69,8 +69,10 @@ def _leave(a, dy, xv):
 
 @njit(cache=True, error_model="numpy")  # no zero-divisor check: the row loop vectorizes
 def raster_scene(screen, valid, zbuf, tbuf):
-    """Depth-test every valid triangle of one scene into zbuf (H, W) float32 / tbuf (H, W) int32."""
+    """Depth-test every valid triangle of one scene into zbuf (H, W) float32 / tbuf (H, W) int32; with an empty
+    tbuf (0, 0), the depths alone (a shadow map: no triangle ids, the same depths)."""
     h, w = zbuf.shape
+    depth_only = tbuf.shape[0] == 0
     big = F32(4 * max(h, w))
     for t in range(screen.shape[0]):
         if not valid[t]:
@@ -93,7 +95,21 @@ def raster_scene(screen, valid, zbuf, tbuf):
             stop = min(_leave(a0, dy12, x1), _leave(a1, dy20, x2), _leave(a2, dy01, x0), xmax)
             if start > stop:
                 continue
-            zrow, trow = zbuf[py, start : stop + 1], tbuf[py, start : stop + 1]
+            zrow = zbuf[py, start : stop + 1]
+            if depth_only:  # the nearest depth alone: the same depths as with the tie-break (ties keep the value)
+                for i in range(stop + 1 - start):
+                    fx = F32(start + i)
+                    w0 = a0 - dy12 * (fx - x1)
+                    w1 = a1 - dy20 * (fx - x2)
+                    w2 = a2 - dy01 * (fx - x0)
+                    own = (
+                        ((w0 > 0) | ((w0 == 0) & tie0)) & ((w1 > 0) | ((w1 == 0) & tie1)) & ((w2 > 0) | ((w2 == 0) & tie2))
+                    )
+                    d = (w0 * zq0 + w1 * zq1 + w2 * zq2) / (w0 * q0 + w1 * q1 + w2 * q2)
+                    zb = zrow[i]
+                    zrow[i] = d if own & (d < zb) else zb
+                continue
+            trow = tbuf[py, start : stop + 1]
             # Every pixel between the bounds is tested and written back, kept or replaced, without a branch (and
             # numpy's error model: no check for a zero divisor), so the compiler makes the row vector code. The
             # fill rule, depth and tie-break are `_owns` and the test pixel by pixel, unchanged.
@@ -189,7 +205,7 @@ def render_batch(
     # Buffers by np.empty and filled by loops where they need a value: every distinct np.full / np.zeros / np.empty
     # signature is one more compilation of numpy's implementation (a tenth of a second each on a cold start).
     smap = np.empty((smap_size, smap_size), dtype=np.float32)  # filled per scene below
-    stb = np.empty((smap_size, smap_size), dtype=np.int32)
+    no_ids = np.empty((0, 0), dtype=np.int32)  # the shadow map keeps depths alone (`raster_scene`)
     zbuf = np.empty((h, w), dtype=np.float32)
     tbuf = np.empty((h, w), dtype=np.int32)
     # Silhouette marks are unique in the batch (scene * K + slot), so the canvas is never cleared.
@@ -210,11 +226,10 @@ def render_batch(
     for b in range(lo, hi):
         if has_shadow[b] and shade_on:
             _fill2(smap, INF)
-            _fill2(stb, -1)
             keep = visible[b] & cast_shadow[b]
             light_view = (l_w2v[b], l_proj[b], l_ortho[b], l_near)
             front_scene(world_pos[b], inst_mesh[b], bank, keep, light_view, false, buffers)
-            raster_scene(screen, valid, smap, stb)
+            raster_scene(screen, valid, smap, no_ids)
         camera_view = (cam_w2v[b], cam_proj[b], false, near)
         front_scene(world_pos[b], inst_mesh[b], bank, visible[b], camera_view, cull_back, buffers)
         _fill2(zbuf, INF)
