@@ -103,7 +103,9 @@ def raster_scene(screen, valid, zbuf, tbuf):
                     w1 = a1 - dy20 * (fx - x2)
                     w2 = a2 - dy01 * (fx - x0)
                     own = (
-                        ((w0 > 0) | ((w0 == 0) & tie0)) & ((w1 > 0) | ((w1 == 0) & tie1)) & ((w2 > 0) | ((w2 == 0) & tie2))
+                        ((w0 > 0) | ((w0 == 0) & tie0))
+                        & ((w1 > 0) | ((w1 == 0) & tie1))
+                        & ((w2 > 0) | ((w2 == 0) & tie2))
                     )
                     d = (w0 * zq0 + w1 * zq1 + w2 * zq2) / (w0 * q0 + w1 * q1 + w2 * q2)
                     zb = zrow[i]

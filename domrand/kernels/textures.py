@@ -265,7 +265,7 @@ def _stones(c0, c1, c2, seed, cells, duty, size, out):
                     sx[m], sy[m] = ix + F(di) + jx[wx, wy], iy + F(dj) + jy[wx, wy]
                     sw[m, 0], sw[m, 1] = wx, wy
                     m += 1
-            _nearest_two(xs, y, j0, j1, sx, sy, edge, shade, nearest)
+            _nearest_two(xs[j0:j1], y, sx, sy, edge[j0:j1], shade[j0:j1], nearest[j0:j1])
             for j in range(j0, j1):
                 if edge[j] < mortar:
                     for c in range(3):
@@ -286,14 +286,15 @@ def _closer(d, m, b, s, n):
 
 
 @njit(cache=True, error_model="numpy")
-def _nearest_two(xs, y, j0, j1, sx, sy, edge, shade, nearest):
-    """For texels j0..j1 - 1 of a row (x = xs[j], y; cell units), from the 9 sites (sx, sy) (9,) around their
-    cell: edge, the distance to the second nearest less that to the nearest; shade, the dome's brightness; and
-    nearest, the nearest's index (`_stones`). The sites are taken in order, each as a texel's loop over them would
-    (`_closer`), written out so the loop over the texels is vector code."""
+def _nearest_two(xs, y, sx, sy, edge, shade, nearest):
+    """For the texels of a run of a row (x = xs[j], y; cell units) (N,), from the 9 sites (sx, sy) (9,) around
+    their cell: edge (N,), the distance to the second nearest less that to the nearest; shade (N,), the dome's
+    brightness; and nearest (N,), the nearest's index (`_stones`). The sites are taken in order, each as a texel's
+    loop over them would (`_closer`), written out so the loop over the texels is vector code (0-based slices: with
+    indices from range(j0, j1) numba adds wraparound to every access and the loop stays scalar)."""
     x0, x1, x2, x3, x4, x5, x6, x7, x8 = sx[0], sx[1], sx[2], sx[3], sx[4], sx[5], sx[6], sx[7], sx[8]
     y0, y1, y2, y3, y4, y5, y6, y7, y8 = sy[0], sy[1], sy[2], sy[3], sy[4], sy[5], sy[6], sy[7], sy[8]
-    for j in range(j0, j1):
+    for j in range(xs.shape[0]):
         x = xs[j]
         b, s, n = F(1e9), F(1e9), 0
         b, s, n = _closer((x - x0) * (x - x0) + (y - y0) * (y - y0), 0, b, s, n)
@@ -443,6 +444,37 @@ def _weights(k, ca, sa, cells, duty, cx, cy, radius, noise, w):
                 w[i, j] = min(max(noise[i, j], np.float32(0)), np.float32(1))
 
 
+@njit(cache=True, error_model="numpy")
+def _mix2(c0, c1, w, out):
+    """out (N * 3,) uint8: each texel's c0 (3,) and c1 (3,) mixed by its weight w (N,), as one loop over the texels
+    with the three channels written out (vector code; a loop over the channels kept it scalar)."""
+    a0, a1, a2, b0, b1, b2 = c0[0], c0[1], c0[2], c1[0], c1[1], c1[2]
+    for p in range(w.shape[0]):
+        x = w[p]
+        out[3 * p] = _u8(a0 * (1 - x) + b0 * x)
+        out[3 * p + 1] = _u8(a1 * (1 - x) + b1 * x)
+        out[3 * p + 2] = _u8(a2 * (1 - x) + b2 * x)
+
+
+@njit(cache=True, error_model="numpy")
+def _blend_row(i, size, ca, sa, c0, c1, c2, w, noise, out):
+    """out (S * 3,) uint8: row i of a blend texture, its checker weights w (S,) mixed with a gradient from c2 to c1
+    at right angles by noise (S,), the channels written out (vector code)."""
+    half, zero, one = np.float32(0.5), np.float32(0), np.float32(1)
+    rs2 = np.float32(1.0 / math.sqrt(2.0))
+    v = (np.float32(i) + half) / np.float32(size)
+    a0, a1, a2, b0, b1, b2, d0, d1, d2 = c0[0], c0[1], c0[2], c1[0], c1[1], c1[2], c2[0], c2[1], c2[2]
+    for j in range(size):
+        u = (np.float32(j) + half) / np.float32(size)
+        x = w[j]
+        ru2 = (u - half) * -sa + (v - half) * ca
+        g = min(max(ru2 * rs2 + half, zero), one)
+        m = min(max(noise[j], zero), one)
+        out[3 * j] = _u8((a0 * (1 - x) + b0 * x) * (1 - m) + (d0 * (1 - g) + b0 * g) * m)
+        out[3 * j + 1] = _u8((a1 * (1 - x) + b1 * x) * (1 - m) + (d1 * (1 - g) + b1 * g) * m)
+        out[3 * j + 2] = _u8((a2 * (1 - x) + b2 * x) * (1 - m) + (d2 * (1 - g) + b2 * g) * m)
+
+
 @njit(cache=True, nogil=True)
 def synthesize(
     lo, hi, kind, c0, c1, c2, angle, cells, duty, seed, centre, radius, image, crop, tint, images, size, out
@@ -499,25 +531,10 @@ def synthesize(
             CHECKER if k == BLEND else k, ca, sa, cells[t], duty[t], centre[t, 0], centre[t, 1], radius[t], noise, wbuf
         )
         if k != BLEND:
-            for i in range(size):
-                for j in range(size):
-                    w = wbuf[i, j]
-                    for c in range(3):
-                        out[t, i, j, c] = _u8(c0[t, c] * (1 - w) + c1[t, c] * w)
+            _mix2(c0[t], c1[t], wbuf.reshape(size * size), out[t].reshape(size * size * 3))
             continue
-        rs2 = np.float32(1.0 / math.sqrt(2.0))
         for i in range(size):  # the checker blended with a gradient from c2 to c1 at right angles, by noise
-            v = (np.float32(i) + half) / np.float32(size)
-            for j in range(size):
-                u = (np.float32(j) + half) / np.float32(size)
-                w = wbuf[i, j]
-                ru2 = (u - half) * -sa + (v - half) * ca
-                g = min(max(ru2 * rs2 + half, np.float32(0)), np.float32(1))
-                m = min(max(noise[i, j], np.float32(0)), np.float32(1))
-                for c in range(3):
-                    val = c0[t, c] * (1 - w) + c1[t, c] * w
-                    grad = c2[t, c] * (1 - g) + c1[t, c] * g
-                    out[t, i, j, c] = _u8(val * (1 - m) + grad * m)
+            _blend_row(i, size, ca, sa, c0[t], c1[t], c2[t], wbuf[i], noise[i], out[t, i].reshape(size * 3))
 
 
 cache.leave()
