@@ -118,6 +118,7 @@ def _shade_scene(
         for r in range(ROWS):
             row[r, px] = ZERO
     taps, tmp = np.empty((5, w), dtype=np.int64), np.empty((14, w), dtype=np.float32)  # the lookups' scratch
+    offs = np.empty((4, w), dtype=np.uint64)  # `_texture_row`'s reads
     sl = shadow_light[b]
     shadow_on = has_shadow[b] and l_enabled[b, sl]
     bt = bg_tex[b]
@@ -164,7 +165,7 @@ def _shade_scene(
             a = e
         if not shade_on:
             continue
-        _texture_row(row, tex_row, w, textures, taps, tmp)
+        _texture_row(row, tex_row, w, textures, tmp, offs)
         if shadow_on:  # the shadow light's map, looked up where it lights the surface
             point, lx, ly, lz = l_kind[b, sl] != 0, lvec[sl, 0], lvec[sl, 1], lvec[sl, 2]
             _shadow_row(row, lit, w, smap, l_w2v[b], l_proj[b], l_ortho[b], point, lx, ly, lz, taps, tmp)
@@ -234,12 +235,13 @@ def _surface_run(row, bary, a, e, fy, s, screen, c, ex, ey, ez, flip, sc, spec, 
 
 
 @njit(cache=True, error_model="numpy")
-def _texture_row(row, tex_row, w, textures, taps, tmp):
+def _texture_row(row, tex_row, w, textures, tmp, offs):
     """Multiply each pixel's albedo (rows 12-14) by its texture at (row[U], row[V]) where it has one (tex_row >= 0):
     a bilinear, repeat-addressed lookup of (N, S, S, 3) uint8 `textures` as `shade_torch`'s. In passes (the
-    module's docstring): texel coordinates, their integer parts, the twelve reads (scalar), the mix a channel at a
-    time. Every pixel reads (one with no texture, texture 0) and keeps its albedo where it has none.
-    taps (5, W) int64 and tmp (14, W) float32: the caller's scratch."""
+    module's docstring): texel coordinates, their integer parts, the four texels' places in the flat bank as
+    unsigned offsets (no wraparound and no strides for the reads), the twelve reads (scalar), the mix a channel at
+    a time. Every pixel reads (one with no texture, texture 0) and keeps its albedo where it has none.
+    tmp (14, W) float32 and offs (4, W) uint64: the caller's scratch."""
     n, size = textures.shape[0], textures.shape[1]
     if n == 0:  # an empty bank: no pixel has a texture (and there is nothing to read)
         return
@@ -251,16 +253,20 @@ def _texture_row(row, tex_row, w, textures, taps, tmp):
         tmp[0, i], tmp[1, i] = x0f, y0f
     for i in range(w):
         x0, y0 = _wrap(int(tmp[0, i]), size), _wrap(int(tmp[1, i]), size)
-        taps[0, i] = min(max(tex_row[i], 0), n - 1)
-        taps[1, i], taps[2, i] = x0, y0
-        taps[3, i] = x0 + 1 if x0 + 1 < size else 0
-        taps[4, i] = y0 + 1 if y0 + 1 < size else 0
+        t = min(max(tex_row[i], 0), n - 1)
+        x1 = x0 + 1 if x0 + 1 < size else 0
+        y1 = y0 + 1 if y0 + 1 < size else 0
+        r0, r1 = (t * size + y0) * size, (t * size + y1) * size
+        offs[0, i], offs[1, i] = np.uint64(3 * (r0 + x0)), np.uint64(3 * (r0 + x1))
+        offs[2, i], offs[3, i] = np.uint64(3 * (r1 + x0)), np.uint64(3 * (r1 + x1))
+    flat = textures.reshape(n * size * size * 3)
+    one, two = np.uint64(1), np.uint64(2)
     for i in range(w):
-        t, x0, y0, x1, y1 = taps[0, i], taps[1, i], taps[2, i], taps[3, i], taps[4, i]
-        tmp[0, i], tmp[1, i], tmp[2, i] = textures[t, y0, x0, 0], textures[t, y0, x0, 1], textures[t, y0, x0, 2]
-        tmp[3, i], tmp[4, i], tmp[5, i] = textures[t, y0, x1, 0], textures[t, y0, x1, 1], textures[t, y0, x1, 2]
-        tmp[6, i], tmp[7, i], tmp[8, i] = textures[t, y1, x0, 0], textures[t, y1, x0, 1], textures[t, y1, x0, 2]
-        tmp[9, i], tmp[10, i], tmp[11, i] = textures[t, y1, x1, 0], textures[t, y1, x1, 1], textures[t, y1, x1, 2]
+        a, b, c, d = offs[0, i], offs[1, i], offs[2, i], offs[3, i]
+        tmp[0, i], tmp[1, i], tmp[2, i] = flat[a], flat[a + one], flat[a + two]
+        tmp[3, i], tmp[4, i], tmp[5, i] = flat[b], flat[b + one], flat[b + two]
+        tmp[6, i], tmp[7, i], tmp[8, i] = flat[c], flat[c + one], flat[c + two]
+        tmp[9, i], tmp[10, i], tmp[11, i] = flat[d], flat[d + one], flat[d + two]
     s = F32(1.0 / 255.0)
     for c in range(3):  # a channel a loop: one loop over all three reads too many arrays to be vector code
         for i in range(w):
