@@ -38,18 +38,54 @@ NORMAL = np.array(
 _U24 = np.float32(1.0 / (1 << 24))
 
 
+_TINY, _BIG = np.float32(2.0**-13), np.float32(2.0**17)
+_EXACT = 2.0**17  # float64 sums below this of values in {0} U [TINY, BIG) are exact (`_sum`)
+
+
+@njit(cache=True, inline="always")
+def _sum(x, plain):
+    """The float64 sum of x (N,) float32 in index order, as `acc += x[q]` one after another gives it.
+
+    With `plain` (every value 0 or in [2^-13, 2^17)): every value is a multiple of 2^-36 (a float32 of exponent
+    -13 or more), so a sum below 2^17 is a multiple of 2^-36 below 2^53 of them, exact in float64, and so is every
+    partial sum on the way: the order does not matter. Eight running sums then (no chain of dependent additions);
+    where their total reaches 2^17, or some value is not plain, the sum is taken again one value after another."""
+    n = x.shape[0]
+    if plain:
+        a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = 0.0
+        m = n - n % 8
+        for q in range(0, m, 8):
+            a0 += x[q]
+            a1 += x[q + 1]
+            a2 += x[q + 2]
+            a3 += x[q + 3]
+            a4 += x[q + 4]
+            a5 += x[q + 5]
+            a6 += x[q + 6]
+            a7 += x[q + 7]
+        total = ((a0 + a1) + (a2 + a3)) + ((a4 + a5) + (a6 + a7))
+        for q in range(m, n):
+            total += x[q]
+        if total < _EXACT:
+            return total
+    acc = 0.0
+    for q in range(n):
+        acc += x[q]
+    return acc
+
+
 @njit(cache=True, inline="always")
 def _jitter(src, brightness, contrast, saturation, x):
     """x (H, W, 3) = src with brightness, contrast (about the image mean) and saturation applied."""
     h, w, _ = src.shape
-    acc = 0.0
-    for i in range(h):
-        for j in range(w):
-            for c in range(3):
-                v = src[i, j, c] * brightness
-                x[i, j, c] = v
-                acc += v
-    mean = np.float32(acc / (h * w * 3))
+    n = h * w * 3
+    sf, xf = src.reshape(n), x.reshape(n)
+    odd = 0  # values outside {0} U [TINY, BIG) (NaN included)
+    for q in range(n):  # vector code
+        v = sf[q] * brightness
+        xf[q] = v
+        odd += not ((v == 0) | ((v >= _TINY) & (v < _BIG)))
+    mean = np.float32(_sum(xf, odd == 0) / n)
     for i in range(h):
         for j in range(w):
             r = (x[i, j, 0] - mean) * contrast + mean

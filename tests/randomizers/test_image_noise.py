@@ -59,3 +59,28 @@ def test_compiled_quantize_equals_frame_quantize():
     x = torch.rand(3, 17, 19, 3, generator=torch.Generator().manual_seed(0)) * 1.4 - 0.2
     x[0, 0, :8, 0] = torch.tensor([0.0, 1.0, 0.5 / 255, 1.5 / 255, 254.5 / 255, -0.0, 1.0000001, 0.99999])
     assert np.array_equal(quantize(x), reference(x).numpy())
+
+
+def _contrast_mean(img: np.ndarray) -> np.ndarray:
+    """Each image's mean as the kernel's contrast uses it: the float64 sum of its float32 values taken one after
+    another in memory order (np.cumsum adds in order, with no pairwise summation), divided, rounded to float32."""
+    return np.array([np.float32(np.cumsum(x.reshape(-1).astype(np.float64))[-1] / x.size) for x in img])
+
+
+def test_the_contrast_mean_is_the_in_order_sum_on_both_of_its_paths():
+    """`kernels.noise._sum` adds eight running sums where every value is 0 or in [2^-13, 2^17) and the total stays
+    below 2^17 (then every partial sum is exact and the order cannot matter), else one value after another. Either
+    way the contrast's mean must be the in-order sum's: a contrast of 0 leaves each pixel at that mean (as float32),
+    so the output shows it bit for bit, on images that take each path."""
+    rng = np.random.default_rng(3)
+    plain = rng.uniform(2.0**-13, 1.0, (1, 61, 61, 3)).astype(np.float32)  # 11,163 values: not a multiple of 8
+    plain[0, :5] = 0.0  # zeros keep the fast path
+    tiny = plain.copy()
+    tiny[0, 7, 9, 1] = np.float32(3e-9)  # below 2^-13: one value after another
+    big = np.full((1, 256, 256, 3), 0.999, np.float32)  # 196,608 values: the total passes 2^17
+    big[0, ::3] = rng.uniform(0.5, 1.0, (86, 256, 3)).astype(np.float32)
+    for img in (plain, tiny, big):
+        out = ImageNoise().apply(torch.from_numpy(img), params(1, c=0.0, s=1.0)).numpy()
+        mean = _contrast_mean(img)[0]
+        assert out[0, 0, 0, 0] == np.clip(mean, 0, 1), (img.shape, out[0, 0, 0, 0], mean)
+        assert (out == out[0, 0, 0, 0]).all()
