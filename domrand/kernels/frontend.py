@@ -13,6 +13,7 @@ import numpy as np
 from numba import njit
 
 from domrand.kernels import cache
+from domrand.kernels.cache import INTERNAL
 
 cache.enter()  # the compiled kernels' folder, before the first @njit (`kernels.cache`)
 
@@ -61,7 +62,7 @@ def scene_buffers(k_n, v_n, t2):
     )
 
 
-@njit(cache=True)
+@njit(cache=True, **INTERNAL)
 def front_scene(world_pos, mesh_ids, bank, keep, view, cull_back, out):
     """Front end for one scene and one view, as `frontend.triangles` (same arithmetic, same order).
 

@@ -21,6 +21,7 @@ import numpy as np
 from numba import njit
 
 from domrand.kernels import cache
+from domrand.kernels.cache import INTERNAL
 
 cache.enter()  # the compiled kernels' folder, before the first @njit (`kernels.cache`)
 
@@ -137,7 +138,7 @@ def _lightest(weight, li, ii, m, nxt):
     return ii, li, ii + 1
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, **INTERNAL)
 def _canonical(lengths, codes):
     """Canonical Huffman codes of `lengths` (RFC 1951, 3.2.2), bit-reversed: DEFLATE sends a code's first bit
     first into a stream filled from the least significant bit."""
@@ -164,7 +165,7 @@ def _canonical(lengths, codes):
             codes[s] = 0
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, **INTERNAL)
 def _tokens(raw, n, sym, extra):
     """Literal/length symbols of raw[:n] for `_write_zlib`'s run mode: a run of 3 to 258 bytes equal to the byte
     before it is one length symbol (257 + k, `extra` its extra bits' value) at distance 1, any other byte a
@@ -202,7 +203,7 @@ def _flush32(acc, out, pos):
     return acc >> np.uint64(32), pos + 4
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, **INTERNAL)
 def _write_zlib(raw, n, sym, extra, t, rle, freq, adler, out):
     """The zlib stream of the filtered bytes raw[:n] as one dynamic-Huffman DEFLATE block into out; returns its
     length in bytes. Without `rle` every byte is a literal (`sym`, `extra` and `t` unused); with it the block
@@ -299,7 +300,7 @@ def _write_zlib(raw, n, sym, extra, t, rle, freq, adler, out):
     return pos + 4
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, **INTERNAL)
 def _adler32(raw, n):
     """Adler-32 of raw[:n] (RFC 1950)."""
     a, b = 1, 0
@@ -315,7 +316,7 @@ def _adler32(raw, n):
     return (b << 16) | a
 
 
-@njit(cache=True, nogil=True)
+@njit(cache=True, nogil=True, **INTERNAL)
 def _deflate_one(img, raw, out):
     """zlib stream of Sub-filtered rows of img (H, W, 3) uint8 into out; returns its length in bytes. The one
     pass that filters the rows also counts the bytes for the Huffman code and sums Adler-32."""

@@ -16,6 +16,7 @@ import numpy as np
 from numba import njit
 
 from domrand.kernels import cache
+from domrand.kernels.cache import INTERNAL
 from domrand.kernels.constants import MARGIN
 from domrand.kernels.fmath import iceil, ifloor
 from domrand.kernels.frontend import F32, INF, ONE, _corners, front_scene, scene_buffers, world_geometry
@@ -130,7 +131,7 @@ def raster_scene(screen, valid, zbuf, tbuf):
                 trow[i] = t if take else tb
 
 
-@njit(cache=True)
+@njit(cache=True, **INTERNAL)
 def cover_stats(screen, valid, start, end, stamp, mark, out):
     """Mark every pixel centre covered by a valid triangle in [start, end) with `mark` (the same edge
     functions and fill rule as `raster_scene`) on a canvas around the (h, w) image, and measure it.

@@ -21,6 +21,7 @@ import numpy as np
 from numba import njit
 
 from domrand.kernels import cache
+from domrand.kernels.cache import INTERNAL
 from domrand.kernels.constants import SHADOW_BIAS_TEXELS, SHADOW_SLOPE_TEXELS
 from domrand.kernels.fmath import fpow, ifloor
 from domrand.kernels.frontend import F32, INF, ONE, ZERO, _corners
@@ -53,7 +54,7 @@ def _unit(x, y, z):
     return x / n, y / n, z / n
 
 
-@njit(cache=True)
+@njit(cache=True, **INTERNAL)
 def tri_slots_faces(t2, f_n):
     """(T2,) slot and (T2,) face of each of the front end's triangle slots s = (slot * F + face) * 2 + sub."""
     tri_slot = np.empty(t2, dtype=np.int64)
@@ -84,7 +85,7 @@ def _corner_attributes(s, b, slot, mesh, face, weights, faces, world_pos, world_
 # shaded ~6% of pixels a last bit apart, so a machine's first run wrote other bytes than its later runs
 # (test_regression_a_first_run_shaded_differently_from_later_runs). It cost 1.35 -> 1.63 ms a render.
 # numpy's error model: no zero-divisor check on each float division (none is zero where a value is read).
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", **INTERNAL)
 def _shade_scene(
     b, zbuf, tbuf, screen, weights, world_pos, world_nrm, inst_mesh, faces, uvs, double_sided, inst_tex,
     inst_color, inst_uv_scale, inst_spec, inst_shin, textures, l_kind, l_pos, l_color, l_intensity, l_enabled,
@@ -234,7 +235,7 @@ def _surface_run(row, bary, a, e, fy, s, screen, c, ex, ey, ez, flip, sc, spec, 
         m12[j], m13[j], m14[j] = cr, cg, cb
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", **INTERNAL)
 def _texture_row(row, tex_row, w, textures, tmp, offs):
     """Multiply each pixel's albedo (rows 12-14) by its texture at (row[U], row[V]) where it has one (tex_row >= 0):
     a bilinear, repeat-addressed lookup of (N, S, S, 3) uint8 `textures` as `shade_torch`'s. In passes (the
@@ -277,7 +278,7 @@ def _texture_row(row, tex_row, w, textures, tmp, offs):
             row[12 + c, i] = row[12 + c, i] * val if tex_row[i] >= 0 else row[12 + c, i]
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy")  # with a Python entry: tests call it
 def _shadow_row(row, lit, w, smap, w2v, proj, ortho, point, lx0, ly0, lz0, taps, tmp):
     """Row 11: each surface pixel's lit fraction from the shadow light (a directional light's unit vector
     (lx0, ly0, lz0), or a point light's position): 2x2 PCF of the shadow map where the light faces the surface
@@ -335,7 +336,7 @@ def _shadow_row(row, lit, w, smap, w2v, proj, ortho, point, lx0, ly0, lz0, taps,
         row[11, i] = vis if tmp[5, i] > ZERO else ONE
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", **INTERNAL)
 def _colour_row(row, lit, w, ar, ag, ab, out):
     """out (W, 3): a surface pixel's albedo x (ambient + diffuse) + specular, clamped to [0, 1]; a background
     pixel's albedo (its texture or colour)."""
@@ -348,7 +349,7 @@ def _colour_row(row, lit, w, ar, ag, ab, out):
 
 # No fast math (as `_shade_scene`): the same bits compiled or cached. A NaN normal (a degenerate fragment) stays
 # selected out below.
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", **INTERNAL)
 def _light_row(row, w, point, lx0, ly0, lz0, cr, cg, cb, intensity, shadowed):
     """Add one light's Blinn-Phong diffuse and specular terms to the sums of an image row's w pixels (`ROWS`):
     a directional light's unit vector (lx0, ly0, lz0), or a point light's position. No branch and no call (`fpow`

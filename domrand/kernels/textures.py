@@ -12,6 +12,7 @@ from numba import njit
 from domrand.generators.textures import _SALT as SALT
 from domrand.generators.textures import KINDS, LEAVES, STROKES
 from domrand.kernels import cache
+from domrand.kernels.cache import INTERNAL
 from domrand.kernels.fmath import iceil, ifloor
 
 cache.enter()  # the compiled kernels' folder, before the first @njit (`kernels.cache`)
@@ -37,7 +38,7 @@ def _hash(seed, ix, iy):
     return np.float32(h & 0xFFFFFF) / np.float32(1 << 24)
 
 
-@njit(cache=True)
+@njit(cache=True, **INTERNAL)
 def _value_noise(seed, cells, size, octaves, out):
     """out (S, S) float32: `generators.textures.value_noise` with persistence 0.5."""
     out[:] = 0
@@ -90,7 +91,7 @@ def _wrap(d):
     return d - F(ifloor(d + F(0.5)))
 
 
-@njit(cache=True)
+@njit(cache=True, **INTERNAL)
 def _palette(c0, c1, c2, h0, h1, h2, out):
     """out (3,): `generators.textures._palette` for one shape."""
     for c in range(3):
@@ -102,7 +103,7 @@ def _palette(c0, c1, c2, h0, h1, h2, out):
 TILES = 16  # shapes are binned into TILES x TILES tiles of the texture, so a texel tests only its tile's
 
 
-@njit(cache=True)
+@njit(cache=True, **INTERNAL)
 def _bin(cx, cy, ex, ey):
     """Per tile, the shapes (in index order) whose box of half-sizes (ex, ey) around (cx, cy), on the unit
     torus, reaches into it: counts (T * T,) and indices (T * T, K). A texel's first hit among its tile's
@@ -124,7 +125,7 @@ def _bin(cx, cy, ex, ey):
     return counts, lists
 
 
-@njit(cache=True)
+@njit(cache=True, **INTERNAL)
 def _dead_leaves(c0, c1, c2, seed, cells, duty, size, out):
     """out (S, S, 3) uint8: `generators.textures.dead_leaves` for one texture."""
     r_max = min(F(1.5) / cells, F(0.5))
@@ -184,7 +185,7 @@ def _dead_leaves(c0, c1, c2, seed, cells, duty, size, out):
                         out[i, j, c] = _u8(col[h, c] * (F(1.0) - dome[h] * qh[e]))
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", **INTERNAL)
 def _first_hits(shapes, m, tu, tv, cx, cy, ca, sa, rr, square, hit, qh):
     """hit (M,) the first of `shapes` (in order) containing each of the m texels at (tu, tv), -1 for none, and qh
     its q (`_dead_leaves`: < 1 inside); stops once every texel has one."""
@@ -218,7 +219,7 @@ def _first_hits(shapes, m, tu, tv, cx, cy, ca, sa, rr, square, hit, qh):
             break
 
 
-@njit(cache=True)
+@njit(cache=True, **INTERNAL)
 def _stones(c0, c1, c2, seed, cells, duty, size, out):
     """out (S, S, 3) uint8: `generators.textures.stones` for one texture. The jitter and shade of each of the
     n x n sites is hashed once into a table (a texel reads its 9 neighbours' from it), so the arithmetic per
@@ -285,7 +286,7 @@ def _closer(d, m, b, s, n):
     return (d if c else b), (b if c else min(s, d)), (m if c else n)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", **INTERNAL)
 def _nearest_two(xs, y, sx, sy, edge, shade, nearest):
     """For the texels of a run of a row (x = xs[j], y; cell units) (N,), from the 9 sites (sx, sy) (9,) around
     their cell: edge (N,), the distance to the second nearest less that to the nearest; shade (N,), the dome's
@@ -310,7 +311,7 @@ def _nearest_two(xs, y, sx, sy, edge, shade, nearest):
         edge[j], shade[j], nearest[j] = e, F(0.55) + F(0.45) * F(math.sqrt(min(e * F(2.0), F(1.0)))), n
 
 
-@njit(cache=True, error_model="numpy")  # no zero-divisor check per division (none divides by 0)
+@njit(cache=True, error_model="numpy", **INTERNAL)  # no zero-divisor check per division (none divides by 0)
 def _strokes(c0, c1, c2, seed, cells, angle, duty, size, out):
     """out (S, S, 3) uint8: `generators.textures.strokes` for one texture.
 
@@ -352,7 +353,7 @@ def _strokes(c0, c1, c2, seed, cells, angle, duty, size, out):
                     _paint(out[i], centres, p0, p1, cx[k], dys[r], ca[k], sa[k], half_len[k], half_w[k], col[k])
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, error_model="numpy", **INTERNAL)
 def _row_spans(r0, n, size, cy, ca, sa, half_len, half_w, dys, los, his):
     """For unwrapped texel rows r0 .. r0 + n - 1, where a row crosses one stroke's rectangle (`_strokes`): dys (n,)
     the row's offset from the stroke's centre, [los, his] (n,) the dx where |along| < half_len and |across| <
@@ -444,7 +445,7 @@ def _weights(k, ca, sa, cells, duty, cx, cy, radius, noise, w):
                 w[i, j] = min(max(noise[i, j], np.float32(0)), np.float32(1))
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always")
 def _mix2(c0, c1, w, out):
     """out (N * 3,) uint8: each texel's c0 (3,) and c1 (3,) mixed by its weight w (N,), as one loop over the texels
     with the three channels written out (vector code; a loop over the channels kept it scalar)."""
@@ -456,7 +457,7 @@ def _mix2(c0, c1, w, out):
         out[3 * p + 2] = _u8(a2 * (1 - x) + b2 * x)
 
 
-@njit(cache=True, error_model="numpy")
+@njit(cache=True, inline="always")
 def _blend_row(i, size, ca, sa, c0, c1, c2, w, noise, out):
     """out (S * 3,) uint8: row i of a blend texture, its checker weights w (S,) mixed with a gradient from c2 to c1
     at right angles by noise (S,), the channels written out (vector code)."""
@@ -521,7 +522,7 @@ def synthesize(
                         )
             continue
         ca, sa = np.float32(math.cos(angle[t])), np.float32(math.sin(angle[t]))
-        noise = np.zeros((size, size), dtype=np.float32)
+        noise = np.empty((size, size), dtype=np.float32)  # read only by noise and blend, which fill it first
         if k == NOISE:
             _value_noise(seed[t], int(cells[t]), size, np.int64(4), noise)  # int64s: one compilation
         elif k == BLEND:

@@ -45,3 +45,35 @@ def test_the_kernels_cache_lives_under_the_digest_unless_the_user_chose_a_folder
     else:
         assert all(f"numba-{cache.digest()}" in p for p in paths)
         assert numba.config.CACHE_DIR == ""  # put back: the user's own numba functions cache where numba puts them
+
+
+def test_regression_a_test_calling_an_internal_kernel_crashed_the_interpreter():
+    """A kernel built with `cache.INTERNAL` has no Python entry point: calling `shade._shadow_row` from a test
+    (tests/render/test_shadow_on_the_lights_plane.py) killed pytest with a segmentation fault. Every kernel so
+    marked must be one no Python code outside `domrand/kernels` names."""
+    import ast
+    from pathlib import Path
+
+    root = Path(cache.HERE).parents[1]
+    internal = set()
+    for src in sorted(cache.HERE.glob("*.py")):
+        for node in ast.walk(ast.parse(src.read_text())):
+            if isinstance(node, ast.FunctionDef) and any(
+                isinstance(d, ast.Call)
+                and any(k.arg is None and getattr(k.value, "id", "") == "INTERNAL" for k in d.keywords)
+                for d in node.decorator_list
+            ):
+                internal.add(node.name)
+    assert {"_shade_scene", "_light_row", "_dead_leaves", "_write_zlib"} <= internal  # the scan finds them
+    python = [p for d in ("domrand", "tests", "experiments") for p in (root / d).rglob("*.py")]
+    python = [p for p in python if cache.HERE not in p.parents and p != Path(__file__).resolve()]
+    named = set()
+    for p in python:  # names in code (imports, attributes, calls), not in docstrings or comments
+        for node in ast.walk(ast.parse(p.read_text())):
+            if isinstance(node, ast.Name) and node.id in internal:
+                named.add((node.id, p.name))
+            elif isinstance(node, ast.Attribute) and node.attr in internal:
+                named.add((node.attr, p.name))
+            elif isinstance(node, ast.ImportFrom):
+                named.update((a.name, p.name) for a in node.names if a.name in internal)
+    assert not named, f"Python code outside domrand/kernels names kernels without a Python entry point: {named}"
