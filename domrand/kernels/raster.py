@@ -68,6 +68,18 @@ def _leave(a, dy, xv):
     return ifloor(root) + 1 if sure else 1 << 30
 
 
+@njit(cache=True, inline="always")
+def _pixel(fx, a, dy, xv, tie, zq, q):
+    """Whether pixel column fx of a row is a triangle's, and its depth there (`raster_scene`): its edges' values
+    a[k] - dy[k] * (fx - xv[k]) and the fill rule (`_owns`, with each edge's `_tie` in tie), the depth from the
+    corners' zq and q (screen[t, :, 3] and [:, 2])."""
+    w0 = a[0] - dy[0] * (fx - xv[0])
+    w1 = a[1] - dy[1] * (fx - xv[1])
+    w2 = a[2] - dy[2] * (fx - xv[2])
+    own = ((w0 > 0) | ((w0 == 0) & tie[0])) & ((w1 > 0) | ((w1 == 0) & tie[1])) & ((w2 > 0) | ((w2 == 0) & tie[2]))
+    return own, (w0 * zq[0] + w1 * zq[1] + w2 * zq[2]) / (w0 * q[0] + w1 * q[1] + w2 * q[2])
+
+
 @njit(cache=True, error_model="numpy")  # no zero-divisor check: the row loop vectorizes
 def raster_scene(screen, valid, zbuf, tbuf):
     """Depth-test every valid triangle of one scene into zbuf (H, W) float32 / tbuf (H, W) int32; with an empty
@@ -85,10 +97,10 @@ def raster_scene(screen, valid, zbuf, tbuf):
         ymax = min((ifloor(min(max(max(y0, y1, y2), -big), big))), h - 1)
         if xmin > xmax or ymin > ymax:
             continue
-        q0, q1, q2 = screen[t, 0, 2], screen[t, 1, 2], screen[t, 2, 2]
-        zq0, zq1, zq2 = screen[t, 0, 3], screen[t, 1, 3], screen[t, 2, 3]
+        q = screen[t, 0, 2], screen[t, 1, 2], screen[t, 2, 2]
+        zq = screen[t, 0, 3], screen[t, 1, 3], screen[t, 2, 3]
         dx12, dy12, dx20, dy20, dx01, dy01 = x2 - x1, y2 - y1, x0 - x2, y0 - y2, x1 - x0, y1 - y0
-        tie0, tie1, tie2 = _tie(dx12, dy12), _tie(dx20, dy20), _tie(dx01, dy01)
+        dy, xv, tie = (dy12, dy20, dy01), (x1, x2, x0), (_tie(dx12, dy12), _tie(dx20, dy20), _tie(dx01, dy01))
         for py in range(ymin, ymax + 1):
             fy = F32(py)
             a0, a1, a2 = dx12 * (fy - y1), dx20 * (fy - y2), dx01 * (fy - y0)
@@ -96,35 +108,19 @@ def raster_scene(screen, valid, zbuf, tbuf):
             stop = min(_leave(a0, dy12, x1), _leave(a1, dy20, x2), _leave(a2, dy01, x0), xmax)
             if start > stop:
                 continue
-            zrow = zbuf[py, start : stop + 1]
+            zrow, a = zbuf[py, start : stop + 1], (a0, a1, a2)
+            # Every pixel between the bounds is tested and written back, kept or replaced, without a branch (and
+            # numpy's error model: no check for a zero divisor), so the compiler makes the row vector code. The
+            # fill rule, depth and tie-break are `_owns` and the test pixel by pixel, unchanged.
             if depth_only:  # the nearest depth alone: the same depths as with the tie-break (ties keep the value)
                 for i in range(stop + 1 - start):
-                    fx = F32(start + i)
-                    w0 = a0 - dy12 * (fx - x1)
-                    w1 = a1 - dy20 * (fx - x2)
-                    w2 = a2 - dy01 * (fx - x0)
-                    own = (
-                        ((w0 > 0) | ((w0 == 0) & tie0))
-                        & ((w1 > 0) | ((w1 == 0) & tie1))
-                        & ((w2 > 0) | ((w2 == 0) & tie2))
-                    )
-                    d = (w0 * zq0 + w1 * zq1 + w2 * zq2) / (w0 * q0 + w1 * q1 + w2 * q2)
+                    own, d = _pixel(F32(start + i), a, dy, xv, tie, zq, q)
                     zb = zrow[i]
                     zrow[i] = d if own & (d < zb) else zb
                 continue
             trow = tbuf[py, start : stop + 1]
-            # Every pixel between the bounds is tested and written back, kept or replaced, without a branch (and
-            # numpy's error model: no check for a zero divisor), so the compiler makes the row vector code. The
-            # fill rule, depth and tie-break are `_owns` and the test pixel by pixel, unchanged.
             for i in range(stop + 1 - start):
-                fx = F32(start + i)
-                w0 = a0 - dy12 * (fx - x1)
-                w1 = a1 - dy20 * (fx - x2)
-                w2 = a2 - dy01 * (fx - x0)
-                own = (
-                    ((w0 > 0) | ((w0 == 0) & tie0)) & ((w1 > 0) | ((w1 == 0) & tie1)) & ((w2 > 0) | ((w2 == 0) & tie2))
-                )
-                d = (w0 * zq0 + w1 * zq1 + w2 * zq2) / (w0 * q0 + w1 * q1 + w2 * q2)
+                own, d = _pixel(F32(start + i), a, dy, xv, tie, zq, q)
                 zb, tb = zrow[i], trow[i]
                 take = own & (d < INF) & ((d < zb) | ((d == zb) & (t < tb)))
                 zrow[i] = d if take else zb
