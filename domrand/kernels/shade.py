@@ -118,7 +118,7 @@ def _shade_scene(
         tex_row[px], lit[px] = -1, False
         for r in range(ROWS):
             row[r, px] = ZERO
-    taps, tmp = np.empty((5, w), dtype=np.int64), np.empty((14, w), dtype=np.float32)  # the lookups' scratch
+    taps, tmp = np.empty((4, w), dtype=np.int64), np.empty((14, w), dtype=np.float32)  # the lookups' scratch
     offs = np.empty((4, w), dtype=np.uint64)  # `_texture_row`'s reads
     sl = shadow_light[b]
     shadow_on = has_shadow[b] and l_enabled[b, sl]
@@ -284,7 +284,7 @@ def _shadow_row(row, lit, w, smap, w2v, proj, ortho, point, lx0, ly0, lz0, taps,
     (lx0, ly0, lz0), or a point light's position): 2x2 PCF of the shadow map where the light faces the surface
     (n . l > 0), else 1, as `shade_torch.shadow_visibility`. In passes as `_texture_row`: where each pixel reads
     and the depth it compares, the four texels' places in the map (-1: a texel outside it, lit), the reads and
-    tests (scalar), the mix. taps (5, W) int64 and tmp (14, W) float32: the caller's scratch."""
+    tests (scalar), the mix. taps (4, W) int64 and tmp (14, W) float32: the caller's scratch."""
     s = smap.shape[0]
     a00, a01, a02, a03 = w2v[0, 0], w2v[0, 1], w2v[0, 2], w2v[0, 3]
     a10, a11, a12, a13 = w2v[1, 0], w2v[1, 1], w2v[1, 2], w2v[1, 3]

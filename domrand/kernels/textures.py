@@ -485,6 +485,7 @@ def synthesize(
     n_img, ih, iw = images.shape[0], images.shape[1], images.shape[2]
     short = min(ih, iw)
     wbuf = np.empty((size, size), dtype=np.float32)
+    noise = np.empty((size, size), dtype=np.float32)  # read only by noise and blend, which fill it first
     for t in range(lo, hi):
         k = kind[t]
         if k < 0:  # not needed: zeros, whatever the buffer held
@@ -522,7 +523,6 @@ def synthesize(
                         )
             continue
         ca, sa = np.float32(math.cos(angle[t])), np.float32(math.sin(angle[t]))
-        noise = np.empty((size, size), dtype=np.float32)  # read only by noise and blend, which fill it first
         if k == NOISE:
             _value_noise(seed[t], int(cells[t]), size, np.int64(4), noise)  # int64s: one compilation
         elif k == BLEND:
