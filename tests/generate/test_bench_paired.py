@@ -33,6 +33,7 @@ def test_paired_ratios_divide_each_round_by_its_own_natives(monkeypatch: pytest.
     monkeypatch.setattr(bench, "user_world", lambda folder: ("cfg.yaml", [1, 2, 3]))
     monkeypatch.setattr("domrand.tools.bench.stages.breakdown", lambda cfg: {"render": 1.0})
     monkeypatch.setattr("domrand.tools.bench.stages.file_create", lambda: {"serial": 0.25, "two_threads": 0.4})
+    monkeypatch.setattr("domrand.tools.bench.stages.shard_write", lambda: {"page_cache": 24.0, "direct": 1.3})
     rounds = []
 
     def counted(*a, **k):
@@ -57,6 +58,8 @@ def test_paired_ratios_divide_each_round_by_its_own_natives(monkeypatch: pytest.
     table = bench.table(rows)
     assert "| jsonl | " in table and "| 0.80 (0.80-0.80) |" in table and "| 2.00x |" in table
     assert "Creating one 20 KB file in the temporary folder took 0.250 ms (one thread; 0.400 ms" in table
+    assert "shard and syncing it took 24.00 ms of CPU through the page cache, written directly" in table
+    assert "1.30 ms." in table
 
 
 def test_file_create_times_both_ways_and_leaves_nothing(tmp_path) -> None:
@@ -65,6 +68,16 @@ def test_file_create_times_both_ways_and_leaves_nothing(tmp_path) -> None:
 
     ms = file_create(str(tmp_path), files=20, size=100)
     assert set(ms) == {"serial", "two_threads"} and all(0 < v < 1000 for v in ms.values())
+    remove_spent()
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_shard_write_times_both_ways_and_leaves_nothing(tmp_path) -> None:
+    from domrand.tools.bench.spent import remove_spent
+    from domrand.tools.bench.stages import shard_write
+
+    ms = shard_write(str(tmp_path), shards=2, size=(2 << 20) + 5, rounds=1)
+    assert "page_cache" in ms and all(0 <= v < 10_000 for v in ms.values())
     remove_spent()
     assert list(tmp_path.iterdir()) == []
 

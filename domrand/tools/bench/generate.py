@@ -216,11 +216,12 @@ def main(
             elif peer_times:  # the peer's time for its n images against this run's
                 row |= _paired("ratio_to_peer", [t_p / t for t_p, t in zip(peer_times, times)])
             rows.append({**row, "backend": "ray"} if backend == "ray" else row)
-    from domrand.tools.bench.stages import breakdown, file_create
+    from domrand.tools.bench.stages import breakdown, file_create, shard_write
 
     stages = breakdown(load_config(overrides={"image_size": size}))
     rows.append({"measure": "stages", "ms_per_image": {k: round(v, 3) for k, v in stages.items()}})
     rows.append({"measure": "file_create", "ms_per_file": {k: round(v, 3) for k, v in file_create().items()}})
+    rows.append({"measure": "shard_write", "cpu_ms_per_shard": {k: round(v, 2) for k, v in shard_write().items()}})
     rows.append(
         {
             "measure": "startup",
@@ -330,6 +331,17 @@ def table(rows: list[dict[str, Any]]) -> str:
             lines.append(
                 f"Creating one 20 KB file in the temporary folder took {ms['serial']:.3f} ms (one thread; "
                 f"{ms['two_threads']:.3f} ms a file with two threads side by side): the formats write 3 to 5 files an image."
+            )
+        elif r["measure"] == "shard_write":
+            ms = r["cpu_ms_per_shard"]
+            direct = (
+                f", written directly (O_DIRECT, what domrand does where the file system allows) {ms['direct']:.2f} ms"
+                if "direct" in ms
+                else " (the temporary folder's file system refuses O_DIRECT)"
+            )
+            lines.append(
+                f"Writing a native chunk's 9.8 MB shard and syncing it took {ms['page_cache']:.2f} ms of CPU through the"
+                f" page cache{direct}."
             )
         elif r["measure"] == "startup":
             lines.append(f"\nStart-up: a {r['images']}-image run takes {r['seconds']} s from the command to the end.")

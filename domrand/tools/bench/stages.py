@@ -5,7 +5,8 @@ sample (the randomizers' draws), each scene randomizer's apply (textures: their 
 compiled rasterizer, shadow map, shading and silhouettes), image noise, quantize, labels, and writing the
 native shard; then, on the same chunks, each other format's writer alone ("write jsonl", ...: what a format adds
 to a native run's chunk). `file_create` times the file system the writers write to: what a format's per-image
-files cost there, whatever domrand does.
+files cost there, whatever domrand does; `shard_write` what a native chunk's shard costs there, through the page
+cache and written directly (`io.store.DIRECT_MIN`).
 """
 
 from __future__ import annotations
@@ -113,3 +114,37 @@ def file_create(folder: str | None = None, files: int = 512, size: int = 20_000)
         out[name] = 1000 * (time.perf_counter() - t0) / files
         spend(d)  # not deleted until the end: deleted files slow the next creations on some file systems
     return out
+
+
+def shard_write(
+    folder: str | None = None, shards: int = 64, size: int = 9_830_400, rounds: int = 2
+) -> dict[str, float]:
+    """Milliseconds of this process's CPU to write one native shard of `size` bytes (a 128 px chunk of 64 images
+    is 9.8 MB) and make it durable with `LocalStore.sync` as the runner does after each chunk, in a new folder
+    under `folder` (the system's temporary folder by default): through the page cache (`page_cache`) and with
+    O_DIRECT (`direct`: what `LocalStore` writes a file of `DIRECT_MIN` bytes or more with; absent where the
+    file system refuses it). `shards` shards each way (64: a 4,096-image run's), the two alternated `rounds` times; the lowest round."""
+    import os
+    import resource
+
+    from domrand.io.store import LocalStore
+    from domrand.tools.bench.spent import spend
+
+    blob = np.random.default_rng(0).integers(0, 256, size, dtype=np.uint8)
+    best: dict[str, float] = {}
+    for _ in range(rounds):
+        for name in ("page_cache", "direct"):
+            d = tempfile.mkdtemp(prefix="domrand_shards_", dir=folder)
+            store = LocalStore(d)
+            store._direct = store._direct and name == "direct"
+            r0 = resource.getrusage(resource.RUSAGE_SELF)
+            for k in range(shards):
+                store.write(f"{k:06d}.bin", [blob.data], sync=False)
+                store.sync()
+            r1 = resource.getrusage(resource.RUSAGE_SELF)
+            cpu = (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
+            if name == "page_cache" or store._direct:  # a refused O_DIRECT wrote through the page cache: no reading
+                best[name] = min(best.get(name, float("inf")), 1000 * cpu / shards)
+            spend(d)
+            os.sync()
+    return best
