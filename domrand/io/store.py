@@ -45,9 +45,11 @@ _SYNCFS = _syncfs()
 #: file system allows it (Linux O_DIRECT), written from a page-aligned staging buffer of `DIRECT_BUFFER` bytes:
 #: the device reads them from that buffer, with no copy into the page cache and no write-back later. On this
 #: project's 2-core machines (ext4 in a VM), 64 shards each followed by a sync as the runner does (`domrand bench
-#: generate`'s shard line, `tools.bench.stages.shard_write`): 24 ms of CPU a shard through the page cache, 1.3 ms
-#: direct; `domrand generate` of 8,192 native images used 0.4-1.1 s less CPU of the whole machine and ran -1 to
-#: +6 % faster (three alternated pairs). A file read back soon after comes from the disk, not from memory.
+#: generate`'s shard line, `tools.bench.stages.shard_write`): 2.3 to 24 ms of CPU a shard through the page cache
+#: (24 after a few GB had been written in the minutes before), 1.3-1.4 ms direct; `domrand generate` of 8,192
+#: native images used 0.4-1.1 s less CPU of the whole machine and ran -1 to +6 % faster (three alternated pairs).
+#: The write returns once the device has the data (the runner's sync after a chunk waited for it before), and a
+#: file read back soon after comes from the disk, not from memory.
 DIRECT_MIN = 1 << 20
 DIRECT_BUFFER = 8 << 20
 DIRECT_ALIGN = 4096  # O_DIRECT writes whole blocks of the device's size (512 or 4096 bytes) from aligned memory
