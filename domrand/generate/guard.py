@@ -3,8 +3,9 @@
 - `check_space`: a lower bound of the output's size from the formats and the image size, refused (naming both
   figures) when it is more than the free space. A typo's extra zeros (`--num 1000000000000`) stops here
   instead of filling the disk; a full disk mid-run is still one clear error, with the finished chunks intact.
-- `FolderLock`: `DIR/.domrand.lock` holds the writing process's id and host. A second run into the folder is
-  refused with that id; a lock left by a process that no longer runs (killed) is taken over with a message.
+- `folder_lock`: `DIR/.domrand.lock` holds the writing process's id, host and start time. A second run into the
+  folder is refused with that id; a lock left by a process that no longer runs (killed, a zombie nobody reaped,
+  or an id since given to another process) is taken over with a message.
 """
 
 from __future__ import annotations
@@ -69,21 +70,43 @@ def check_space(out: Path, formats: tuple[str, ...] | list[str], image_size: tup
         )
 
 
-def _alive(pid: int) -> bool:
+def _stat(pid: int) -> tuple[str, str] | None:
+    """A process's state letter and start time (clock ticks after boot) from /proc/PID/stat (Linux); None where
+    there is no such file."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    fields = data[data.rindex(b")") + 2 :].split()  # after the command's name, which may hold spaces and ")"
+    return fields[0].decode(), fields[19].decode()  # fields 3 and 22 of proc(5)
+
+
+def _alive(pid: int, start: str | None = None) -> bool:
+    """Whether process `pid` runs: not a zombie (a killed process its parent has not reaped: in a container
+    without an init process, for good), and where `start` (its start time, `_stat`) was recorded, the same
+    process rather than a later one given the same id (a restarted container numbers its processes again)."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:  # another user's process
+        pass
+    stat = _stat(pid)
+    if stat is None:
         return True
-    return True
+    state, started = stat
+    return state not in ("Z", "X") and (start is None or started == start)
 
 
 @contextlib.contextmanager
 def folder_lock(root: Path) -> Iterator[None]:
     """Hold `root/.domrand.lock` (root exists) for the block; ValueError if a live process on this host holds it."""
     path = root / LOCK
-    me = {"pid": os.getpid(), "host": socket.gethostname()}
+    me: dict[str, object] = {"pid": os.getpid(), "host": socket.gethostname()}
+    stat = _stat(os.getpid())
+    if stat is not None:
+        me["start"] = stat[1]
     for _ in range(2):
         try:
             fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
@@ -92,8 +115,8 @@ def folder_lock(root: Path) -> Iterator[None]:
                 other = json.loads(path.read_text())
             except (OSError, ValueError):
                 other = {}
-            pid, host = int(other.get("pid", -1)), other.get("host")
-            if host == me["host"] and pid > 0 and not _alive(pid):
+            pid, host, start = int(other.get("pid", -1)), other.get("host"), other.get("start")
+            if host == me["host"] and pid > 0 and not _alive(pid, start):
                 log.info(f"removed a stale lock on {str(root)!r} left by process {pid}, which no longer runs")
                 path.unlink(missing_ok=True)
                 continue
