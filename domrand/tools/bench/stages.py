@@ -123,7 +123,8 @@ def shard_write(
     is 9.8 MB) and make it durable with `LocalStore.sync` as the runner does after each chunk, in a new folder
     under `folder` (the system's temporary folder by default): through the page cache (`page_cache`) and with
     O_DIRECT (`direct`: what `LocalStore` writes a file of `DIRECT_MIN` bytes or more with; absent where the
-    file system refuses it). `shards` shards each way (64: a 4,096-image run's), the two alternated `rounds` times; the lowest round."""
+    file system refuses it). `shards` shards each way (64: a 4,096-image run's), the two alternated `rounds`
+    times; the lowest round."""
     import os
     import resource
 
