@@ -21,6 +21,12 @@ import math
 import torch
 from torch import Tensor
 
+# Every texture kind by the id a texture row stores, and the shape-based kinds' sizes: the one table that
+# `domrand`'s randomizer (torch reference) and its compiled kernel both read (`texture_kinds`, no torch).
+from .texture_kinds import KINDS as KINDS  # re-exported: the randomizer reads it here
+from .texture_kinds import LEAVES, STROKES
+from .texture_kinds import SALT as _SALT
+
 _MASK = 0xFFFFFFFF
 
 
@@ -180,16 +186,6 @@ def noise(
 
 # Textures with the statistics of photographs: occluding shapes of every size, lit relief, fibres. Their
 # shapes come from the same integer hash as the noise, salted per field, so a row replays exactly.
-#: Every texture kind, by the id a texture row stores: the one table that `domrand`'s randomizer (torch
-#: reference) and its compiled kernel both read. New kinds are appended, so stored rows keep replaying.
-KINDS = (
-    "flat", "linear_gradient", "radial_gradient", "checker", "stripes", "noise", "blend", "image",
-    "dead_leaves", "stones", "strokes",
-)  # fmt: skip
-
-LEAVES = 256  # shapes in a `dead_leaves` texture
-STROKES = 192  # segments in a `strokes` texture
-_SALT = 16  # field salts start here (value noise salts its octaves 0 to 7)
 
 
 def _field(seed: Tensor, f: int, a: Tensor, b: Tensor) -> Tensor:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import difflib
+import json
 import logging
 import os
 import subprocess
@@ -123,15 +124,33 @@ def _early_warm_up(args: argparse.Namespace) -> subprocess.Popen[bytes] | None:
 
 
 def warm_child(argv: list[str]) -> None:
-    """The early warm-up child: compile `child_work`'s share of the kernels for the `domrand generate` command
-    line `argv`."""
-    import torch
+    """The early warm-up child: compile the child's share of the kernels (`kernels.first_run`, and the formats'
+    with `io.first_run` if the command line asks for a format other than native) for the `domrand generate`
+    command line `argv`, without torch and without reading the config: the texture and noise kernels whatever
+    the config (the main process's share takes longer anyway)."""
+    from domrand.io.first_run import compile_formats
+    from domrand.kernels.first_run import compile_share
 
-    from domrand.generate.warm import child_work
+    args = parser().parse_args(argv)
+    compile_share()
+    if any(f != "native" for f in _early_formats(args)):
+        compile_formats()
 
-    torch.set_num_threads(1)
-    cfg, opts = _generate_request(parser().parse_args(argv))
-    child_work(cfg, any(f != "native" for f in opts.formats))
+
+def _early_formats(args: argparse.Namespace) -> tuple[str, ...]:
+    """The formats the command line asks for, as `_generate_request` reads them (`--format`, else those of the
+    dataset that `--config DIR` names, else native), without importing torch."""
+    if args.format is not None:
+        return tuple(f.strip() for f in args.format.split(",") if f.strip())
+    if args.config:
+        p = Path(args.config)
+        p = p / "manifest.json" if p.is_dir() else p
+        if p.name == "manifest.json" and p.is_file():
+            try:
+                return tuple(json.loads(p.read_text()).get("formats", ("native",)))
+            except (OSError, ValueError):
+                pass
+    return ("native",)
 
 
 def cmd_generate(args: argparse.Namespace) -> int:

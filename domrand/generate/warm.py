@@ -2,12 +2,13 @@
 
 numba compiles one function at a time in a process, and a cold cache (a new machine, a new version of the
 kernels) costs about 24 s of compiling on one core before the first chunk. `warm_up` splits it: a child process
-compiles the shading's run interpolation (`_surface`), the texture synthesis (by making one scene), the image
-noise and the PNG encoder (for formats other than native) while this one compiles the renderer and the label
-kernels (by rendering one scene without textures or noise: the same argument types); both write numba's cache,
-which every later call, process and run reads. The CLI starts the child as it starts
-(`domrand.cli._early_warm_up`, handed over with `early`), before this process has imported torch and read its
-config, so the two groups end together (about 13 s on two cores).
+compiles the shading's run interpolation, the texture synthesis, the image noise, the quantization and the PNG
+encoder (for formats other than native; `kernels.first_run`, `io.first_run`: one call each on dummy arrays of
+the pipeline's types, no torch) while this one compiles the renderer and the label kernels (by rendering one
+scene without textures or noise: the same argument types); both write numba's cache, which every later call,
+process and run reads. The CLI starts the child as it starts (`domrand.cli._early_warm_up`, handed over with
+`early`), before this process has imported torch and read its config, so the two groups end together (about
+13 s on two cores).
 
     python -c "$CHILD" CONFIG.json                 # the child (`CHILD`): compile the texture kernel of that config
 """
@@ -31,24 +32,6 @@ from domrand.kernels import cache_is_cold
 from domrand.rng import chunk_rng
 
 
-def _textures(config: DatasetConfig) -> None:
-    """Compile the texture kernel: make one scene of `config` (its textures synthesized)."""
-    pipe = dataclasses.replace(config, image_size=16).pipeline(max_batch=1)
-    pipe.scene(pipe.sample(1, rng=chunk_rng(0, 0)))
-
-
-def _noise(config: DatasetConfig) -> None:
-    """Compile the image noise kernel (degrade one small image as `config`'s noise would) and the chunk's
-    quantization (which every chunk runs, noise or not)."""
-    from domrand.generate.runner import quantize
-
-    quantize(torch.zeros(1, 4, 4, 3))
-    if config.noise is None:
-        return
-    rng = chunk_rng(0, 0)
-    config.noise.apply(torch.zeros(1, 4, 4, 3), config.noise.sample(1, rng=rng))
-
-
 def _render(config: DatasetConfig) -> None:
     """Compile everything a chunk runs but the textures and the image noise (the child's): render and label one
     small scene without them."""
@@ -57,21 +40,6 @@ def _render(config: DatasetConfig) -> None:
     pipe = dataclasses.replace(config, image_size=16, textures=None, noise=None).pipeline(max_batch=1)
     frame = pipe.render(pipe.sample(1, rng=chunk_rng(0, 0)))
     compute(frame.scene, frame.instance, frame.silhouette, frame.clean_depth)
-
-
-def _png() -> None:
-    """Compile the interchange formats' kernels: the PNG encoders, COCO's RLE and BOP's visibility pass, on one
-    small image."""
-    import numpy as np
-
-    from domrand.io.bop_gt import gt_info
-    from domrand.io.images import encode_png_masks, encode_png_rgb
-    from domrand.io.rle import encode_instance
-
-    encode_png_rgb(np.zeros((1, 2, 2, 3), np.uint8))
-    encode_png_masks(np.zeros((1, 2, 2), np.uint8))
-    encode_instance(np.zeros((2, 2), np.int16), 0, (0.0, 0.0, 2.0, 2.0))
-    gt_info(np.ones((2, 2)), np.ones((6, 6), np.float32), (4, 2, 3, 2, 3), np.eye(3))
 
 
 #: A warm-up child that the CLI started as it started (`early`), before this process had read its config:
@@ -120,43 +88,21 @@ CHILD = "import sys; from domrand.generate.warm import child; child(sys.argv[1])
 
 
 def child(spec: str) -> None:
-    """The child process: compile the texture kernel of the config in JSON file `spec` ({"config", "png"}), and
-    the PNG encoder if asked."""
+    """The child process: compile `child_work`'s share for the config in JSON file `spec` ({"config", "png"})."""
     torch.set_num_threads(1)
     job = json.loads(Path(spec).read_text())
     child_work(from_data(job["config"]), job["png"])
 
 
-def _surface() -> None:
-    """Compile the shading's run interpolation (`kernels.shade._surface_run`, ~1.2 s) with the argument types the
-    renderer calls it with: this process's compiling is then read from the cache by the renderer's, which reaches
-    it seconds later (tests/generate/test_warm_up.py checks the types)."""
-    import numpy as np
-
-    from domrand.kernels.shade import ROWS, _surface_run
-
-    f32 = np.float32
-    row, bary, screen, corner = (
-        np.zeros((ROWS, 4), f32),
-        np.zeros((3, 4), f32),
-        np.ones((1, 3, 3), f32),
-        np.zeros((1, 3, 8), f32),
-    )
-    _surface_run(
-        row, bary, np.int64(0), np.int64(2), f32(0), np.int32(0), screen, corner[0], f32(0), f32(0), f32(1),
-        np.bool_(False), f32(1), f32(0), f32(1), np.ones(3, f32),
-    )  # fmt: skip
-
-
 def child_work(config: DatasetConfig, png: bool) -> None:
-    """What the child compiles: the shading's run interpolation, the texture kernel of `config` (if it has
-    textures), its image noise kernel, the formats' kernels if `png`."""
-    _surface()
-    if config.textures:
-        _textures(config)
-    _noise(config)
+    """What the child compiles (`kernels.first_run`, no torch needed): the shading's run interpolation, the texture
+    kernel if `config` has textures, its image noise and the quantization, and the formats' kernels if `png`."""
+    from domrand.io.first_run import compile_formats
+    from domrand.kernels.first_run import compile_share
+
+    compile_share(textures_on=bool(config.textures), noise_on=config.noise is not None)
     if png:
-        _png()
+        compile_formats()
 
 
 if __name__ == "__main__":

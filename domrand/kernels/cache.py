@@ -25,7 +25,12 @@ def _origin(module: str) -> Path:
 
 
 #: Sources whose code or constants are compiled into the kernels.
-SOURCES = (*sorted(HERE.glob("*.py")), _origin("domrand.silhouettes"), _origin("domrand.generators.textures"))
+SOURCES = (
+    *sorted(HERE.glob("*.py")),
+    _origin("domrand.silhouettes"),
+    _origin("domrand.generators.textures"),
+    _origin("domrand.generators.texture_kinds"),
+)
 
 
 def digest(sources: tuple[Path, ...] = SOURCES) -> str:

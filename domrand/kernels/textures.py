@@ -14,8 +14,7 @@ import math
 import numpy as np
 from numba import njit
 
-from domrand.generators.textures import _SALT as SALT
-from domrand.generators.textures import KINDS, LEAVES, STROKES
+from domrand.generators.texture_kinds import KINDS, LEAVES, SALT, STROKES
 from domrand.kernels import cache
 from domrand.kernels.cache import INTERNAL
 from domrand.kernels.fmath import iceil, ifloor

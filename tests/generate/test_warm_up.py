@@ -79,23 +79,54 @@ def test_regression_the_cold_start_child_waited_for_torch():
     assert r.stdout.strip() == "False"
 
 
-def test_the_childs_surface_run_is_the_one_the_renderer_loads(tmp_path):
-    """The warm-up child compiles `kernels.shade._surface_run` with dummy arrays so that the renderer, compiling
-    in the other process, reads it from the cache. With other argument types the renderer compiles its own
-    (1.2 s more of the cold start, silently): after the child's share, rendering compiles no `_surface_run`."""
+def test_the_childs_kernels_are_the_ones_the_pipeline_loads(tmp_path):
+    """The warm-up child compiles its kernels (`kernels.first_run`) by calling them on dummy arrays, without torch,
+    so that the pipeline, in the other process, reads them from the cache. With other argument types the pipeline
+    compiles its own (seconds more of the cold start, silently): after the child's share, a chunk's pipeline
+    (render with textures and noise, quantize) compiles none of them."""
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
     first = subprocess.run(
-        [sys.executable, "-c", "from domrand.generate.warm import _surface; _surface()"],
+        [sys.executable, "-c", "import sys; from domrand.kernels.first_run import compile_share; compile_share(); "
+         "print('torch' in sys.modules)"],
         env=env, capture_output=True, text=True, timeout=600,
     )  # fmt: skip
     assert first.returncode == 0, first.stderr[-2000:]
+    assert first.stdout.strip() == "False", "the child's share imported torch"
     script = (
         "import torch; from numba.core import event as ev; rec = ev.RecordingListener(); "
         "ev.register('numba:compile', rec); from domrand.config import load_config; "
+        "from domrand.generate.runner import quantize; "
         "pipe = load_config(overrides={'image_size': 32}).pipeline(max_batch=2); "
-        "pipe.render(pipe.sample(2, rng=torch.Generator().manual_seed(0))); "
-        "print(sum(e.is_start and e.data['dispatcher'].py_func.__name__ == '_surface_run' for _, e in rec.buffer))"
+        "quantize(pipe.render(pipe.sample(2, rng=torch.Generator().manual_seed(0))).rgb); "
+        "print(*sorted({e.data['dispatcher'].py_func.__name__ for _, e in rec.buffer if e.is_start}))"
     )
     second = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
     assert second.returncode == 0, second.stderr[-2000:]
-    assert second.stdout.strip() == "0", "the renderer compiled _surface_run again: the child's types differ"
+    compiled = second.stdout.split()
+    assert "_shade_scene" in compiled, "the pipeline compiled nothing: the test no longer sees its compiling"
+    for name in ("_surface_run", "synthesize", "degrade", "quantize"):
+        assert name not in compiled, f"the pipeline compiled {name} again: the child's types differ"
+
+
+def test_the_early_child_reads_its_formats_without_torch(tmp_path):
+    """`--format` or the recorded dataset's formats (`--config DIR`), as the run reads them, and no torch."""
+    from domrand.cli import _early_formats, parser
+
+    ds = tmp_path / "ds"
+    ds.mkdir()
+    (ds / "manifest.json").write_text('{"formats": ["native", "coco"]}')
+    assert _early_formats(parser().parse_args(["generate", "--out", "x", "--format", "native,bop"])) == (
+        "native",
+        "bop",
+    )
+    assert _early_formats(parser().parse_args(["generate", "--out", "x", "--config", str(ds)])) == ("native", "coco")
+    assert _early_formats(parser().parse_args(["generate", "--out", "x"])) == ("native",)
+    script = (
+        "import sys; from domrand.cli import warm_child; "
+        f"warm_child(['generate', '--num', '4', '--out', {str(tmp_path / 'o')!r}, '--format', 'native,jsonl']); "
+        "print('torch' in sys.modules)"
+    )
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path / "numba")}
+    r = subprocess.run([sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert r.stdout.strip() == "False" and not (tmp_path / "o").exists()
