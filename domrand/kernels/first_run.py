@@ -1,10 +1,10 @@
-"""A machine's first run compiles the kernels in two processes (`generate.warm`); this is the child's share of
-the kernels: the shading's run interpolation, the texture kernel, the image noise and the quantization, each
-compiled by one call on small dummy arrays of the types the pipeline passes it (numba keys its cache by the
-argument types, so the pipeline's own calls then load them). No torch and no config: the CLI starts the child
-before it imports torch, and without torch or a pipeline to build the child is done about a second sooner (it
-was the longer half of the first run). tests/generate/test_warm_up.py checks that the pipeline compiles none of
-these kernels again.
+"""A machine's first run compiles the kernels in two processes (`generate.warm`); this is the child's share:
+the shading's run interpolation and a light's pass, the texture kernel, the image noise and the quantization,
+each compiled by one call (or, for an internal kernel, for its argument types) on small dummy arrays of the
+types the pipeline passes it: numba keys its cache by the argument types, so the pipeline's own calls then load
+them. No torch and no config: the CLI starts the child before it imports torch, and without torch or a pipeline
+to build, the child ends before the main process. tests/generate/test_warm_up.py checks that the pipeline
+compiles none of these kernels again.
 """
 
 from __future__ import annotations
@@ -24,6 +24,16 @@ def surface() -> None:
         row, bary, I64(0), I64(2), F32(0), np.int32(0), screen, corner[0], F32(0), F32(0), F32(1),
         np.bool_(False), F32(1), F32(0), F32(1), np.ones(3, F32),
     )  # fmt: skip
+
+
+def light() -> None:
+    """A light's pass over an image row (`shade._light_row`, ~0.9 s): an internal kernel, so compiled for the
+    argument types `_shade_scene` passes (a tuple of them: a signature with a return type is cached apart)."""
+    from numba import types as nt
+
+    from domrand.kernels.shade import _light_row
+
+    _light_row.compile((nt.float32[:, ::1], nt.int64, nt.boolean, *[nt.float32] * 7, nt.boolean))
 
 
 def textures() -> None:
@@ -57,9 +67,10 @@ def quantize() -> None:
 
 
 def compile_share(textures_on: bool = True, noise_on: bool = True) -> None:
-    """The child's share: the run interpolation and the quantization, and the texture and noise kernels where the
-    config has them (the early child cannot know, as it starts before the config is read: it compiles both)."""
+    """The child's share: the run interpolation, a light's pass and the quantization, and the texture and noise
+    kernels where the config has them (the early child cannot know, as it starts before the config is read: it compiles both)."""
     surface()
+    light()
     if textures_on:
         textures()
     if noise_on:

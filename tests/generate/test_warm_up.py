@@ -104,7 +104,7 @@ def test_the_childs_kernels_are_the_ones_the_pipeline_loads(tmp_path):
     assert second.returncode == 0, second.stderr[-2000:]
     compiled = second.stdout.split()
     assert "_shade_scene" in compiled, "the pipeline compiled nothing: the test no longer sees its compiling"
-    for name in ("_surface_run", "synthesize", "degrade", "quantize"):
+    for name in ("_surface_run", "_light_row", "synthesize", "degrade", "quantize"):
         assert name not in compiled, f"the pipeline compiled {name} again: the child's types differ"
 
 
