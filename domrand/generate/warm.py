@@ -10,7 +10,7 @@ process and run reads. The CLI starts the child as it starts (`domrand.cli._earl
 `early`), before this process has imported torch and read its config, so the two groups end together (about
 13 s on two cores).
 
-    python -c "$CHILD" CONFIG.json                 # the child (`CHILD`): compile the texture kernel of that config
+    python -c "$CHILD" CONFIG.json                 # the child (`CHILD`): compile its share for that config
 """
 
 from __future__ import annotations
