@@ -21,6 +21,7 @@ import numpy as np
 import torch
 
 from domrand.config import DatasetConfig
+from domrand.generate.options import GenerateOptions
 from domrand.generate.runner import object_models, quantize
 from domrand.io import manifest as mf
 from domrand.io.chunk import Chunk, params_arrays
@@ -30,10 +31,13 @@ from domrand.labels import compute
 from domrand.rng import chunk_rng
 from domrand.world import TARGET
 
+BATCH = GenerateOptions.batch_size  # `domrand generate`'s default `--batch-size`
 
-def breakdown(cfg: DatasetConfig, chunks: int = 8, seed: int = 0) -> dict[str, float]:
-    """Milliseconds per image of each stage of a chunk, over `chunks` chunks after one warm-up chunk; the
-    writers of the formats other than native ("write jsonl", ...) each alone on the same chunks."""
+
+def breakdown(cfg: DatasetConfig, chunks: int = 8, seed: int = 0, batch: int = BATCH) -> dict[str, float]:
+    """Milliseconds per image of each stage of a chunk, over `chunks` chunks after one warm-up chunk, rendered
+    `batch` scenes at a time as `domrand generate` renders them (`--batch-size`); the writers of the formats other
+    than native ("write jsonl", ...) each alone on the same chunks."""
     pipe = cfg.pipeline()
     c = cfg.chunk_size
     out = tempfile.TemporaryDirectory(prefix="domrand_stages_")
@@ -55,22 +59,28 @@ def breakdown(cfg: DatasetConfig, chunks: int = 8, seed: int = 0) -> dict[str, f
         record = k > 0  # chunk 0 warms up
         with clock("sample"):
             params = pipe.sample(c, rng=chunk_rng(seed, k))
-        scene = pipe.world.base_scene(c, pipe.image_size)
-        for name, r in pipe.compose.scene:
-            with clock(f"apply {name}"):
-                scene = r.apply(scene, params[name])
-        objects = torch.arange(scene.instances.mesh.shape[1]) >= TARGET
-        with clock("render"):
-            frame = pipe.renderer.render(scene, silhouettes=objects)
-        with clock("image noise"):
-            images = pipe.compose.apply_images({"rgb": frame.rgb, "depth": frame.depth}, params)
-        with clock("quantize"):
-            rgb = quantize(images["rgb"])
-        with clock("labels"):
-            labels = compute(scene, frame.instance, frame.silhouette, frame.depth).arrays()
-        arrays = {f"label.{n}": a for n, a in labels.items()}
+        parts: dict[str, list] = defaultdict(list)
+        for s in range(0, c, batch):  # as `ChunkRunner.render`: the chunk's scenes rendered `batch` at a time
+            idx = torch.arange(s, min(c, s + batch))
+            part = {name: p.select(idx) for name, p in params.items()}
+            scene = pipe.world.base_scene(len(idx), pipe.image_size)
+            for name, r in pipe.compose.scene:
+                with clock(f"apply {name}"):
+                    scene = r.apply(scene, part[name])
+            objects = torch.arange(scene.instances.mesh.shape[1]) >= TARGET
+            with clock("render"):
+                frame = pipe.renderer.render(scene, silhouettes=objects)
+            with clock("image noise"):
+                images = pipe.compose.apply_images({"rgb": frame.rgb, "depth": frame.depth}, part)
+            with clock("quantize"):
+                parts["rgb"].append(quantize(images["rgb"]))
+            with clock("labels"):
+                parts["labels"].append(compute(scene, frame.instance, frame.silhouette, frame.depth).arrays())
+            parts["depth"].append(images["depth"].numpy())
+            parts["instance"].append(frame.instance.numpy().astype(np.int16))
+        arrays = {f"label.{n}": np.concatenate([a[n] for a in parts["labels"]]) for n in parts["labels"][0]}
         arrays.update(params_arrays(params))
-        depth, instance = images["depth"].numpy(), frame.instance.numpy().astype(np.int16)
+        rgb, depth, instance = (np.concatenate(parts[n]) for n in ("rgb", "depth", "instance"))
         chunk = Chunk(k, k * c, rgb, depth, instance, arrays, scene.meshes.names)
         with clock("write native"):
             writers[0].write_chunk(chunk)

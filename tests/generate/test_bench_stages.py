@@ -1,0 +1,26 @@
+"""`domrand bench generate`'s stage breakdown renders a chunk as `domrand generate` does: `--batch-size` scenes at a
+time, so a chunk larger than a batch is timed as it runs (a whole chunk at once is slower per image)."""
+
+from __future__ import annotations
+
+import dataclasses
+
+from domrand.config import load_config
+from domrand.render.renderer import Renderer
+from domrand.tools.bench.stages import breakdown
+
+
+def test_breakdown_renders_a_chunk_batch_by_batch(monkeypatch):
+    sizes = []
+    render = Renderer.render
+
+    def counted(self, scene, *a, **k):
+        sizes.append(int(scene.instances.mesh.shape[0]))
+        return render(self, scene, *a, **k)
+
+    monkeypatch.setattr(Renderer, "render", counted)
+    cfg = dataclasses.replace(load_config(overrides={"image_size": 16}), chunk_size=10)
+    ms = breakdown(cfg, chunks=1, batch=4)
+    assert sizes == [4, 4, 2, 4, 4, 2]  # the warm-up chunk, then the timed one: 10 scenes in batches of 4
+    for stage in ("sample", "render", "image noise", "quantize", "labels", "write native", "write bop"):
+        assert ms[stage] > 0
