@@ -12,7 +12,10 @@ policy and must give `clutter_model.validate`'s counts (checked). The variants:
 - `points_*`: more sampled candidate points (`candidates.sample`'s `n_points`, 24 committed) x 8 yaws;
 - `descent_*`: candidates dropped when the palm or a finger would stop the descent more than 1 or 2 cm above where
   it stops on the pinched part alone, read from the depth image's height map (`descent_rise`);
-- `bin_check_tips`: the bin check (`clutter.bin_clear`) on the fingertips' height, not the fingers' centre.
+- `bin_check_tips`: the bin check (`clutter.bin_clear`) on the fingertips' height, not the fingers' centre;
+- `tta_*` (test-time augmentation): each candidate scored as the mean (or the least) of the ranker's logits for it
+  and for copies moved 3 or 5 mm along and across the closing direction (and turned 10 deg): a grasp whose
+  neighbours score low is a grasp a small error would spoil.
 
 `--anatomy`: the committed policy on the realistic pool, every attempt with the PyBullet contacts that ended its
 descent: how far above the grasp's height it stopped and what the fingers (link 0, 1) or the palm (-1) touched.
@@ -50,11 +53,14 @@ from domrand.tasks.grasp.clutter import (
 )
 from domrand.tasks.grasp.evaluate_clutter import PileRunner
 from domrand.tasks.grasp.objects import GraspObject, from_procedural, load_folder
-from domrand.tasks.grasp.sim import FINGER, MAX_OPENING, Grasp
+from domrand.tasks.grasp.sim import FINGER, MAX_OPENING, Grasp, moved
 
 #: The committed policy and each variant: retry radius (m) and yaw (deg), sampled points, descent limit (m, None:
-#: no check), bin check on the tips.
-COMMITTED_POLICY = {"retry": (RETRY_RADIUS, math.degrees(RETRY_YAW)), "points": 24, "descent": None, "tips": False}
+#: no check), bin check on the tips, test-time augmentation (None, or the shift in metres, the turn in degrees and
+#: "mean" or "min" of the copies' logits: `tta_scores`).
+COMMITTED_POLICY = {
+    "retry": (RETRY_RADIUS, math.degrees(RETRY_YAW)), "points": 24, "descent": None, "tips": False, "tta": None,
+}  # fmt: skip
 VARIANTS = {
     "committed": {},
     "retry_2cm_any_yaw": {"retry": (0.02, 90.0)},
@@ -66,9 +72,24 @@ VARIANTS = {
     "descent_1cm": {"descent": 0.01},
     "descent_2cm": {"descent": 0.02},
     "bin_check_tips": {"tips": True},
+    "tta_3mm_mean": {"tta": (0.003, 0.0, "mean")},
+    "tta_3mm_10deg_mean": {"tta": (0.003, 10.0, "mean")},
+    "tta_5mm_mean": {"tta": (0.005, 0.0, "mean")},
+    "tta_3mm_min": {"tta": (0.003, 0.0, "min")},
 }
 GROCERY_MESHES = Path(__file__).resolve().parents[2] / "assets" / "meshes" / "robosuite_grocery"
 PALM_HALF = (MAX_OPENING / 2 + FINGER[0] + 0.005, FINGER[1] / 2 + 0.005)  # the palm's half extents (`GraspSim`)
+
+
+def tta_scores(model: Any, points: np.ndarray, options: list[Grasp], tta: tuple[float, float, str]) -> Any:
+    """(N,) the ranker's logits for `options` augmented as `tta` = (shift m, turn deg, "mean" or "min") says: over
+    each grasp and its copies moved `shift` along and across its closing direction (and turned by +-`turn`)."""
+    shift, turn, how = tta
+    moves = [(0.0, 0.0, 0.0), (shift, 0.0, 0.0), (-shift, 0.0, 0.0), (0.0, shift, 0.0), (0.0, -shift, 0.0)]
+    moves += [(0.0, 0.0, math.radians(turn)), (0.0, 0.0, -math.radians(turn))] if turn else []
+    copies = [moved(g, along, across, dyaw) for along, across, dyaw in moves for g in options]
+    s = cand.scores(model, points, copies).reshape(len(moves), len(options))
+    return s.mean(0) if how == "mean" else s.min(0).values
 
 
 def descent_rise(points: np.ndarray, options: list[Grasp]) -> np.ndarray:
@@ -148,7 +169,9 @@ class LeverRunner(PileRunner):
         options = away_from(options, failed or [], radius, math.radians(yaw))
         if not options:
             return None
-        g = options[int(cand.scores(self.model, points, options).argmax())]
+        tta = self.policy["tta"]
+        s = cand.scores(self.model, points, options) if tta is None else tta_scores(self.model, points, options, tta)
+        g = options[int(s.argmax())]
         if self.anatomy:
             self.rows.append(
                 {"grasp": [g.x, g.y, g.z, g.yaw, g.width], "descent_rise": float(descent_rise(points, [g])[0])}

@@ -65,3 +65,20 @@ def test_the_committed_policy_chooses_as_the_evaluation_does():
     finally:
         plain.sim.close()
         lever.sim.close()
+
+
+def test_tta_scores_prefer_a_grasp_whose_neighbours_score_as_well(monkeypatch):
+    """Test-time augmentation (`tta_*` variants): with a ranker that scores 1 for grasps whose x is below 4 mm and
+    -10 beyond, a grasp at x = 2 mm (its copy moved 3 mm along x is past the edge) scores as the mean / least of its
+    five copies, below a grasp at -5 mm whose copies all score 1; turned copies keep x."""
+    import torch
+
+    edge = lambda g: 1.0 if g.x < 0.004 else -10.0  # noqa: E731
+    monkeypatch.setattr(cand, "scores", lambda model, points, gs: torch.tensor([edge(g) for g in gs]))
+    near, inside = Grasp(0.002, 0.0, 0.02, 0.0, 0.05), Grasp(-0.005, 0.0, 0.02, 0.0, 0.05)
+    mean = policy_levers.tta_scores(None, np.zeros((1, 1, 3)), [near, inside], (0.003, 0.0, "mean"))
+    assert mean.tolist() == pytest.approx([(4 * 1.0 - 10.0) / 5, 1.0])
+    least = policy_levers.tta_scores(None, np.zeros((1, 1, 3)), [near, inside], (0.003, 10.0, "min"))
+    assert least.tolist() == [-10.0, 1.0]
+    turned = policy_levers.tta_scores(None, np.zeros((1, 1, 3)), [inside], (0.0, 10.0, "mean"))
+    assert turned.tolist() == [1.0]  # seven copies at the same centre
