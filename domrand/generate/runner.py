@@ -13,7 +13,7 @@ import torch
 from domrand.config import DatasetConfig
 from domrand.generate.memory import keep_freed_memory
 from domrand.generate.options import chunk_count, done_marker
-from domrand.io.chunk import Chunk, Model, models_from_bank, params_arrays
+from domrand.io.chunk import Chunk, Model, gc_paused, models_from_bank, params_arrays
 from domrand.io.files import dumpb
 from domrand.io.store import open_store
 from domrand.io.writers import make_writers
@@ -72,14 +72,17 @@ class ChunkRunner:
         # A process-wide setting: `run_local` puts it back when an in-process run ends.
         torch.set_num_threads(1)
         keep_freed_memory()  # a chunk's large buffers reused, not faulted in afresh (`generate.memory`)
-        self.store = open_store(spec.out)
-        self.pipeline = spec.config.pipeline(device=spec.device, max_batch=spec.batch_size)
-        self.names = spec.config.world.mesh_bank().names
-        self.object_classes = tuple(spec.manifest["object_classes"]) if "object_classes" in spec.manifest else None
-        self.writers = make_writers(spec.manifest["formats"], self.store, spec.manifest, object_models(spec.config))
-        # What exists now (modules, meshes, the pipeline: ~260k objects) lives as long as the worker: out of the
-        # collector's sight, a full collection no longer walks it (0.4 ms an image of the interchange formats' labels).
-        gc.freeze()
+        with gc_paused():  # long-lived objects only, frozen below: no collection while they are made
+            self.store = open_store(spec.out)
+            self.pipeline = spec.config.pipeline(device=spec.device, max_batch=spec.batch_size)
+            self.names = spec.config.world.mesh_bank().names
+            self.object_classes = tuple(spec.manifest["object_classes"]) if "object_classes" in spec.manifest else None
+            formats = spec.manifest["formats"]
+            self.writers = make_writers(formats, self.store, spec.manifest, object_models(spec.config))
+            # What exists now (modules, meshes, the pipeline: ~260k objects) lives as long as the worker: out of the
+            # collector's sight, a full collection no longer walks it (0.4 ms an image of the interchange formats'
+            # labels), and frozen before the collector is back on, the first collection does not walk it either.
+            gc.freeze()
 
     def render(self, k: int) -> Chunk:
         """Chunk k's images, labels and parameters (pure: depends on seed, k and the config only)."""
