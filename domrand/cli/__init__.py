@@ -3,15 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
 import difflib
-import gc
 import json
 import logging
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar, NoReturn
 
@@ -86,6 +83,11 @@ def _config(args: argparse.Namespace) -> Any:
     return load_config(preset=args.preset, path=args.config, overrides=overrides)
 
 
+def _format_names(text: str) -> tuple[str, ...]:
+    """`--format`'s comma-separated names."""
+    return tuple(f.strip() for f in text.split(",") if f.strip())
+
+
 def _generate_request(args: argparse.Namespace) -> tuple[Any, Any]:
     """The dataset config and `GenerateOptions` that `domrand generate`'s command line asks for."""
     from domrand.config import dataset_manifest
@@ -97,8 +99,11 @@ def _generate_request(args: argparse.Namespace) -> tuple[Any, Any]:
     if num is None:
         raise ValueError("--num is required: the number of images to generate")
     seed = args.seed if args.seed is not None else (recorded["root_seed"] if recorded else 0)
-    fmt = args.format if args.format is not None else (",".join(recorded["formats"]) if recorded else "native")
-    formats = tuple(f.strip() for f in fmt.split(",") if f.strip())
+    formats = (
+        _format_names(args.format)
+        if args.format is not None
+        else tuple(recorded["formats"] if recorded else ("native",))
+    )
     opts = GenerateOptions(
         out=args.out, num=num, seed=seed, formats=formats, workers=args.workers, batch_size=args.batch_size,
         device=args.device, resume=args.resume, overwrite=args.overwrite, quiet=args.quiet, backend=args.backend, address=args.address,
@@ -144,7 +149,7 @@ def _early_formats(args: argparse.Namespace) -> tuple[str, ...]:
     """The formats the command line asks for, as `_generate_request` reads them (`--format`, else those of the
     dataset that `--config DIR` names, else native), without importing torch."""
     if args.format is not None:
-        return tuple(f.strip() for f in args.format.split(",") if f.strip())
+        return _format_names(args.format)
     if args.config:
         p = Path(args.config)
         p = p / "manifest.json" if p.is_dir() else p
@@ -160,7 +165,9 @@ def cmd_generate(args: argparse.Namespace) -> int:
     # Start-up imports numba and torch and reads the config: about a million objects that live as long as the
     # process, which Python's cyclic collector walked again and again (0.1-0.2 s of a 2 s start-up). None is
     # garbage, so they are frozen (`gc.freeze`: out of the collector's sight) and the collector runs as before.
-    with _collector_paused():
+    from domrand.io.chunk import gc_paused
+
+    with gc_paused(freeze=True):
         child = _early_warm_up(args)
         from domrand.generate import generate
         from domrand.generate.warm import early
@@ -172,20 +179,6 @@ def cmd_generate(args: argparse.Namespace) -> int:
         f"wrote {s.images} images ({s.chunks_written} chunks, {s.chunks_skipped} already done) to {s.out} in {s.seconds:.1f} s: {s.images_per_s:.1f} images/s"
     )
     return 0
-
-
-@contextlib.contextmanager
-def _collector_paused() -> Iterator[None]:
-    """Python's cyclic garbage collector off inside the block, and what the block made frozen (`gc.freeze`) before
-    it is back on (otherwise its first collection after the block walks all of it)."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        gc.freeze()
-        if was:
-            gc.enable()
 
 
 def cmd_preview(args: argparse.Namespace) -> int:
