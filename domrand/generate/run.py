@@ -190,7 +190,7 @@ def _run(config: DatasetConfig, opts: GenerateOptions) -> Summary:
     progress = Progress(opts.num, done_images, opts.quiet)
     t0 = time.perf_counter()
     written = 0
-    spec = RunSpec(config, opts.out, manifest, opts.seed, opts.num, opts.batch_size, opts.device)
+    spec = RunSpec(config, opts.out, manifest, opts.seed, opts.num, opts.render_batch(config.size), opts.device)
     try:
 
         def on_done(n: int) -> None:

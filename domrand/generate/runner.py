@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import itertools
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,7 @@ from domrand.io.files import dumpb
 from domrand.io.store import open_store
 from domrand.io.writers import make_writers
 from domrand.labels import compute
+from domrand.params import Params
 from domrand.rng import chunk_rng
 
 
@@ -84,30 +86,55 @@ class ChunkRunner:
 
     def render(self, k: int) -> Chunk:
         """Chunk k's images, labels and parameters (pure: depends on seed, k and the config only)."""
+        return self.render_many([k])[0]
+
+    def render_many(self, ks: Sequence[int]) -> list[Chunk]:
+        """Chunks `ks`, each drawn from its own seed as `render` draws it, rendered together in batches of
+        `batch_size` images that may span chunks: the same bytes as `render` of each (a batch's images do not
+        depend on which others share it), with the per-batch work (scene assembly, render set-up, labels) paid
+        once for several small chunks. Chunks whose parameters have other shapes (a different number of
+        slots) render apart."""
         spec, c = self.spec, self.spec.config.chunk_size
-        n = chunk_count(spec.num, c, k)
-        params = self.pipeline.sample(n, rng=chunk_rng(spec.seed, k))
+        drawn = [self.pipeline.sample(chunk_count(spec.num, c, k), rng=chunk_rng(spec.seed, k)) for k in ks]
+        groups: list[list[int]] = []
+        for i, params in enumerate(drawn):
+            if groups and _same_shapes(drawn[groups[-1][0]], params):
+                groups[-1].append(i)
+            else:
+                groups.append([i])
+        chunks: list[Chunk] = []
+        for group in groups:
+            params = {name: type(p).cat([drawn[i][name] for i in group]) for name, p in drawn[group[0]].items()}
+            rgb, depth, inst, arrays = self._render_params(params)
+            first = 0
+            for i in group:
+                k, n = ks[i], drawn[i][next(iter(drawn[i]))].batch_size if drawn[i] else 0
+                part = slice(first, first + n)
+                first += n
+                chunk_arrays = {name: a[part] for name, a in arrays.items()}
+                chunk_arrays.update(params_arrays(drawn[i]))
+                chunks.append(
+                    Chunk(k, k * c, rgb[part], depth[part], inst[part], chunk_arrays, self.names, self.object_classes)
+                )
+        return chunks
+
+    def _render_params(
+        self, params: dict[str, Params]
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+        """(rgb (n, H, W, 3) uint8, depth (n, H, W) float32 metres, instance (n, H, W) int16, label arrays) of n
+        images' parameters, rendered in batches of `batch_size`."""
+        n = next(iter(params.values())).batch_size
         rgb, depth, inst, label_parts = [], [], [], []
-        for s in range(0, n, spec.batch_size):
-            idx = torch.arange(s, min(n, s + spec.batch_size))
+        for s in range(0, n, self.spec.batch_size):
+            idx = torch.arange(s, min(n, s + self.spec.batch_size))
             frame = self.pipeline.render({name: p.select(idx) for name, p in params.items()})
             labels = compute(frame.scene, frame.instance, frame.silhouette, frame.clean_depth, self.object_classes)
             rgb.append(quantize(frame.rgb))
             depth.append(frame.depth.numpy().astype(np.float32))
             inst.append(frame.instance.numpy().astype(np.int16))
             label_parts.append(labels.arrays())
-        arrays = {f"label.{name}": np.concatenate([part[name] for part in label_parts]) for name in label_parts[0]}
-        arrays.update(params_arrays(params))
-        return Chunk(
-            k,
-            k * c,
-            np.concatenate(rgb),
-            np.concatenate(depth),
-            np.concatenate(inst),
-            arrays,
-            self.names,
-            self.object_classes,
-        )
+        arrays = {f"label.{name}": _cat([part[name] for part in label_parts]) for name in label_parts[0]}
+        return _cat(rgb), _cat(depth), _cat(inst), arrays
 
     def write(self, chunk: Chunk) -> int:
         """Write `chunk` in every format, then mark it done; returns its image count."""
@@ -126,30 +153,60 @@ class ChunkRunner:
     __call__ = run
 
     def pipelined(self, chunks: Iterable[int], lanes: int = 1) -> Iterator[int]:
-        """`run` over `chunks`: `lanes` chunks render at once on as many threads, and each rendered chunk is
-        written on a background thread while later ones render (one write in flight). Yields image counts in
+        """`run` over `chunks`: `lanes` groups of chunks render at once on as many threads, and each rendered chunk
+        is written on a background thread while later ones render (one write in flight). Yields image counts in
         chunk order.
 
-        With two lanes, one chunk's Python work (sampling, scene assembly, labels) runs while the other's compiled
+        A group is as many consecutive chunks as one render batch holds (`batch_size // chunk_size`, at least
+        one, and no more than keeps every lane busy when `chunks` is a sequence), rendered by `render_many`.
+        With two lanes, one group's Python work (sampling, scene assembly, labels) runs while the other's compiled
         kernels (which release the GIL) do, so a process keeps two cores busy; give the kernels one thread each
-        (`kernels.threads.set_threads(1)`). A chunk depends only on its index: lanes change no byte."""
+        (`kernels.threads.set_threads(1)`). A chunk depends only on its index: lanes and groups change no byte."""
         from collections import deque
         from concurrent.futures import ThreadPoolExecutor
 
+        per_group = max(1, self.spec.batch_size // self.spec.config.chunk_size)
+        if isinstance(chunks, Sequence):  # a short run's chunks spread over the lanes rather than one group
+            per_group = max(1, min(per_group, -(-len(chunks) // max(1, lanes))))
         todo = iter(chunks)
+
+        def next_group() -> list[int]:
+            return list(itertools.islice(todo, per_group))
+
         with (
             ThreadPoolExecutor(max_workers=max(1, lanes), thread_name_prefix="domrand-render") as renderers,
             ThreadPoolExecutor(max_workers=1, thread_name_prefix="domrand-write") as writer,
         ):
-            rendering = deque(renderers.submit(self.render, k) for _, k in zip(range(max(1, lanes)), todo))
+            rendering = deque()
+            for _ in range(max(1, lanes)):
+                if group := next_group():
+                    rendering.append(renderers.submit(self.render_many, group))
             pending = None
             while rendering:
-                chunk = rendering.popleft().result()
-                k = next(todo, None)
-                if k is not None:
-                    rendering.append(renderers.submit(self.render, k))
-                if pending is not None:
-                    yield pending.result()
-                pending = writer.submit(self.write, chunk)
+                rendered = rendering.popleft().result()
+                if group := next_group():
+                    rendering.append(renderers.submit(self.render_many, group))
+                for chunk in rendered:
+                    if pending is not None:
+                        yield pending.result()
+                    pending = writer.submit(self.write, chunk)
             if pending is not None:
                 yield pending.result()
+
+
+def _same_shapes(a: dict[str, Params], b: dict[str, Params]) -> bool:
+    """Whether two chunks' parameters can be concatenated: the same randomizers, fields and per-image shapes."""
+    if a.keys() != b.keys():
+        return False
+    for name, p in a.items():
+        ta, tb = p.tensors(), b[name].tensors()
+        if type(p) is not type(b[name]) or any(
+            t.shape[1:] != tb[f].shape[1:] or t.dtype != tb[f].dtype for f, t in ta.items()
+        ):
+            return False
+    return True
+
+
+def _cat(parts: list[np.ndarray]) -> np.ndarray:
+    """np.concatenate without a copy for one part."""
+    return parts[0] if len(parts) == 1 else np.concatenate(parts)

@@ -25,8 +25,8 @@ def test_start_up_runs_without_the_collector_and_the_chunks_with_it(tmp_path, mo
 
     monkeypatch.setattr(cli, "_generate_request", spy("config", cli._generate_request))
     monkeypatch.setattr(runner, "make_writers", spy("runner", runner.make_writers))
-    render, write = runner.ChunkRunner.render, runner.ChunkRunner.write
-    monkeypatch.setattr(runner.ChunkRunner, "render", lambda self, k: spy(f"render {k}", render)(self, k))
+    render, write = runner.ChunkRunner.render_many, runner.ChunkRunner.write
+    monkeypatch.setattr(runner.ChunkRunner, "render_many", lambda self, ks: spy(f"render {ks[0]}", render)(self, ks))
     monkeypatch.setattr(runner.ChunkRunner, "write", lambda self, c: spy(f"write {c.index}", write)(self, c))
     frozen = gc.get_freeze_count()
     args = ["generate", "--num", "12", "--chunk-size", "2", "--size", "16", "--out", str(tmp_path / "a"), "--quiet"]
@@ -40,10 +40,10 @@ def test_collector_back_on_after_a_bad_config_or_a_failed_chunk(tmp_path, monkey
     assert main(["generate", "--num", "4", "--set", "image_size=1", "--out", str(tmp_path / "b"), "--quiet"]) == 2
     assert gc.isenabled()
 
-    def fails(self, k):
+    def fails(self, ks):
         raise RuntimeError("render failed")
 
-    monkeypatch.setattr(runner.ChunkRunner, "render", fails)
+    monkeypatch.setattr(runner.ChunkRunner, "render_many", fails)
     with pytest.raises(RuntimeError, match="render failed"):
         main(["generate", "--num", "4", "--size", "16", "--out", str(tmp_path / "c"), "--quiet"])
     assert gc.isenabled()

@@ -122,12 +122,13 @@ def user_world(folder: Path) -> tuple[str, list[int]]:
     return str(path), triangles
 
 
-def peak_rss_mb(num: int, size: int) -> float:
-    """Peak resident memory (MB) of a child `domrand generate` of `num` images at size x size."""
+def peak_rss_mb(num: int, size: int, batch: int | None = None) -> float:
+    """Peak resident memory (MB) of a child `domrand generate` of `num` images at size x size (`--batch-size
+    batch`; None: its default)."""
     out = Path(tempfile.mkdtemp(prefix="domrand_mem_"))
     try:
         cmd = [sys.executable, "-m", "domrand.cli", "generate", "--num", str(num), "--size", str(size)]
-        cmd += ["--out", str(out / "ds"), "--quiet"]
+        cmd += ["--out", str(out / "ds"), "--quiet"] + (["--batch-size", str(batch)] if batch else [])
         proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         _, status, usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)

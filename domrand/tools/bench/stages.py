@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 from domrand.config import DatasetConfig
-from domrand.generate.options import GenerateOptions
+from domrand.generate.options import default_batch_size
 from domrand.generate.runner import object_models, quantize
 from domrand.io import manifest as mf
 from domrand.io.chunk import Chunk, params_arrays
@@ -31,18 +31,20 @@ from domrand.labels import compute
 from domrand.rng import chunk_rng
 from domrand.world import TARGET
 
-BATCH = GenerateOptions.batch_size  # `domrand generate`'s default `--batch-size`
 
-
-def breakdown(cfg: DatasetConfig, chunks: int = 8, seed: int = 0, batch: int = BATCH) -> dict[str, float]:
-    """Milliseconds per image of each stage of a chunk, over `chunks` chunks after one warm-up chunk, rendered
-    `batch` scenes at a time as `domrand generate` renders them (`--batch-size`); the writers of the formats other
-    than native ("write jsonl", ...) each alone on the same chunks."""
+def breakdown(cfg: DatasetConfig, chunks: int = 8, seed: int = 0, batch: int | None = None) -> dict[str, float]:
+    """Milliseconds per image of each stage of a chunk, over `chunks` chunks after one warm-up batch, rendered
+    as `domrand generate` renders them: `batch` scenes at a time (`--batch-size`; None: its default for the
+    images' size), a batch spanning `batch // chunk_size` chunks where it holds several (`ChunkRunner.render_many`);
+    the writers of the formats other than native ("write jsonl", ...) each alone on the same chunks."""
     pipe = cfg.pipeline()
     c = cfg.chunk_size
+    batch = batch if batch is not None else default_batch_size(cfg.size)
+    per = max(1, batch // c)
+    groups = [list(range(per))] + [list(range(per + i, per + min(i + per, chunks))) for i in range(0, chunks, per)]
     out = tempfile.TemporaryDirectory(prefix="domrand_stages_")
     formats = tuple(WRITERS)
-    man = mf.build(cfg.to_json(), cfg.world_facts(), seed, c * (chunks + 1), c, formats, "numba", "cpu")
+    man = mf.build(cfg.to_json(), cfg.world_facts(), seed, c * (chunks + per), c, formats, "numba", "cpu")
     writers = make_writers(formats, open_store(out.name), man, object_models(cfg))  # native first
     written = []
     times: dict[str, float] = defaultdict(float)
@@ -55,13 +57,15 @@ def breakdown(cfg: DatasetConfig, chunks: int = 8, seed: int = 0, batch: int = B
         if record:
             times[name] += time.perf_counter() - t0
 
-    for k in range(chunks + 1):
-        record = k > 0  # chunk 0 warms up
+    for g, group in enumerate(groups):
+        record = g > 0  # the first group warms up
         with clock("sample"):
-            params = pipe.sample(c, rng=chunk_rng(seed, k))
+            drawn = [pipe.sample(c, rng=chunk_rng(seed, k)) for k in group]
+        params = {name: type(p).cat([d[name] for d in drawn]) for name, p in drawn[0].items()}
+        n = c * len(group)
         parts: dict[str, list] = defaultdict(list)
-        for s in range(0, c, batch):  # as `ChunkRunner.render`: the chunk's scenes rendered `batch` at a time
-            idx = torch.arange(s, min(c, s + batch))
+        for s in range(0, n, batch):  # as `ChunkRunner.render_many`: the group's scenes rendered `batch` at a time
+            idx = torch.arange(s, min(n, s + batch))
             part = {name: p.select(idx) for name, p in params.items()}
             scene = pipe.world.base_scene(len(idx), pipe.image_size)
             for name, r in pipe.compose.scene:
@@ -78,16 +82,18 @@ def breakdown(cfg: DatasetConfig, chunks: int = 8, seed: int = 0, batch: int = B
                 parts["labels"].append(compute(scene, frame.instance, frame.silhouette, frame.depth).arrays())
             parts["depth"].append(images["depth"].numpy())
             parts["instance"].append(frame.instance.numpy().astype(np.int16))
-        arrays = {f"label.{n}": np.concatenate([a[n] for a in parts["labels"]]) for n in parts["labels"][0]}
-        arrays.update(params_arrays(params))
+        labels = {f"label.{n}": np.concatenate([a[n] for a in parts["labels"]]) for n in parts["labels"][0]}
         rgb, depth, instance = (np.concatenate(parts[n]) for n in ("rgb", "depth", "instance"))
-        chunk = Chunk(k, k * c, rgb, depth, instance, arrays, scene.meshes.names)
-        with clock("write native"):
-            writers[0].write_chunk(chunk)
-        written.append(chunk)
-    for w in writers[1:]:  # in the runner's order (coco and bop link jsonl's images)
-        for k, chunk in enumerate(written):
-            record = k > 0
+        for i, (k, d) in enumerate(zip(group, drawn)):
+            rows = slice(i * c, (i + 1) * c)
+            arrays = {name: a[rows] for name, a in labels.items()} | params_arrays(d)
+            chunk = Chunk(k, k * c, rgb[rows], depth[rows], instance[rows], arrays, scene.meshes.names)
+            with clock("write native"):
+                writers[0].write_chunk(chunk)
+            written.append((record, chunk))
+    for w in writers[1:]:  # in the runner's order (coco and bop link jsonl's images); the warm-up group untimed
+        for timed, chunk in written:
+            record = timed
             with clock(f"write {w.name}"):
                 w.write_chunk(chunk)
     out.cleanup()
