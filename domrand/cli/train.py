@@ -69,6 +69,7 @@ def _train_grasp(args: argparse.Namespace) -> int:
         members=args.members,
         pick_weight=args.pick_weight,
         bin_check=args.bin_check,
+        init=args.init,
         **precision_arg(args),
     )
     data = [args.data] if isinstance(args.data, str) else list(args.data)
@@ -362,6 +363,10 @@ def add_train_commands(sub: Any) -> None:
         action="store_true",
         help="pile labels: leave out the candidates whose fingers would land on the bin's walls (the model never"
         " executes them in a pile)",
+    )
+    tg.add_argument(
+        "--init",
+        help="a grasp checkpoint to start from (fine-tuning; member i from its member i): weights, not labels",
     )
     _common_train_flags(tg)
     tg.set_defaults(func=cmd_train)

@@ -21,6 +21,7 @@
     python experiments/grasping/run.py clutter_fingertips  # the committed clutter model with the sampler that pinches what the fingertips meet
     python experiments/grasping/run.py fingertip_labels  # 480 piles labelled with that sampler, a ranker on them against the committed one
     python experiments/grasping/run.py all_fingertip_labels  # all 1,440 of the committed model's piles so labelled, the same test
+    python experiments/grasping/run.py focus_labels  # 480 piles labelled with the committed model's own best picks among those executed
     python experiments/grasping/run.py plots       # redraw the plot and the README tables from results/
 
 Labelled grasps, runs and object folders go to --work (default ./work/grasping, not committed). The best
@@ -44,6 +45,7 @@ from grasp_recipes.clutter_model import (
     clutter_fingertips,
     clutter_model,
     fingertip_labels,
+    focus_labels,
     labelled_bin,
 )
 from grasp_recipes.common import HERE, objects
@@ -86,6 +88,7 @@ RECIPES: dict[str, tuple[Callable[[Path, argparse.Namespace], object], bool]] = 
     "clutter_fingertips": (lambda work, a: print(clutter_fingertips(work)), False),
     "fingertip_labels": (lambda work, a: print(fingertip_labels(work)), False),
     "all_fingertip_labels": (lambda work, a: print(all_fingertip_labels(work)), False),
+    "focus_labels": (lambda work, a: print(focus_labels(work)), False),
     "labelled_bin": (lambda work, a: print(labelled_bin(work)), False),
 }
 

@@ -12,6 +12,7 @@ candidates trained to put its weight on the successes, the choice that is execut
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import sys
@@ -57,6 +58,8 @@ class GraspTrainConfig:
         bin_check: pile labels: leave out the candidates whose fingers would land on the bin's walls
             (`clutter.clear_of_bin`): the model never executes them in a pile, and its crops cannot show why they
             failed (the walls read as floor), so they teach it noise.
+        init: a grasp checkpoint to start from (fine-tuning): member i starts from its member i modulo its
+            member count; its width is used (`width` must match). None: fresh weights.
     """
 
     steps: int = 4000
@@ -73,6 +76,7 @@ class GraspTrainConfig:
     pick_scenes: int = 16
     precision: str = "fp32"
     bin_check: bool = False
+    init: str | None = None
 
     def __post_init__(self) -> None:
         for name in ("steps", "batch_size", "eval_every", "width", "members", "pick_scenes"):
@@ -112,6 +116,7 @@ def train_grasp(
     run = Path(out)
     if run.exists() and any(run.iterdir()):
         raise ValueError(f"run folder {out!r} is not empty; choose another folder")
+    starts = _initial_weights(cfg)  # as a bad --init
     d = load(data)  # a bad --data fails before the run folder is made
     if cfg.bin_check:
         d = _clear_of_bin(d)
@@ -139,7 +144,10 @@ def train_grasp(
         from tqdm import tqdm
 
         bar = tqdm(total=cfg.steps * cfg.members, unit="step", file=sys.stderr)
-    members = [_train_member(i, train_set, val_set, cfg, run, bar, dev, tables) for i in range(cfg.members)]
+    members = [
+        _train_member(i, train_set, val_set, cfg, run, bar, dev, tables, starts[i % len(starts)] if starts else None)
+        for i in range(cfg.members)
+    ]
     if bar is not None:
         bar.close()
     ensemble = RankerEnsemble([m for m, _ in members], cfg.views).eval()
@@ -155,6 +163,7 @@ def train_grasp(
             "width": cfg.width,
             "views": cfg.views,
             "train_config": asdict(cfg),
+            **({"init_sha256": hashlib.sha256(Path(cfg.init).read_bytes()).hexdigest()} if cfg.init else {}),
             "precision": precision,
             "data": str(data) if isinstance(data, (str, Path)) else [str(d) for d in data],
             "piles": labels_of_piles(data),  # `predict grasp` then reads its depth images as piles in the bin
@@ -178,6 +187,21 @@ def train_grasp(
         "device": str(dev),
         "precision": precision,
     }
+
+
+def _initial_weights(cfg: GraspTrainConfig) -> list[dict[str, torch.Tensor]]:
+    """The members' weights of `cfg.init` (none without it); one clear error for a checkpoint that is not a grasp
+    ranker's or is of another width."""
+    if cfg.init is None:
+        return []
+    state = ckpt.load(cfg.init, "grasp")
+    width = int(state.get("width", 32))
+    if width != cfg.width:
+        raise ValueError(
+            f"--init {cfg.init!r} is a ranker of width {width}, this run's is {cfg.width}: start from a checkpoint "
+            "of the same width, or leave --init out"
+        )
+    return list(state["members"]) if "members" in state else [state["model"]]
 
 
 def _clear_of_bin(d: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -266,10 +290,11 @@ def _train_member(
     bar: Any,
     dev: torch.device,
     tables: tuple[torch.Tensor, torch.Tensor] | None = None,
+    start: dict[str, torch.Tensor] | None = None,
 ) -> tuple[GraspRanker, int]:
     """Member i (seed cfg.seed + i): the ranker at its best validation loss (over `cfg.views` views; plus
     `cfg.pick_weight` x the pick loss) and that step, on the CPU (trained on `dev`). `tables`: the training and
-    validation sets' `mixed_scenes` (needed when `cfg.pick_weight` > 0)."""
+    validation sets' `mixed_scenes` (needed when `cfg.pick_weight` > 0). `start`: weights to begin from."""
     xt, wt, yt = train_set
     empty = torch.zeros(0, 0, dtype=torch.long)
     train_table, val_table = tables if tables is not None else (empty, empty)
@@ -277,7 +302,10 @@ def _train_member(
     torch.manual_seed(seed)
     bf16 = resolve_precision(cfg.precision, dev) == "bf16"
     layout = torch.channels_last if bf16 else torch.contiguous_format  # oneDNN's fast layout for bfloat16
-    model = GraspRanker(cfg.width).to(dev, memory_format=layout)
+    model = GraspRanker(cfg.width)
+    if start is not None:
+        ckpt.load_state(model, start, str(cfg.init))
+    model = model.to(dev, memory_format=layout)
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     gen = torch.Generator().manual_seed(seed)
     best, best_state, best_step, t0 = float("inf"), None, 0, time.perf_counter()

@@ -349,3 +349,34 @@ def test_an_open_box_is_lifted_by_pinching_its_wall_with_a_finger_inside_not_acr
     assert r.success and all(r.touches)
     r = sim.grasp(Grasp(pos[0], pos[1], pos[2], yaw, MAX_OPENING))
     assert not r.success
+
+
+def test_train_grasp_init_starts_from_a_checkpoints_weights_and_refuses_another_width(tmp_path, capsys):
+    """`domrand train grasp --init CKPT` (fine-tuning): with a vanishing learning rate the run's ranker is the
+    checkpoint's (without --init it is not), the checkpoint's hash is recorded, and a ranker of another width is one
+    clear error before any run folder is made."""
+    from domrand.cli import main
+    from domrand.tasks import checkpoint as ckpt
+    from domrand.tasks.grasp.dataset import generate
+    from domrand.tasks.grasp.ranker import GraspRanker, load_ranker
+
+    data = tmp_path / "labels"
+    generate(GraspDataConfig(objects="procedural", num_objects=2, scenes=4, seed=1), data, workers=1, quiet=True)
+    args = ["train", "grasp", "--data", str(data), "--batch-size", "8", "--quiet"]
+    assert main([*args, "--steps", "4", "--out", str(tmp_path / "a")]) == 0
+    a = load_ranker(tmp_path / "a" / "best.pt")[0].members[0].state_dict()
+    slow = ["--steps", "1", "--lr", "1e-12", "--seed", "5"]
+    assert main([*args, *slow, "--init", str(tmp_path / "a" / "best.pt"), "--out", str(tmp_path / "b")]) == 0
+    assert main([*args, *slow, "--out", str(tmp_path / "c")]) == 0
+    b, meta = load_ranker(tmp_path / "b" / "best.pt")
+    c = load_ranker(tmp_path / "c" / "best.pt")[0].members[0]
+    # the weights (a training step moves batch norm's running statistics whatever the learning rate)
+    assert all(torch.allclose(a[k], v, atol=1e-6) for k, v in b.members[0].named_parameters())
+    assert not all(torch.allclose(a[k], v, atol=1e-3) for k, v in c.named_parameters())
+    assert meta["train_config"]["init"] == str(tmp_path / "a" / "best.pt") and len(meta["init_sha256"]) == 64
+
+    ckpt.save(tmp_path / "wide.pt", "grasp", {"members": [GraspRanker(32).state_dict()], "width": 32})
+    capsys.readouterr()
+    assert main([*args, "--steps", "1", "--init", str(tmp_path / "wide.pt"), "--out", str(tmp_path / "d")]) != 0
+    err = capsys.readouterr().err
+    assert "width 32" in err and "Traceback" not in err and not (tmp_path / "d").exists()
