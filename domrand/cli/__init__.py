@@ -513,3 +513,9 @@ def main(argv: list[str] | None = None) -> int:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except Exception as e:  # a pool's worker process died (`generate.pool`, not imported unless a pool ran: torch)
+        pool = sys.modules.get("domrand.generate.pool")
+        if pool is None or not isinstance(e, pool.WorkerDied):
+            raise
+        print(f"domrand: error: {e}", file=sys.stderr)
+        return 1

@@ -40,6 +40,10 @@ def _call(item: Any) -> Any:
     return _WORKER(item)
 
 
+class WorkerDied(RuntimeError):
+    """A worker process ended without finishing its work (killed, out of memory, a crash, or its set-up failed)."""
+
+
 def run(
     factory: Callable[[], Callable[[Any], Any]],
     items: Iterable[Any],
@@ -49,6 +53,11 @@ def run(
     threads: int | None = None,
 ) -> Iterator[Any]:
     """Results of `factory()(item)` for every item, from `workers` spawned processes (or this one).
+
+    A worker's exception is raised here as it was raised there. A worker process that dies (killed for memory,
+    a crash in compiled code, a factory that fails) raises `WorkerDied` rather than leaving the caller waiting
+    for a result that never comes (as `multiprocessing.Pool` did: it replaced the process and lost its item). On
+    any error, or when the caller stops early, the work not yet started is dropped and the workers are ended.
 
     Args:
         factory: picklable; builds the worker once per process.
@@ -63,12 +72,32 @@ def run(
         for item in items:
             yield worker(item)
         return
-    pool = mp.get_context("spawn").Pool(workers, initializer=_init, initargs=(factory, threads))
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
+
+    executor = ProcessPoolExecutor(
+        workers, mp_context=mp.get_context("spawn"), initializer=_init, initargs=(factory, threads)
+    )
+    finished = False
     try:
-        yield from (pool.imap if ordered else pool.imap_unordered)(_call, items)
-        pool.close()
-    except BaseException:
-        pool.terminate()
-        raise
+        futures = [executor.submit(_call, item) for item in items]
+        for future in futures if ordered else as_completed(futures):
+            yield future.result()
+        finished = True
+    except BrokenProcessPool as e:
+        raise WorkerDied(
+            f"a worker process died before finishing its work ({e}); killed for memory is the usual cause: run "
+            "again with fewer --workers (what was already written is kept, and --resume continues it where the "
+            "command has it)"
+        ) from None
     finally:
-        pool.join()
+        if finished:
+            executor.shutdown(wait=True)
+        else:  # an error, or the caller stopped: no new work, and the running workers ended now
+            processes = list((getattr(executor, "_processes", None) or {}).values())
+            executor.shutdown(wait=False, cancel_futures=True)
+            for proc in processes:
+                if proc.is_alive():
+                    proc.terminate()
+            for proc in processes:
+                proc.join(timeout=5)
