@@ -13,6 +13,7 @@ Example:
 from __future__ import annotations
 
 import functools
+import gc
 import logging
 import os
 import time
@@ -131,6 +132,7 @@ def run_local(spec: RunSpec, todo: list[int], workers: int, on_done: Any) -> Non
 
         threads, kernel_threads = torch.get_num_threads(), get_threads()
         lanes = RENDER_LANES if kernel_threads >= RENDER_LANES else 1
+        frozen = gc.get_freeze_count()
         try:
             set_threads(kernel_threads // lanes)  # the lanes share the process's cores
             for n in ChunkRunner(spec).pipelined(todo, lanes):
@@ -138,6 +140,8 @@ def run_local(spec: RunSpec, todo: list[int], workers: int, on_done: Any) -> Non
         finally:
             torch.set_num_threads(threads)  # the runner took torch to one thread: the caller's setting back
             set_threads(kernel_threads)
+            if frozen == 0:  # a library caller's process: what the runner froze (its garbage too) collectable again
+                gc.unfreeze()  # (`domrand generate` freezes its start-up before: left frozen till the process ends)
         return
     for n in pool.run(functools.partial(ChunkRunner, spec), todo, procs, threads=max(1, cores // procs)):
         on_done(n)

@@ -47,3 +47,37 @@ def test_collector_back_on_after_a_bad_config_or_a_failed_chunk(tmp_path, monkey
     with pytest.raises(RuntimeError, match="render failed"):
         main(["generate", "--num", "4", "--size", "16", "--out", str(tmp_path / "c"), "--quiet"])
     assert gc.isenabled()
+
+
+def test_regression_a_library_callers_garbage_stayed_frozen_after_generate(tmp_path):
+    """`generate()` from Python (a notebook, a script) froze everything alive when its runner started, the
+    caller's unreachable cycles included, and never thawed it: they were never collected. In a fresh process the
+    runner's freeze is undone when the run ends (the CLI, which froze its own start-up before, keeps it)."""
+    import subprocess
+    import sys
+    import textwrap
+
+    script = textwrap.dedent(
+        f"""
+        import gc, weakref
+        from domrand.config import load_config
+        from domrand.generate import GenerateOptions, generate
+
+        class Node:
+            pass
+
+        a, b = Node(), Node()
+        a.other, b.other = b, a  # a cycle, unreachable below: only the collector frees it
+        ref = weakref.ref(a)
+        del a, b
+        gc.disable()  # as if no collection had come round yet
+        generate(load_config(overrides={{"image_size": 16, "chunk_size": 4}}),
+                 GenerateOptions(out={str(tmp_path / "ds")!r}, num=8, quiet=True))
+        gc.enable()
+        gc.collect()
+        print("collected" if ref() is None else "leaked", gc.get_freeze_count())
+        """
+    )
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=300)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["collected", "0"]
