@@ -65,20 +65,12 @@ def test_render_lanes_change_no_byte(tmp_path, monkeypatch):
     assert threads.get_threads() == 3  # the kernels' threads back as they were
 
 
-def test_chunks_rendered_together_change_no_byte(tmp_path, monkeypatch):
+def test_chunks_rendered_together_change_no_byte(tmp_path, monkeypatch, render_sizes):
     """A batch spanning several chunks (`ChunkRunner.render_many`, a batch size above the chunk size) writes what
     each chunk rendered alone writes, a short last chunk included; the renderer sees the grouped batches."""
     from domrand.generate import run as run_module
-    from domrand.render.renderer import Renderer
 
-    sizes: list[int] = []
-    render = Renderer.render
-
-    def counted(self, scene, *a, **k):
-        sizes.append(int(scene.instances.mesh.shape[0]))
-        return render(self, scene, *a, **k)
-
-    monkeypatch.setattr(Renderer, "render", counted)
+    sizes = render_sizes
     monkeypatch.setattr(run_module, "RENDER_LANES", 1)
     trees = {}
     for batch in (8, 24, 20, 64):  # chunks of 8: one chunk a batch, three, two, all six
