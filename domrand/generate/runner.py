@@ -108,7 +108,7 @@ class ChunkRunner:
             rgb, depth, inst, arrays = self._render_params(params)
             first = 0
             for i in group:
-                k, n = ks[i], drawn[i][next(iter(drawn[i]))].batch_size if drawn[i] else 0
+                k, n = ks[i], chunk_count(spec.num, c, ks[i])
                 part = slice(first, first + n)
                 first += n
                 chunk_arrays = {name: a[part] for name, a in arrays.items()}

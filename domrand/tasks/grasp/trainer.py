@@ -59,7 +59,7 @@ class GraspTrainConfig:
             (`clutter.clear_of_bin`): the model never executes them in a pile, and its crops cannot show why they
             failed (the walls read as floor), so they teach it noise.
         init: a grasp checkpoint to start from (fine-tuning): member i starts from its member i modulo its
-            member count; its width is used (`width` must match). None: fresh weights.
+            member count; it must be a ranker of this `width`. None: fresh weights.
     """
 
     steps: int = 4000
