@@ -190,14 +190,16 @@ def fingertip_labels(work: Path) -> Path:
     replaces the committed checkpoint only if it is `SELECT_MARGIN` better there; the choice is read on the test
     piles. Returns results/clutter_fingertip_labels.json."""
     labelled = {name: ["--procedural", "100", *flags] for name, flags in FINGERTIP_LABELLED.items()}
-    return _fingertip_run(work, labelled, "480_ft", 2000, "clutter_fingertip_labels")
+    return _fingertip_run(work, labelled, {"480_ft": ["--steps", "2000"]}, "clutter_fingertip_labels")
 
 
-def _fingertip_run(work: Path, labelled: dict[str, list[str]], name: str, steps: int, result_name: str) -> Path:
+def _fingertip_run(work: Path, labelled: dict[str, list[str]], runs: dict[str, list[str]], result_name: str) -> Path:
     """Label the `labelled` folders (name -> `domrand label grasps` flags beyond `--clutter 8 --scenes 240
-    --bin-check --fingertips`; done folders are kept), train ranker `name` on them (`--steps steps --bin-check`),
-    read it on the validation piles with `fingertips` beside the committed checkpoint, and if it is
-    `SELECT_MARGIN` better there, read it on the test piles and commit it. Returns results/{result_name}.json."""
+    --bin-check --fingertips`; done folders are kept), train each of `runs` on them (name -> `domrand train grasp`
+    flags beyond `--data`, `--out` and `--bin-check`; all trained before any choice, so one that starts from the
+    committed checkpoint starts from today's), read each on the validation piles with `fingertips` beside the
+    committed checkpoint, and if the best is `SELECT_MARGIN` better there, read it on the test piles and commit it.
+    Returns results/{result_name}.json."""
     from domrand.tasks.grasp.dataset import load
 
     root = work / "clutter"
@@ -205,29 +207,36 @@ def _fingertip_run(work: Path, labelled: dict[str, list[str]], name: str, steps:
         _domrand("label", "grasps", "--clutter", "8", "--scenes", "240", "--bin-check", "--fingertips", *flags,
                  "--out", str(root / folder), "--quiet")  # fmt: skip
     folders = [root / n for n in labelled]
-    run = root / f"run_{name}"
-    if not (run / "best.pt").is_file():
-        _domrand("train", "grasp", "--data", *map(str, folders), "--out", str(run), "--steps", str(steps),
-                 "--bin-check", "--quiet")  # fmt: skip
+    for name, flags in runs.items():
+        run = root / f"run_{name}"
+        if not (run / "best.pt").is_file():
+            _domrand("train", "grasp", "--data", *map(str, folders), "--out", str(run), *flags, "--bin-check",
+                     "--quiet")  # fmt: skip
     realistic_train = objects(work)["realistic_train"]
+    committed = "all_bin (committed)"
     readings = {
-        "all_bin (committed)": validate(
-            COMMITTED, realistic_train, root / "validation" / "committed_fingertips.json", fingertips=True
-        ),
-        name: validate(run / "best.pt", realistic_train, root / "validation" / f"{name}.json", fingertips=True),
+        committed: validate(COMMITTED, realistic_train, root / "validation" / "committed_fingertips.json", True),
+        **{
+            name: validate(
+                root / f"run_{name}" / "best.pt", realistic_train, root / "validation" / f"{name}.json", True
+            )
+            for name in runs
+        },
     }
-    gain = readings[name]["success_rate"] - readings["all_bin (committed)"]["success_rate"]
-    chosen = name if gain >= SELECT_MARGIN else "all_bin (committed)"
+    best = max(runs, key=lambda name: readings[name]["success_rate"])  # the first of equals
+    gain = readings[best]["success_rate"] - readings[committed]["success_rate"]
+    chosen = best if gain >= SELECT_MARGIN else committed
     result: dict[str, Any] = {
         "validation": readings,
         "labels": {"folders": list(labelled), "labels": len(load(folders)["success"])},
         "select_margin": SELECT_MARGIN,
         "chosen": chosen,
     }
-    if chosen == name:
-        test = _evaluate(run / "best.pt", root / "eval48" / f"model_{name}.json", METHODS, fingertips=True)
+    if chosen != committed:
+        checkpoint = root / f"run_{chosen}" / "best.pt"
+        test = _evaluate(checkpoint, root / "eval48" / f"model_{chosen}.json", METHODS, fingertips=True)
         result["test"] = {**test, "source": str(GROCERY.relative_to(HERE.parents[1])), "piles": TEST_PILES}
-        COMMITTED.write_bytes((run / "best.pt").read_bytes())
+        COMMITTED.write_bytes(checkpoint.read_bytes())
     out = RESULTS / f"{result_name}.json"
     out.write_text(json.dumps(result, indent=2) + "\n")
     return out
@@ -250,7 +259,7 @@ def all_fingertip_labels(work: Path) -> Path:
     4000 --bin-check`), read on the validation piles with `fingertips` beside the committed checkpoint's reading.
     It replaces the committed checkpoint only if it is `SELECT_MARGIN` better there; the choice is read on the
     test piles. Returns results/clutter_all_fingertip_labels.json."""
-    return _fingertip_run(work, ALL_FINGERTIP_LABELLED, "all_ft", 4000, "clutter_all_fingertip_labels")
+    return _fingertip_run(work, ALL_FINGERTIP_LABELLED, {"all_ft": ["--steps", "4000"]}, "clutter_all_fingertip_labels")
 
 
 #: `FINGERTIP_LABELLED`'s pile draws (those of `480_ft`) labelled with the committed model's focus: of each pile's
@@ -270,23 +279,10 @@ def focus_labels(work: Path) -> Path:
     labelled without focus). The fast trial (`--fast-trial`: the reference's outcomes on every grasp compared)
     saves a third of the labelling. Then the committed ranker fine-tuned on the same labels (`480_focus_init`:
     `--init` it, 1,000 steps at a quarter of its learning rate: its own confident mistakes taught to it), read the
-    same way; it too replaces the committed checkpoint only if `SELECT_MARGIN` better. Returns
-    results/clutter_focus_labels.json."""
-    out = _fingertip_run(work, FOCUS_LABELLED, "480_focus", 2000, "clutter_focus_labels")
-    root = work / "clutter"
-    run = root / "run_480_focus_init"
-    if not (run / "best.pt").is_file():
-        _domrand("train", "grasp", "--data", *(str(root / n) for n in FOCUS_LABELLED), "--init", str(COMMITTED),
-                 "--steps", "1000", "--lr", "2.5e-4", "--bin-check", "--out", str(run), "--quiet")  # fmt: skip
-    result = json.loads(out.read_text())
-    reading = validate(run / "best.pt", objects(work)["realistic_train"], root / "validation" / "480_focus_init.json",
-                       fingertips=True)  # fmt: skip
-    result["validation"]["480_focus_init"] = reading
-    committed = result["validation"]["all_bin (committed)"]["success_rate"]
-    if result["chosen"] == "all_bin (committed)" and reading["success_rate"] - committed >= SELECT_MARGIN:
-        result["chosen"] = "480_focus_init"
-        test = _evaluate(run / "best.pt", root / "eval48" / "model_480_focus_init.json", METHODS, fingertips=True)
-        result["test"] = {**test, "source": str(GROCERY.relative_to(HERE.parents[1])), "piles": TEST_PILES}
-        COMMITTED.write_bytes((run / "best.pt").read_bytes())
-    out.write_text(json.dumps(result, indent=2) + "\n")
-    return out
+    same way (both trained before either is chosen); the better replaces the committed checkpoint only if
+    `SELECT_MARGIN` better. Returns results/clutter_focus_labels.json."""
+    runs = {
+        "480_focus": ["--steps", "2000"],
+        "480_focus_init": ["--init", str(COMMITTED), "--steps", "1000", "--lr", "2.5e-4"],
+    }
+    return _fingertip_run(work, FOCUS_LABELLED, runs, "clutter_focus_labels")
