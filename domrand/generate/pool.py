@@ -94,6 +94,7 @@ def run(
         if finished:
             executor.shutdown(wait=True)
         else:  # an error, or the caller stopped: no new work, and the running workers ended now
+            # the executor's processes (a private attribute since Python 3.2: if it goes, shutdown alone remains)
             processes = list((getattr(executor, "_processes", None) or {}).values())
             executor.shutdown(wait=False, cancel_futures=True)
             for proc in processes:

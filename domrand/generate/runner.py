@@ -104,18 +104,11 @@ class ChunkRunner:
                 groups.append([i])
         chunks: list[Chunk] = []
         for group in groups:
-            params = {name: type(p).cat([drawn[i][name] for i in group]) for name, p in drawn[group[0]].items()}
-            rgb, depth, inst, arrays = self._render_params(params)
-            first = 0
-            for i in group:
-                k, n = ks[i], chunk_count(spec.num, c, ks[i])
-                part = slice(first, first + n)
-                first += n
-                chunk_arrays = {name: a[part] for name, a in arrays.items()}
-                chunk_arrays.update(params_arrays(drawn[i]))
-                chunks.append(
-                    Chunk(k, k * c, rgb[part], depth[part], inst[part], chunk_arrays, self.names, self.object_classes)
-                )
+            parts = [drawn[i] for i in group]
+            rgb, depth, inst, labels = self._render_params(cat_params(parts))
+            chunks += split_chunks(
+                [ks[i] for i in group], c, parts, rgb, depth, inst, labels, self.names, self.object_classes
+            )
         return chunks
 
     def _render_params(
@@ -192,6 +185,34 @@ class ChunkRunner:
                     pending = writer.submit(self.write, chunk)
             if pending is not None:
                 yield pending.result()
+
+
+def cat_params(drawn: Sequence[dict[str, Params]]) -> dict[str, Params]:
+    """Several chunks' parameters (each `Pipeline.sample`'s, of the same shapes) as one batch, in order."""
+    return {name: type(p).cat([d[name] for d in drawn]) for name, p in drawn[0].items()}
+
+
+def split_chunks(
+    ks: Sequence[int],
+    chunk_size: int,
+    drawn: Sequence[dict[str, Params]],
+    rgb: np.ndarray,
+    depth: np.ndarray,
+    instance: np.ndarray,
+    labels: dict[str, np.ndarray],
+    names: tuple[str, ...],
+    object_classes: tuple[str, ...] | None = None,
+) -> list[Chunk]:
+    """Chunks `ks` (each of `chunk_size` images but maybe the last, drawn as `drawn`) out of their images rendered
+    together (`cat_params`): rgb (n, H, W, 3) uint8, depth (n, H, W) float32, instance (n, H, W) int16 and the
+    "label.<name>" arrays, n the chunks' images in order. The chunks' arrays are views of these."""
+    chunks, first = [], 0
+    for k, params in zip(ks, drawn):
+        part = slice(first, first + next(iter(params.values())).batch_size)
+        first = part.stop
+        arrays = {name: a[part] for name, a in labels.items()} | params_arrays(params)
+        chunks.append(Chunk(k, k * chunk_size, rgb[part], depth[part], instance[part], arrays, names, object_classes))
+    return chunks
 
 
 def _same_shapes(a: dict[str, Params], b: dict[str, Params]) -> bool:

@@ -22,9 +22,8 @@ import torch
 
 from domrand.config import DatasetConfig
 from domrand.generate.options import default_batch_size
-from domrand.generate.runner import object_models, quantize
+from domrand.generate.runner import cat_params, object_models, quantize, split_chunks
 from domrand.io import manifest as mf
-from domrand.io.chunk import Chunk, params_arrays
 from domrand.io.store import open_store
 from domrand.io.writers import WRITERS, make_writers
 from domrand.labels import compute
@@ -61,7 +60,7 @@ def breakdown(cfg: DatasetConfig, chunks: int = 8, seed: int = 0, batch: int | N
         record = g > 0  # the first group warms up
         with clock("sample"):
             drawn = [pipe.sample(c, rng=chunk_rng(seed, k)) for k in group]
-        params = {name: type(p).cat([d[name] for d in drawn]) for name, p in drawn[0].items()}
+        params = cat_params(drawn)
         n = c * len(group)
         parts: dict[str, list] = defaultdict(list)
         for s in range(0, n, batch):  # as `ChunkRunner.render_many`: the group's scenes rendered `batch` at a time
@@ -84,10 +83,7 @@ def breakdown(cfg: DatasetConfig, chunks: int = 8, seed: int = 0, batch: int | N
             parts["instance"].append(frame.instance.numpy().astype(np.int16))
         labels = {f"label.{n}": np.concatenate([a[n] for a in parts["labels"]]) for n in parts["labels"][0]}
         rgb, depth, instance = (np.concatenate(parts[n]) for n in ("rgb", "depth", "instance"))
-        for i, (k, d) in enumerate(zip(group, drawn)):
-            rows = slice(i * c, (i + 1) * c)
-            arrays = {name: a[rows] for name, a in labels.items()} | params_arrays(d)
-            chunk = Chunk(k, k * c, rgb[rows], depth[rows], instance[rows], arrays, scene.meshes.names)
+        for chunk in split_chunks(group, c, drawn, rgb, depth, instance, labels, scene.meshes.names):
             with clock("write native"):
                 writers[0].write_chunk(chunk)
             written.append((record, chunk))
