@@ -31,7 +31,7 @@ import numpy as np
 from domrand.io.bop_gt import gt_info, model_depth
 from domrand.io.chunk import Chunk, Model
 from domrand.io.files import TMP_SUFFIX, dumpb
-from domrand.io.images import encode_png, encode_png_masks
+from domrand.io.images import encode_png_depth, encode_png_masks
 from domrand.io.symmetry import symmetries
 from domrand.labels import pose_matrix
 
@@ -116,13 +116,14 @@ class BopWriter:
         # straight under their names: the folder is renamed into place whole
         w = lambda rel, data: self.store.write(f"{tmp}/{rel}", data, sync=False, atomic=False)  # noqa: E731
         mask_pngs = encode_png_masks(np.stack(masks).astype(np.uint8) * np.uint8(255)) if masks else []
+        depth_pngs = encode_png_depth(depths)  # the chunk at once, on the kernel threads
         for i in range(chunk.count):
             if self.shares_images:  # a hard link where the file system allows
                 shared = f"rgb/{chunk.first + i:06d}.png"
                 self.store.write_copy(f"{tmp}/rgb/{i:06d}.png", shared, chunk.rgb_png(i), atomic=False)
             else:
                 w(f"rgb/{i:06d}.png", chunk.rgb_png(i))
-            w(f"depth/{i:06d}.png", encode_png(depths[i]))
+            w(f"depth/{i:06d}.png", depth_pngs[i])
         for name, png in zip(names, mask_pngs):
             w(name, png)
         gt = {str(i): o[0] for i, o in enumerate(out)}

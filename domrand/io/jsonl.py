@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 
 from domrand.io.chunk import Chunk, Model
-from domrand.io.files import dumpb, for_each_file, in_parallel
-from domrand.io.images import encode_png, encode_png_masks
+from domrand.io.files import dumpb, for_each_file
+from domrand.io.images import encode_png, encode_png_depth, encode_png_masks
 
 
 def depth_mm(depth: np.ndarray) -> np.ndarray:
@@ -53,18 +53,12 @@ class JsonlWriter:
         # the chunk's depth and masks converted in one numpy pass each and every image encoded at once on the kernel
         # threads (per image, the Python calls held the GIL that the renderer's next chunk waits for); masks per
         # image only where some image needs uint16
-        depths = depth_mm(chunk.depth)
         if chunk.instance.max(initial=-1) < MASK_NONE:
             masks = encode_png_masks(id_mask(chunk.instance))
         else:
             masks = [encode_png(id_mask(inst)) for inst in chunk.instance]
         pngs = chunk.rgb_pngs()
-        depth_pngs: list[bytes] = [b""] * chunk.count
-
-        def encode(i: int) -> None:  # OpenCV's depth encoding releases the GIL
-            depth_pngs[i] = encode_png(depths[i])
-
-        in_parallel(encode, range(chunk.count))
+        depth_pngs = encode_png_depth(depth_mm(chunk.depth))
 
         def images(i: int) -> None:
             idx = chunk.first + i

@@ -10,7 +10,7 @@
 | `noise` | `randomizers.noise` (torch path) | image noise: colour jitter, blur, Gaussian and salt-and-pepper |
 | `outlines` | `io.polygons.outlines_reference` | mask outlines for COCO and YOLO polygons |
 | `rle` | `io.rle.encode` | COCO's compressed RLE counts of one object in an instance image |
-| `png` | zlib (tests decode with zlib, OpenCV and Pillow) | PNG encoding of RGB images for the interchange formats |
+| `png` | zlib (tests decode with zlib, OpenCV and Pillow) | PNG encoding of RGB images, masks and depth for the interchange formats |
 | `bop_gt` | `io.bop_gt` (the BOP toolkit's numpy arithmetic, tests/io/test_bop_visibility.py) | BOP's visibility masks and pixel counts of one object |
 
 Nothing here draws random numbers: the randomizers draw, the kernels compute.
@@ -31,7 +31,11 @@ def cache_is_cold(png: bool = False) -> bool:
             from domrand.kernels import bop_gt
             from domrand.kernels import png as png_kernels
 
-            kernels += [png_kernels.deflate_rgb, png_kernels.deflate_masks, bop_gt.visibility]
+            kernels += [
+                png_kernels.deflate_rgb,
+                png_kernels.deflate_grey,
+                bop_gt.visibility,
+            ]
         return not all(os.path.exists(k._cache._cache_file._index_path) for k in kernels)
     except (AttributeError, ImportError):  # another numba's internals: say nothing rather than guess
         return False

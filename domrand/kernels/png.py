@@ -6,13 +6,16 @@ histogram, a length-limited Huffman code, the bit stream, Adler-32. zlib spends 
 image; this pass about a fifth of that, and the files are as small (one block with one code for the whole
 image, against zlib's block every 16k bytes).
 
-Masks (`deflate_masks`, uint8): runs of a repeated byte are sent as matches at distance 1 (zlib's RLE
-strategy: masks are long flat runs), at zlib's speed and size, as one batch without the GIL. (Depth images stay
-with zlib: their slopes repeat at longer distances, which runs alone miss: 7.8 against 4.6 KB.)
+Masks (`deflate_grey` with sub 0, uint8): runs of a repeated byte are sent as matches at distance 1 (zlib's RLE
+strategy: masks are long flat runs), at zlib's speed and size, as one batch without the GIL.
+
+Depth (`deflate_grey` with sub 2, uint16): the slopes of a depth image repeat at longer distances, which runs alone miss
+(7.8 against zlib's 4.6 KB), so its Sub-filtered rows go through greedy LZ77 with one hash probe a byte, zlib's
+fastest level: about zlib's size in two thirds of OpenCV's time, as one batch without the GIL.
 
 The streams are standard: zlib, libpng, Pillow and OpenCV read them (tested). Both kernels are
-`kernels.threads.parallel` kernels; `io.images.encode_png_rgb` and `encode_png_masks` wrap their output in the
-PNG chunks.
+`kernels.threads.parallel` kernels; `io.images.encode_png_rgb`, `encode_png_masks` and `encode_png_depth` wrap
+their output in the PNG chunks.
 """
 
 from __future__ import annotations
@@ -38,12 +41,24 @@ LENGTH_CODE = np.zeros(259, np.int64)
 for _k in range(29):
     LENGTH_CODE[LENGTH_BASE[_k] : LENGTH_BASE[_k] + (1 << LENGTH_EXTRA[_k])] = _k
 LENGTH_CODE[258] = 28
+DISTANCES = 30  # distance codes (RFC 1951, 3.2.5)
+#: Each distance code's shortest distance and its number of extra bits.
+DIST_BASE = np.array([1, 2, 3, 4, 5, 7, 9, 13, 17, 25, 33, 49, 65, 97, 129, 193, 257, 385, 513, 769, 1025, 1537, 2049,
+                      3073, 4097, 6145, 8193, 12289, 16385, 24577], np.int64)  # fmt: skip
+DIST_EXTRA = np.array([0, 0, 0, 0] + [k // 2 for k in range(2, 28)], np.int64)
+WINDOW = 32768  # the farthest a match may look back
+HASH_BITS = 13
+TOO_FAR = 4096  # a match of 3 bytes farther back than this costs more bits than its 3 literals (zlib's rule)
+# candidates tried a byte, a match long enough to stop at, the longest match whose positions join the chains (zlib's
+# level 1: 4, 8, 4; a nice length of 16 made tabletop depth 7 % smaller at the same speed)
+MAX_CHAIN, NICE, MAX_INSERT = 4, 16, 4
 
 
 def capacity(height: int, width: int, bytes_per_pixel: int = 3) -> int:
-    """Bytes that always hold the stream of one image (`deflate_rgb`: 3 bytes a pixel; `deflate_masks`: 1):
-    2 bytes of zlib header, at most 15 bits a filtered byte (a run of 3 or more bytes: at most 21 bits), a
-    DEFLATE header of at most 2 + 19 * 3 / 8 + 288 * 7 / 8 < 300 bytes, 4 of Adler-32."""
+    """Bytes that always hold the stream of one image (`deflate_rgb`: 3 bytes a pixel; `deflate_grey`: 1 for
+    masks, 2 for depth): 2 bytes of zlib header, at most 15 bits a filtered byte (a match of 3 or more bytes: at
+    most 15 + 5 + 15 + 13 = 48 bits), a DEFLATE header of at most 2 + 19 * 3 / 8 + 318 * 7 / 8 < 300 bytes, 4 of
+    Adler-32."""
     return 2 * height * (bytes_per_pixel * width + 1) + 320
 
 
@@ -167,7 +182,7 @@ def _canonical(lengths, codes):
 
 @njit(cache=True, nogil=True, **INTERNAL)
 def _tokens(raw, n, sym, extra):
-    """Literal/length symbols of raw[:n] for `_write_zlib`'s run mode: a run of 3 to 258 bytes equal to the byte
+    """Literal/length symbols of raw[:n] for `_write_zlib`: a run of 3 to 258 bytes equal to the byte
     before it is one length symbol (257 + k, `extra` its extra bits' value) at distance 1, any other byte a
     literal. Returns the number of symbols."""
     t = 0
@@ -204,24 +219,38 @@ def _flush32(acc, out, pos):
 
 
 @njit(cache=True, nogil=True, **INTERNAL)
-def _write_zlib(raw, n, sym, extra, t, rle, freq, adler, out):
+def _write_zlib(raw, n, sym, extra, dsym, dextra, t, tokens, freq, dfreq, adler, out):
     """The zlib stream of the filtered bytes raw[:n] as one dynamic-Huffman DEFLATE block into out; returns its
-    length in bytes. Without `rle` every byte is a literal (`sym`, `extra` and `t` unused); with it the block
-    sends `_tokens`' symbols sym[:t] (runs at distance 1). `freq` (LITERALS or LITERALS_RLE,) counts the symbols
-    sent (its end-of-block entry is set here) and `adler` is the Adler-32 of raw[:n], both from the caller's pass
-    over the bytes."""
-    nsym = LITERALS_RLE if rle else LITERALS
+    length in bytes. Without `tokens` every byte is a literal (`sym`, `extra`, `dsym`, `dextra` and `t` unused);
+    with them the block sends the symbols sym[:t] of `_tokens` or `_lz77`: a literal, or a length symbol (257 +
+    k, `extra` the value of its extra bits) followed by distance code dsym[j] (`dextra` its extra bits' value).
+    `freq` (LITERALS or LITERALS_RLE,) and `dfreq` (DISTANCES,) count the symbols and distance codes sent (the
+    end-of-block entry is set here) and `adler` is the Adler-32 of raw[:n], all from the caller's pass over the
+    bytes. (One function for every kind: each compiled function costs a first run about a second.)"""
+    nsym = LITERALS_RLE if tokens else LITERALS
     freq[256] = 1  # end of block
     lit_len = np.empty(nsym, np.int64)
-    code_lengths(freq, np.int64(15), lit_len)  # int64s, not literals: one compilation for both calls
+    code_lengths(freq, np.int64(15), lit_len)  # int64s, not literals: one compilation for every caller
     lit_code = np.empty(nsym, np.int64)
     _canonical(lit_len, lit_code)
-    # every code length to send: the literal/length ones, then two distance codes of 1 bit (distance 1 is the
-    # first, the single bit 0; without runs both are unused, as zlib sends them)
-    seq = np.empty(nsym + 2, np.int64)
+    # the distance codes: a Huffman code of those used; with none or one used (literals, runs at distance 1) two
+    # codes of 1 bit (distance 1 is then the single bit 0, as zlib sends it; a complete code, which decoders ask)
+    dist_len = np.empty(DISTANCES, np.int64)
+    code_lengths(dfreq, np.int64(15), dist_len)
+    ndist = 0
+    for c in range(DISTANCES):  # (loops, not array methods: each of those is compiled apart on a first run)
+        if dist_len[c] > 0:
+            ndist = c + 1
+    if ndist == 0:
+        dist_len[0] = 1
+        dist_len[1] = 1
+    ndist = max(ndist, 2)
+    dist_code = np.empty(DISTANCES, np.int64)
+    _canonical(dist_len, dist_code)
+    # every code length to send: the literal/length ones, then the distance ones
+    seq = np.empty(nsym + ndist, np.int64)
     seq[:nsym] = lit_len
-    seq[nsym] = 1
-    seq[nsym + 1] = 1
+    seq[nsym:] = dist_len[:ndist]
     cfreq = np.zeros(19, np.int64)
     for v in seq:
         cfreq[v] += 1
@@ -238,8 +267,8 @@ def _write_zlib(raw, n, sym, extra, t, rle, freq, adler, out):
     pos = 2
     acc = np.uint64(0)
     nb = 0
-    # header: BFINAL 1, BTYPE 2 (dynamic Huffman), HLIT (nsym - 257 more codes), HDIST 1 (2 codes), HCLEN
-    head = 1 | (2 << 1) | ((nsym - 257) << 3) | (1 << 8) | ((hclen - 4) << 13)
+    # header: BFINAL 1, BTYPE 2 (dynamic Huffman), HLIT (nsym - 257 more codes), HDIST (ndist - 1), HCLEN
+    head = 1 | (2 << 1) | ((nsym - 257) << 3) | ((ndist - 1) << 8) | ((hclen - 4) << 13)
     acc |= np.uint64(head)
     nb += 17
     for k in range(hclen):
@@ -254,14 +283,22 @@ def _write_zlib(raw, n, sym, extra, t, rle, freq, adler, out):
         if nb >= 32:
             acc, pos = _flush32(acc, out, pos)
             nb -= 32
-    if rle:
-        for j in range(t):  # at most 15 + 5 + 1 bits a symbol on top of fewer than 32: fits the 64-bit buffer
+    if tokens:
+        for j in range(t):  # at most 15 + 5 bits, then 15 + 13, each on top of fewer than 32: fits the 64-bit buffer
             s = sym[j]
             acc |= np.uint64(lit_code[s]) << np.uint64(nb)
             nb += lit_len[s]
-            if s > 256:  # a run: the length's extra bits, then distance code 0 (distance 1: the bit 0, no extra bits)
+            if s > 256:  # a match: the length's extra bits, then the distance's code and extra bits
                 acc |= np.uint64(extra[j]) << np.uint64(nb)
-                nb += LENGTH_EXTRA[s - 257] + 1
+                nb += LENGTH_EXTRA[s - 257]
+                if nb >= 32:
+                    acc, pos = _flush32(acc, out, pos)
+                    nb -= 32
+                d = dsym[j]
+                acc |= np.uint64(dist_code[d]) << np.uint64(nb)
+                nb += dist_len[d]
+                acc |= np.uint64(dextra[j]) << np.uint64(nb)
+                nb += DIST_EXTRA[d]
             if nb >= 32:
                 acc, pos = _flush32(acc, out, pos)
                 nb -= 32
@@ -353,8 +390,11 @@ def _deflate_one(img, raw, out):
         a %= 65521
         b %= 65521
     none = np.empty(0, np.int64)
-    # int64 and bool values, not literals: one compilation of `_write_zlib` for both callers (4 s of a cold start)
-    return _write_zlib(raw, h * stride, none, none, np.int64(0), np.bool_(False), freq, (b << 16) | a, out)
+    # int64 and bool values, not literals: one compilation of `_write_zlib` for every caller
+    return _write_zlib(
+        raw, h * stride, none, none, none, none, np.int64(0), np.bool_(False), freq, np.zeros(DISTANCES, np.int64),
+        (b << 16) | a, out,
+    )  # fmt: skip
 
 
 @njit(cache=True, nogil=True)
@@ -366,26 +406,123 @@ def deflate_rgb(lo, hi, images, out, sizes):
         sizes[i] = _deflate_one(images[i], raw, out[i])
 
 
+@njit(cache=True, inline="always")
+def _match(raw, i, c, limit):
+    """How many bytes from raw[i] on (at most `limit`) equal those from raw[c] on (c < i)."""
+    m = 0
+    while m < limit and raw[c + m] == raw[i + m]:
+        m += 1
+    return m
+
+
+@njit(cache=True, inline="always")
+def _insert(raw, j, head, prev):
+    """Position j as the newest of the positions whose next 3 bytes hash alike (`_lz77`'s chains)."""
+    h = ((np.int64(raw[j]) << 10) ^ (np.int64(raw[j + 1]) << 5) ^ np.int64(raw[j + 2])) & ((1 << HASH_BITS) - 1)
+    prev[j & (WINDOW - 1)] = head[h]
+    head[h] = j
+    return h
+
+
+@njit(cache=True, nogil=True, **INTERNAL)
+def _lz77(raw, n, head, prev, sym, extra, dsym, dextra, freq, dfreq):
+    """Greedy LZ77 symbols of raw[:n], as zlib's fastest level finds them: at each byte the longest match among
+    the last `MAX_CHAIN` positions whose next 3 bytes hashed alike (`head`, (2**HASH_BITS,) int32, and `prev`,
+    (WINDOW,) int32, both overwritten), stopping at `NICE` bytes, taken from 3 bytes on (4 beyond `TOO_FAR`); a
+    literal otherwise. The positions inside a match of at most `MAX_INSERT` bytes join the chains, of a longer one
+    only its last (zlib skips them all: time). Fills sym / extra / dsym / dextra as `_write_zlib` reads them and
+    counts `freq` and `dfreq`; returns the number of symbols."""
+    for h in range(head.shape[0]):
+        head[h] = -1
+    t = 0
+    i = 0
+    while i < n:
+        best, dist = 0, 0
+        if i + 2 < n:
+            limit = min(258, n - i)
+            _insert(raw, i, head, prev)
+            c = prev[i & (WINDOW - 1)]
+            chain = MAX_CHAIN
+            while c >= 0 and i - c <= WINDOW and chain > 0:
+                if raw[c + best] == raw[i + best]:  # (a longer match must pass where the best so far ends)
+                    m = _match(raw, i, c, limit)
+                    if m > best and (m > 3 or i - c <= TOO_FAR):
+                        best, dist = m, i - c
+                        if best >= NICE or best == limit:
+                            break
+                c = prev[c & (WINDOW - 1)]
+                chain -= 1
+        if best >= 3:
+            k = LENGTH_CODE[best]
+            sym[t] = 257 + k
+            extra[t] = best - LENGTH_BASE[k]
+            if dist <= 4:
+                d = dist - 1
+            else:  # codes 4 and up come in pairs, one pair per power of two of (distance - 1)
+                x = dist - 1
+                b = 0
+                while (x >> (b + 1)) > 0:
+                    b += 1
+                d = 2 * b + ((x >> (b - 1)) & 1)
+            dsym[t] = d
+            dextra[t] = dist - DIST_BASE[d]
+            freq[257 + k] += 1
+            dfreq[d] += 1
+            first = i + 1 if best <= MAX_INSERT else i + best - 1
+            for j in range(first, min(i + best, n - 2)):
+                _insert(raw, j, head, prev)
+            i += best
+        else:  # a literal (its `extra` is never read)
+            sym[t] = raw[i]
+            freq[raw[i]] += 1
+            i += 1
+        t += 1
+    return t
+
+
 @njit(cache=True, nogil=True)
-def deflate_masks(lo, hi, masks, out, sizes):
-    """zlib streams of masks[lo:hi] (n, H, W) uint8 into out[i] (n, capacity) uint8, lengths into sizes[i]: rows
-    unfiltered, runs of a repeated byte as matches at distance 1, the rest Huffman-coded literals (zlib's RLE
-    strategy: masks are long flat runs)."""
-    h, w = masks.shape[1], masks.shape[2]
-    stride = w + 1
+def deflate_grey(lo, hi, rows, sub, out, sizes):
+    """zlib streams of greyscale images rows[lo:hi] (n, H, B) uint8, each row's bytes as the PNG stores them, into
+    out[i] (n, capacity) uint8, lengths into sizes[i]. Two kinds, one kernel (one compilation for both: 2.5 s of
+    a first run apart):
+
+    - sub 0 (masks, 8 bits): rows unfiltered, runs of a repeated byte as matches at distance 1, the rest
+      Huffman-coded literals (zlib's RLE strategy: masks are long flat runs).
+    - sub 2 (depth, 16 bits, B = 2W big-endian): rows Sub-filtered two bytes back, then greedy LZ77 (`_lz77`).
+    """
+    h, b = rows.shape[1], rows.shape[2]
+    stride = b + 1
     n = h * stride
     raw = np.empty(n, np.uint8)
     sym = np.empty(n, np.int64)
     extra = np.empty(n, np.int64)
+    dsym = np.zeros(n, np.int64)  # runs alone: distance code 0 and no extra bits (distance 1) for every match
+    dextra = np.zeros(n, np.int64)
+    head = np.empty(1 << HASH_BITS, np.int32)
+    prev = np.empty(WINDOW, np.int32)
     for i in range(lo, hi):
         for y in range(h):
-            raw[y * stride] = 0  # filter None
-            raw[y * stride + 1 : (y + 1) * stride] = masks[i, y]
-        t = _tokens(raw, n, sym, extra)
+            base = y * stride
+            if sub == 0:
+                raw[base] = 0  # filter None
+                raw[base + 1 : base + stride] = rows[i, y]
+            else:
+                raw[base] = 1  # Sub
+                for x in range(b):
+                    raw[base + 1 + x] = rows[i, y, x] - rows[i, y, x - sub] if x >= sub else rows[i, y, x]
         freq = np.zeros(LITERALS_RLE, np.int64)
-        for j in range(t):
-            freq[sym[j]] += 1
-        sizes[i] = _write_zlib(raw, n, sym, extra, t, np.bool_(True), freq, _adler32(raw, n), out[i])
+        dfreq = np.zeros(DISTANCES, np.int64)
+        if sub == 0:
+            t = _tokens(raw, n, sym, extra)
+            for j in range(t):
+                freq[sym[j]] += 1
+            for k in range(257, LITERALS_RLE):  # every run at distance 1 (code 0, no extra bits)
+                dfreq[0] += freq[k]
+        else:
+            t = _lz77(raw, n, head, prev, sym, extra, dsym, dextra, freq, dfreq)
+        sizes[i] = _write_zlib(
+            raw, n, sym, extra, dsym, dextra, t, np.bool_(True), freq, dfreq, _adler32(raw, n), out[i]
+        )
 
 
 cache.leave()
