@@ -1,4 +1,5 @@
-"""`domrand generate --backend ray`: every chunk a Ray task, written by the task to the output location.
+"""`domrand generate --backend ray`: runs of consecutive chunks as Ray tasks, written by the task to the output
+location (a task renders its chunks as one local process does: `generate.run.run_pipelined`).
 
 Tasks are idempotent (a chunk is rendered from (seed, chunk index) alone and written atomically, then
 marked done), so Ray may retry a task whose worker died, and a rerun with `--resume` after the driver
@@ -37,15 +38,18 @@ def fingerprint(spec: RunSpec) -> str:
     return hashlib.sha256(pickle.dumps(spec)).hexdigest()
 
 
-def run_chunk(spec: RunSpec, key: str, k: int, threads: int) -> int:
-    """Ray task body: render and write chunk k (the runner is built once per worker process)."""
+def run_chunks(spec: RunSpec, key: str, chunks: list[int], threads: int) -> list[int]:
+    """Ray task body: render and write `chunks` (the runner is built once per worker process); their image
+    counts."""
+    from domrand.generate.run import run_pipelined
+
     runner = _RUNNERS.get(key)
     if runner is None:
         from domrand.generate.pool import set_threads
 
         set_threads(threads)
         runner = _RUNNERS[key] = ChunkRunner(spec)
-    return runner.run(k)
+    return list(run_pipelined(runner, chunks))
 
 
 def connect(opts: GenerateOptions) -> bool:
@@ -97,16 +101,23 @@ def shutdown() -> None:
 
 
 def run_ray(spec: RunSpec, todo: list[int], opts: GenerateOptions, on_done: Callable[[int], None]) -> None:
-    """Submit chunks `todo` as Ray tasks (Ray already `connect`ed) and report each finished one to `on_done` (in
-    completion order)."""
+    """Submit chunks `todo` as Ray tasks of consecutive chunks (Ray already `connect`ed; `generate.run.worker_groups`
+    for the cluster's task slots) and report each finished chunk to `on_done` (tasks in completion order)."""
+    from domrand.generate.run import RENDER_LANES, worker_groups
+
     ray = import_ray()
     cpus = float(opts.ray_options.get("cpus_per_task", 1))
     gpus = 1 if opts.device == "cuda" else 0
-    task = ray.remote(run_chunk).options(num_cpus=cpus, num_gpus=gpus, max_retries=MAX_RETRIES)
+    task = ray.remote(run_chunks).options(num_cpus=cpus, num_gpus=gpus, max_retries=MAX_RETRIES)
     shared = ray.put(spec)
     key = fingerprint(spec)
-    pending = [task.remote(shared, key, k, max(1, int(cpus))) for k in todo]
+    lanes = RENDER_LANES if int(cpus) >= RENDER_LANES else 1
+    per_render = max(1, spec.batch_size // spec.config.chunk_size)
+    slots = max(1, int(float(ray.cluster_resources().get("CPU", 1)) / max(cpus, 1e-6)))
+    groups = worker_groups(todo, 2 * lanes * per_render, slots)
+    pending = [task.remote(shared, key, group, max(1, int(cpus))) for group in groups]
     while pending:
         done, pending = ray.wait(pending, num_returns=1)
         for ref in done:
-            on_done(ray.get(ref))
+            for n in ray.get(ref):
+                on_done(n)
