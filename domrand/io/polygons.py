@@ -96,13 +96,19 @@ def single_polygon(mask: np.ndarray) -> np.ndarray:
     """One (N, 2) float polygon for the whole mask (YOLO allows one per object): the outer outlines joined
     by zero-width bridges at their nearest corners (the way Ultralytics joins multi-part COCO masks).
     Holes are filled, as in `coco_polygons`."""
+    return single_polygon_corners(mask).astype(np.float64)
+
+
+def single_polygon_corners(mask: np.ndarray) -> np.ndarray:
+    """`single_polygon` as the (N, 2) int64 pixel corners it is made of (every vertex, bridges included, is a
+    corner of the pixel lattice)."""
     found = outlines(mask)
     if len(found) == 1:  # one outline is an outer one (a hole lies inside one): nothing to join or drop
-        return found[0].astype(np.float64)
+        return found[0]
     areas = [signed_area(lp) for lp in found]
     loops = [found[k] for _, k in sorted((-a, k) for k, a in enumerate(areas) if a > 0)]  # largest first, ties in order
     if not loops:
-        return np.zeros((0, 2))
+        return np.zeros((0, 2), np.int64)
     path = [tuple(p) for p in loops[0].tolist()]
     for loop in loops[1:]:
         pts, other = np.array(path, dtype=np.float64), loop.astype(np.float64)
@@ -110,4 +116,4 @@ def single_polygon(mask: np.ndarray) -> np.ndarray:
         i, j = np.unravel_index(int(d.argmin()), d.shape)
         ring = [tuple(p) for p in np.roll(loop, -int(j), 0).tolist()]
         path = path[: i + 1] + ring + [ring[0]] + path[i:]
-    return np.array(path, dtype=np.float64)
+    return np.array(path, dtype=np.int64)

@@ -26,26 +26,24 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from domrand.io.chunk import Chunk, Model
 from domrand.io.files import for_each_file
 from domrand.io.manifest import output_options
-from domrand.io.polygons import single_polygon
+from domrand.io.polygons import single_polygon_corners
 
 KPT_SHAPE = (9, 3)
 #: A pose line after the class: the box (cx cy w h) and x y v of each keypoint, as "%" formats (one call a line:
 #: the same text as formatting each value with "{:.6f}" or str, in about half the time).
 POSE_FORMAT = " ".join(["%.6f"] * 4 + ["%.6f %.6f %d"] * KPT_SHAPE[0])
-_COORDS: dict[int, str] = {}  # "%.6f %.6f ..." for n values
+_AXES: dict[tuple[int, int], tuple[list[str], list[str]]] = {}
 
 
-def _coords(values: list[float]) -> str:
-    """The values as "%.6f", space-separated."""
-    n = len(values)
-    if n not in _COORDS:
-        _COORDS[n] = " ".join(["%.6f"] * n)
-    return _COORDS[n] % tuple(values)
+def _axis_text(w: int, h: int) -> tuple[list[str], list[str]]:
+    """ "%.6f" of k / w for every pixel corner k in [0, w], and of k / h for [0, h] (an outline's vertices are
+    pixel corners: a table lookup a vertex instead of formatting a float, the same text)."""
+    if (w, h) not in _AXES:
+        _AXES[(w, h)] = (["%.6f" % (k / w) for k in range(w + 1)], ["%.6f" % (k / h) for k in range(h + 1)])
+    return _AXES[(w, h)]
 
 
 def _yaml(classes: list[str], extra: str = "") -> bytes:
@@ -72,7 +70,7 @@ class YoloWriter:
 
     def write_chunk(self, chunk: Chunk) -> None:
         h, w = chunk.rgb.shape[1:3]
-        scale = np.array([w, h], dtype=np.float64)
+        xs, ys = _axis_text(w, h)
         labels: list[tuple[int, int, str, str]] = []
         for i, rec in enumerate(chunk.records()):
             idx = chunk.first + i
@@ -83,9 +81,8 @@ class YoloWriter:
                 c = self.class_id[obj["class"]]
                 x0, y0, x1, y1 = obj["bbox"]
                 ix, iy = int(x0), int(y0)  # the outline of the object's box alone, moved back: the same corners
-                offset = np.array([ix, iy], dtype=np.float64)
-                poly = (single_polygon(chunk.instance[i, iy : int(y1), ix : int(x1)] == obj["id"]) + offset) / scale
-                seg.append(f"{c} " + _coords(poly.reshape(-1).tolist()))
+                corners = single_polygon_corners(chunk.instance[i, iy : int(y1), ix : int(x1)] == obj["id"])
+                seg.append(f"{c} " + " ".join([f"{xs[x + ix]} {ys[y + iy]}" for x, y in corners.tolist()]))
                 line = [(x0 + x1) / 2 / w, (y0 + y1) / 2 / h, (x1 - x0) / w, (y1 - y0) / h]
                 for (u, v, _), seen in zip(obj["keypoints"], obj["keypoint_visibility"]):
                     line += [u / w, v / h, int(seen)] if seen else [0.0, 0.0, 0]

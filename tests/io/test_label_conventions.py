@@ -291,14 +291,19 @@ def test_compiled_outlines_equal_the_python_reference_point_for_point():
 
 
 def test_yolo_lines_format_every_value_as_each_value_alone_would():
-    """The YOLO writer formats a line with one "%" call (`_coords`, `POSE_FORMAT`): the text must equal formatting
-    each value alone ("{:.6f}" for a float, str for the visibility), ties and signed zeros included."""
-    from domrand.io.yolo import KPT_SHAPE, POSE_FORMAT, _coords
+    """The YOLO writer formats a pose line with one "%" call (`POSE_FORMAT`) and an outline's vertices from a
+    table of every pixel corner's text (`_axis_text`): the text must equal formatting each value alone ("{:.6f}"
+    for a float of the corner divided by the image size, str for the visibility), ties and signed zeros included,
+    for sizes whose corners are and are not exact binary fractions."""
+    from domrand.io.yolo import KPT_SHAPE, POSE_FORMAT, _axis_text
 
+    for w, h in ((128, 128), (96, 80), (640, 480), (7, 3)):
+        xs, ys = _axis_text(w, h)
+        assert xs == [f"{float(k) / float(w):.6f}" for k in range(w + 1)]
+        assert ys == [f"{float(k) / float(h):.6f}" for k in range(h + 1)]
+    assert _axis_text(128, 128)[0][1] == "0.007812"  # 0.0078125: a tie, to even
     rng = np.random.default_rng(0)
     tricky = [0.0, -0.0, 1e-7, -5e-7, 0.0078125, 0.5, 0.9999995, 1.0, 2.5e-7, 1 / 3, 127 / 128, -1.25]
-    coords = tricky + rng.uniform(-2, 2, 50).tolist() + (rng.integers(0, 129, 40) / 128).tolist()
-    assert _coords(coords) == " ".join(f"{v:.6f}" for v in coords)
     line = rng.uniform(0, 1, 4).tolist()
     for k in range(KPT_SHAPE[0]):
         line += [tricky[k], tricky[k + 1], k % 3]
