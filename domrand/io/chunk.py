@@ -71,6 +71,10 @@ def _row(columns: list[tuple[str, str, Any]], i: int) -> dict[str, dict[str, Any
     return out
 
 
+def _key(item: tuple[str, Any]) -> str:
+    return item[0]
+
+
 @dataclass
 class Chunk:
     """One chunk's images, labels and parameters, ready for the writers.
@@ -138,6 +142,27 @@ class Chunk:
                 "index_in_chunk": i,
                 **record_from_row({k: v[i] for k, v in rows.items()}, self.names, size, self.object_classes),
             }
+            for i in range(self.count)
+        ]
+
+    def params_json(self) -> list[bytes]:
+        """Per image: its randomizers' parameters as the JSON `files.dumpb(params_rows()[i])` gives, byte for byte
+        (sorted keys), made from one conversion and one orjson call per column and image instead of a dict of
+        dicts per image (0.064 + part of 0.035 ms an image of the jsonl writer's interpreter time)."""
+        from domrand.io.files import dumpb
+
+        by_name: dict[str, list[tuple[str, Any]]] = {}
+        for name, field, a in _param_columns(self.arrays):
+            by_name.setdefault(name, []).append((field, a))
+        parts = []  # (b'"name":{', [(b'"field":', [row json, ...]), ...]) in sorted key order
+        with gc_paused():
+            for name in sorted(by_name):
+                fields = [(dumpb(f) + b":", [dumpb(v) for v in a.tolist()]) for f, a in sorted(by_name[name], key=_key)]
+                parts.append((dumpb(name) + b":{", fields))
+        return [
+            b"{"
+            + b",".join(head + b",".join(key + rows[i] for key, rows in fields) + b"}" for head, fields in parts)
+            + b"}"
             for i in range(self.count)
         ]
 

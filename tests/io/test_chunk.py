@@ -22,3 +22,31 @@ def test_params_rows_are_params_row_of_every_image() -> None:
     rows = chunk.params_rows()
     assert rows == [params_row(arrays, i) for i in range(5)]
     assert set(rows[0]) == {"camera", "textures", "lighting"} and "label" not in rows[0]
+
+
+def test_params_json_is_dumpb_of_params_rows_byte_for_byte() -> None:
+    """The jsonl writer's parameters are spliced in as `Chunk.params_json`: it must be the bytes `dumpb` (sorted
+    keys) gives of each image's `params_rows` dict: names and fields out of order, float32 values (shortest
+    float64 text of each), signed zeros, tiny and huge values, bools, ints, an empty field and a chunk without
+    parameters."""
+    from domrand.io.files import dumpb
+
+    rng = np.random.default_rng(1)
+    tricky = np.array([-0.0, 1e-30, 3.4e38, 0.1, -1.5, 2.0**-149, 7.0, 1.0 / 3.0], np.float32)
+    arrays = {
+        "params.textures.tint": rng.random((8, 2, 3)).astype(np.float32),
+        "params.camera.roll": tricky,
+        "params.camera.eye_offset": rng.normal(size=(8, 3)).astype(np.float32),
+        "params.noise.seed": rng.integers(0, 2**62, 8),
+        "params.lighting.point": rng.random((8, 4)) < 0.5,
+        "params.lighting.azimuth": rng.random((8, 0)).astype(np.float32),
+        "params.a_first.x": np.arange(8, dtype=np.float64) / 7.0,
+        "label.present": np.ones((8, 2), bool),
+    }
+    shape = (8, 2, 2)
+    chunk = Chunk(0, 0, np.zeros((*shape, 3), np.uint8), np.zeros(shape, np.float32), np.zeros(shape, np.int16),
+                  arrays, ("cube",))  # fmt: skip
+    assert chunk.params_json() == [dumpb(row) for row in chunk.params_rows()]
+    bare = Chunk(0, 0, np.zeros((*shape, 3), np.uint8), np.zeros(shape, np.float32), np.zeros(shape, np.int16),
+                 {"label.present": np.ones((8, 2), bool)}, ("cube",))  # fmt: skip
+    assert bare.params_json() == [b"{}"] * 8 == [dumpb(row) for row in bare.params_rows()]
