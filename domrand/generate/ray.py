@@ -1,5 +1,5 @@
 """`domrand generate --backend ray`: runs of consecutive chunks as Ray tasks, written by the task to the output
-location (a task renders its chunks as one local process does: `generate.run.run_pipelined`).
+location (a task renders its chunks as one local process does: `generate.runner.run_pipelined`).
 
 Tasks are idempotent (a chunk is rendered from (seed, chunk index) alone and written atomically, then
 marked done), so Ray may retry a task whose worker died, and a rerun with `--resume` after the driver
@@ -18,7 +18,7 @@ from collections.abc import Callable
 from typing import Any
 
 from domrand.generate.options import GenerateOptions
-from domrand.generate.runner import ChunkRunner, RunSpec
+from domrand.generate.runner import RENDER_LANES, ChunkRunner, RunSpec, run_pipelined, worker_groups
 
 MAX_RETRIES = 3
 _RUNNERS: dict[str, ChunkRunner] = {}
@@ -41,8 +41,6 @@ def fingerprint(spec: RunSpec) -> str:
 def run_chunks(spec: RunSpec, key: str, chunks: list[int], threads: int) -> list[int]:
     """Ray task body: render and write `chunks` (the runner is built once per worker process); their image
     counts."""
-    from domrand.generate.run import run_pipelined
-
     runner = _RUNNERS.get(key)
     if runner is None:
         from domrand.generate.pool import set_threads
@@ -101,10 +99,8 @@ def shutdown() -> None:
 
 
 def run_ray(spec: RunSpec, todo: list[int], opts: GenerateOptions, on_done: Callable[[int], None]) -> None:
-    """Submit chunks `todo` as Ray tasks of consecutive chunks (Ray already `connect`ed; `generate.run.worker_groups`
+    """Submit chunks `todo` as Ray tasks of consecutive chunks (Ray already `connect`ed; `generate.runner.worker_groups`
     for the cluster's task slots) and report each finished chunk to `on_done` (tasks in completion order)."""
-    from domrand.generate.run import RENDER_LANES, worker_groups
-
     ray = import_ray()
     cpus = float(opts.ray_options.get("cpus_per_task", 1))
     gpus = 1 if opts.device == "cuda" else 0

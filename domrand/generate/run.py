@@ -17,7 +17,6 @@ import gc
 import logging
 import os
 import time
-from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,15 @@ from domrand.generate import pool
 from domrand.generate.guard import LOCK, check_space, folder_lock
 from domrand.generate.options import GenerateOptions, Summary, chunk_count
 from domrand.generate.progress import Progress
-from domrand.generate.runner import ChunkRunner, RunSpec, object_models
+from domrand.generate.runner import (  # RENDER_LANES: read here, so that tests can set it for in-process runs
+    RENDER_LANES,
+    ChunkRunner,
+    GroupRunner,
+    RunSpec,
+    object_models,
+    run_pipelined,
+    worker_groups,
+)
 from domrand.generate.warm import warm_up
 from domrand.io import manifest as mf
 from domrand.io.store import open_store
@@ -109,58 +116,10 @@ def finalize(config: DatasetConfig, out: str, manifest: dict[str, Any]) -> None:
 CORES_PER_WORKER = 2
 
 
-#: Chunks a process renders at once (`ChunkRunner.pipelined`), each lane's kernels on its share of the cores: one
-#: chunk's Python work overlaps the other's kernels. On 2 cores, 8,192 images: 17.8 -> 16.0 s wall, 1.64 -> 1.85
-#: cores busy (`/usr/bin/time domrand generate --num 8192`, alternated with one lane).
-RENDER_LANES = 2
-
-
 def local_processes(workers: int, cores: int) -> int:
     """Processes for `--workers N` on `cores` cores: N, but no more than one per CORES_PER_WORKER cores (a
     worker on a single core has nothing to overlap its writing with, and pays a process start-up)."""
     return max(1, min(workers, cores // CORES_PER_WORKER))
-
-
-def run_pipelined(runner: ChunkRunner, todo: Sequence[int]) -> Iterator[int]:
-    """Image counts of chunks `todo` rendered and written by `runner` in this process, in order: `RENDER_LANES`
-    lanes where the process has as many kernel threads (its share of the cores: its own, or a pool worker's), each
-    chunk written while later ones render (`ChunkRunner.pipelined`). The kernels' thread count is put back when it
-    ends."""
-    from domrand.kernels.threads import get_threads, set_threads
-
-    kernel_threads = get_threads()
-    lanes = RENDER_LANES if kernel_threads >= RENDER_LANES else 1
-    try:
-        set_threads(kernel_threads // lanes)  # the lanes share the process's cores
-        yield from runner.pipelined(todo, lanes)
-    finally:
-        set_threads(kernel_threads)
-
-
-class GroupRunner:
-    """A pool worker's job: a group of consecutive chunks, rendered and written as one process renders them alone
-    (`run_pipelined`: lanes, render batches spanning chunks, writes overlapping renders); returns their image
-    counts. Chunk by chunk, a 2-core worker wrote 4,096 images in 6.2 s against 4.75 s pipelined."""
-
-    def __init__(self, spec: RunSpec) -> None:
-        self.runner = ChunkRunner(spec)
-
-    def __call__(self, chunks: list[int]) -> list[int]:
-        return list(run_pipelined(self.runner, chunks))
-
-
-def worker_groups(todo: Sequence[int], group: int, procs: int) -> list[list[int]]:
-    """`todo` cut into runs of consecutive chunks for `procs` pool workers: `group` chunks each (what keeps a
-    worker's lanes busy), fewer where that would leave a worker without work.
-
-    Example:
-        >>> worker_groups(list(range(10)), 4, 2)
-        [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
-        >>> worker_groups(list(range(6)), 8, 3)
-        [[0, 1], [2, 3], [4, 5]]
-    """
-    size = max(1, min(group, -(-len(todo) // max(1, procs))))
-    return [list(todo[i : i + size]) for i in range(0, len(todo), size)]
 
 
 def run_local(spec: RunSpec, todo: list[int], workers: int, on_done: Any) -> None:
@@ -174,7 +133,7 @@ def run_local(spec: RunSpec, todo: list[int], workers: int, on_done: Any) -> Non
     if procs <= 1 or len(todo) <= 1:  # this process: each chunk written while the next one renders
         threads, frozen = torch.get_num_threads(), gc.get_freeze_count()
         try:
-            for n in run_pipelined(ChunkRunner(spec), todo):
+            for n in run_pipelined(ChunkRunner(spec), todo, RENDER_LANES):
                 on_done(n)
         finally:
             torch.set_num_threads(threads)  # the runner took torch to one thread: the caller's setting back

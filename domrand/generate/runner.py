@@ -231,3 +231,51 @@ def _same_shapes(a: dict[str, Params], b: dict[str, Params]) -> bool:
 def _cat(parts: list[np.ndarray]) -> np.ndarray:
     """np.concatenate without a copy for one part."""
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+#: Chunks a process renders at once (`ChunkRunner.pipelined`), each lane's kernels on its share of the cores: one
+#: chunk's Python work overlaps the other's kernels. On 2 cores, 8,192 images: 17.8 -> 16.0 s wall, 1.64 -> 1.85
+#: cores busy (`/usr/bin/time domrand generate --num 8192`, alternated with one lane).
+RENDER_LANES = 2
+
+
+def run_pipelined(runner: ChunkRunner, todo: Sequence[int], max_lanes: int = RENDER_LANES) -> Iterator[int]:
+    """Image counts of chunks `todo` rendered and written by `runner` in this process, in order: `max_lanes`
+    lanes where the process has as many kernel threads (its share of the cores: its own, or a pool worker's), each
+    chunk written while later ones render (`ChunkRunner.pipelined`). The kernels' thread count is put back when it
+    ends."""
+    from domrand.kernels.threads import get_threads, set_threads
+
+    kernel_threads = get_threads()
+    lanes = max_lanes if kernel_threads >= max_lanes else 1
+    try:
+        set_threads(kernel_threads // lanes)  # the lanes share the process's cores
+        yield from runner.pipelined(todo, lanes)
+    finally:
+        set_threads(kernel_threads)
+
+
+class GroupRunner:
+    """A pool worker's job: a group of consecutive chunks, rendered and written as one process renders them alone
+    (`run_pipelined`: lanes, render batches spanning chunks, writes overlapping renders); returns their image
+    counts. Chunk by chunk, a 2-core worker wrote 4,096 images in 6.2 s against 4.75 s pipelined."""
+
+    def __init__(self, spec: RunSpec) -> None:
+        self.runner = ChunkRunner(spec)
+
+    def __call__(self, chunks: list[int]) -> list[int]:
+        return list(run_pipelined(self.runner, chunks))
+
+
+def worker_groups(todo: Sequence[int], group: int, procs: int) -> list[list[int]]:
+    """`todo` cut into runs of consecutive chunks for `procs` pool workers: `group` chunks each (what keeps a
+    worker's lanes busy), fewer where that would leave a worker without work.
+
+    Example:
+        >>> worker_groups(list(range(10)), 4, 2)
+        [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9]]
+        >>> worker_groups(list(range(6)), 8, 3)
+        [[0, 1], [2, 3], [4, 5]]
+    """
+    size = max(1, min(group, -(-len(todo) // max(1, procs))))
+    return [list(todo[i : i + size]) for i in range(0, len(todo), size)]
