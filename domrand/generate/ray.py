@@ -18,7 +18,14 @@ from collections.abc import Callable
 from typing import Any
 
 from domrand.generate.options import GenerateOptions
-from domrand.generate.runner import RENDER_LANES, ChunkRunner, RunSpec, run_pipelined, worker_groups
+from domrand.generate.runner import (
+    RENDER_LANES,
+    ChunkRunner,
+    RunSpec,
+    chunks_per_task,
+    run_pipelined,
+    worker_groups,
+)
 
 MAX_RETRIES = 3
 _RUNNERS: dict[str, ChunkRunner] = {}
@@ -108,9 +115,8 @@ def run_ray(spec: RunSpec, todo: list[int], opts: GenerateOptions, on_done: Call
     shared = ray.put(spec)
     key = fingerprint(spec)
     lanes = RENDER_LANES if int(cpus) >= RENDER_LANES else 1
-    per_render = max(1, spec.batch_size // spec.config.chunk_size)
     slots = max(1, int(float(ray.cluster_resources().get("CPU", 1)) / max(cpus, 1e-6)))
-    groups = worker_groups(todo, 2 * lanes * per_render, slots)
+    groups = worker_groups(todo, chunks_per_task(spec, lanes), slots)
     pending = [task.remote(shared, key, group, max(1, int(cpus))) for group in groups]
     while pending:
         done, pending = ray.wait(pending, num_returns=1)

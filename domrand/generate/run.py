@@ -32,6 +32,7 @@ from domrand.generate.runner import (  # RENDER_LANES: read here, so that tests 
     ChunkRunner,
     GroupRunner,
     RunSpec,
+    chunks_per_task,
     object_models,
     run_pipelined,
     worker_groups,
@@ -140,9 +141,7 @@ def run_local(spec: RunSpec, todo: list[int], workers: int, on_done: Any) -> Non
             if frozen == 0:  # a library caller's process: what the runner froze (its garbage too) collectable again
                 gc.unfreeze()  # (`domrand generate` freezes its start-up before: left frozen till the process ends)
         return
-    # a worker's group: two render groups a lane (`ChunkRunner.pipelined`), so its lanes overlap for a while
-    per_render = max(1, spec.batch_size // spec.config.chunk_size)
-    groups = worker_groups(todo, 2 * RENDER_LANES * per_render, procs)
+    groups = worker_groups(todo, chunks_per_task(spec, RENDER_LANES), procs)
     for counts in pool.run(functools.partial(GroupRunner, spec), groups, procs, threads=max(1, cores // procs)):
         for n in counts:
             on_done(n)

@@ -267,6 +267,12 @@ class GroupRunner:
         return list(run_pipelined(self.runner, chunks))
 
 
+def chunks_per_task(spec: RunSpec, lanes: int) -> int:
+    """Chunks that keep a worker's `lanes` busy for a while: two render batches (`batch_size // chunk_size`
+    chunks, at least one) a lane, so that its lanes overlap for a few rounds before the run ends."""
+    return 2 * max(1, lanes) * max(1, spec.batch_size // spec.config.chunk_size)
+
+
 def worker_groups(todo: Sequence[int], group: int, procs: int) -> list[list[int]]:
     """`todo` cut into runs of consecutive chunks for `procs` pool workers: `group` chunks each (what keeps a
     worker's lanes busy), fewer where that would leave a worker without work.
