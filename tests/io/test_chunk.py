@@ -50,3 +50,17 @@ def test_params_json_is_dumpb_of_params_rows_byte_for_byte() -> None:
     bare = Chunk(0, 0, np.zeros((*shape, 3), np.uint8), np.zeros(shape, np.float32), np.zeros(shape, np.int16),
                  {"label.present": np.ones((8, 2), bool)}, ("cube",))  # fmt: skip
     assert bare.params_json() == [b"{}"] * 8 == [dumpb(row) for row in bare.params_rows()]
+
+
+def test_row_json_cuts_one_dump_into_the_rows_dumps() -> None:
+    """`_row_json` cuts the JSON of a whole array into its rows' JSON: the same bytes as dumping each row, for
+    1 to 4 dimensions, one row, empty dimensions, floats, ints and bools."""
+    from domrand.io.chunk import _row_json
+    from domrand.io.files import dumpb
+
+    rng = np.random.default_rng(0)
+    shapes = [(5,), (5, 3), (5, 14, 3), (5, 2, 2, 2), (1, 3), (1,), (2, 1, 1), (5, 0), (5, 0, 3), (5, 3, 0), (0, 3)]
+    for shape in shapes:
+        floats = (rng.normal(size=shape) * 10.0 ** rng.integers(-8, 8, shape)).astype(np.float32)
+        for a in (floats, rng.integers(-(2**40), 2**40, shape), rng.random(shape) < 0.5):
+            assert _row_json(a) == [dumpb(row) for row in a.tolist()], (shape, a.dtype)
