@@ -150,12 +150,17 @@ MASKS = {
 
 @pytest.mark.parametrize("name", list(MASKS))
 def test_mask_encoder_round_trips_through_zlib_opencv_and_pillow(name: str) -> None:
-    mask = MASKS[name](np.random.default_rng(0))
-    png = encode_png(mask)
-    for got in decoded_mask(png):
-        np.testing.assert_array_equal(got, mask)
-    batch = np.stack([mask, 255 - mask, mask])
-    assert encode_png_masks(batch) == [png, encode_png(255 - mask), png]  # a batch: the same bytes per mask
+    assert_round_trip(MASKS[name](np.random.default_rng(0)), decoded_mask, encode_png_masks, 255)
+
+
+def assert_round_trip(image: np.ndarray, decode, encode_batch, full: int) -> None:
+    """`encode_png(image)` decodes to the image (every decoder of `decode`), and a batch of it, its complement
+    (`full - image`) and it again gives the same bytes per image as encoding each alone."""
+    png = encode_png(image)
+    for got in decode(png):
+        np.testing.assert_array_equal(got, image)
+    batch = np.stack([image, full - image, image])
+    assert encode_batch(batch) == [png, encode_png(full - image), png]
 
 
 def test_mask_encoder_is_about_as_small_as_zlib_rle() -> None:
@@ -216,12 +221,7 @@ DEPTHS = {
 
 @pytest.mark.parametrize("name", list(DEPTHS))
 def test_depth_encoder_round_trips_through_zlib_opencv_and_pillow(name: str) -> None:
-    depth = DEPTHS[name](np.random.default_rng(0))
-    png = encode_png(depth)
-    for got in decoded_depth(png):
-        np.testing.assert_array_equal(got, depth)
-    batch = np.stack([depth, 65535 - depth, depth])
-    assert encode_png_depth(batch) == [png, encode_png(65535 - depth), png]  # a batch: the same bytes per image
+    assert_round_trip(DEPTHS[name](np.random.default_rng(0)), decoded_depth, encode_png_depth, 65535)
 
 
 @pytest.mark.parametrize("scale", [1.0, 10.0])
