@@ -115,7 +115,11 @@ def run_ray(spec: RunSpec, todo: list[int], opts: GenerateOptions, on_done: Call
     shared = ray.put(spec)
     key = fingerprint(spec)
     lanes = RENDER_LANES if int(cpus) >= RENDER_LANES else 1
-    slots = max(1, int(float(ray.cluster_resources().get("CPU", 1)) / max(cpus, 1e-6)))
+    have = ray.cluster_resources()  # tasks that can run at once: what bounds how finely the chunks are cut
+    slots = int(float(have.get("CPU", 1)) / max(cpus, 1e-6))
+    if gpus:
+        slots = min(slots, int(float(have.get("GPU", 1)) / gpus))
+    slots = max(1, slots)
     groups = worker_groups(todo, chunks_per_task(spec, lanes), slots)
     pending = [task.remote(shared, key, group, max(1, int(cpus))) for group in groups]
     while pending:
