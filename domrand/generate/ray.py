@@ -20,15 +20,14 @@ from typing import Any
 from domrand.generate.options import GenerateOptions
 from domrand.generate.runner import (
     RENDER_LANES,
-    ChunkRunner,
+    GroupRunner,
     RunSpec,
     chunks_per_task,
-    run_pipelined,
     worker_groups,
 )
 
 MAX_RETRIES = 3
-_RUNNERS: dict[str, ChunkRunner] = {}
+_RUNNERS: dict[str, GroupRunner] = {}
 
 
 def import_ray() -> Any:
@@ -46,15 +45,15 @@ def fingerprint(spec: RunSpec) -> str:
 
 
 def run_chunks(spec: RunSpec, key: str, chunks: list[int], threads: int) -> list[int]:
-    """Ray task body: render and write `chunks` (the runner is built once per worker process); their image
-    counts."""
+    """Ray task body: render and write `chunks` as a pool worker does (`GroupRunner`, built once per worker
+    process); their image counts."""
     runner = _RUNNERS.get(key)
     if runner is None:
         from domrand.generate.pool import set_threads
 
         set_threads(threads)
-        runner = _RUNNERS[key] = ChunkRunner(spec)
-    return list(run_pipelined(runner, chunks))
+        runner = _RUNNERS[key] = GroupRunner(spec)
+    return runner(chunks)
 
 
 def connect(opts: GenerateOptions) -> bool:

@@ -71,10 +71,6 @@ def _row(columns: list[tuple[str, str, Any]], i: int) -> dict[str, dict[str, Any
     return out
 
 
-def _key(item: tuple[str, Any]) -> str:
-    return item[0]
-
-
 def _row_json(a: np.ndarray) -> list[bytes]:
     """The JSON of each row a[i] (as `files.dumpb(a[i].tolist())` gives it) from one orjson call for the whole
     array: the text of a list of rows of d - 1 dimensions is cut where d - 1 closing brackets, a comma and d - 1
@@ -143,7 +139,7 @@ class Chunk:
 
     def records(self) -> list[dict[str, Any]]:
         """Per image: the label record plus "index", "chunk" and "index_in_chunk" (built once; the randomizers'
-        parameters are `params_rows`)."""
+        parameters are `params_rows`, or `params_json` as JSON)."""
         if self._records is None:
             with gc_paused():
                 self._records = self._build_records()
@@ -170,13 +166,13 @@ class Chunk:
         dicts per image (0.064 + part of 0.035 ms an image of the jsonl writer's interpreter time)."""
         from domrand.io.files import dumpb
 
-        by_name: dict[str, list[tuple[str, Any]]] = {}
+        by_name: dict[str, dict[str, np.ndarray]] = {}
         for name, field, a in _param_columns(self.arrays):
-            by_name.setdefault(name, []).append((field, a))
+            by_name.setdefault(name, {})[field] = a
         parts = []  # (b'"name":{', [(b'"field":', [row json, ...]), ...]) in sorted key order
         with gc_paused():
-            for name in sorted(by_name):
-                fields = [(dumpb(f) + b":", _row_json(a)) for f, a in sorted(by_name[name], key=_key)]
+            for name, columns in sorted(by_name.items()):
+                fields = [(dumpb(f) + b":", _row_json(columns[f])) for f in sorted(columns)]
                 parts.append((dumpb(name) + b":{", fields))
         return [
             b"{"

@@ -15,9 +15,9 @@ import numpy as np
 # for OpenCV/zlib with the same filter and strategy (1.42 ms with zlib's defaults), 30.5 KB either way. Masks:
 # runs at distance 1 and Huffman coding in the same compiled pass, what OpenCV/zlib's RLE strategy at level 1 does
 # (0.024 ms, 0.2 KB either way), a chunk's masks in one call without the GIL. Depth (uint16): Sub filter, greedy
-# LZ77 as zlib's level 1: 0.09 ms an image on one core against OpenCV's 0.13 (millimetres, 3.25 against 3.19 KB;
-# BOP's 0.1 mm, 0.13 against 0.17 ms, 4.8 against 4.6 KB), a chunk in one call without the GIL. The same pixels
-# always give the same bytes.
+# LZ77 as zlib's level 1: 0.10-0.11 ms an image on one core against OpenCV's 0.13-0.14 (millimetres, 2.96 against
+# 3.19 KB; BOP's 0.1 mm, 4.38 against 4.60 KB), a chunk in one call without the GIL. The same pixels always give
+# the same bytes.
 
 
 def encode_png(image: np.ndarray) -> bytes:

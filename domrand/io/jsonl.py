@@ -74,12 +74,12 @@ class JsonlWriter:
                 "image": f"rgb/{idx:06d}.png", "depth": f"depth/{idx:06d}.png", "depth_unit_m": 0.001,
                 "mask": f"mask/{idx:06d}.png", "target": rec["target_name"], **rec,
             }  # fmt: skip
-            # the line with "params" in its sorted place: the keys before it and after it dumped apart around the
-            # parameters' JSON (`Chunk.params_json`), the bytes `dumpb` of the whole line gives
+            # the line with "params" in its sorted place: the keys before it ("image", ...) and after it ("target",
+            # ...) dumped apart around the parameters' JSON (`Chunk.params_json`), the bytes `dumpb` of the whole
+            # line gives
             before = dumpb({k: v for k, v in line.items() if k < "params"})
             after = dumpb({k: v for k, v in line.items() if k > "params"})
-            head = before[:-1] + (b',"params":' if len(before) > 2 else b'"params":')
-            lines.append(head + params + (b"," + after[1:] if len(after) > 2 else b"}"))
+            lines.append(before[:-1] + b',"params":' + params + b"," + after[1:])
         self.store.write(f"labels/{chunk.index:06d}.jsonl", b"\n".join(lines) + b"\n", sync=False)
 
     def finalize(self, num_chunks: int) -> None:
