@@ -481,6 +481,10 @@ def main(argv: list[str] | None = None) -> int:
     Parser.argv = list(sys.argv[1:] if argv is None else argv)
     args = parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(message)s", stream=sys.stderr)
+    if args.func not in (cmd_config, cmd_info):  # the commands that run kernels: 512-bit vectors where the CPU has them
+        from domrand.kernels.vectors import use_wide_vectors
+
+        use_wide_vectors()
     from domrand.io.files import DatasetWriteError
     from domrand.tasks.interrupt import TrainingInterrupted
 

@@ -19,10 +19,9 @@ Nothing here draws random numbers: the randomizers draw, the kernels compute.
 
 def cache_is_cold(png: bool = False) -> bool:
     """Whether the renderer's compiled kernel (and with `png`, the PNG encoders') is not yet in numba's on-disk
-    cache (the first run on a machine, or after an upgrade): the first render then compiles for a while. Imports
-    the kernel modules, compiles nothing."""
-    import os
-
+    cache for this process's CPU features (the first run on a machine, after an upgrade, or the first with other
+    features: `kernels.vectors`): the first render then compiles for a while. Imports the kernel modules and reads
+    their cache indexes, compiles nothing."""
     try:
         from domrand.kernels import raster
 
@@ -36,6 +35,19 @@ def cache_is_cold(png: bool = False) -> bool:
                 png_kernels.deflate_grey,
                 bop_gt.visibility,
             ]
-        return not all(os.path.exists(k._cache._cache_file._index_path) for k in kernels)
-    except (AttributeError, ImportError):  # another numba's internals: say nothing rather than guess
+        return not all(_cached_here(k) for k in kernels)
+    except (AttributeError, ImportError, TypeError, IndexError):  # another numba's internals: say nothing, not guess
         return False
+
+
+def _cached_here(kernel: object) -> bool:
+    """Whether numba's on-disk cache holds `kernel` compiled for this process's CPU (name and features, as numba's
+    code generator will use them): a cache index keeps one entry per signature and CPU."""
+    import llvmlite.binding as ll
+    from numba.core import config
+    from numba.core.codegen import get_host_cpu_features
+
+    cpu = config.CPU_NAME or ll.get_host_cpu_name()
+    features = config.CPU_FEATURES if config.CPU_FEATURES is not None else get_host_cpu_features()
+    index = kernel._cache._cache_file._load_index()  # type: ignore[attr-defined]  # {} when missing or stale
+    return any(tuple(key[1][1:]) == (cpu, features) for key in index)
