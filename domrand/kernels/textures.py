@@ -110,23 +110,37 @@ TILES = 16  # shapes are binned into TILES x TILES tiles of the texture, so a te
 @njit(cache=True, **INTERNAL)
 def _bin(cx, cy, ex, ey):
     """Per tile, the shapes (in index order) whose box of half-sizes (ex, ey) around (cx, cy), on the unit
-    torus, reaches into it: counts (T * T,) and indices (T * T, K). A texel's first hit among its tile's
-    shapes is its first hit among all shapes, since every shape that can contain it is listed."""
+    torus, reaches into it, as one flat list: tile c's are shapes[start[c] : start[c + 1]] (start (T * T + 1,)).
+    A texel's first hit among its tile's shapes is its first hit among all shapes, since every shape that can
+    contain it is listed. Counted first, then filled (no (T * T, K) table: half a megabyte of fresh pages a
+    texture, a fifth of a dead-leaves texture's time)."""
     k_all = cx.shape[0]
-    counts = np.zeros(TILES * TILES, np.int64)
-    lists = np.empty((TILES * TILES, k_all), np.int64)
+    start = np.zeros(TILES * TILES + 1, np.int64)
+    boxes = np.empty((k_all, 4), np.int64)
     for k in range(k_all):
         hx = ex[k] * F(1.01) + F(1e-4)  # conservative: an extent never rounds short of a texel it covers
         hy = ey[k] * F(1.01) + F(1e-4)
         x0, x1 = ifloor((cx[k] - hx) * TILES), ifloor((cx[k] + hx) * TILES)
         y0, y1 = ifloor((cy[k] - hy) * TILES), ifloor((cy[k] + hy) * TILES)
         x1, y1 = min(x1, x0 + TILES - 1), min(y1, y0 + TILES - 1)
+        boxes[k, 0], boxes[k, 1], boxes[k, 2], boxes[k, 3] = x0, x1, y0, y1
+        for ty in range(y0, y1 + 1):
+            for tx in range(x0, x1 + 1):
+                start[(ty % TILES) * TILES + tx % TILES + 1] += 1
+    for c in range(TILES * TILES):
+        start[c + 1] += start[c]
+    shapes = np.empty(start[TILES * TILES], np.int64)
+    fill = np.empty(TILES * TILES, np.int64)
+    for c in range(TILES * TILES):
+        fill[c] = start[c]
+    for k in range(k_all):
+        x0, x1, y0, y1 = boxes[k, 0], boxes[k, 1], boxes[k, 2], boxes[k, 3]
         for ty in range(y0, y1 + 1):
             for tx in range(x0, x1 + 1):
                 cell = (ty % TILES) * TILES + tx % TILES
-                lists[cell, counts[cell]] = k
-                counts[cell] += 1
-    return counts, lists
+                shapes[fill[cell]] = k
+                fill[cell] += 1
+    return start, shapes
 
 
 @njit(cache=True, **INTERNAL)
@@ -154,7 +168,7 @@ def _dead_leaves(c0, c1, c2, seed, cells, duty, size, out):
     for k in range(LEAVES):  # a loop, not np.where over array expressions (1.5 s of compiling, the same values)
         r = np.sqrt(rr[k])
         ext[k] = F(0.8863) * r * (abs(ca[k]) + abs(sa[k])) if square[k] else r
-    counts, lists = _bin(cx, cy, ext, ext)
+    start_of, shapes = _bin(cx, cy, ext, ext)
     # A tile at a time: its texels (a block of rows and columns: the tile of a texel is its row's tile and its
     # column's) against the tile's shapes in index order, all texels at once (vector code), until every texel has
     # its first hit. Each (texel, shape) test is the same float32 arithmetic as testing texel by texel.
@@ -179,7 +193,7 @@ def _dead_leaves(c0, c1, c2, seed, cells, duty, size, out):
             if m == 0:
                 continue
             cell = ty * TILES + tx
-            _first_hits(lists[cell, : counts[cell]], m, tu, tv, cx, cy, ca, sa, rr, square, hit, qh)
+            _first_hits(shapes[start_of[cell] : start_of[cell + 1]], m, tu, tv, cx, cy, ca, sa, rr, square, hit, qh)
             for e in range(m):
                 h, i, j = hit[e], ti[e], tj[e]
                 for c in range(3):
@@ -240,47 +254,59 @@ def _stones(c0, c1, c2, seed, cells, duty, size, out):
     wrap = np.empty(n + 3, np.int64)  # cell c in [-1, n + 1] -> c mod n, at wrap[c + 1]
     for c in range(-1, n + 2):
         wrap[c + 1] = c % n
-    # A row at a time, in runs of texels that share a cell (and so the 9 sites around it): the nearest and second
-    # nearest site of every texel of a run at once (vector code), the same comparisons in the same order as
-    # texel by texel; then each texel's colour.
-    sx, sy = np.empty(9, np.float32), np.empty(9, np.float32)
-    sw = np.empty((9, 2), np.int64)
-    edge, shade = np.empty(size, np.float32), np.empty(size, np.float32)
-    nearest = np.empty(size, np.int64)
+    # A row at a time, every texel at once (vector code): the nearest and second nearest of the 9 sites around
+    # its cell, the same comparisons in the same order as texel by texel (`_nearest_two`). The sites' places per
+    # texel (sites (18, S): x of the 9, then y) change only with the cell row, so they are gathered once for the
+    # rows of a cell row. Then each texel's colour.
     xs = np.empty(size, np.float32)
+    kxs = np.empty(size, np.int64)  # each column's cell
     for j in range(size):
         xs[j] = (F(j) + F(0.5)) / F(size) * nf
+        kxs[j] = ifloor(xs[j])
+    sites = np.empty((18, size), np.float32)
+    edge, shade = np.empty(size, np.float32), np.empty(size, np.float32)
+    nearest = np.empty(size, np.int64)
+    h0s, h1s = np.empty(size, np.float32), np.empty(size, np.float32)
+    ky_sites = -1
     for i in range(size):
         v = (F(i) + F(0.5)) / F(size)
         y = v * nf
         iy = F(ifloor(y))
         ky = int(iy)
-        j0 = np.int64(0)  # as `m` in `_dead_leaves`: one compilation of `_nearest_two`
-        while j0 < size:
-            ix = F(ifloor(xs[j0]))
-            kx = int(ix)
-            j1 = j0 + 1
-            while j1 < size and ifloor(xs[j1]) == kx:
-                j1 += 1
-            m = 0
-            for dj in range(-1, 2):
-                wy = wrap[ky + dj + 1]
-                for di in range(-1, 2):
-                    wx = wrap[kx + di + 1]
-                    sx[m], sy[m] = ix + F(di) + jx[wx, wy], iy + F(dj) + jy[wx, wy]
-                    sw[m, 0], sw[m, 1] = wx, wy
-                    m += 1
-            _nearest_two(xs[j0:j1], y, sx, sy, edge[j0:j1], shade[j0:j1], nearest[j0:j1])
-            for j in range(j0, j1):
-                if edge[j] < mortar:
-                    for c in range(3):
-                        out[i, j, c] = _u8(c2[c] * F(0.8))
-                    continue
-                bx, by = sw[nearest[j], 0], sw[nearest[j], 1]
-                h0, h1 = g0[bx, by], g1[bx, by]
-                for c in range(3):
-                    out[i, j, c] = _u8((c0[c] + (c1[c] - c0[c]) * h0) * (F(0.6) + F(0.4) * h1) * shade[j])
-            j0 = j1
+        if ky != ky_sites:
+            for j in range(size):
+                kx = kxs[j]
+                ix = F(kx)
+                m = 0
+                for dj in range(-1, 2):
+                    wy = wrap[ky + dj + 1]
+                    for di in range(-1, 2):
+                        wx = wrap[kx + di + 1]
+                        sites[m, j], sites[9 + m, j] = ix + F(di) + jx[wx, wy], iy + F(dj) + jy[wx, wy]
+                        m += 1
+            ky_sites = ky
+        _nearest_two(xs, y, sites, edge, shade, nearest)
+        for j in range(size):  # the nearest site's shades (reads alone: scalar)
+            m = nearest[j]
+            bx, by = wrap[kxs[j] + m % 3], wrap[ky + m // 3]  # site m is (di, dj) = (m % 3 - 1, m // 3 - 1)
+            h0s[j], h1s[j] = g0[bx, by], g1[bx, by]
+        _stone_row(c0, c1, c2, mortar, edge, shade, h0s, h1s, out[i].reshape(size * 3))
+
+
+@njit(cache=True, error_model="numpy", **INTERNAL)
+def _stone_row(c0, c1, c2, mortar, edge, shade, h0, h1, out):
+    """out (S * 3,) uint8: a row of a stones texture, mortar where edge < mortar, else the stone's colour (shades h0,
+    h1 of its site) domed by shade; the channels written out (vector code)."""
+    m0, m1, m2 = _u8(c2[0] * F(0.8)), _u8(c2[1] * F(0.8)), _u8(c2[2] * F(0.8))
+    a0, a1, a2 = c0[0], c0[1], c0[2]
+    d0, d1, d2 = c1[0] - c0[0], c1[1] - c0[1], c1[2] - c0[2]
+    for j in range(edge.shape[0]):
+        stone = edge[j] >= mortar
+        k, sh = F(0.6) + F(0.4) * h1[j], shade[j]
+        x, y, z = _u8((a0 + d0 * h0[j]) * k * sh), _u8((a1 + d1 * h0[j]) * k * sh), _u8((a2 + d2 * h0[j]) * k * sh)
+        out[3 * j] = x if stone else m0
+        out[3 * j + 1] = y if stone else m1
+        out[3 * j + 2] = z if stone else m2
 
 
 @njit(cache=True, **INTERNAL)
@@ -291,26 +317,18 @@ def _closer(d, m, b, s, n):
 
 
 @njit(cache=True, error_model="numpy", **INTERNAL)
-def _nearest_two(xs, y, sx, sy, edge, shade, nearest):
-    """For the texels of a run of a row (x = xs[j], y; cell units) (N,), from the 9 sites (sx, sy) (9,) around
-    their cell: edge (N,), the distance to the second nearest less that to the nearest; shade (N,), the dome's
-    brightness; and nearest (N,), the nearest's index (`_stones`). The sites are taken in order, each as a texel's
-    loop over them would (`_closer`), written out so the loop over the texels is vector code (0-based slices: with
-    indices from range(j0, j1) numba adds wraparound to every access and the loop stays scalar)."""
-    x0, x1, x2, x3, x4, x5, x6, x7, x8 = sx[0], sx[1], sx[2], sx[3], sx[4], sx[5], sx[6], sx[7], sx[8]
-    y0, y1, y2, y3, y4, y5, y6, y7, y8 = sy[0], sy[1], sy[2], sy[3], sy[4], sy[5], sy[6], sy[7], sy[8]
+def _nearest_two(xs, y, sites, edge, shade, nearest):
+    """For the texels of a row (x = xs[j], y; cell units) (S,), from the 9 sites around each one's cell (sites
+    (18, S): x of the 9, then y, `_stones`): edge (S,), the distance to the second nearest less that to the
+    nearest; shade (S,), the dome's brightness; and nearest (S,), the nearest's index. The sites are taken in
+    order, each as a texel's loop over them would (`_closer`), written out so the loop over the texels is vector
+    code."""
     for j in range(xs.shape[0]):
         x = xs[j]
         b, s, n = F(1e9), F(1e9), 0
-        b, s, n = _closer((x - x0) * (x - x0) + (y - y0) * (y - y0), 0, b, s, n)
-        b, s, n = _closer((x - x1) * (x - x1) + (y - y1) * (y - y1), 1, b, s, n)
-        b, s, n = _closer((x - x2) * (x - x2) + (y - y2) * (y - y2), 2, b, s, n)
-        b, s, n = _closer((x - x3) * (x - x3) + (y - y3) * (y - y3), 3, b, s, n)
-        b, s, n = _closer((x - x4) * (x - x4) + (y - y4) * (y - y4), 4, b, s, n)
-        b, s, n = _closer((x - x5) * (x - x5) + (y - y5) * (y - y5), 5, b, s, n)
-        b, s, n = _closer((x - x6) * (x - x6) + (y - y6) * (y - y6), 6, b, s, n)
-        b, s, n = _closer((x - x7) * (x - x7) + (y - y7) * (y - y7), 7, b, s, n)
-        b, s, n = _closer((x - x8) * (x - x8) + (y - y8) * (y - y8), 8, b, s, n)
+        for m in range(9):
+            dx, dy = x - sites[m, j], y - sites[9 + m, j]
+            b, s, n = _closer(dx * dx + dy * dy, m, b, s, n)
         e = F(math.sqrt(s)) - F(math.sqrt(b))
         edge[j], shade[j], nearest[j] = e, F(0.55) + F(0.45) * F(math.sqrt(min(e * F(2.0), F(1.0)))), n
 
@@ -350,11 +368,12 @@ def _strokes(c0, c1, c2, seed, cells, angle, duty, size, out):
             if lo > hi:
                 continue
             c_lo, c_hi = _span(cx[k], lo, hi, size)
-            a, n = _mod(c_lo, size), c_hi - c_lo + 1  # the span's texels: a, a + 1, ... modulo size
+            a = _mod(c_lo, size)  # the span's texels: a, a + 1, ..., its end modulo size
+            end = a + c_hi - c_lo + 1
             i = _mod(r0 + r, size)
-            for p0, p1 in ((a, min(a + n, size)), (0, a + n - size)):  # its piece to the edge, then from 0
-                if p1 > p0:
-                    _paint(out[i], centres, p0, p1, cx[k], dys[r], ca[k], sa[k], half_len[k], half_w[k], col[k])
+            _paint(out, i, centres, a, min(end, size), cx[k], dys[r], ca[k], sa[k], half_len[k], half_w[k], col[k])
+            if end > size:  # the piece past the edge, from 0
+                _paint(out, i, centres, 0, end - size, cx[k], dys[r], ca[k], sa[k], half_len[k], half_w[k], col[k])
 
 
 @njit(cache=True, error_model="numpy", **INTERNAL)
@@ -376,9 +395,10 @@ def _row_spans(r0, n, size, cy, ca, sa, half_len, half_w, dys, los, his):
 
 
 @njit(cache=True, **INTERNAL)
-def _paint(row, centres, p0, p1, cx, dy, ca, sa, half_len, half_w, col):
-    """Texels p0..p1 - 1 of a row (S, 3) uint8 inside one stroke (`_strokes`) take its colour, shaded across it;
-    the others keep theirs: a select for every texel, no branch."""
+def _paint(out, i, centres, p0, p1, cx, dy, ca, sa, half_len, half_w, col):
+    """Texels p0..p1 - 1 of row i of out (S, S, 3) uint8 inside one stroke (`_strokes`) take its colour, shaded
+    across it; the others keep theirs: a select for every texel, no branch."""
+    row = out[i]
     for j in range(p0, p1):
         dx = _torus_wrap(centres[j] - cx)
         along = dx * ca + dy * sa
