@@ -123,7 +123,7 @@ class ChunkRunner:
             frame = self.pipeline.render({name: p.select(idx) for name, p in params.items()})
             labels = compute(frame.scene, frame.instance, frame.silhouette, frame.clean_depth, self.object_classes)
             rgb.append(quantize(frame.rgb))
-            depth.append(frame.depth.numpy().astype(np.float32))
+            depth.append(np.asarray(frame.depth.numpy(), dtype=np.float32))  # no copy of float32 (the frame's own)
             inst.append(frame.instance.numpy().astype(np.int16))
             label_parts.append(labels.arrays())
         arrays = {f"label.{name}": _cat([part[name] for part in label_parts]) for name in label_parts[0]}

@@ -358,18 +358,16 @@ def _strokes(c0, c1, c2, seed, cells, angle, duty, size, out):
     centres = np.empty(size, np.float32)  # texel centres, texture units
     for j in range(size):
         centres[j] = (F(j) + F(0.5)) / F(size)
-    dys, los, his = np.empty(size, np.float32), np.empty(size, np.float32), np.empty(size, np.float32)
+    dys, firsts, counts = np.empty(size, np.float32), np.empty(size, np.int64), np.empty(size, np.int64)
     for k in range(STROKES - 1, -1, -1):
         ey = abs(half_len[k] * sa[k]) + abs(half_w[k] * ca[k])  # the segment's half-height
         r0, r1 = _span(cy[k], -ey, ey, size)
-        _row_spans(r0, r1 - r0 + 1, size, cy[k], ca[k], sa[k], half_len[k], half_w[k], dys, los, his)
+        _row_spans(r0, r1 - r0 + 1, size, cx[k], cy[k], ca[k], sa[k], half_len[k], half_w[k], dys, firsts, counts)
         for r in range(r1 - r0 + 1):
-            lo, hi = los[r], his[r]
-            if lo > hi:
+            if counts[r] <= 0:
                 continue
-            c_lo, c_hi = _span(cx[k], lo, hi, size)
-            a = _mod(c_lo, size)  # the span's texels: a, a + 1, ..., its end modulo size
-            end = a + c_hi - c_lo + 1
+            a = _mod(firsts[r], size)  # the span's texels: a, a + 1, ..., its end modulo size
+            end = a + counts[r]
             i = _mod(r0 + r, size)
             _paint(out, i, centres, a, min(end, size), cx[k], dys[r], ca[k], sa[k], half_len[k], half_w[k], col[k])
             if end > size:  # the piece past the edge, from 0
@@ -377,11 +375,12 @@ def _strokes(c0, c1, c2, seed, cells, angle, duty, size, out):
 
 
 @njit(cache=True, error_model="numpy", **INTERNAL)
-def _row_spans(r0, n, size, cy, ca, sa, half_len, half_w, dys, los, his):
+def _row_spans(r0, n, size, cx, cy, ca, sa, half_len, half_w, dys, firsts, counts):
     """For unwrapped texel rows r0 .. r0 + n - 1, where a row crosses one stroke's rectangle (`_strokes`): dys (n,)
-    the row's offset from the stroke's centre, [los, his] (n,) the dx where |along| < half_len and |across| <
-    half_w (lo > hi: nowhere). Every row at once (vector code): a bound is computed whatever the angle and
-    selected out where the angle makes it none (the same values as a row at a time)."""
+    the row's offset from the stroke's centre; firsts (n,) the first texel (unwrapped) of the row's span, where
+    |along| < half_len and |across| < half_w at dx in [lo, hi] (`_span`), and counts (n,) its texels (0 or less:
+    nowhere). Every row at once (vector code): a bound is computed whatever the angle and selected out where the
+    angle makes it none (the same values as a row at a time)."""
     on_a, on_b = abs(ca) > F(1e-6), abs(sa) > F(1e-6)
     for r in range(n):
         i = (r0 + r) % size
@@ -391,7 +390,9 @@ def _row_spans(r0, n, size, cy, ca, sa, half_len, half_w, dys, los, his):
         lo, hi = F(-0.5), F(0.5)
         lo, hi = (max(lo, min(a0, a1)), min(hi, max(a0, a1))) if on_a else (lo, hi)
         lo, hi = (max(lo, min(b0, b1)), min(hi, max(b0, b1))) if on_b else (lo, hi)
-        dys[r], los[r], his[r] = dy, lo, hi
+        first = iceil((cx + lo) * F(size) - F(0.5) - F(0.01))
+        last = min(ifloor((cx + hi) * F(size) - F(0.5) + F(0.01)), first + size - 1)
+        dys[r], firsts[r], counts[r] = dy, first, last - first + 1 if lo <= hi else 0
 
 
 @njit(cache=True, **INTERNAL)
