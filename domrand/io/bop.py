@@ -28,7 +28,7 @@ from typing import Any
 
 import numpy as np
 
-from domrand.io.bop_gt import gt_info, model_depth
+from domrand.io.bop_gt import clear_canvas, gt_info, model_depth
 from domrand.io.chunk import Chunk, Model
 from domrand.io.files import TMP_SUFFIX, dumpb
 from domrand.io.images import encode_png_depth, encode_png_masks
@@ -56,6 +56,7 @@ class BopWriter:
         self.store, self.manifest, self.models = store, manifest, models
         self.ids = obj_ids(models)
         self.mm = {self.ids[(m.index, m.scale)]: _model_mm(m) for m in models}
+        self.canvas: np.ndarray | None = None  # `model_depth`'s canvas, reused: zero but where the last model drew
         # jsonl or coco (which run first, `make_writers`) write this chunk's rgb/*.png: linked, not written again
         self.shares_images = bool({"jsonl", "coco"} & set(manifest.get("formats", ())))
 
@@ -76,15 +77,21 @@ class BopWriter:
         records = chunk.records()
         out: list[tuple[list, dict, list]] = [([], {}, [])] * chunk.count
         depths = np.clip(np.round(chunk.depth * 1000.0 / DEPTH_SCALE), 0, 65535).astype(np.uint16)
+        depths_mm = depths.astype(np.float64) * DEPTH_SCALE  # what the toolkit reads back
+        h, w = depths.shape[1:]
+        if self.canvas is None or self.canvas.shape != (3 * h, 3 * w):
+            self.canvas = np.zeros((3 * h, 3 * w), dtype=np.float32)
+        # every image's world-to-camera at once (the same LAPACK call per matrix as one at a time)
+        w2cs = np.linalg.inv(np.asarray([rec["camera"]["cam_to_world"] for rec in records], dtype=np.float64))
         masks: list[np.ndarray] = []  # mask, mask_visib of every ground truth, in turn: encoded at once below
         names: list[str] = []
 
         def image(i: int) -> None:  # one image's ground truth and masks
             rec = records[i]
-            depth_mm = depths[i].astype(np.float64) * DEPTH_SCALE  # what the toolkit reads back
+            depth_mm = depths_mm[i]
             c = rec["camera"]
             k = np.array([[c["fx"], 0.0, c["cx"]], [0.0, c["fy"], c["cy"]], [0.0, 0.0, 1.0]])
-            w2c = np.linalg.inv(np.asarray(c["cam_to_world"], dtype=np.float64))
+            w2c = w2cs[i]
             cam = {
                 "cam_K": k.reshape(-1).tolist(), "depth_scale": DEPTH_SCALE,
                 "cam_R_w2c": w2c[:3, :3].reshape(-1).tolist(), "cam_t_w2c": (w2c[:3, 3] * 1000.0).tolist(),
@@ -95,15 +102,12 @@ class BopWriter:
                 if oid is None:
                     continue
                 pose = pose_matrix(obj["position_camera"], obj["quaternion_camera"])
-                entry = {
-                    "cam_R_m2c": pose[:3, :3].reshape(-1).tolist(),
-                    "cam_t_m2c": (pose[:3, 3] * 1000.0).tolist(),
-                    "obj_id": oid,
-                }
-                r = np.asarray(entry["cam_R_m2c"]).reshape(3, 3)
+                r, t_mm = pose[:3, :3], pose[:3, 3] * 1000.0
+                entry = {"cam_R_m2c": r.reshape(-1).tolist(), "cam_t_m2c": t_mm.tolist(), "obj_id": oid}
                 verts, faces = self.mm[oid]
-                large, extent = model_depth(verts, faces, r, np.asarray(entry["cam_t_m2c"]), k, depth_mm.shape)
+                large, extent = model_depth(verts, faces, r, t_mm, k, depth_mm.shape, self.canvas)
                 g = gt_info(depth_mm, large, extent, k)
+                clear_canvas(large, extent)
                 j = len(gt)
                 gt.append(entry)
                 info.append(g.info)
@@ -142,9 +146,9 @@ class BopWriter:
 
 
 def _model_mm(model: Model) -> tuple[np.ndarray, np.ndarray]:
-    """The model's vertices in millimetres as the PLY stores them (6 decimals), and its faces."""
+    """The model's vertices in millimetres as the PLY stores them (6 decimals), and its faces (int64)."""
     v = np.round(model.vertices.astype(np.float64) * 1000.0, 6)
-    return v, model.faces
+    return v, np.ascontiguousarray(model.faces, dtype=np.int64)
 
 
 def write_models(store: Any, folder: str, models: tuple[Model, ...]) -> None:

@@ -134,15 +134,16 @@ def depth_canvas(cam_pts, faces, fx, fy, cx, cy, oy, ox, depth):
         fx, fy, cx, cy: float32 intrinsics, pixels.
         oy, ox: image pixel coordinates of the canvas's first pixel (negative: the canvas reaches past
             the image's top and left borders).
-        depth: (H_c, W_c) float32 out: z at each pixel centre the mesh covers (same unit as cam_pts), 0
-            elsewhere. The edge functions and fill rule are the renderer's (`raster.raster_scene`).
+        depth: (H_c, W_c) float32, zeros in (the caller's: a canvas reused across models is cleared of the
+            last one's box, `io.bop_gt.clear_canvas`, not refilled whole); out: z at each pixel centre the mesh
+            covers (same unit as cam_pts), 0 elsewhere. The edge functions and fill rule are the renderer's
+            (`raster.raster_scene`).
 
     Returns:
         (count, y0, y1, x0, x1): the pixels drawn and their box on the canvas (inclusive); (0, 0, -1, 0, -1)
         when none (what `calc_gt_info.py` counts and boxes, without another pass over the canvas).
     """
     hc, wc = depth.shape
-    depth[:, :] = 0
     count, by0, by1, bx0, bx1 = 0, hc, -1, wc, -1
     big = F32(4 * max(hc, wc))
     for f in range(faces.shape[0]):
