@@ -13,7 +13,10 @@
 | `png` | zlib (tests decode with zlib, OpenCV and Pillow) | PNG encoding of RGB images, masks and depth for the interchange formats |
 | `bop_gt` | `io.bop_gt` (the BOP toolkit's numpy arithmetic, tests/io/test_bop_visibility.py) | BOP's visibility masks and pixel counts of one object |
 
-Nothing here draws random numbers: the randomizers draw, the kernels compute.
+Nothing here draws random numbers: the randomizers draw, the kernels compute. Beside them: `cache` (where numba
+keeps them), `threads` (a batch's items over the kernel threads), `fmath` (inline floor, ceil and a vectorizable
+power), `vectors` (the `domrand` command compiles them with 512-bit vectors where the CPU has AVX-512: the same
+bytes), `first_run` (the warm-up child's share of a first compile).
 """
 
 
