@@ -43,12 +43,15 @@ def use_wide_vectors() -> bool:
     compiled something in this process (its features are fixed then: a test calling the command's `main`)."""
     if os.environ.get(NUMBA_ENV) or os.environ.get(ENV, "1").strip() == "0":
         return False
-    from numba.core import config
-    from numba.core.registry import cpu_target
+    try:
+        from numba.core import config
+        from numba.core.registry import cpu_target
 
-    if "_toplevel_target_context" in cpu_target.__dict__:  # numba's code generator exists: too late to change it
+        if "_toplevel_target_context" in cpu_target.__dict__:  # numba's code generator exists: too late to change
+            return False
+        features = wide_features()
+    except (ImportError, AttributeError):  # another numba's internals: its defaults, rather than a guess
         return False
-    features = wide_features()
     if features is None:
         return False
     os.environ[NUMBA_ENV] = features
