@@ -69,14 +69,20 @@ def mask_stats(lo, hi, instance, k, bbox, pixels):
         y1 = np.full(k, -1, dtype=np.int64)
         cnt = np.zeros(k, dtype=np.int64)
         for y in range(h):
-            for x in range(w):
-                s = instance[b, y, x]
+            row = instance[b, y]
+            x = 0
+            while x < w:  # a run of one slot at a time: masks are large flat regions (the table: whole rows)
+                s = row[x]
+                e = x + 1
+                while e < w and row[e] == s:
+                    e += 1
                 if 0 <= s < k:
-                    cnt[s] += 1
+                    cnt[s] += e - x
                     x0[s] = min(x0[s], x)
-                    x1[s] = max(x1[s], x)
+                    x1[s] = max(x1[s], e - 1)
                     y0[s] = min(y0[s], y)
                     y1[s] = max(y1[s], y)
+                x = e
         for s in range(k):
             pixels[b, s] = cnt[s]
             if cnt[s] > 0:
