@@ -44,13 +44,10 @@ def cache_is_cold(png: bool = False) -> bool:
 
 
 def _cached_here(kernel: object) -> bool:
-    """Whether numba's on-disk cache holds `kernel` compiled for this process's CPU (name and features, as numba's
-    code generator will use them): a cache index keeps one entry per signature and CPU."""
-    import llvmlite.binding as ll
-    from numba.core import config
-    from numba.core.codegen import get_host_cpu_features
+    """Whether numba's on-disk cache holds `kernel` compiled for this process's code generator (a cache index keeps
+    one entry per signature and `magic_tuple`: target, CPU name and features)."""
+    from numba.core.registry import cpu_target
 
-    cpu = config.CPU_NAME or ll.get_host_cpu_name()
-    features = config.CPU_FEATURES if config.CPU_FEATURES is not None else get_host_cpu_features()
     index = kernel._cache._cache_file._load_index()  # type: ignore[attr-defined]  # {} when missing or stale
-    return any(tuple(key[1][1:]) == (cpu, features) for key in index)
+    magic = cpu_target.target_context.codegen().magic_tuple()
+    return any(key[1] == magic for key in index)
