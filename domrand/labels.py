@@ -300,6 +300,26 @@ def keypoint_visibility(keypoints: Tensor, instance: Tensor, depth: Tensor, fx: 
         lies on the visible surface); 1 otherwise (occluded by another object or by its own, or not on the
         object at all). The centre lies inside the object: 1 whenever it is in the image.
     """
+    args = (keypoints, instance, depth, fx, extents)
+    if all(t.device.type == "cpu" for t in args) and [t.dtype for t in args] == _KEYPOINT_DTYPES:
+        from domrand.kernels.keypoints import keypoint_visibility as kernel  # the compiled twin: the same flags
+
+        out = torch.empty(keypoints.shape[:-1], dtype=torch.int8)
+        kernel(
+            *(t.contiguous().numpy() for t in args), KEYPOINT_TOL_M, KEYPOINT_TOL_PX, KEYPOINT_TOL_EXTENT, out.numpy()
+        )
+        return out
+    return keypoint_visibility_torch(*args)
+
+
+_KEYPOINT_DTYPES = [torch.float32, torch.int32, torch.float32, torch.float32, torch.float32]
+
+
+def keypoint_visibility_torch(
+    keypoints: Tensor, instance: Tensor, depth: Tensor, fx: Tensor, extents: Tensor
+) -> Tensor:
+    """`keypoint_visibility` in torch ops, on any device: the reference of the compiled CPU kernel
+    (`kernels.keypoints`), which gives the same flags."""
     b, h, w = instance.shape
     k, n = keypoints.shape[1], keypoints.shape[2]
     u, v, z = keypoints.unbind(-1)

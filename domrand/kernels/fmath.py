@@ -4,7 +4,8 @@ numba lowers `math.floor` / `math.ceil` of a float, in some kernels, to a call i
 (`numba_floorf`: 3% of a `domrand generate` run's CPU time, profiled with `perf`). `ifloor` and `iceil` give
 the same int by truncation and one comparison, inline: equal for every finite float |x| < 2**63 (tested).
 
-`fpow(x, y)` is float32 x ** y for x >= 0 and y > 0 with no call and no branch (log2 by an atanh series and exp2
+`ffma(a, b, c)` is float32 a * b + c with one rounding (torch's vector kernels use it, `kernels.placement` matches
+them). `fpow(x, y)` is float32 x ** y for x >= 0 and y > 0 with no call and no branch (log2 by an atanh series and exp2
 by a Taylor series, in float64, on the bits of x), so a loop of them compiles to vector code where `powf` is one
 call a value: within 3 float32 steps (2.2e-7 relative) of `x ** y` (tested against float64 numpy).
 
@@ -59,6 +60,19 @@ def _from_bits(typingctx, i):  # type: ignore[no-untyped-def]
         return builder.bitcast(args[0], ir.DoubleType())
 
     return types.float64(types.int64), codegen
+
+
+@intrinsic
+def ffma(typingctx, a, b, c):  # type: ignore[no-untyped-def]
+    """float32 a * b + c rounded once (LLVM's fma: the CPU's fused multiply-add where it has one), as torch's
+    vectorized CPU kernels compute it (`torch.linalg.vector_norm` of a pair: sqrt(fma(y, y, x * x)))."""
+    if not all(t == types.float32 for t in (a, b, c)):
+        return None
+
+    def codegen(context, builder, sig, args):  # type: ignore[no-untyped-def]
+        return builder.fma(*args)
+
+    return types.float32(types.float32, types.float32, types.float32), codegen
 
 
 @njit(cache=True, inline="always")

@@ -133,29 +133,12 @@ class TabletopPlacement(Randomizer[PlacementParams]):
         bank = w.mesh_bank()
         radii = footprint_radii(bank)
         t0, t1 = w.target_mesh_ids
-        dn = w.max_distractors
         target_mesh = torch.randint(t0, t1, (n,), generator=rng)
         target_xy = torch.stack([self.target_x.sample((n,), rng=rng), self.target_y.sample((n,), rng=rng)], -1)
         target_yaw = torch.deg2rad(self.target_yaw_deg.sample((n,), rng=rng))
         count, mesh, extent, yaw, cand = self.draw_distractors(n, rng)
-        xy = torch.zeros(n, dn, 2)
-        placed = torch.zeros(n, dn, dtype=torch.bool)
         r_d = extent * radii[mesh]
-        # what is on the table so far: the target, then each distractor as it is placed (B, 1 + D)
-        centres = torch.cat([target_xy[:, None], xy], 1)
-        rads = torch.cat([radii[target_mesh][:, None], r_d], 1)
-        active = torch.cat([torch.ones(n, 1, dtype=torch.bool), placed], 1)
-        rows = torch.arange(n)
-        for d in range(dn):
-            c = cand[:, d]  # (B, C, 2)
-            dist = (c[:, :, None] - centres[:, None, : d + 1]).norm(dim=-1)  # (B, C, d + 1) to everything so far
-            ok = (
-                ~active[:, None, : d + 1] | (dist >= ((rads[:, : d + 1] + r_d[:, d : d + 1]) + self.gap)[:, None])
-            ).all(-1)
-            first = ok.to(torch.int8).argmax(1)
-            xy[:, d] = c[rows, first]
-            placed[:, d] = ok.any(1) & (d < count)
-            centres[:, d + 1], active[:, d + 1] = xy[:, d], placed[:, d]
+        xy, placed = place_distractors(cand, target_xy, radii[target_mesh], r_d, count, self.gap)
         return PlacementParams(target_mesh, target_xy, target_yaw, count, mesh, extent, xy, yaw, placed)
 
     def apply(self, scene: SceneBatch, p: PlacementParams) -> SceneBatch:
@@ -180,6 +163,51 @@ class TabletopPlacement(Randomizer[PlacementParams]):
         visible[:, sl] = show
         inst = type(inst)(**{**inst.__dict__, "mesh": mesh, "pose": poses, "scale": scale, "visible": visible})
         return scene.replace(instances=inst)
+
+
+def place_distractors(
+    cand: Tensor, target_xy: Tensor, target_r: Tensor, r_d: Tensor, count: Tensor, gap: float
+) -> tuple[Tensor, Tensor]:
+    """Each distractor's spot: the first of its candidates cand (B, D, C, 2) metres clear of the target (target_xy
+    (B, 2), footprint radius target_r (B,)) and of the distractors placed before it (radii r_d (B, D)) by at least
+    `gap` metres, else its first candidate, not placed; distractors d >= count (B,) are not placed.
+
+    Returns xy (B, D, 2) float32 and placed (B, D) bool. On the CPU one compiled pass (`kernels.placement`), else
+    `place_distractors_torch`: the same spots.
+    """
+    args = (cand, target_xy, target_r, r_d)
+    if all(t.device.type == "cpu" and t.dtype == torch.float32 for t in args) and count.device.type == "cpu":
+        from domrand.kernels.placement import place_distractors as kernel
+
+        n, dn = r_d.shape
+        xy, placed = torch.empty(n, dn, 2), torch.empty(n, dn, dtype=torch.bool)
+        kernel(*(t.contiguous().numpy() for t in args), count.to(torch.int64).numpy(), gap, xy.numpy(), placed.numpy())
+        return xy, placed
+    return place_distractors_torch(cand, target_xy, target_r, r_d, count, gap)
+
+
+def place_distractors_torch(
+    cand: Tensor, target_xy: Tensor, target_r: Tensor, r_d: Tensor, count: Tensor, gap: float
+) -> tuple[Tensor, Tensor]:
+    """`place_distractors` as torch operations over the batch, a distractor at a time (any device): the reference
+    of the compiled kernel."""
+    n, dn = r_d.shape
+    xy = torch.zeros(n, dn, 2, device=cand.device)
+    placed = torch.zeros(n, dn, dtype=torch.bool, device=cand.device)
+    # what is on the table so far: the target, then each distractor as it is placed (B, 1 + D)
+    centres = torch.cat([target_xy[:, None], xy], 1)
+    rads = torch.cat([target_r[:, None], r_d], 1)
+    active = torch.cat([torch.ones(n, 1, dtype=torch.bool, device=cand.device), placed], 1)
+    rows = torch.arange(n, device=cand.device)
+    for d in range(dn):
+        c = cand[:, d]  # (B, C, 2)
+        dist = (c[:, :, None] - centres[:, None, : d + 1]).norm(dim=-1)  # (B, C, d + 1) to everything so far
+        ok = (~active[:, None, : d + 1] | (dist >= ((rads[:, : d + 1] + r_d[:, d : d + 1]) + gap)[:, None])).all(-1)
+        first = ok.to(torch.int8).argmax(1)
+        xy[:, d] = c[rows, first]
+        placed[:, d] = ok.any(1) & (d < count)
+        centres[:, d + 1], active[:, d + 1] = xy[:, d], placed[:, d]
+    return xy, placed
 
 
 def _blocks_sight(eye: Tensor, centre: Tensor, xy: Tensor, radius: Tensor, height: Tensor) -> Tensor:
