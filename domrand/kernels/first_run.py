@@ -21,8 +21,8 @@ def surface() -> None:
     row, bary = np.zeros((ROWS, 4), F32), np.zeros((3, 4), F32)
     screen, corner = np.ones((1, 3, 3), F32), np.zeros((1, 3, 8), F32)
     _surface_run(
-        row, bary, I64(0), I64(2), F32(0), np.int32(0), screen, corner[0], F32(0), F32(0), F32(1),
-        np.bool_(False), F32(1), F32(0), F32(1), np.ones(3, F32),
+        row, bary, I64(0), I64(2), F32(0), np.int32(0), screen, corner, F32(0), F32(0), F32(1),
+        np.bool_(False), F32(1), F32(0), F32(1), F32(1), F32(1), F32(1),
     )  # fmt: skip
 
 

@@ -80,6 +80,9 @@ def _pixel(fx, a, dy, xv, tie, zq, q):
     return own, (w0 * zq[0] + w1 * zq[1] + w2 * zq[2]) / (w0 * q[0] + w1 * q[1] + w2 * q[2])
 
 
+NARROW = 16  # bounding boxes narrower than this many columns: every column of a row tested (`raster_scene`)
+
+
 @njit(cache=True, error_model="numpy")  # no zero-divisor check: the row loop vectorizes
 def raster_scene(screen, valid, zbuf, tbuf):
     """Depth-test every valid triangle of one scene into zbuf (H, W) float32 / tbuf (H, W) int32; with an empty
@@ -87,6 +90,7 @@ def raster_scene(screen, valid, zbuf, tbuf):
     h, w = zbuf.shape
     depth_only = tbuf.shape[0] == 0
     big = F32(4 * max(h, w))
+    zflat, tflat = zbuf.reshape(h * w), tbuf.reshape(tbuf.size)
     for t in range(screen.shape[0]):
         if not valid[t]:
             continue
@@ -101,30 +105,36 @@ def raster_scene(screen, valid, zbuf, tbuf):
         zq = screen[t, 0, 3], screen[t, 1, 3], screen[t, 2, 3]
         dx12, dy12, dx20, dy20, dx01, dy01 = x2 - x1, y2 - y1, x0 - x2, y0 - y2, x1 - x0, y1 - y0
         dy, xv, tie = (dy12, dy20, dy01), (x1, x2, x0), (_tie(dx12, dy12), _tie(dx20, dy20), _tie(dx01, dy01))
+        narrow = xmax - xmin < NARROW
         for py in range(ymin, ymax + 1):
             fy = F32(py)
             a0, a1, a2 = dx12 * (fy - y1), dx20 * (fy - y2), dx01 * (fy - y0)
-            start = max(_enter(a0, dy12, x1), _enter(a1, dy20, x2), _enter(a2, dy01, x0), xmin)
-            stop = min(_leave(a0, dy12, x1), _leave(a1, dy20, x2), _leave(a2, dy01, x0), xmax)
-            if start > stop:
-                continue
-            zrow, a = zbuf[py, start : stop + 1], (a0, a1, a2)
+            if narrow:  # a few columns: test them all rather than bound the row (three divisions)
+                start, stop = xmin, xmax
+            else:
+                start = max(_enter(a0, dy12, x1), _enter(a1, dy20, x2), _enter(a2, dy01, x0), xmin)
+                stop = min(_leave(a0, dy12, x1), _leave(a1, dy20, x2), _leave(a2, dy01, x0), xmax)
+                if start > stop:
+                    continue
+            a = (a0, a1, a2)
             # Every pixel between the bounds is tested and written back, kept or replaced, without a branch (and
             # numpy's error model: no check for a zero divisor), so the compiler makes the row vector code. The
-            # fill rule, depth and tie-break are `_owns` and the test pixel by pixel, unchanged.
+            # fill rule, depth and tie-break are `_owns` and the test pixel by pixel, unchanged. The row is read
+            # through the flat buffers at unsigned offsets: no wraparound test, and no array view a row (each view
+            # costs two atomic reference-count updates).
+            o = np.uint64(py * w + start)
             if depth_only:  # the nearest depth alone: the same depths as with the tie-break (ties keep the value)
                 for i in range(stop + 1 - start):
                     own, d = _pixel(F32(start + i), a, dy, xv, tie, zq, q)
-                    zb = zrow[i]
-                    zrow[i] = d if own & (d < zb) else zb
+                    zb = zflat[o + np.uint64(i)]
+                    zflat[o + np.uint64(i)] = d if own & (d < zb) else zb
                 continue
-            trow = tbuf[py, start : stop + 1]
             for i in range(stop + 1 - start):
                 own, d = _pixel(F32(start + i), a, dy, xv, tie, zq, q)
-                zb, tb = zrow[i], trow[i]
+                zb, tb = zflat[o + np.uint64(i)], tflat[o + np.uint64(i)]
                 take = own & (d < INF) & ((d < zb) | ((d == zb) & (t < tb)))
-                zrow[i] = d if take else zb
-                trow[i] = t if take else tb
+                zflat[o + np.uint64(i)] = d if take else zb
+                tflat[o + np.uint64(i)] = t if take else tb
 
 
 @njit(cache=True, **INTERNAL)

@@ -156,8 +156,9 @@ def _shade_scene(
                     _corner_attributes(s, b, slot, mesh, tri_face[s], weights, faces, world_pos, world_nrm, uvs, corner)
                     corner_of[s] = b
                 _surface_run(
-                    row, bary, a, e, F32(py), s, screen, corner[s], ex, ey, ez, double_sided[mesh],
-                    inst_uv_scale[b, slot], inst_spec[b, slot], inst_shin[b, slot], inst_color[b, slot],
+                    row, bary, a, e, F32(py), s, screen, corner, ex, ey, ez, double_sided[mesh],
+                    inst_uv_scale[b, slot], inst_spec[b, slot], inst_shin[b, slot], inst_color[b, slot, 0],
+                    inst_color[b, slot, 1], inst_color[b, slot, 2],
                 )  # fmt: skip
                 if want_normals:
                     for px in range(a, e):
@@ -169,8 +170,10 @@ def _shade_scene(
         _texture_row(row, tex_row, w, textures, tmp, offs)
         if shadow_on:  # the shadow light's map, looked up where it lights the surface
             point, lx, ly, lz = l_kind[b, sl] != 0, lvec[sl, 0], lvec[sl, 1], lvec[sl, 2]
-            _shadow_row(row, lit, w, smap, l_w2v[b], l_proj[b], l_ortho[b], point, lx, ly, lz, taps, tmp)
-        row[15:21, :] = ZERO  # diffuse and specular sums
+            _shadow_row(row, lit, w, smap, l_w2v, l_proj, b, l_ortho[b], point, lx, ly, lz, taps, tmp)
+        for r in range(15, 21):  # diffuse and specular sums
+            for px in range(w):
+                row[r, px] = ZERO
         for li in range(l_kind.shape[1]):
             if l_enabled[b, li]:
                 point, lx, ly, lz = l_kind[b, li] != 0, lvec[li, 0], lvec[li, 1], lvec[li, 2]
@@ -178,13 +181,14 @@ def _shade_scene(
                     row, w, point, lx, ly, lz, l_color[b, li, 0], l_color[b, li, 1], l_color[b, li, 2],
                     l_intensity[b, li], shadow_on and li == sl,
                 )  # fmt: skip
-        _colour_row(row, lit, w, ambient[b, 0], ambient[b, 1], ambient[b, 2], rgb[b, py])
+        _colour_row(row, lit, w, ambient[b, 0], ambient[b, 1], ambient[b, 2], rgb, b, py)
 
 
 @njit(cache=True, error_model="numpy")
-def _surface_run(row, bary, a, e, fy, s, screen, c, ex, ey, ez, flip, sc, spec, shin, colour):
+def _surface_run(row, bary, a, e, fy, s, screen, corner, ex, ey, ez, flip, sc, spec, shin, cr, cg, cb):
     """The row buffer's surface inputs (`ROWS` 0-14, U, V) of pixels [a, e) of an image row at height fy, all on
-    triangle s (corner attributes c (3, 8), `_corner_attributes`), as vector code: each value the same float32
+    triangle s (corner attributes corner[s] (3, 8), `_corner_attributes`; the material's colour cr, cg, cb; no
+    array views of them: each view costs two atomic reference-count updates), as vector code: each value the same float32
     expression, in the same order, as when each fragment was interpolated alone (the same bytes as before runs).
     Each loop writes one to three rows: numba's compiler vectorizes a loop only while its runtime checks that the
     arrays do not overlap stay few (8 pairs), so a value the rows share (the normal) is computed in each. The
@@ -203,16 +207,19 @@ def _surface_run(row, bary, a, e, fy, s, screen, c, ex, ey, ez, flip, sc, spec, 
         tot = p0 + p1 + p2
         b0[j], b1[j], b2[j] = p0 / tot, p1 / tot, p2 / tot
     for k in range(3):  # position
-        out, ck0, ck1, ck2 = row[k, a:e], c[0, k], c[1, k], c[2, k]
+        out, ck0, ck1, ck2 = row[k, a:e], corner[s, 0, k], corner[s, 1, k], corner[s, 2, k]
         for j in range(n):
             out[j] = b0[j] * ck0 + b1[j] * ck1 + b2[j] * ck2
     r0, r1, r2 = row[0, a:e], row[1, a:e], row[2, a:e]
+    n03, n13, n23 = corner[s, 0, 3], corner[s, 1, 3], corner[s, 2, 3]
+    n04, n14, n24 = corner[s, 0, 4], corner[s, 1, 4], corner[s, 2, 4]
+    n05, n15, n25 = corner[s, 0, 5], corner[s, 1, 5], corner[s, 2, 5]
     for k in range(3):  # unit normal, turned to the viewer on a double-sided mesh
         out = row[3 + k, a:e]
         for j in range(n):
-            nx = b0[j] * c[0, 3] + b1[j] * c[1, 3] + b2[j] * c[2, 3]
-            ny = b0[j] * c[0, 4] + b1[j] * c[1, 4] + b2[j] * c[2, 4]
-            nz = b0[j] * c[0, 5] + b1[j] * c[1, 5] + b2[j] * c[2, 5]
+            nx = b0[j] * n03 + b1[j] * n13 + b2[j] * n23
+            ny = b0[j] * n04 + b1[j] * n14 + b2[j] * n24
+            nz = b0[j] * n05 + b1[j] * n15 + b2[j] * n25
             nx, ny, nz = _unit(nx, ny, nz)
             vx, vy, vz = ex - r0[j], ey - r1[j], ez - r2[j]
             m = nx if k == 0 else (ny if k == 1 else nz)
@@ -223,14 +230,13 @@ def _surface_run(row, bary, a, e, fy, s, screen, c, ex, ey, ez, flip, sc, spec, 
             vx, vy, vz = _unit(ex - r0[j], ey - r1[j], ez - r2[j])
             out[j] = vx if k == 0 else (vy if k == 1 else vz)
     for k in range(2):  # texture coordinates
-        out, ck0, ck1, ck2 = row[U + k, a:e], c[0, 6 + k], c[1, 6 + k], c[2, 6 + k]
+        out, ck0, ck1, ck2 = row[U + k, a:e], corner[s, 0, 6 + k], corner[s, 1, 6 + k], corner[s, 2, 6 + k]
         for j in range(n):
             out[j] = (b0[j] * ck0 + b1[j] * ck1 + b2[j] * ck2) * sc
     m9, m10, m11 = row[9, a:e], row[10, a:e], row[11, a:e]
     for j in range(n):  # the material: specular, shininess, the shadow-light visibility's 1
         m9[j], m10[j], m11[j] = spec, shin, ONE
     m12, m13, m14 = row[12, a:e], row[13, a:e], row[14, a:e]
-    cr, cg, cb = colour[0], colour[1], colour[2]
     for j in range(n):  # the colour
         m12[j], m13[j], m14[j] = cr, cg, cb
 
@@ -279,17 +285,17 @@ def _texture_row(row, tex_row, w, textures, tmp, offs):
 
 
 @njit(cache=True, error_model="numpy")  # with a Python entry: tests call it
-def _shadow_row(row, lit, w, smap, w2v, proj, ortho, point, lx0, ly0, lz0, taps, tmp):
+def _shadow_row(row, lit, w, smap, l_w2v, l_proj, b, ortho, point, lx0, ly0, lz0, taps, tmp):
     """Row 11: each surface pixel's lit fraction from the shadow light (a directional light's unit vector
     (lx0, ly0, lz0), or a point light's position): 2x2 PCF of the shadow map where the light faces the surface
     (n . l > 0), else 1, as `shade_torch.shadow_visibility`. In passes as `_texture_row`: where each pixel reads
     and the depth it compares, the four texels' places in the map (-1: a texel outside it, lit), the reads and
     tests (scalar), the mix. taps (4, W) int64 and tmp (14, W) float32: the caller's scratch."""
     s = smap.shape[0]
-    a00, a01, a02, a03 = w2v[0, 0], w2v[0, 1], w2v[0, 2], w2v[0, 3]
-    a10, a11, a12, a13 = w2v[1, 0], w2v[1, 1], w2v[1, 2], w2v[1, 3]
-    a20, a21, a22, a23 = w2v[2, 0], w2v[2, 1], w2v[2, 2], w2v[2, 3]
-    fx, fy, cx, cy = proj[0], proj[1], proj[2], proj[3]
+    a00, a01, a02, a03 = l_w2v[b, 0, 0], l_w2v[b, 0, 1], l_w2v[b, 0, 2], l_w2v[b, 0, 3]
+    a10, a11, a12, a13 = l_w2v[b, 1, 0], l_w2v[b, 1, 1], l_w2v[b, 1, 2], l_w2v[b, 1, 3]
+    a20, a21, a22, a23 = l_w2v[b, 2, 0], l_w2v[b, 2, 1], l_w2v[b, 2, 2], l_w2v[b, 2, 3]
+    fx, fy, cx, cy = l_proj[b, 0], l_proj[b, 1], l_proj[b, 2], l_proj[b, 3]
     for i in range(w):
         x_, y_, z_ = row[0, i], row[1, i], row[2, i]
         if point:
@@ -337,14 +343,14 @@ def _shadow_row(row, lit, w, smap, w2v, proj, ortho, point, lx0, ly0, lz0, taps,
 
 
 @njit(cache=True, error_model="numpy", **INTERNAL)
-def _colour_row(row, lit, w, ar, ag, ab, out):
-    """out (W, 3): a surface pixel's albedo x (ambient + diffuse) + specular, clamped to [0, 1]; a background
+def _colour_row(row, lit, w, ar, ag, ab, rgb, b, py):
+    """rgb[b, py] (W, 3): a surface pixel's albedo x (ambient + diffuse) + specular, clamped to [0, 1]; a background
     pixel's albedo (its texture or colour)."""
     for i in range(w):
         on = lit[i]
-        out[i, 0] = min(max(row[12, i] * (ar + row[15, i]) + row[18, i], ZERO), ONE) if on else row[12, i]
-        out[i, 1] = min(max(row[13, i] * (ag + row[16, i]) + row[19, i], ZERO), ONE) if on else row[13, i]
-        out[i, 2] = min(max(row[14, i] * (ab + row[17, i]) + row[20, i], ZERO), ONE) if on else row[14, i]
+        rgb[b, py, i, 0] = min(max(row[12, i] * (ar + row[15, i]) + row[18, i], ZERO), ONE) if on else row[12, i]
+        rgb[b, py, i, 1] = min(max(row[13, i] * (ag + row[16, i]) + row[19, i], ZERO), ONE) if on else row[13, i]
+        rgb[b, py, i, 2] = min(max(row[14, i] * (ab + row[17, i]) + row[20, i], ZERO), ONE) if on else row[14, i]
 
 
 # No fast math (as `_shade_scene`): the same bits compiled or cached. A NaN normal (a degenerate fragment) stays

@@ -96,12 +96,13 @@ def _torus_wrap(d):
 
 
 @njit(cache=True, **INTERNAL)
-def _palette(c0, c1, c2, h0, h1, h2, out):
-    """out (3,): `generators.textures._palette` for one shape."""
+def _palette(c0, c1, c2, h0, h1, h2, out, k):
+    """out[k] (3,): `generators.textures._palette` for shape k (out indexed here: a view out[k] a shape cost two
+    atomic reference-count updates)."""
     for c in range(3):
         base = c0[c] + (c1[c] - c0[c]) * h0
         col = base + (c2[c] - base) * (h1 * h1)
-        out[c] = col * (F(0.55) + F(0.45) * h2)
+        out[k, c] = col * (F(0.55) + F(0.45) * h2)
 
 
 TILES = 16  # shapes are binned into TILES x TILES tiles of the texture, so a texel tests only its tile's
@@ -161,7 +162,7 @@ def _dead_leaves(c0, c1, c2, seed, cells, duty, size, out):
         square[k] = _seed_field(seed, 3, k, 0) < duty
         rot = _seed_field(seed, 4, k, 0) * F(math.pi / 2)
         ca[k], sa[k] = F(math.cos(rot)), F(math.sin(rot))
-        _palette(c0, c1, c2, _seed_field(seed, 5, k, 0), _seed_field(seed, 6, k, 0), _seed_field(seed, 7, k, 0), col[k])
+        _palette(c0, c1, c2, _seed_field(seed, 5, k, 0), _seed_field(seed, 6, k, 0), _seed_field(seed, 7, k, 0), col, k)
         dome[k] = F(0.6) * _seed_field(seed, 8, k, 0)
     # Half-sizes of each shape's bounding box: r for a disc; a square of half-side 0.8862 r turned by `rot`.
     ext = np.empty(LEAVES, np.float32)
@@ -352,7 +353,7 @@ def _strokes(c0, c1, c2, seed, cells, angle, duty, size, out):
         ca[k], sa[k] = F(math.cos(theta)), F(math.sin(theta))
         half_len[k] = (F(0.25) + F(0.75) * _seed_field(seed, 3, k, 1)) * (F(1.5) / cells)
         half_w[k] = F(0.004) + F(0.012) * _seed_field(seed, 4, k, 1)
-        _palette(c1, c2, c0, _seed_field(seed, 5, k, 1), _seed_field(seed, 6, k, 1), _seed_field(seed, 7, k, 1), col[k])
+        _palette(c1, c2, c0, _seed_field(seed, 5, k, 1), _seed_field(seed, 6, k, 1), _seed_field(seed, 7, k, 1), col, k)
     for c in range(3):  # the ground: one value a channel
         out[:, :, c] = _u8(c0[c] * F(0.7))
     centres = np.empty(size, np.float32)  # texel centres, texture units

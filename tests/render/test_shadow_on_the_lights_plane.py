@@ -24,7 +24,9 @@ def _compiled(smap: np.ndarray, w2v: np.ndarray, proj: np.ndarray, ortho: bool, 
     row[0:3] = pos.T
     row[4], row[5] = np.sqrt(np.clip(1 - ndl**2, 0, 1)), ndl  # unit normals: n . (0, 0, 1) = ndl
     taps, tmp = np.empty((5, p), np.int64), np.empty((14, p), np.float32)
-    _shadow_row(row, np.ones(p, np.bool_), p, smap, w2v, proj, ortho, False, *np.float32([0, 0, 1]), taps, tmp)
+    _shadow_row(
+        row, np.ones(p, np.bool_), p, smap, w2v[None], proj[None], 0, ortho, False, *np.float32([0, 0, 1]), taps, tmp
+    )
     return row[11]
 
 
