@@ -128,8 +128,7 @@ def front_scene(world_pos, mesh_ids, bank, keep, view, cull_back, out):
                     screen[s, j, 1] = fy * (y * q) + cy
                     screen[s, j, 2] = q
                     screen[s, j, 3] = z if ortho else ONE
-                x0, y0, x1, y1 = screen[s, 0, 0], screen[s, 0, 1], screen[s, 1, 0], screen[s, 1, 1]
-                x2, y2 = screen[s, 2, 0], screen[s, 2, 1]
+                x0, y0, x1, y1, x2, y2 = _corners(screen, s)
                 area = (x1 - x0) * (y2 - y0) - (y1 - y0) * (x2 - x0)
                 if area == 0 or not np.isfinite(area):
                     continue

@@ -290,7 +290,9 @@ def _shadow_row(row, lit, w, smap, l_w2v, l_proj, b, ortho, point, lx0, ly0, lz0
     (lx0, ly0, lz0), or a point light's position): 2x2 PCF of the shadow map where the light faces the surface
     (n . l > 0), else 1, as `shade_torch.shadow_visibility`. In passes as `_texture_row`: where each pixel reads
     and the depth it compares, the four texels' places in the map (-1: a texel outside it, lit), the reads and
-    tests (scalar), the mix. taps (4, W) int64 and tmp (14, W) float32: the caller's scratch."""
+    tests (scalar), the mix. l_w2v (B, 4, 4) and l_proj (B, 4): the shadow light's views, scene b's read here (no
+    view of its row: two atomic reference-count updates a call). taps (4, W) int64 and tmp (14, W) float32: the
+    caller's scratch."""
     s = smap.shape[0]
     a00, a01, a02, a03 = l_w2v[b, 0, 0], l_w2v[b, 0, 1], l_w2v[b, 0, 2], l_w2v[b, 0, 3]
     a10, a11, a12, a13 = l_w2v[b, 1, 0], l_w2v[b, 1, 1], l_w2v[b, 1, 2], l_w2v[b, 1, 3]

@@ -8,7 +8,13 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from domrand.labels import keypoint_visibility, keypoint_visibility_torch
+from domrand.labels import (
+    KEYPOINT_TOL_EXTENT,
+    KEYPOINT_TOL_M,
+    KEYPOINT_TOL_PX,
+    keypoint_visibility,
+    keypoint_visibility_torch,
+)
 
 
 def _edge_case_batch(seed: int, b: int = 6, k: int = 5, h: int = 9, w: int = 11) -> tuple[torch.Tensor, ...]:
@@ -27,8 +33,8 @@ def _edge_case_batch(seed: int, b: int = 6, k: int = 5, h: int = 9, w: int = 11)
     d = depth[np.arange(b)[:, None, None], py, px]
 
     def tol(z: np.ndarray) -> np.ndarray:  # the reference's float32 tolerance at depth z
-        a = (np.float32(0.002) + np.float32(1.0) * z / fx[:, None, None]).astype(np.float32)
-        return np.minimum(a, np.float32(0.25) * extents.min(-1)[..., None]).astype(np.float32)
+        a = (np.float32(KEYPOINT_TOL_M) + np.float32(KEYPOINT_TOL_PX) * z / fx[:, None, None]).astype(np.float32)
+        return np.minimum(a, np.float32(KEYPOINT_TOL_EXTENT) * extents.min(-1)[..., None]).astype(np.float32)
 
     # Half the slots have a smallest extent of 2^-7 or 2^-8 m: the tolerance is then a quarter of it (below the
     # 2 mm term), a power of two, and a keypoint at d plus it lies exactly on the tolerance of the depth d of its
